@@ -1,0 +1,70 @@
+"""Configuration from ``TOCSIN_*`` environment variables and an optional TOML file.
+
+Precedence: environment variables, then the file named by ``TOCSIN_CONFIG_FILE``
+(``[tocsin]`` table or top-level keys), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads the optional config file; missing file means no values."""
+
+    def _read(self) -> dict[str, Any]:
+        path = os.environ.get("TOCSIN_CONFIG_FILE")
+        if not path or not Path(path).is_file():
+            return {}
+        data = tomllib.loads(Path(path).read_text())
+        section = data.get("tocsin", data)
+        return {k: v for k, v in section.items() if k in self.settings_cls.model_fields}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._read().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._read()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOCSIN_", extra="ignore")
+
+    database_url: str = "sqlite:///tocsin.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    # Events per minute per integration key over a sliding 60 s window; 0 turns it off.
+    events_rate_limit: int = Field(default=1200, ge=0)
+    # REST requests per minute per credential.
+    rest_rate_limit: int = Field(default=960, ge=0)
+    admin_email: str = "admin@example.com"
+    log_level: str = "info"
+
+    @property
+    def base_url(self) -> str:
+        """Base of every ``html_url``: the public URL, or the listen address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFileSource(settings_cls))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

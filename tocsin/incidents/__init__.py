@@ -1,0 +1,1 @@
+"""Incidents, their alerts and their log entries."""

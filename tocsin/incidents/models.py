@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base, IdColumn
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_created_at", "created_at"),
+        Index("ix_incidents_service_status", "service_id", "status"),
+        Index("ix_incidents_incident_key", "incident_key"),
+    )
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str] = mapped_column(String(16))
+    urgency: Mapped[str] = mapped_column(String(8))
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    incident_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    escalation_policy_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    priority_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    # [{"at": iso, "acknowledger": {"id", "type"}}]; small and always read with the incident.
+    acknowledgements: Mapped[list[Any]] = mapped_column(default=list)
+    assignments: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    last_status_change_at: Mapped[datetime]
+    last_status_change_by: Mapped[dict[str, Any]]
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # The dedup rule lives in the database: at most one open alert per key per integration.
+        Index(
+            "uq_alerts_open_dedup_key",
+            "integration_id",
+            "dedup_key",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+        Index("ix_alerts_incident_id", "incident_id"),
+    )
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    dedup_key: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class LogEntry(Base):
+    __tablename__ = "log_entries"
+    __table_args__ = (
+        Index("ix_log_entries_incident_id", "incident_id", "created_at"),
+        Index("ix_log_entries_created_at", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    type: Mapped[str] = mapped_column(String(48))
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    alert_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    service_id: Mapped[str] = mapped_column(IdColumn)
+    created_at: Mapped[datetime]
+    summary: Mapped[str] = mapped_column(Text)
+    agent: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    channel: Mapped[dict[str, Any]]

@@ -1,0 +1,1 @@
+"""Services and the integrations (routing keys) that feed them events."""

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base, IdColumn
+
+
+class Service(Base):
+    __tablename__ = "services"
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    auto_resolve_timeout: Mapped[int | None] = mapped_column(default=14400)
+    acknowledgement_timeout: Mapped[int | None] = mapped_column(default=1800)
+    incident_urgency_rule: Mapped[dict[str, Any]]
+    support_hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    escalation_policy_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Integration(Base):
+    __tablename__ = "integrations"
+    __table_args__ = (Index("ix_integrations_service_id", "service_id"),)
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    integration_key: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
