@@ -20,6 +20,10 @@ class InboxEvent(Base):
     integration_id: Mapped[str] = mapped_column(IdColumn)
     received_at: Mapped[datetime]
     event: Mapped[dict[str, Any]]
+    # An event that fails on its own is retried a few times, then left here as a dead letter
+    # (never silently dropped) for an operator to inspect.
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class ChangeEvent(Base):

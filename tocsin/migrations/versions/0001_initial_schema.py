@@ -40,6 +40,8 @@ def upgrade() -> None:
     sa.Column('integration_id', sa.String(length=16), nullable=False),
     sa.Column('received_at', tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('event', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_event_inbox'))
     )
     op.create_table('sequences',

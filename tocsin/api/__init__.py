@@ -1,0 +1,1 @@
+"""The composition root: builds the ASGI application from every domain's routes."""

@@ -1,0 +1,85 @@
+"""Builds the ASGI application: the Events API hot path in front of the FastAPI REST app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from tocsin import __version__
+from tocsin.api import errors, openapi
+from tocsin.api.ratelimit import RestRateLimit
+from tocsin.config import Settings
+from tocsin.db.session import Database
+from tocsin.events.directory import IntegrationDirectory
+from tocsin.events.inbox import GroupCommitter
+from tocsin.events.ingest import PATHS as EVENT_PATHS
+from tocsin.events.ingest import EventsEndpoint
+from tocsin.events.ratelimit import SlidingWindowLimiter
+from tocsin.events.routes import router as events_router
+from tocsin.events.worker import InboxWorker
+from tocsin.http.runtime import Runtime
+from tocsin.incidents.routes import router as incidents_router
+from tocsin.services.routes import router as services_router
+
+log = logging.getLogger(__name__)
+
+
+class Tocsin:
+    """The whole server as one ASGI callable, plus handles tests use (worker, committer)."""
+
+    def __init__(self, settings: Settings, *, start_worker: bool = True) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.runtime = Runtime(settings=settings, db=self.db)
+        self.worker = InboxWorker(self.db)
+        self.directory = IntegrationDirectory(self.db)
+        self.committer = GroupCommitter(self.db, on_commit=self.worker.wake)
+        self.events = EventsEndpoint(
+            self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit)
+        )
+        self.runtime.hooks["forget_routing_key"] = self.directory.forget
+        self._start_worker = start_worker
+        self.rest = self._build_rest()
+        self._rest_entry = RestRateLimit(self.rest, settings.rest_rate_limit)
+
+    def _build_rest(self) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            if self._start_worker:
+                self.worker.start()
+            try:
+                yield
+            finally:
+                await self.committer.close()
+                await self.worker.stop()
+                await self.db.dispose()
+
+        app = FastAPI(title="Tocsin", version=__version__, lifespan=lifespan,
+                      description="A self-hosted incident response platform speaking the PagerDuty APIs.")
+        app.state.runtime = self.runtime
+        errors.install(app)
+        for router in (services_router, incidents_router, events_router):
+            app.include_router(router)
+
+        @app.get("/health", include_in_schema=False)
+        async def health() -> dict[str, Any]:
+            return {"status": "ok", "version": __version__}
+
+        openapi.install(app)
+        return app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in EVENT_PATHS:
+            await self.events(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._rest_entry(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, **kwargs: Any) -> Tocsin:
+    return Tocsin(settings or Settings(), **kwargs)

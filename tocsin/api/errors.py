@@ -1,0 +1,53 @@
+"""Where every failure becomes PagerDuty's wire error: ``{"error": {"message", "code", "errors"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from tocsin.errors import TocsinError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(message: str, code: int, errors: list[str]) -> dict[str, Any]:
+    return {"error": {"message": message, "code": code, "errors": errors}}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_message(err: dict[str, Any]) -> str:
+    if err.get("type") == "json_invalid":
+        return "The request body is not valid JSON"
+    return f"{_field(tuple(err.get('loc', ())))}: {err.get('msg', 'is invalid')}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TocsinError)
+    async def _tocsin(_: Request, exc: TocsinError) -> JSONResponse:
+        return JSONResponse(error_body(exc.message, exc.code, exc.errors), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_validation_message(e) for e in exc.errors()]
+        return JSONResponse(error_body("Invalid Input Provided", 2001, errors), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: 2100, 405: 2000, 401: 2006, 403: 2010}.get(exc.status_code, 2000)
+        message = "Not Found" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse(error_body(message, code, []), status_code=exc.status_code,
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("An unexpected error occurred.", 2000, []), status_code=500)

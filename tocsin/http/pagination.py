@@ -1,0 +1,52 @@
+"""PagerDuty's classic offset pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from tocsin.errors import InvalidInput
+from tocsin.http.params import boolean
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+MAX_WINDOW = 10_000
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+    want_total: bool
+
+    def body(self, key: str, items: list[Any], total: int | None, has_more: bool) -> dict[str, Any]:
+        return {
+            key: items,
+            "limit": self.limit,
+            "offset": self.offset,
+            "more": has_more,
+            "total": total if self.want_total else None,
+        }
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(errors=[f"{name} must be an integer"]) from None
+
+
+def page(request: Request) -> Page:
+    limit = _int(request, "limit", DEFAULT_LIMIT)
+    offset = _int(request, "offset", 0)
+    if limit < 1 or offset < 0:
+        raise InvalidInput(errors=["limit must be positive and offset non-negative"])
+    limit = min(limit, MAX_LIMIT)
+    if offset + limit > MAX_WINDOW:
+        raise InvalidInput(errors=[f"Offset + limit must be at most {MAX_WINDOW}"])
+    return Page(limit, offset, boolean(request, "total"))

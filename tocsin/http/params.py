@@ -1,0 +1,62 @@
+"""Query-string conventions: ``name[]`` arrays, 1/0/true/false booleans, ``sort_by``, dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Request
+
+from tocsin.errors import InvalidInput
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def array(request: Request, name: str) -> list[str]:
+    """``name[]=a&name[]=b`` (also tolerating ``name=a`` and comma lists in one value)."""
+    values = request.query_params.getlist(f"{name}[]") or request.query_params.getlist(name)
+    return [v for raw in values for v in raw.split(",") if v]
+
+
+def boolean(request: Request, name: str, default: bool = False) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise InvalidInput(errors=[f"{name} must be true or false"])
+
+
+def parse_datetime(raw: str, field: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise InvalidInput(errors=[f"{field} is not a valid ISO 8601 date"]) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def optional_datetime(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    return parse_datetime(raw, name) if raw else None
+
+
+def time_zone(request: Request) -> ZoneInfo | None:
+    raw = request.query_params.get("time_zone")
+    if not raw:
+        return None
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(errors=[f"time_zone {raw!r} is not a valid time zone"]) from None
+
+
+def sort_by(request: Request, allowed: set[str], default: str) -> tuple[str, bool]:
+    """``field`` or ``field:asc|desc`` -> (field, descending)."""
+    raw = request.query_params.get("sort_by") or default
+    field, _, direction = raw.partition(":")
+    if field not in allowed or direction not in ("", "asc", "desc"):
+        raise InvalidInput(errors=[f"sort_by must be one of {sorted(allowed)} with optional :asc or :desc"])
+    return field, direction == "desc"

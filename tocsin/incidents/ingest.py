@@ -1,0 +1,198 @@
+"""Apply alert events to alerts and incidents, in the caller's transaction.
+
+Loads the open alerts the batch can touch, asks ``dedup.plan`` what each event does, and writes
+the result with a handful of multi-row statements per batch rather than several per event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.db import sequences
+from tocsin.ids import new_id
+from tocsin.incidents.dedup import DedupKey, OpenAlert, PlannedEvent, Step, plan
+from tocsin.incidents.models import Alert, Incident, LogEntry
+from tocsin.services.urgency import urgency_for
+
+INCIDENT_NUMBERS = "incident_number"
+
+
+@dataclass(slots=True)
+class AlertEventIn:
+    """An accepted alert event, as the events domain hands it over."""
+
+    integration_id: str
+    integration_type: str
+    service: dict[str, Any]  # id, incident_urgency_rule, support_hours, escalation_policy_id
+    action: str
+    dedup_key: str
+    received_at: datetime
+    summary: str | None = None
+    severity: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def _agent(event: AlertEventIn) -> dict[str, Any]:
+    return {"id": event.integration_id, "type": f"{event.integration_type}_reference"}
+
+
+def _channel(event: AlertEventIn) -> dict[str, Any]:
+    return {"type": "api", "summary": event.summary or event.action, "details": event.payload.get("custom_details")}
+
+
+async def _open_alerts(session: AsyncSession, keys: set[DedupKey]) -> dict[DedupKey, OpenAlert]:
+    found: dict[DedupKey, OpenAlert] = {}
+    key_list = list(keys)
+    for start in range(0, len(key_list), 400):  # bounded IN lists
+        chunk = key_list[start : start + 400]
+        rows = await session.execute(
+            select(Alert.integration_id, Alert.dedup_key, Alert.id, Alert.incident_id, Incident.status)
+            .join(Incident, Incident.id == Alert.incident_id)
+            .where(Alert.status != "resolved", tuple_(Alert.integration_id, Alert.dedup_key).in_(chunk))
+        )
+        for integration_id, dedup_key, alert_id, incident_id, status in rows:
+            found[(integration_id, dedup_key)] = OpenAlert(alert_id, incident_id, status)
+    return found
+
+
+async def apply_alert_events(session: AsyncSession, events: list[AlertEventIn]) -> list[Step]:
+    planned = [PlannedEvent(e.integration_id, e.action, e.dedup_key, new_id(), new_id()) for e in events]  # type: ignore[arg-type]
+    open_alerts = await _open_alerts(session, {(e.integration_id, e.dedup_key) for e in events})
+    steps = plan(planned, open_alerts)
+    writer = _BatchWriter(session)
+    numbers = iter(await sequences.take(session, INCIDENT_NUMBERS, sum(s.outcome == "new_alert" for s in steps)))
+    for event, step in zip(events, steps):
+        writer.apply(event, step, numbers)
+    await writer.flush()
+    return steps
+
+
+class _BatchWriter:
+    """Collects the rows and changes of one batch, then writes them together."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        # New rows are written with their final state, so nothing inserted here is updated
+        # later and a resolve-then-retrigger of one key never has two open alerts at once.
+        self.incidents: dict[str, dict[str, Any]] = {}
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.logs: list[dict[str, Any]] = []
+        self.acks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.resolved_alerts: dict[str, datetime] = {}
+        self.resolved_incidents: dict[str, tuple[datetime, dict[str, Any]]] = {}
+
+    def log(self, type_: str, event: AlertEventIn, incident_id: str, alert_id: str | None, summary: str) -> None:
+        self.logs.append({
+            "id": new_id(), "type": type_, "incident_id": incident_id, "alert_id": alert_id,
+            "service_id": event.service["id"], "created_at": event.received_at, "summary": summary,
+            "agent": _agent(event), "channel": _channel(event),
+        })
+
+    def apply(self, event: AlertEventIn, step: Step, numbers: Any) -> None:
+        assert step.incident_id is not None or step.outcome == "ignore"
+        if step.outcome == "new_alert":
+            self._open(event, step, next(numbers))
+        elif step.outcome == "add_trigger":
+            self.log("trigger_log_entry", event, step.incident_id, step.alert_id, "Triggered through the API.")  # type: ignore[arg-type]
+        elif step.outcome == "acknowledge":
+            self._acknowledge(event, step.incident_id)  # type: ignore[arg-type]
+            self.log("acknowledge_log_entry", event, step.incident_id, step.alert_id, "Acknowledged through the API.")  # type: ignore[arg-type]
+        elif step.outcome == "resolve":
+            self._resolve(event, step.alert_id, step.incident_id)  # type: ignore[arg-type]
+            self.log("resolve_log_entry", event, step.incident_id, step.alert_id, "Resolved through the API.")  # type: ignore[arg-type]
+
+    def _acknowledge(self, event: AlertEventIn, incident_id: str) -> None:
+        ack = {"at": event.received_at.isoformat(), "acknowledger": _agent(event)}
+        row = self.incidents.get(incident_id)
+        if row is None:
+            self.acks[incident_id].append(ack)
+            return
+        row["acknowledgements"] = [*row["acknowledgements"], ack]
+        row.update(status="acknowledged", updated_at=event.received_at,
+                   last_status_change_at=event.received_at, last_status_change_by=_agent(event))
+
+    def _resolve(self, event: AlertEventIn, alert_id: str, incident_id: str) -> None:
+        at = event.received_at
+        alert = self.alerts.get(alert_id)
+        if alert is None:
+            self.resolved_alerts[alert_id] = at
+        else:
+            alert.update(status="resolved", resolved_at=at)
+        row = self.incidents.get(incident_id)
+        if row is None:
+            self.resolved_incidents[incident_id] = (at, _agent(event))
+            self.acks.pop(incident_id, None)
+            return
+        # One alert per incident for now, so resolving the alert resolves its incident.
+        row.update(status="resolved", resolved_at=at, updated_at=at, last_status_change_at=at,
+                   last_status_change_by=_agent(event), assignments=[])
+
+    def _open(self, event: AlertEventIn, step: Step, number: int) -> None:
+        service = event.service
+        at = event.received_at
+        urgency = urgency_for(service["incident_urgency_rule"], event.severity, at, service.get("support_hours"))
+        self.incidents[step.incident_id] = {  # type: ignore[index]
+            "id": step.incident_id, "number": number, "title": event.summary or event.dedup_key,
+            "description": event.summary, "status": "triggered", "urgency": urgency,
+            "service_id": service["id"], "incident_key": event.dedup_key,
+            "escalation_policy_id": service.get("escalation_policy_id"), "priority_id": None,
+            "acknowledgements": [], "assignments": [], "created_at": at, "updated_at": at,
+            "last_status_change_at": at,
+            "last_status_change_by": {"id": service["id"], "type": "service_reference"},
+            "resolved_at": None,
+        }
+        self.alerts[step.alert_id] = {  # type: ignore[index]
+            "id": step.alert_id, "incident_id": step.incident_id, "integration_id": event.integration_id,
+            "service_id": service["id"], "dedup_key": event.dedup_key, "status": "triggered",
+            "severity": event.severity or "error", "summary": event.summary or event.dedup_key,
+            "body": event.payload, "created_at": at, "resolved_at": None,
+        }
+        self.log("trigger_log_entry", event, step.incident_id, step.alert_id, "Triggered through the API.")  # type: ignore[arg-type]
+
+    async def flush(self) -> None:
+        s = self.session
+        await self._resolve_existing_alerts()
+        if self.incidents:
+            await s.execute(insert(Incident.__table__), list(self.incidents.values()))
+            await s.execute(insert(Alert.__table__), list(self.alerts.values()))
+        await self._apply_acks()
+        await self._resolve_existing_incidents()
+        if self.logs:
+            await s.execute(insert(LogEntry.__table__), self.logs)
+
+    async def _apply_acks(self) -> None:
+        if not self.acks:
+            return
+        rows = (await self.session.execute(select(Incident).where(Incident.id.in_(list(self.acks))))).scalars()
+        for incident in rows:
+            new = self.acks[incident.id]
+            if incident.status == "resolved":
+                continue
+            incident.acknowledgements = [*incident.acknowledgements, *new]
+            at = datetime.fromisoformat(new[-1]["at"])
+            incident.status = "acknowledged"
+            incident.updated_at = incident.last_status_change_at = at
+            incident.last_status_change_by = new[-1]["acknowledger"]
+        await self.session.flush()
+
+    async def _resolve_existing_alerts(self) -> None:
+        for alert_id, at in self.resolved_alerts.items():
+            await self.session.execute(update(Alert).where(Alert.id == alert_id).values(status="resolved", resolved_at=at))
+
+    async def _resolve_existing_incidents(self) -> None:
+        if not self.resolved_incidents:
+            return
+        rows = (await self.session.execute(select(Incident).where(Incident.id.in_(list(self.resolved_incidents))))).scalars()
+        for incident in rows:
+            at, agent = self.resolved_incidents[incident.id]
+            incident.status = "resolved"
+            incident.resolved_at = incident.updated_at = incident.last_status_change_at = at
+            incident.last_status_change_by = agent
+            incident.assignments = []
+        await self.session.flush()

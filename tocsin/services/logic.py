@@ -1,0 +1,115 @@
+"""Service and integration changes, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.errors import NotFound
+from tocsin.ids import new_id, new_integration_key
+from tocsin.services.models import Integration, Service
+from tocsin.services.schemas import IntegrationCreate, IntegrationFields, ServiceCreate, ServiceFields
+from tocsin.services.urgency import DEFAULT_RULE
+from tocsin.services.wire import INTEGRATION_NAMES
+
+
+async def get_service(session: AsyncSession, service_id: str) -> Service:
+    service = await session.get(Service, service_id)
+    if service is None or service.deleted_at is not None:
+        raise NotFound(f"Service {service_id} not found", errors=["Service not found"])
+    return service
+
+
+async def integrations_of(session: AsyncSession, service_ids: list[str]) -> dict[str, list[Integration]]:
+    found: dict[str, list[Integration]] = {sid: [] for sid in service_ids}
+    rows = await session.execute(
+        select(Integration)
+        .where(Integration.service_id.in_(service_ids), Integration.deleted_at.is_(None))
+        .order_by(Integration.created_at)
+    )
+    for integration in rows.scalars():
+        found[integration.service_id].append(integration)
+    return found
+
+
+def _apply(service: Service, fields: ServiceFields) -> None:
+    data = fields.model_dump(exclude_unset=True, mode="json")
+    for name in ("name", "description", "status", "auto_resolve_timeout", "acknowledgement_timeout",
+                 "incident_urgency_rule", "support_hours"):
+        if name in data:
+            setattr(service, name, data[name])
+    if "escalation_policy" in data:
+        service.escalation_policy_id = (data["escalation_policy"] or {}).get("id")
+
+
+async def create_service(session: AsyncSession, fields: ServiceCreate, now: datetime) -> Service:
+    service = Service(
+        id=new_id(), name=fields.name, status="active", incident_urgency_rule=dict(DEFAULT_RULE),
+        auto_resolve_timeout=14400, acknowledgement_timeout=1800, created_at=now, updated_at=now,
+    )
+    _apply(service, fields)
+    session.add(service)
+    await session.flush()
+    return service
+
+
+async def update_service(session: AsyncSession, service_id: str, fields: ServiceFields, now: datetime) -> Service:
+    service = await get_service(session, service_id)
+    _apply(service, fields)
+    service.updated_at = now
+    await session.flush()
+    return service
+
+
+async def delete_service(session: AsyncSession, service_id: str, now: datetime) -> list[str]:
+    """Soft delete (incidents keep their service); returns the routing keys that stop working."""
+    service = await get_service(session, service_id)
+    service.deleted_at = now
+    integrations = (await integrations_of(session, [service_id]))[service_id]
+    for integration in integrations:
+        integration.deleted_at = now
+    await session.flush()
+    return [i.integration_key for i in integrations]
+
+
+async def get_integration(session: AsyncSession, service_id: str, integration_id: str) -> Integration:
+    integration = await session.get(Integration, integration_id)
+    if integration is None or integration.deleted_at is not None or integration.service_id != service_id:
+        raise NotFound(f"Integration {integration_id} not found", errors=["Integration not found"])
+    return integration
+
+
+async def create_integration(
+    session: AsyncSession, service_id: str, fields: IntegrationCreate, now: datetime
+) -> Integration:
+    await get_service(session, service_id)
+    integration = Integration(
+        id=new_id(), service_id=service_id, type=fields.type,
+        name=fields.name or INTEGRATION_NAMES.get(fields.type, fields.type),
+        integration_key=new_integration_key(), created_at=now,
+    )
+    session.add(integration)
+    await session.flush()
+    return integration
+
+
+async def update_integration(
+    session: AsyncSession, service_id: str, integration_id: str, fields: IntegrationFields
+) -> Integration:
+    await get_service(session, service_id)
+    integration = await get_integration(session, service_id, integration_id)
+    data: dict[str, Any] = fields.model_dump(exclude_unset=True)
+    if data.get("name"):
+        integration.name = data["name"]
+    await session.flush()
+    return integration
+
+
+async def delete_integration(session: AsyncSession, service_id: str, integration_id: str, now: datetime) -> str:
+    integration = await get_integration(session, service_id, integration_id)
+    integration.deleted_at = now
+    await session.flush()
+    return integration.integration_key

@@ -1,0 +1,55 @@
+"""Read helpers other domains may use (the services domain's public surface)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.services.models import Integration, Service
+
+
+async def integration_targets(
+    session: AsyncSession, integration_ids: set[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Live integrations by id -> (integration type, service facts incidents need)."""
+    if not integration_ids:
+        return {}
+    rows = await session.execute(
+        select(Integration.id, Integration.type, Service)
+        .join(Service, Service.id == Integration.service_id)
+        .where(
+            Integration.id.in_(list(integration_ids)),
+            Integration.deleted_at.is_(None),
+            Service.deleted_at.is_(None),
+        )
+    )
+    return {
+        integration_id: (
+            integration_type,
+            {
+                "id": service.id,
+                "status": service.status,
+                "incident_urgency_rule": service.incident_urgency_rule,
+                "support_hours": service.support_hours,
+                "escalation_policy_id": service.escalation_policy_id,
+            },
+        )
+        for integration_id, integration_type, service in rows
+    }
+
+
+async def service_names(session: AsyncSession, service_ids: set[str]) -> dict[str, str]:
+    """Names by id, deleted services included (old incidents still point at them)."""
+    if not service_ids:
+        return {}
+    rows = await session.execute(select(Service.id, Service.name).where(Service.id.in_(list(service_ids))))
+    return {sid: name for sid, name in rows}
+
+
+async def live_service_ids(session: AsyncSession, service_ids: list[str]) -> set[str]:
+    rows = await session.execute(
+        select(Service.id).where(Service.id.in_(service_ids), Service.deleted_at.is_(None))
+    )
+    return set(rows.scalars())

@@ -1,0 +1,87 @@
+"""Wire shapes (Pydantic) of services and integrations, apart from the ORM models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+IntegrationType = Literal[
+    "events_api_v2_inbound_integration",
+    "generic_events_api_inbound_integration",
+    "generic_email_inbound_integration",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ReferenceIn(_In):
+    id: str = Field(min_length=1, max_length=16)
+    type: str | None = None
+
+
+class UrgencyRuleIn(_In):
+    type: Literal["constant", "use_support_hours", "severity_based"]
+    urgency: Literal["high", "low", "severity_based"] | None = None
+    during_support_hours: dict[str, Any] | None = None
+    outside_support_hours: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> UrgencyRuleIn:
+        if self.type == "constant" and self.urgency is None:
+            raise ValueError("a constant urgency rule needs urgency high, low or severity_based")
+        if self.type == "use_support_hours" and (
+            self.during_support_hours is None or self.outside_support_hours is None
+        ):
+            raise ValueError("use_support_hours needs during_support_hours and outside_support_hours")
+        return self
+
+
+class SupportHoursIn(_In):
+    type: Literal["fixed_time_per_day"] = "fixed_time_per_day"
+    time_zone: str
+    days_of_week: list[int] = Field(min_length=1, max_length=7)
+    start_time: str = Field(pattern=r"^\d{2}:\d{2}:\d{2}$")
+    end_time: str = Field(pattern=r"^\d{2}:\d{2}:\d{2}$")
+
+
+class ServiceFields(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=1024)
+    status: Literal["active", "warning", "critical", "maintenance", "disabled"] | None = None
+    auto_resolve_timeout: int | None = Field(default=None, ge=0, le=60 * 60 * 24 * 365)
+    acknowledgement_timeout: int | None = Field(default=None, ge=0, le=60 * 60 * 24 * 7)
+    incident_urgency_rule: UrgencyRuleIn | None = None
+    support_hours: SupportHoursIn | None = None
+    escalation_policy: ReferenceIn | None = None
+
+
+class ServiceCreate(ServiceFields):
+    name: str = Field(min_length=1, max_length=255)
+
+
+class ServiceCreateBody(_In):
+    service: ServiceCreate
+
+
+class ServiceUpdateBody(_In):
+    service: ServiceFields
+
+
+class IntegrationFields(_In):
+    type: IntegrationType | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+
+
+class IntegrationCreate(IntegrationFields):
+    type: IntegrationType = "events_api_v2_inbound_integration"
+
+
+class IntegrationCreateBody(_In):
+    integration: IntegrationCreate
+
+
+class IntegrationUpdateBody(_In):
+    integration: IntegrationFields
