@@ -1,0 +1,30 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+## Start Tocsin on SQLite: creates ./tocsin.db, prints the URL, the admin's API key and a routing key.
+run: $(STAMP)
+	$(BIN)/tocsin run
+
+## The whole test suite (SQLite always; PostgreSQL on 127.0.0.1:5432 when reachable) and the layer contracts.
+test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py --spawn both
+	$(BIN)/python bench/schedules.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

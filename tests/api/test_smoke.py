@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from tests.conftest import Harness
+
+
+async def test_trigger_opens_incident_and_ack_resolve_events_close_it(harness: Harness) -> None:
+    r = await harness.send(harness.event(dedup_key="disk/1", severity="warning"))
+    assert r.status_code == 202 and r.json()["dedup_key"] == "disk/1"
+    assert await harness.process() == 1
+    listed = (await harness.client.get("/incidents", headers=harness.auth)).json()["incidents"]
+    assert [(i["status"], i["incident_key"], i["incident_number"]) for i in listed] == [("triggered", "disk/1", 1)]
+    await harness.send(harness.event("acknowledge", "disk/1"))
+    await harness.send(harness.event("resolve", "disk/1"))
+    await harness.process()
+    incident = (await harness.client.get(f"/incidents/{listed[0]['id']}", headers=harness.auth)).json()["incident"]
+    assert incident["status"] == "resolved"
+    log = (await harness.client.get(f"/incidents/{incident['id']}/log_entries", headers=harness.auth)).json()
+    assert [e["type"] for e in log["log_entries"]] == ["resolve_log_entry", "acknowledge_log_entry", "trigger_log_entry"]

@@ -1,0 +1,161 @@
+"""Test harness: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``TOCSIN_TEST_PG_URL`` (default: the local server on 127.0.0.1:5432).
+Where it is unreachable its tests are skipped with the reason — except in CI (``CI`` set),
+where they must run, so an unreachable server fails the run instead of hiding tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from tocsin.api.app import Tocsin
+from tocsin.bootstrap import InitResult, initialise
+from tocsin.config import Settings
+from tocsin.db.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TABLES = ["log_entries", "alerts", "incidents", "integrations", "services", "api_keys", "users",
+          "event_inbox", "change_events", "sequences"]
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_reachable() -> str | None:
+    try:
+        conn = await asyncpg.connect(_dsn(PG_ADMIN_URL), timeout=3)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", with its reason
+        return f"{type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    problem = asyncio.run(_pg_reachable())
+    if problem is not None:
+        reason = f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()} ({problem})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
+        pytest.skip(reason)
+    name = f"tocsin_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(_dsn(PG_ADMIN_URL))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _truncate(url: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(_dsn(url))
+        try:
+            await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        target = tmp_path / "tocsin.db"
+        shutil.copy(sqlite_template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_url")
+    _truncate(url)
+    return url
+
+
+@dataclass
+class Harness:
+    """A Tocsin app driven in-process; events are processed when the test says so."""
+
+    tocsin: Tocsin
+    client: httpx.AsyncClient
+    seed: InitResult
+    db_url: str
+
+    @property
+    def routing_key(self) -> str:
+        assert self.seed.integration_key
+        return self.seed.integration_key
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Token token={self.seed.api_key}",
+                "Accept": "application/vnd.pagerduty+json;version=2"}
+
+    @property
+    def writer(self) -> dict[str, str]:
+        return {**self.auth, "From": self.seed.admin_email}
+
+    def event(self, action: str = "trigger", dedup_key: str | None = None, **payload: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"routing_key": self.routing_key, "event_action": action}
+        if dedup_key is not None:
+            body["dedup_key"] = dedup_key
+        if action == "trigger":
+            body["payload"] = {"summary": "CPU high on web-1", "source": "web-1", "severity": "critical", **payload}
+        return body
+
+    async def send(self, body: Any, path: str = "/v2/enqueue") -> httpx.Response:
+        return await self.client.post(path, json=body)
+
+    async def process(self) -> int:
+        return await self.tocsin.worker.drain()
+
+
+def make_settings(db_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"database_url": db_url, "events_rate_limit": 0, "rest_rate_limit": 0,
+                              "public_url": "http://tocsin.test"}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+async def harness(db_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
+    settings = make_settings(db_url, **settings_overrides)
+    seed = await initialise(settings)
+    tocsin = Tocsin(settings, start_worker=False)
+    transport = httpx.ASGITransport(app=tocsin)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+        yield Harness(tocsin, client, seed, db_url)
+    await tocsin.committer.close()
+    await tocsin.db.dispose()
