@@ -6,17 +6,18 @@ official Python client picks ``Token`` vs ``Bearer`` auth by the key being 20 ch
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 
-_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I/O/0/1: readable when spoken at 3 a.m.
 ID_LENGTH = 13  # after the leading P: 65 bits of randomness, within the 6..13 clients accept
 API_KEY_LENGTH = 20
 _KEY_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789_-"
 
 
 def new_id() -> str:
-    return "P" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(ID_LENGTH))
+    # Base32 of random bytes: upper-case letters and 2-7, and cheap (ids are drawn per event).
+    return "P" + base64.b32encode(secrets.token_bytes(10)).decode()[:ID_LENGTH]
 
 
 def new_integration_key() -> str:

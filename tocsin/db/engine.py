@@ -57,6 +57,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             max_overflow=0,
             pool_timeout=60,
             json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -66,4 +67,5 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
     )

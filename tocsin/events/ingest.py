@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,8 +102,12 @@ async def _respond(send: Send, status: int, body: dict[str, Any], extra: list[tu
     await send({"type": "http.response.body", "body": payload})
 
 
+_EVENT_FIELDS = [f.name for f in fields(ParsedEvent)]
+
+
 def inbox_row(event: ParsedEvent, integration_id: str, received_at: datetime) -> dict[str, Any]:
-    data = asdict(event)
+    # A shallow dict, not dataclasses.asdict: asdict deep-copies custom_details on the hot path.
+    data = {name: getattr(event, name) for name in _EVENT_FIELDS}
     data["timestamp"] = event.timestamp.isoformat() if event.timestamp else None
     return {"integration_id": integration_id, "received_at": received_at, "event": data}
 
