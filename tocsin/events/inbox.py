@@ -45,21 +45,35 @@ class GroupCommitter:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                async with self._db.engine.begin() as conn:
-                    await conn.execute(insert(InboxEvent), [row for row, _ in batch])
-            except Exception as exc:  # every waiter learns its event was not stored
-                log.exception("inbox commit of %d events failed", len(batch))
+                await self._write([row for row, _ in batch])
+            except Exception:
+                # One unstorable row must not fail its neighbours: retry the batch row by row.
+                log.exception("inbox commit of %d events failed; retrying one by one", len(batch))
+                await self._write_singly(batch)
+            else:
+                self.batches += 1
+                self.events += len(batch)
                 for _, future in batch:
                     if not future.done():
-                        future.set_exception(exc)
-                continue
-            self.batches += 1
-            self.events += len(batch)
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(None)
+                        future.set_result(None)
             if self._on_commit is not None:
                 self._on_commit()
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        async with self._db.engine.begin() as conn:
+            await conn.execute(insert(InboxEvent.__table__), rows)
+
+    async def _write_singly(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        for row, future in batch:
+            try:
+                await self._write([row])
+            except Exception as exc:  # this waiter learns its event was not stored
+                if not future.done():
+                    future.set_exception(exc)
+            else:
+                self.events += 1
+                if not future.done():
+                    future.set_result(None)
 
     async def close(self) -> None:
         if self._writer is not None:

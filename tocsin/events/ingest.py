@@ -102,6 +102,18 @@ async def _respond(send: Send, status: int, body: dict[str, Any], extra: list[tu
     await send({"type": "http.response.body", "body": payload})
 
 
+def strip_nul(value: Any) -> Any:
+    """Drop NUL characters, which PostgreSQL text and JSONB cannot store: an event that is
+    valid JSON must not become an error the client would retry for ever."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [strip_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {strip_nul(k): strip_nul(v) for k, v in value.items()}
+    return value
+
+
 _EVENT_FIELDS = [f.name for f in fields(ParsedEvent)]
 
 
@@ -149,6 +161,8 @@ class EventsEndpoint:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return _unrecognized("JSON parse error")
+        if b"\\u0000" in raw:
+            obj = strip_nul(obj)
         event, errors = validator(obj)
         if event is None:
             return _invalid(errors)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, IdColumn
@@ -33,7 +33,7 @@ class ChangeEvent(Base):
     integration_id: Mapped[str] = mapped_column(IdColumn)
     service_id: Mapped[str] = mapped_column(IdColumn)
     summary: Mapped[str] = mapped_column(Text)
-    source: Mapped[str | None] = mapped_column(String(255), default=None)
+    source: Mapped[str | None] = mapped_column(Text, default=None)
     timestamp: Mapped[datetime]
     custom_details: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     links: Mapped[list[Any]] = mapped_column(default=list)

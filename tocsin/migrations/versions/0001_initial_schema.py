@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('integration_id', sa.String(length=16), nullable=False),
     sa.Column('service_id', sa.String(length=16), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
-    sa.Column('source', sa.String(length=255), nullable=True),
+    sa.Column('source', sa.Text(), nullable=True),
     sa.Column('timestamp', tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('custom_details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('links', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),

@@ -1,0 +1,1 @@
+"""On-call schedules: layers, restrictions, overrides and who is on call when."""
