@@ -11,7 +11,8 @@ from fastapi import FastAPI
 
 from tocsin import __version__
 from tocsin.api import errors, openapi
-from tocsin.api.ratelimit import RestRateLimit
+from tocsin.api.gate import RestGate
+from tocsin.auth.access import Authenticator
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.events.directory import IntegrationDirectory
@@ -42,9 +43,10 @@ class Tocsin:
             self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit)
         )
         self.runtime.hooks["forget_routing_key"] = self.directory.forget
+        self.runtime.hooks["authenticator"] = authenticator = Authenticator(self.runtime)
         self._start_worker = start_worker
         self.rest = self._build_rest()
-        self._rest_entry = RestRateLimit(self.rest, settings.rest_rate_limit)
+        self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)
 
     def _build_rest(self) -> FastAPI:
         @asynccontextmanager

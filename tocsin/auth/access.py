@@ -35,31 +35,56 @@ class Principal:
         return True
 
 
-def _token(request: Request) -> str:
-    header = request.headers.get("authorization", "").strip()
-    scheme, _, rest = header.partition(" ")
+def token_from_header(header: str) -> str | None:
+    """The secret in ``Token token=<key>`` or ``Bearer <key>``; None when malformed."""
+    scheme, _, rest = header.strip().partition(" ")
     rest = rest.strip()
     if scheme.lower() == "token" and rest.lower().startswith("token="):
-        return rest[len("token="):].strip()
+        return rest[len("token="):].strip() or None
     if scheme.lower() == "bearer" and rest:
         return rest
-    raise AuthenticationFailed()
+    return None
+
+
+class Authenticator:
+    """Credential -> Principal, with a short cache so a burst of requests costs one lookup.
+
+    The cache is keyed by the token's digest and bounded, so random bogus tokens cannot grow it
+    without limit; failures are cached too (briefly) so they cannot hammer the database.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+        self._cache: dict[str, tuple[Principal | None, float]] = {}
+
+    async def authenticate(self, header: str) -> Principal:
+        token = token_from_header(header)
+        if token is None:
+            raise AuthenticationFailed()
+        digest = hash_secret(token)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[1] > now:
+            principal = hit[0]
+        else:
+            principal = await _load(self._rt, digest)
+            if len(self._cache) >= self.MAX_ENTRIES:
+                self._cache.clear()
+            self._cache[digest] = (principal, now + _CACHE_TTL)
+        if principal is None:
+            raise AuthenticationFailed()
+        return principal
 
 
 async def authenticate(request: Request, rt: Runtime = Depends(runtime)) -> Principal:
-    digest = hash_secret(_token(request))
-    cache: dict[str, tuple[Principal | None, float]] = rt.hooks.setdefault("principal_cache", {})
-    now = time.monotonic()
-    hit = cache.get(digest)
-    if hit is not None and hit[1] > now:
-        principal = hit[0]
-    else:
-        principal = await _load(rt, digest)
-        cache[digest] = (principal, now + _CACHE_TTL)
+    """The principal the ASGI gate (``tocsin.api.gate``) already established, or look it up."""
+    principal = request.scope.get("state", {}).get("principal")
     if principal is None:
-        raise AuthenticationFailed()
-    request.state.principal = principal
-    return principal
+        authenticator = rt.hooks.get("authenticator") or rt.hooks.setdefault("authenticator", Authenticator(rt))
+        principal = await authenticator.authenticate(request.headers.get("authorization", ""))
+    return principal  # type: ignore[no-any-return]
 
 
 async def _load(rt: Runtime, digest: str) -> Principal | None:

@@ -18,10 +18,14 @@ class SlidingWindowLimiter:
         self.limit = limit
         self.window = window
         self._hits: dict[str, deque[float]] = {}
+        self._next_prune = 0.0
 
     def allow(self, key: str, now: float) -> bool:
         if self.limit <= 0:
             return True
+        if now >= self._next_prune:  # bound memory: forget idle keys once per window
+            self.prune(now)
+            self._next_prune = now + self.window
         hits = self._hits.get(key)
         if hits is None:
             hits = self._hits[key] = deque()

@@ -60,13 +60,17 @@ class Restriction:
         return cls("daily_restriction", start_time_of_day, duration_seconds)
 
     @classmethod
-    def weekly(cls, start_day_of_week: int, start_time_of_day: time, duration_seconds: int) -> Restriction:
+    def weekly(
+        cls, start_day_of_week: int, start_time_of_day: time, duration_seconds: int
+    ) -> Restriction:
         return cls("weekly_restriction", start_time_of_day, duration_seconds, start_day_of_week)
 
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    """One rotation: ``users`` take turns of ``rotation_turn_length_seconds`` from the virtual start.
+    """One rotation: ``users`` take turns of ``rotation_turn_length_seconds`` each.
+
+    The turn arithmetic is in ``rotation``; restrictions are in ``restrictions``.
 
     ``end=None`` means the layer never ends. A layer whose ``end`` is not after ``start``, or whose
     user list is empty, contributes nothing rather than raising: such rows exist in real data.

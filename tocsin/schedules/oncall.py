@@ -1,6 +1,6 @@
 """Who is on call: pure rendering of PagerDuty v2 schedules (no I/O, no database).
 
-Rules implemented, matching PagerDuty's behaviour:
+The rules below are PagerDuty's as Tocsin implements them; tests/schedules holds worked examples.
 
 Rotation
     A layer's turns are fixed-length intervals of ``rotation_turn_length_seconds`` *absolute*
@@ -18,7 +18,8 @@ Restrictions
     ``duration_seconds`` on the wall clock) converted to UTC, so on a transition day the window
     is 8 wall-clock hours but 7 or 9 real hours. Nonexistent wall times (spring-forward gap)
     move forward by the gap (``fold=0``: 02:30 becomes 03:30 on a one-hour gap); ambiguous wall
-    times (fall-back repeat) mean their first occurrence. Weekly restrictions start on
+    times (fall-back repeat) mean their first occurrence. A window whose both ends fall in one
+    gap is empty that day. Weekly restrictions start on
     ``start_day_of_week`` (1=Monday .. 7=Sunday) and may last up to a week; windows may cross
     midnight or the week boundary. Several restrictions on one layer are united. With
     restrictions, the user whose turn it is is on call only inside the windows.
@@ -96,9 +97,7 @@ class _Plan:
         compiled = tuple(CompiledLayer.of(layer) for layer in layers)
         if len({layer.id for layer in compiled}) != len(compiled):
             raise InvalidSchedule("layer ids must be unique")
-        pieces = tuple(
-            (to_us(o.start), to_us(o.end), o.user) for o in overrides if o.end > o.start
-        )
+        pieces = tuple((to_us(o.start), to_us(o.end), o.user) for o in overrides if o.end > o.start)
         longest = max(
             [US_PER_DAY]
             + [layer.turn for layer in compiled if layer.users]
@@ -139,11 +138,12 @@ def render_schedule(
         since=since,
         until=until,
         layers={
-            layer.id: _entries(pieces, as_dt) for layer, pieces in zip(plan.layers, shown.layers)
+            layer.id: _entries(pieces, as_dt)
+            for layer, pieces in zip(plan.layers, shown.layers, strict=True)
         },
         layer_coverage={
             layer.id: _percent(total_length(_spans(pieces), lo, hi), width)
-            for layer, pieces in zip(plan.layers, core.layers)
+            for layer, pieces in zip(plan.layers, core.layers, strict=True)
         },
         overrides=_entries(shown.overrides, as_dt),
         overrides_coverage=_percent(total_length(_spans(core.overrides), lo, hi), width),
@@ -191,11 +191,10 @@ def _overflow(plan: _Plan, core: Timeline, lo: int, hi: int) -> Timeline:
     def join(left: list[Piece], middle: list[Piece], right: list[Piece]) -> list[Piece]:
         return [p for p in merge_adjacent(left + middle + right) if p[1] > lo and p[0] < hi]
 
+    parts = zip(_lists(before), _lists(core), _lists(after), strict=True)
+    joined = [join(left, middle, right) for left, middle, right in parts]
     return Timeline(
-        layers=[join(*parts) for parts in zip(before.layers, core.layers, after.layers)],
-        overrides=join(before.overrides, core.overrides, after.overrides),
-        final=join(before.final, core.final, after.final),
-        covered=core.covered,
+        layers=joined[:-2], overrides=joined[-2], final=joined[-1], covered=core.covered
     )
 
 
@@ -204,33 +203,47 @@ def _probe(plan: _Plan, core: Timeline, edge: int, toward_past: bool) -> Timelin
 
     Starts one turn (or override) length out and grows geometrically, stopping at the horizon.
     """
+    inside = _lists(core)
+    if not any(_touches(pieces, edge, toward_past) for pieces in inside):
+        # No entry reaches the edge, so nothing beyond it can join one.
+        return Timeline(layers=[[] for _ in core.layers], overrides=[], final=[], covered=[])
     reach = plan.first_reach
     while True:
         lo, hi = (edge - reach, edge) if toward_past else (edge, edge + reach)
         probe = plan.render(lo, hi)
-        if reach >= _HORIZON_US or not _runs_off(core, probe, edge, toward_past, lo, hi):
+        far_edge = lo if toward_past else hi
+        continuing = (
+            _touches(mine, edge, toward_past)
+            and _continues(mine, beyond, edge, far_edge, toward_past)
+            for mine, beyond in zip(inside, _lists(probe), strict=True)
+        )
+        if reach >= _HORIZON_US or not any(continuing):
             return probe
         reach = min(reach * _GROWTH, _HORIZON_US)
 
 
-def _runs_off(
-    core: Timeline, probe: Timeline, edge: int, toward_past: bool, lo: int, hi: int
+def _lists(timeline: Timeline) -> list[list[Piece]]:
+    """Every sub-schedule: each layer, then the overrides, then the final schedule."""
+    return [*timeline.layers, timeline.overrides, timeline.final]
+
+
+def _touches(pieces: list[Piece], edge: int, toward_past: bool) -> bool:
+    if not pieces:
+        return False
+    return pieces[0][0] == edge if toward_past else pieces[-1][1] == edge
+
+
+def _continues(
+    mine: list[Piece], beyond: list[Piece], edge: int, far_edge: int, toward_past: bool
 ) -> bool:
-    """Does some shift continue from ``core`` across ``edge`` and through all of ``probe``?"""
-    pairs = [*zip(core.layers, probe.layers), (core.overrides, probe.overrides)]
-    pairs.append((core.final, probe.final))
-    for inside, outside in pairs:
-        if not inside or not outside:
-            continue
-        if toward_past:
-            first, last = inside[0], outside[-1]
-            if first[0] == edge and last[1] == edge and last[2] == first[2] and last[0] == lo:
-                return True
-        else:
-            last, first = inside[-1], outside[0]
-            if last[1] == edge and first[0] == edge and first[2] == last[2] and first[1] == hi:
-                return True
-    return False
+    """Does the shift at ``edge`` carry on, same user, through all of ``beyond``?"""
+    if not beyond:
+        return False
+    if toward_past:
+        near, far = beyond[-1], mine[0]
+        return near[1] == edge and near[2] == far[2] and near[0] == far_edge
+    near, far = beyond[0], mine[-1]
+    return near[0] == edge and near[2] == far[2] and near[1] == far_edge
 
 
 def _zone(tz: str | tzinfo) -> tzinfo:

@@ -6,12 +6,16 @@ the wall clock every day, whatever the UTC offset. Each window is computed as
 addition is done on the *wall clock* (naive arithmetic) and only then converted. On the day of
 a DST change the window therefore lasts more or fewer real seconds than ``duration_seconds``.
 
-Wall times are converted with ``fold=0`` semantics (PEP 495), which is also what ActiveSupport
-(PagerDuty's time-zone library) does:
+Wall times are converted with ``fold=0`` semantics (PEP 495):
 
 * a nonexistent wall time (inside a spring-forward gap) is read with the offset in force before
-  the gap, i.e. it moves forward by the gap's length (02:30 on a 1-hour gap becomes 03:30);
+  the gap, i.e. it moves forward by the gap's length (02:30 on a 1-hour gap becomes 03:30; on
+  Lord Howe's 30-minute gap 02:15 becomes 02:45);
 * an ambiguous wall time (inside a fall-back repeat) means its first occurrence.
+
+ActiveSupport's ``TimeZone#local``, where PagerDuty's zone names come from, resolves both cases
+the same way (DST-ending repeats are read as DST; rails/rails#58242 made the gap shift the
+gap's real length rather than a fixed hour).
 
 A window whose converted end is not after its converted start (possible only when both ends fall
 in the same gap) is empty.
@@ -43,7 +47,7 @@ class LocalClock:
     Wall times are microseconds since 1970-01-01 00:00 *local*; days are counted the same way.
     """
 
-    __slots__ = ("_zone", "_noon_offsets", "_day_offsets")
+    __slots__ = ("_day_offsets", "_noon_offsets", "_zone")
 
     def __init__(self, zone: tzinfo) -> None:
         self._zone = zone

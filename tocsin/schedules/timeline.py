@@ -137,7 +137,7 @@ class SpanSet:
     bisect keeps each step logarithmic plus the overlap, instead of re-sorting everything.
     """
 
-    __slots__ = ("starts", "ends")
+    __slots__ = ("ends", "starts")
 
     def __init__(self) -> None:
         self.starts: list[int] = []
@@ -167,4 +167,4 @@ class SpanSet:
         self.ends[i:j] = [end]
 
     def spans(self) -> list[Span]:
-        return list(zip(self.starts, self.ends))
+        return list(zip(self.starts, self.ends, strict=True))

@@ -15,6 +15,9 @@ from tocsin.services.schemas import IntegrationCreate, IntegrationFields, Servic
 from tocsin.services.urgency import DEFAULT_RULE
 from tocsin.services.wire import INTEGRATION_NAMES
 
+DEFAULT_AUTO_RESOLVE = 14400  # seconds; None or 0 disables
+DEFAULT_ACK_TIMEOUT = 1800
+
 
 async def get_service(session: AsyncSession, service_id: str) -> Service:
     service = await session.get(Service, service_id)
@@ -48,7 +51,8 @@ def _apply(service: Service, fields: ServiceFields) -> None:
 async def create_service(session: AsyncSession, fields: ServiceCreate, now: datetime) -> Service:
     service = Service(
         id=new_id(), name=fields.name, status="active", incident_urgency_rule=dict(DEFAULT_RULE),
-        auto_resolve_timeout=14400, acknowledgement_timeout=1800, created_at=now, updated_at=now,
+        auto_resolve_timeout=DEFAULT_AUTO_RESOLVE, acknowledgement_timeout=DEFAULT_ACK_TIMEOUT,
+        created_at=now, updated_at=now,
     )
     _apply(service, fields)
     session.add(service)

@@ -15,8 +15,9 @@ class Service(Base):
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text, default=None)
     status: Mapped[str] = mapped_column(String(16), default="active")
-    auto_resolve_timeout: Mapped[int | None] = mapped_column(default=14400)
-    acknowledgement_timeout: Mapped[int | None] = mapped_column(default=1800)
+    # No ORM defaults: an explicit None (timeout disabled) must reach the INSERT.
+    auto_resolve_timeout: Mapped[int | None]
+    acknowledgement_timeout: Mapped[int | None]
     incident_urgency_rule: Mapped[dict[str, Any]]
     support_hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     escalation_policy_id: Mapped[str | None] = mapped_column(IdColumn, default=None)

@@ -38,7 +38,8 @@ async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dic
     query_text = request.query_params.get("query")
     where = [Service.deleted_at.is_(None)]
     if query_text:
-        where.append(Service.name.ilike(f"%{query_text}%"))
+        escaped = query_text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(Service.name.ilike(f"%{escaped}%", escape="\\"))
     async with rt.db.transaction() as session:
         total = (await session.execute(select(func.count()).select_from(Service).where(*where))).scalar_one()
         rows = list((await session.execute(

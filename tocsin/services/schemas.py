@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 IntegrationType = Literal[
     "events_api_v2_inbound_integration",
@@ -47,6 +47,9 @@ class SupportHoursIn(_In):
     end_time: str = Field(pattern=r"^\d{2}:\d{2}:\d{2}$")
 
 
+NOT_NULLABLE = ("name", "status", "incident_urgency_rule")
+
+
 class ServiceFields(_In):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=1024)
@@ -56,6 +59,14 @@ class ServiceFields(_In):
     incident_urgency_rule: UrgencyRuleIn | None = None
     support_hours: SupportHoursIn | None = None
     escalation_policy: ReferenceIn | None = None
+
+    @field_validator(*NOT_NULLABLE, mode="before")
+    @classmethod
+    def _no_explicit_nulls(cls, value: Any) -> Any:
+        # Runs only for values actually sent: omitting a field is fine, sending null is not.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
 
 
 class ServiceCreate(ServiceFields):

@@ -11,8 +11,9 @@ DEFAULT_RULE: dict[str, Any] = {"type": "constant", "urgency": "high"}
 
 
 def urgency_for(
-    rule: dict[str, Any], severity: str | None, at: datetime, support_hours: dict[str, Any] | None
+    rule: dict[str, Any] | None, severity: str | None, at: datetime, support_hours: dict[str, Any] | None
 ) -> str:
+    rule = rule or DEFAULT_RULE
     kind = rule.get("type", "constant")
     if kind == "use_support_hours":
         inside = support_hours is not None and within_support_hours(support_hours, at)

@@ -1,0 +1,84 @@
+"""The REST gate, a pure ASGI layer in front of FastAPI.
+
+It authenticates before FastAPI reads a body (so a bad credential is a 401 whatever the body
+is), then applies the per-credential rate limit and adds ``ratelimit-*`` headers to every
+answer. Pure ASGI, because BaseHTTPMiddleware would cost throughput on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from typing import Any
+
+import orjson
+
+from tocsin.auth.access import Authenticator
+from tocsin.errors import TocsinError
+from tocsin.events.ratelimit import SlidingWindowLimiter
+
+WINDOW = 60
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+async def _send_error(send: Any, status: int, message: str, code: int, errors: list[str],
+                      headers: list[tuple[bytes, bytes]]) -> None:
+    body = orjson.dumps({"error": {"message": message, "code": code, "errors": errors}})
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RestGate:
+    def __init__(self, app: Any, authenticator: Authenticator, limit: int) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.limit = limit
+        self.limiter = SlidingWindowLimiter(limit, WINDOW)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
+        try:
+            principal = await self.authenticator.authenticate(header)
+        except TocsinError as exc:
+            # Refused credentials spend a budget too (keyed by what was sent), so guessing
+            # tokens is throttled like anything else.
+            headers, allowed = self._limit("refused:" + hashlib.sha256(header.encode()).hexdigest())
+            if not allowed:
+                await _send_error(send, 429, "Rate Limit Exceeded", 2020,
+                                  ["Too many requests for this credential"], headers)
+                return
+            await _send_error(send, exc.status_code, exc.message, exc.code, exc.errors, headers)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        headers, allowed = self._limit(principal.key_id)
+        if not allowed:
+            await _send_error(send, 429, "Rate Limit Exceeded", 2020,
+                              ["Too many requests for this credential"], headers)
+            return
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _limit(self, key: str) -> tuple[list[tuple[bytes, bytes]], bool]:
+        if self.limit <= 0:
+            return [], True
+        now = time.monotonic()
+        allowed = self.limiter.allow(key, now)
+        reset = max(1, math.ceil(self.limiter.retry_after(key, now) or WINDOW))
+        headers = [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(max(0, self.limit - self.limiter.used(key))).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+        ]
+        if not allowed:
+            headers.append((b"retry-after", str(reset).encode()))
+        return headers, allowed
