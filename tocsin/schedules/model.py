@@ -1,6 +1,6 @@
 """Value types for schedule rendering: layers, restrictions and overrides in, entries out.
 
-Inputs are validated on construction so the renderer can stay branch-free on the hot path.
+Inputs are validated on construction, so the renderer never has to re-check them.
 All datetimes are timezone-aware; outputs are always in UTC.
 """
 
@@ -15,7 +15,6 @@ from tocsin.errors import InvalidInput
 RestrictionType = Literal["daily_restriction", "weekly_restriction"]
 
 SECONDS_PER_DAY = 86_400
-SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
 
 
 class InvalidSchedule(InvalidInput, ValueError):

@@ -18,11 +18,12 @@ Restrictions
     ``duration_seconds`` on the wall clock) converted to UTC, so on a transition day the window
     is 8 wall-clock hours but 7 or 9 real hours. Nonexistent wall times (spring-forward gap)
     move forward by the gap (``fold=0``: 02:30 becomes 03:30 on a one-hour gap); ambiguous wall
-    times (fall-back repeat) mean their first occurrence. A window whose both ends fall in one
-    gap is empty that day. Weekly restrictions start on
-    ``start_day_of_week`` (1=Monday .. 7=Sunday) and may last up to a week; windows may cross
-    midnight or the week boundary. Several restrictions on one layer are united. With
-    restrictions, the user whose turn it is is on call only inside the windows.
+    times (fall-back repeat) mean their first occurrence. So a window starting in a gap and
+    ending less than the gap's length later (wall clock) is empty that day. Weekly
+    restrictions start on ``start_day_of_week`` (1=Monday .. 7=Sunday) and may last up to a
+    week; windows may cross midnight or the week boundary. Several restrictions on one layer
+    are united. With restrictions, the user whose turn it is is on call only inside the
+    windows: the layer's entries are the turns intersected with the windows.
 
 Precedence
     Later layers beat earlier ones wherever they have someone on call; overrides beat every

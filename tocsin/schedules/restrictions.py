@@ -17,8 +17,8 @@ ActiveSupport's ``TimeZone#local``, where PagerDuty's zone names come from, reso
 the same way (DST-ending repeats are read as DST; rails/rails#58242 made the gap shift the
 gap's real length rather than a fixed hour).
 
-A window whose converted end is not after its converted start (possible only when both ends fall
-in the same gap) is empty.
+A window whose converted end is not after its converted start is empty; that happens only when
+it starts in a gap and ends, on the wall clock, less than the gap's length later.
 """
 
 from __future__ import annotations
