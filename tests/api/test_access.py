@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
 from tests.conftest import Harness
+from tests.helpers import assert_error
 from tocsin.auth.logic import issue_api_key
 from tocsin.services.models import Service
 
@@ -77,16 +78,6 @@ def scopes_of(dependant: Any) -> list[str]:
 def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", PLACEHOLDER_ID, path)
 
-
-def assert_error(response: Any, status: int, code: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, body
-    assert isinstance(error["message"], str) and error["message"], body
-    assert isinstance(error["errors"], list), body
-    return error
 
 
 async def request(h: Harness, method: str, url: str, authorization: str | None) -> Any:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import Harness
+from tests.helpers import assert_error
 from tocsin.auth.models import User
 from tocsin.incidents.models import Incident, LogEntry
 
@@ -18,16 +19,6 @@ ID = re.compile(r"^P[A-Z0-9]{6,13}$")
 BASE = "http://tocsin.test"
 ARRAYS = ("assignments", "acknowledgements", "teams", "pending_actions", "incidents_responders", "responder_requests")
 
-
-def assert_error(response: Any, status: int, code: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, body
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["errors"], list)
-    return error
 
 
 def assert_incident_shape(incident: dict[str, Any]) -> None:

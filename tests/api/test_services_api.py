@@ -9,21 +9,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import Harness
+from tests.helpers import assert_error
 
 ID = re.compile(r"^P[A-Z0-9]{6,13}$")
 INTEGRATION_KEY = re.compile(r"^[0-9a-f]{32}$")
 BASE = "http://tocsin.test"
 
-
-def assert_error(response: Any, status: int, code: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert error["code"] == code, body
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["errors"], list)
-    return error
 
 
 async def create(h: Harness, **fields: Any) -> dict[str, Any]:

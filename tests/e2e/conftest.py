@@ -37,7 +37,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.conftest import PG_ADMIN_URL, _dsn, _pg_reachable
 STARTUP_TIMEOUT = 20.0  # seconds for the server to answer /health over TLS
 INIT_TIMEOUT = 60.0
 
@@ -128,10 +128,6 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def _pg_admin(sql: str) -> None:
     conn = await asyncpg.connect(_dsn(PG_ADMIN_URL), timeout=5)
     try:
@@ -140,18 +136,9 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
-async def _pg_problem() -> str | None:
-    try:
-        conn = await asyncpg.connect(_dsn(PG_ADMIN_URL), timeout=3)
-    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable", with its reason
-        return f"{type(exc).__name__}: {exc}"
-    await conn.close()
-    return None
-
-
 def _fresh_pg_database() -> tuple[str, str]:
     """Create ``tocsin_e2e_<random>``; returns (name, SQLAlchemy URL). Skips or fails if unreachable."""
-    problem = asyncio.run(_pg_problem())
+    problem = asyncio.run(_pg_reachable())
     if problem is not None:
         reason = f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()} ({problem})"
         if os.environ.get("CI"):
