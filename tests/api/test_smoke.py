@@ -16,3 +16,12 @@ async def test_trigger_opens_incident_and_ack_resolve_events_close_it(harness: H
     assert incident["status"] == "resolved"
     log = (await harness.client.get(f"/incidents/{incident['id']}/log_entries", headers=harness.auth)).json()
     assert [e["type"] for e in log["log_entries"]] == ["resolve_log_entry", "acknowledge_log_entry", "trigger_log_entry"]
+
+
+async def test_openapi_document_covers_rest_and_events_api(harness: Harness) -> None:
+    doc = (await harness.client.get("/openapi.json")).json()
+    for path in ("/incidents", "/services/{service_id}/integrations", "/v2/enqueue",
+                 "/v2/change/enqueue", "/generic/2010-04-15/create_event.json"):
+        assert path in doc["paths"], path
+    docs = await harness.client.get("/docs")
+    assert docs.status_code == 200 and "openapi.json" in docs.text
