@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
@@ -69,3 +70,31 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
     )
+
+
+def create_sqlite_writer(url: str) -> Engine:
+    """A synchronous engine for SQLite's background writer (the event processor).
+
+    Its transactions start with BEGIN IMMEDIATE, taking the write lock up front, so a
+    read-then-write transaction can never fail on a stale snapshot; it runs in a worker thread,
+    so while it holds the lock other writers wait in their own thread, never on the event loop.
+    """
+    engine = create_sync_engine(
+        make_url(url).set(drivername="sqlite").render_as_string(hide_password=False),
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy issue BEGIN itself
+        _sqlite_pragmas(dbapi_conn, record)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import String, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tocsin.db.base import Base
 
@@ -18,7 +18,11 @@ class Sequence(Base):
 
 async def take(session: AsyncSession, name: str, count: int = 1) -> range:
     """Reserve ``count`` consecutive values of sequence ``name`` in the caller's transaction."""
-    result = await session.execute(
+    return await session.run_sync(take_sync, name, count)
+
+
+def take_sync(session: Session, name: str, count: int = 1) -> range:
+    result = session.execute(
         update(Sequence)
         .where(Sequence.name == name)
         .values(value=Sequence.value + count)
@@ -27,6 +31,6 @@ async def take(session: AsyncSession, name: str, count: int = 1) -> range:
     last = result.scalar_one_or_none()
     if last is None:
         session.add(Sequence(name=name, value=count))
-        await session.flush()
-        last = (await session.execute(select(Sequence.value).where(Sequence.name == name))).scalar_one()
+        session.flush()
+        last = session.execute(select(Sequence.value).where(Sequence.name == name)).scalar_one()
     return range(last - count + 1, last + 1)

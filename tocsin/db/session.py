@@ -7,12 +7,18 @@ commit on their own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
-from tocsin.db.engine import create_engine, is_sqlite
+from tocsin.db.engine import create_engine, create_sqlite_writer, is_sqlite
+
+T = TypeVar("T")
 
 
 class Database:
@@ -21,6 +27,22 @@ class Database:
         self.is_sqlite = is_sqlite(url)
         self.engine: AsyncEngine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writer: Engine | None = None
+        self._writer_lock = asyncio.Lock()
+
+    async def in_writer_thread(self, work: Callable[[Session], T]) -> T:
+        """SQLite only: run ``work`` in one write transaction on the background writer's own
+        connection, in a worker thread (see ``create_sqlite_writer``)."""
+        if self._writer is None:
+            self._writer = create_sqlite_writer(self.url)
+        writer = self._writer
+
+        def run() -> T:
+            with Session(writer, expire_on_commit=False) as session, session.begin():
+                return work(session)
+
+        async with self._writer_lock:  # one background writer at a time
+            return await asyncio.to_thread(run)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -29,3 +51,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.dispose()

@@ -3,17 +3,19 @@
 One batch is one transaction: apply the events, delete them from the inbox, commit — so each
 accepted event takes effect exactly once even if the process dies mid-batch. On PostgreSQL a
 transaction-scoped advisory lock lets only one node process at a time, which keeps events in
-arrival order across nodes; a node that dies releases the lock with its connection.
+arrival order across nodes; a node that dies releases the lock with its connection. On
+SQLite the transaction runs in a worker thread on its own connection (see ``_in_transaction``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tocsin.db.session import Database
 from tocsin.events.models import ChangeEvent, InboxEvent
@@ -22,71 +24,94 @@ from tocsin.incidents.ingest import AlertEventIn, apply_alert_events
 from tocsin.services.queries import integration_targets
 
 log = logging.getLogger(__name__)
-# Short transactions: on SQLite the processor shares the one connection with the group commit,
-# so a long batch would sit in front of waiting 202s (p99).
-BATCH = 64
+BATCH = 200
+# SQLite has one write lock: a shorter batch holds it for less time, so group commits that
+# queue behind it (and their 202s) wait less.
+SQLITE_BATCH = 200
 MAX_ATTEMPTS = 5
 PROCESSOR_LOCK = 0x70C5_1E01  # advisory lock id of the inbox processor
 
+T = TypeVar("T")
 
-async def process_batch(db: Database, limit: int = BATCH) -> int:
+
+async def _in_transaction(db: Database, work: Callable[[Session], T]) -> T | None:
+    """Run synchronous ``work`` in one processor transaction; None if another node holds the lock.
+
+    SQLite: in a worker thread on the background writer's connection, so the write lock is
+    held only for the work itself, never across event-loop turns (which would stall the group
+    commit). PostgreSQL: on a pooled connection via ``run_sync``, under the advisory lock.
+    """
+    if db.is_sqlite:
+        return await db.in_writer_thread(work)
+    async with db.transaction() as session:
+        locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PROCESSOR_LOCK})
+        if not locked.scalar():
+            return None
+        return await session.run_sync(work)
+
+
+def _take_and_apply(session: Session, limit: int) -> int:
+    rows = _pending(session, limit)
+    if rows:
+        _apply(session, rows)
+        session.execute(delete(InboxEvent).where(InboxEvent.seq.in_([r.seq for r in rows])))
+    return len(rows)
+
+
+def batch_size(db: Database) -> int:
+    return SQLITE_BATCH if db.is_sqlite else BATCH
+
+
+async def process_batch(db: Database, limit: int | None = None) -> int:
     """Process up to ``limit`` inbox events; return how many were taken (0 when idle)."""
+    limit = min(limit or BATCH, batch_size(db))
     try:
-        async with db.transaction() as session:
-            if not await _lock(session, db):
-                return 0
-            rows = await _pending(session, limit)
-            if rows:
-                await _apply(session, rows)
-                await session.execute(delete(InboxEvent).where(InboxEvent.seq.in_([r.seq for r in rows])))
-            return len(rows)
+        return await _in_transaction(db, lambda session: _take_and_apply(session, limit)) or 0
     except Exception:
         log.exception("inbox batch failed; retrying its events one by one")
     return await _process_singly(db, limit)
 
 
-async def _lock(session: AsyncSession, db: Database) -> bool:
-    if db.is_sqlite:
-        return True  # one connection per SQLite database: already exclusive
-    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PROCESSOR_LOCK})
-    return bool(result.scalar())
-
-
-async def _pending(session: AsyncSession, limit: int) -> list[InboxEvent]:
+def _pending(session: Session, limit: int) -> list[InboxEvent]:
     query = (
         select(InboxEvent)
         .where(InboxEvent.attempts < MAX_ATTEMPTS)
         .order_by(InboxEvent.seq)
         .limit(limit)
     )
-    return list((await session.execute(query)).scalars())
+    return list(session.execute(query).scalars())
+
+
+def _apply_one(session: Session, seq: int) -> None:
+    row = session.get(InboxEvent, seq)
+    if row is not None:
+        _apply(session, [row])
+        session.delete(row)
+
+
+def _record_failure(session: Session, seq: int, error: str) -> None:
+    session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.seq == seq)
+        .values(attempts=InboxEvent.attempts + 1, last_error=error[:2000])
+    )
 
 
 async def _process_singly(db: Database, limit: int) -> int:
-    async with db.transaction() as session:
-        seqs = [r.seq for r in await _pending(session, limit)]
-    for seq in seqs:
+    """After a failed batch: each event in its own transaction; a failing one is marked and,
+    after MAX_ATTEMPTS, left in the inbox as a dead letter instead of blocking the rest."""
+    pending = await _in_transaction(db, lambda session: [r.seq for r in _pending(session, limit)])
+    for seq in pending or []:
         try:
-            async with db.transaction() as session:
-                if not await _lock(session, db):
-                    return 0
-                row = await session.get(InboxEvent, seq)
-                if row is not None:
-                    await _apply(session, [row])
-                    await session.delete(row)
+            await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq))
         except Exception as exc:
             log.exception("inbox event %s failed", seq)
-            async with db.transaction() as session:
-                await session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.seq == seq)
-                    .values(attempts=InboxEvent.attempts + 1, last_error=repr(exc)[:2000])
-                )
-    return len(seqs)
+            await _in_transaction(db, lambda session, seq=seq, e=repr(exc): _record_failure(session, seq, e))
+    return len(pending or [])
 
 
-async def _apply(session: AsyncSession, rows: list[InboxEvent]) -> None:
-    targets = await integration_targets(session, {r.integration_id for r in rows})
+def _apply(session: Session, rows: list[InboxEvent]) -> None:
+    targets = integration_targets(session, {r.integration_id for r in rows})
     alerts: list[AlertEventIn] = []
     changes: list[dict[str, Any]] = []
     for row in rows:
@@ -101,9 +126,9 @@ async def _apply(session: AsyncSession, rows: list[InboxEvent]) -> None:
         else:
             alerts.append(_alert_event(row, integration_type, service))
     if alerts:
-        await apply_alert_events(session, alerts)
+        apply_alert_events(session, alerts)
     if changes:
-        await session.execute(ChangeEvent.__table__.insert(), changes)
+        session.execute(ChangeEvent.__table__.insert(), changes)
 
 
 def _payload(event: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import logging
 from contextlib import suppress
 
 from tocsin.db.session import Database
-from tocsin.events.processor import BATCH, process_batch
+from tocsin.events.processor import batch_size, process_batch
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -46,7 +46,7 @@ class InboxWorker:
                 log.exception("inbox processing failed; retrying shortly")
                 taken = 0
             self.processed += taken
-            if taken >= BATCH:
+            if taken >= batch_size(self._db):
                 continue  # more is waiting: keep going without sleeping
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)

@@ -1,5 +1,9 @@
 """Apply alert events to alerts and incidents, in the caller's transaction.
 
+Synchronous on purpose: on SQLite the processor runs it in a worker thread on its own
+connection so the write lock is never held across event-loop turns; on PostgreSQL it runs
+inside ``AsyncSession.run_sync``.
+
 Loads the open alerts the batch can touch, asks ``dedup.plan`` what each event does, and writes
 the result with a handful of multi-row statements per batch rather than several per event.
 """
@@ -12,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tocsin.db import sequences
 from tocsin.ids import new_id
@@ -46,12 +50,12 @@ def _channel(event: AlertEventIn) -> dict[str, Any]:
     return {"type": "api", "summary": event.summary or event.action, "details": event.payload.get("custom_details")}
 
 
-async def _open_alerts(session: AsyncSession, keys: set[DedupKey]) -> dict[DedupKey, OpenAlert]:
+def _open_alerts(session: Session, keys: set[DedupKey]) -> dict[DedupKey, OpenAlert]:
     found: dict[DedupKey, OpenAlert] = {}
     key_list = list(keys)
     for start in range(0, len(key_list), 400):  # bounded IN lists
         chunk = key_list[start : start + 400]
-        rows = await session.execute(
+        rows = session.execute(
             select(Alert.integration_id, Alert.dedup_key, Alert.id, Alert.incident_id, Incident.status)
             .join(Incident, Incident.id == Alert.incident_id)
             .where(Alert.status != "resolved", tuple_(Alert.integration_id, Alert.dedup_key).in_(chunk))
@@ -61,22 +65,22 @@ async def _open_alerts(session: AsyncSession, keys: set[DedupKey]) -> dict[Dedup
     return found
 
 
-async def apply_alert_events(session: AsyncSession, events: list[AlertEventIn]) -> list[Step]:
+def apply_alert_events(session: Session, events: list[AlertEventIn]) -> list[Step]:
     planned = [PlannedEvent(e.integration_id, e.action, e.dedup_key, new_id(), new_id()) for e in events]  # type: ignore[arg-type]
-    open_alerts = await _open_alerts(session, {(e.integration_id, e.dedup_key) for e in events})
+    open_alerts = _open_alerts(session, {(e.integration_id, e.dedup_key) for e in events})
     steps = plan(planned, open_alerts)
     writer = _BatchWriter(session)
-    numbers = iter(await sequences.take(session, INCIDENT_NUMBERS, sum(s.outcome == "new_alert" for s in steps)))
+    numbers = iter(sequences.take_sync(session, INCIDENT_NUMBERS, sum(s.outcome == "new_alert" for s in steps)))
     for event, step in zip(events, steps):
         writer.apply(event, step, numbers)
-    await writer.flush()
+    writer.flush()
     return steps
 
 
 class _BatchWriter:
     """Collects the rows and changes of one batch, then writes them together."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         # New rows are written with their final state, so nothing inserted here is updated
         # later and a resolve-then-retrigger of one key never has two open alerts at once.
@@ -155,21 +159,21 @@ class _BatchWriter:
         }
         self.log("trigger_log_entry", event, step.incident_id, step.alert_id, "Triggered through the API.")  # type: ignore[arg-type]
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
         s = self.session
-        await self._resolve_existing_alerts()
+        self._resolve_existing_alerts()
         if self.incidents:
-            await s.execute(insert(Incident.__table__), list(self.incidents.values()))
-            await s.execute(insert(Alert.__table__), list(self.alerts.values()))
-        await self._apply_acks()
-        await self._resolve_existing_incidents()
+            s.execute(insert(Incident.__table__), list(self.incidents.values()))
+            s.execute(insert(Alert.__table__), list(self.alerts.values()))
+        self._apply_acks()
+        self._resolve_existing_incidents()
         if self.logs:
-            await s.execute(insert(LogEntry.__table__), self.logs)
+            s.execute(insert(LogEntry.__table__), self.logs)
 
-    async def _apply_acks(self) -> None:
+    def _apply_acks(self) -> None:
         if not self.acks:
             return
-        rows = (await self.session.execute(select(Incident).where(Incident.id.in_(list(self.acks))))).scalars()
+        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.acks))))).scalars()
         for incident in rows:
             new = self.acks[incident.id]
             if incident.status == "resolved":
@@ -179,20 +183,20 @@ class _BatchWriter:
             incident.status = "acknowledged"
             incident.updated_at = incident.last_status_change_at = at
             incident.last_status_change_by = new[-1]["acknowledger"]
-        await self.session.flush()
+        self.session.flush()
 
-    async def _resolve_existing_alerts(self) -> None:
+    def _resolve_existing_alerts(self) -> None:
         for alert_id, at in self.resolved_alerts.items():
-            await self.session.execute(update(Alert).where(Alert.id == alert_id).values(status="resolved", resolved_at=at))
+            self.session.execute(update(Alert).where(Alert.id == alert_id).values(status="resolved", resolved_at=at))
 
-    async def _resolve_existing_incidents(self) -> None:
+    def _resolve_existing_incidents(self) -> None:
         if not self.resolved_incidents:
             return
-        rows = (await self.session.execute(select(Incident).where(Incident.id.in_(list(self.resolved_incidents))))).scalars()
+        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.resolved_incidents))))).scalars()
         for incident in rows:
             at, agent = self.resolved_incidents[incident.id]
             incident.status = "resolved"
             incident.resolved_at = incident.updated_at = incident.last_status_change_at = at
             incident.last_status_change_by = agent
             incident.assignments = []
-        await self.session.flush()
+        self.session.flush()

@@ -6,17 +6,19 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tocsin.services.models import Integration, Service
 
 
-async def integration_targets(
-    session: AsyncSession, integration_ids: set[str]
+def integration_targets(
+    session: Session, integration_ids: set[str]
 ) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Live integrations by id -> (integration type, service facts incidents need)."""
+    """Live integrations by id -> (integration type, service facts incidents need). Sync: the
+    event processor calls it inside its synchronous transaction."""
     if not integration_ids:
         return {}
-    rows = await session.execute(
+    rows = session.execute(
         select(Integration.id, Integration.type, Service)
         .join(Service, Service.id == Integration.service_id)
         .where(
