@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tocsin.db.engine import create_engine, create_sqlite_writer, is_sqlite
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Database:
@@ -30,16 +31,22 @@ class Database:
         self._writer: Engine | None = None
         self._writer_lock = asyncio.Lock()
 
-    async def in_writer_thread(self, work: Callable[[Session], T]) -> T:
-        """SQLite only: run ``work`` in one write transaction on the background writer's own
-        connection, in a worker thread (see ``create_sqlite_writer``)."""
+    async def in_writer_thread(
+        self, work: Callable[[Session, R], T], read: Callable[[Session], R] = lambda _: None  # type: ignore[assignment,return-value]
+    ) -> T:
+        """SQLite only: in a worker thread on the background writer's own connection, run
+        ``read`` in a plain read transaction, then ``work(session, what_read_returned)`` in one
+        write transaction (BEGIN IMMEDIATE). Reading first keeps the write lock short."""
         if self._writer is None:
             self._writer = create_sqlite_writer(self.url)
         writer = self._writer
 
         def run() -> T:
+            with Session(writer.execution_options(read_only=True)) as session, session.begin():
+                found = read(session)
+                session.rollback()
             with Session(writer, expire_on_commit=False) as session, session.begin():
-                return work(session)
+                return work(session, found)
 
         async with self._writer_lock:  # one background writer at a time
             return await asyncio.to_thread(run)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from tocsin.db.session import Database
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.ids import new_id
-from tocsin.incidents.ingest import AlertEventIn, apply_alert_events
+from tocsin.incidents.ingest import AlertEventIn, PreparedBatch, apply_alert_events, prepare, still_valid, write
 from tocsin.services.queries import integration_targets
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ async def _in_transaction(db: Database, work: Callable[[Session], T]) -> T | Non
     commit). PostgreSQL: on a pooled connection via ``run_sync``, under the advisory lock.
     """
     if db.is_sqlite:
-        return await db.in_writer_thread(work)
+        return await db.in_writer_thread(lambda session, _: work(session))
     async with db.transaction() as session:
         locked = await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PROCESSOR_LOCK})
         if not locked.scalar():
@@ -62,10 +63,40 @@ def batch_size(db: Database) -> int:
     return SQLITE_BATCH if db.is_sqlite else BATCH
 
 
+@dataclass
+class _Batch:
+    seqs: list[int]
+    alerts: list[AlertEventIn]
+    changes: list[dict[str, Any]]
+    prepared: PreparedBatch | None
+
+
+def _read_batch(session: Session, limit: int) -> _Batch:
+    rows = _pending(session, limit)
+    alerts, changes = _split(session, rows)
+    prepared = prepare(session, alerts) if alerts else None
+    return _Batch([r.seq for r in rows], alerts, changes, prepared)
+
+
+def _write_batch(session: Session, batch: _Batch) -> int:
+    if batch.prepared is not None:
+        if not still_valid(session, batch.prepared):
+            batch.prepared = prepare(session, batch.alerts)  # re-plan under the lock
+        write(session, batch.prepared)
+    if batch.changes:
+        session.execute(ChangeEvent.__table__.insert(), batch.changes)
+    if batch.seqs:
+        session.execute(delete(InboxEvent).where(InboxEvent.seq.in_(batch.seqs)))
+    return len(batch.seqs)
+
+
 async def process_batch(db: Database, limit: int | None = None) -> int:
     """Process up to ``limit`` inbox events; return how many were taken (0 when idle)."""
     limit = min(limit or BATCH, batch_size(db))
     try:
+        if db.is_sqlite:
+            # Plan from reads, then hold SQLite's write lock only for the writes.
+            return await db.in_writer_thread(_write_batch, lambda session: _read_batch(session, limit))
         return await _in_transaction(db, lambda session: _take_and_apply(session, limit)) or 0
     except Exception:
         log.exception("inbox batch failed; retrying its events one by one")
@@ -111,6 +142,15 @@ async def _process_singly(db: Database, limit: int) -> int:
 
 
 def _apply(session: Session, rows: list[InboxEvent]) -> None:
+    alerts, changes = _split(session, rows)
+    if alerts:
+        apply_alert_events(session, alerts)
+    if changes:
+        session.execute(ChangeEvent.__table__.insert(), changes)
+
+
+def _split(session: Session, rows: list[InboxEvent]) -> tuple[list[AlertEventIn], list[dict[str, Any]]]:
+    """Inbox rows -> alert events and change-event rows; events of deleted integrations dropped."""
     targets = integration_targets(session, {r.integration_id for r in rows})
     alerts: list[AlertEventIn] = []
     changes: list[dict[str, Any]] = []
@@ -125,10 +165,7 @@ def _apply(session: Session, rows: list[InboxEvent]) -> None:
             changes.append(_change_row(row, service["id"]))
         else:
             alerts.append(_alert_event(row, integration_type, service))
-    if alerts:
-        apply_alert_events(session, alerts)
-    if changes:
-        session.execute(ChangeEvent.__table__.insert(), changes)
+    return alerts, changes
 
 
 def _payload(event: dict[str, Any]) -> dict[str, Any]:

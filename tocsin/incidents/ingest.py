@@ -65,23 +65,44 @@ def _open_alerts(session: Session, keys: set[DedupKey]) -> dict[DedupKey, OpenAl
     return found
 
 
-def apply_alert_events(session: Session, events: list[AlertEventIn]) -> list[Step]:
+@dataclass
+class PreparedBatch:
+    """Everything a batch will write, worked out from reads alone (see ``prepare``)."""
+
+    keys: set[DedupKey]
+    open_alerts: dict[DedupKey, OpenAlert]
+    writer: _BatchWriter
+
+
+def prepare(session: Session, events: list[AlertEventIn]) -> PreparedBatch:
+    """Read and plan; build every row. Needs no write lock."""
     planned = [PlannedEvent(e.integration_id, e.action, e.dedup_key, new_id(), new_id()) for e in events]  # type: ignore[arg-type]
-    open_alerts = _open_alerts(session, {(e.integration_id, e.dedup_key) for e in events})
-    steps = plan(planned, open_alerts)
-    writer = _BatchWriter(session)
-    numbers = iter(sequences.take_sync(session, INCIDENT_NUMBERS, sum(s.outcome == "new_alert" for s in steps)))
-    for event, step in zip(events, steps):
-        writer.apply(event, step, numbers)
-    writer.flush()
-    return steps
+    keys = {(e.integration_id, e.dedup_key) for e in events}
+    open_alerts = _open_alerts(session, keys)
+    writer = _BatchWriter()
+    for event, step in zip(events, plan(planned, open_alerts)):
+        writer.apply(event, step)
+    return PreparedBatch(keys, open_alerts, writer)
+
+
+def still_valid(session: Session, prepared: PreparedBatch) -> bool:
+    """True when the open alerts the plan was made from are unchanged (call under the write
+    lock: the REST API may have acknowledged or resolved one since the plan was made)."""
+    return _open_alerts(session, prepared.keys) == prepared.open_alerts
+
+
+def write(session: Session, prepared: PreparedBatch) -> None:
+    prepared.writer.flush(session)
+
+
+def apply_alert_events(session: Session, events: list[AlertEventIn]) -> None:
+    write(session, prepare(session, events))
 
 
 class _BatchWriter:
     """Collects the rows and changes of one batch, then writes them together."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self) -> None:
         # New rows are written with their final state, so nothing inserted here is updated
         # later and a resolve-then-retrigger of one key never has two open alerts at once.
         self.incidents: dict[str, dict[str, Any]] = {}
@@ -98,10 +119,10 @@ class _BatchWriter:
             "agent": _agent(event), "channel": _channel(event),
         })
 
-    def apply(self, event: AlertEventIn, step: Step, numbers: Any) -> None:
+    def apply(self, event: AlertEventIn, step: Step) -> None:
         assert step.incident_id is not None or step.outcome == "ignore"
         if step.outcome == "new_alert":
-            self._open(event, step, next(numbers))
+            self._open(event, step)
         elif step.outcome == "add_trigger":
             self.log("trigger_log_entry", event, step.incident_id, step.alert_id, "Triggered through the API.")  # type: ignore[arg-type]
         elif step.outcome == "acknowledge":
@@ -137,12 +158,12 @@ class _BatchWriter:
         row.update(status="resolved", resolved_at=at, updated_at=at, last_status_change_at=at,
                    last_status_change_by=_agent(event), assignments=[])
 
-    def _open(self, event: AlertEventIn, step: Step, number: int) -> None:
+    def _open(self, event: AlertEventIn, step: Step) -> None:
         service = event.service
         at = event.received_at
         urgency = urgency_for(service["incident_urgency_rule"], event.severity, at, service.get("support_hours"))
         self.incidents[step.incident_id] = {  # type: ignore[index]
-            "id": step.incident_id, "number": number, "title": event.summary or event.dedup_key,
+            "id": step.incident_id, "number": None, "title": event.summary or event.dedup_key,
             "description": event.summary, "status": "triggered", "urgency": urgency,
             "service_id": service["id"], "incident_key": event.dedup_key,
             "escalation_policy_id": service.get("escalation_policy_id"), "priority_id": None,
@@ -159,8 +180,11 @@ class _BatchWriter:
         }
         self.log("trigger_log_entry", event, step.incident_id, step.alert_id, "Triggered through the API.")  # type: ignore[arg-type]
 
-    def flush(self) -> None:
-        s = self.session
+    def flush(self, session: Session) -> None:
+        self.session = s = session
+        numbers = sequences.take_sync(s, INCIDENT_NUMBERS, len(self.incidents)) if self.incidents else range(0)
+        for row, number in zip(self.incidents.values(), numbers):
+            row["number"] = number
         self._resolve_existing_alerts()
         if self.incidents:
             s.execute(insert(Incident.__table__), list(self.incidents.values()))
