@@ -27,7 +27,7 @@ from tocsin.config import Settings
 from tocsin.db.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ["log_entries", "alerts", "incidents", "integrations", "services", "api_keys", "users",
+TABLES = ["schedule_overrides", "schedule_layer_users", "schedule_layers", "schedules", "log_entries", "alerts", "incidents", "integrations", "services", "api_keys", "users",
           "event_inbox", "change_events", "sequences"]
 
 

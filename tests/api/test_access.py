@@ -39,6 +39,11 @@ KNOWN = {
     ("GET", "/incidents/{incident_id}/alerts"), ("GET", "/incidents/{incident_id}/log_entries"),
     ("GET", "/log_entries"), ("GET", "/log_entries/{log_entry_id}"),
     ("GET", "/change_events"), ("GET", "/change_events/{change_event_id}"),
+    ("GET", "/schedules"), ("POST", "/schedules"), ("POST", "/schedules/preview"),
+    ("GET", "/schedules/{schedule_id}"), ("PUT", "/schedules/{schedule_id}"),
+    ("DELETE", "/schedules/{schedule_id}"), ("GET", "/schedules/{schedule_id}/users"),
+    ("GET", "/schedules/{schedule_id}/overrides"), ("POST", "/schedules/{schedule_id}/overrides"),
+    ("DELETE", "/schedules/{schedule_id}/overrides/{override_id}"),
 }
 
 

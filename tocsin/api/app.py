@@ -24,6 +24,7 @@ from tocsin.events.routes import router as events_router
 from tocsin.events.worker import InboxWorker
 from tocsin.http.runtime import Runtime
 from tocsin.incidents.routes import router as incidents_router
+from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.routes import router as services_router
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ class Tocsin:
                       description="A self-hosted incident response platform speaking the PagerDuty APIs.")
         app.state.runtime = self.runtime
         errors.install(app)
-        for router in (services_router, incidents_router, events_router):
+        for router in (services_router, incidents_router, events_router, schedules_router):
             app.include_router(router)
 
         @app.get("/health", include_in_schema=False)

@@ -1,0 +1,361 @@
+"""Schedule changes and rendering, in the caller's transaction.
+
+Layers keep their history: an edit never rewrites what was on call before it (see ``models``).
+The pure engine (``oncall.render_schedule``) does the rendering; this module turns rows into
+its value types and back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.auth.models import User
+from tocsin.errors import InvalidInput, NotFound
+from tocsin.ids import new_id
+from tocsin.schedules.model import Entry
+from tocsin.schedules.models import Schedule, ScheduleLayer, ScheduleLayerUser, ScheduleOverride
+from tocsin.schedules.oncall import Layer, Override, RenderedSchedule, Restriction, render_schedule
+from tocsin.schedules.schemas import LayerIn, OverrideIn, ScheduleCreate, ScheduleFields
+
+MAX_WINDOW = timedelta(days=366)
+MAX_TURNS = 200_000  # rotation turns one rendering may walk through (guards turn length 1 s)
+
+
+# --- layer definitions, stored or not ------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayerDef:
+    """One layer version as the renderer and the wire need it (from a row, or a preview)."""
+
+    version_id: str
+    layer_id: str
+    position: int
+    name: str
+    start: datetime
+    end: datetime | None
+    rotation_virtual_start: datetime
+    rotation_turn_length_seconds: int
+    restrictions: tuple[tuple[str, str, int, int | None], ...]
+    users: tuple[str, ...]
+    current: bool = True
+
+    def definition(self) -> tuple[Any, ...]:
+        """What decides who is on call: an edit that changes this starts a new version."""
+        return (self.position, self.start, self.end, self.rotation_virtual_start,
+                self.rotation_turn_length_seconds, self.restrictions, self.users)
+
+    def restrictions_json(self) -> list[dict[str, Any]]:
+        return [
+            {"type": kind, "start_time_of_day": at, "duration_seconds": seconds, "start_day_of_week": day}
+            for kind, at, seconds, day in self.restrictions
+        ]
+
+    def engine_layer(self) -> Layer:
+        return Layer(
+            id=self.version_id, start=self.start, end=self.end, users=self.users,
+            rotation_virtual_start=self.rotation_virtual_start,
+            rotation_turn_length_seconds=self.rotation_turn_length_seconds,
+            restrictions=tuple(
+                Restriction(kind, time.fromisoformat(at), seconds, day)  # type: ignore[arg-type]
+                for kind, at, seconds, day in self.restrictions
+            ),
+        )
+
+
+def aware(value: datetime, zone: ZoneInfo) -> datetime:
+    """Naive input times are wall-clock times in the schedule's zone; everything is kept in UTC."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+def layer_def(layer: LayerIn, position: int, zone: ZoneInfo, *, version_id: str, layer_id: str) -> LayerDef:
+    start = aware(layer.start, zone)
+    return LayerDef(
+        version_id=version_id, layer_id=layer_id, position=position,
+        name=layer.name or f"Layer {position + 1}",
+        start=start,
+        end=aware(layer.end, zone) if layer.end is not None else None,
+        rotation_virtual_start=aware(layer.rotation_virtual_start, zone) if layer.rotation_virtual_start else start,
+        rotation_turn_length_seconds=layer.rotation_turn_length_seconds,
+        restrictions=tuple(
+            (r.type, r.start_time_of_day, r.duration_seconds, r.start_day_of_week) for r in layer.restrictions
+        ),
+        users=tuple(u.user.id for u in layer.users),
+    )
+
+
+def _row_def(row: ScheduleLayer, users: list[str]) -> LayerDef:
+    return LayerDef(
+        version_id=row.id, layer_id=row.layer_id, position=row.position, name=row.name,
+        start=row.start, end=row.end, rotation_virtual_start=row.rotation_virtual_start,
+        rotation_turn_length_seconds=row.rotation_turn_length_seconds,
+        restrictions=tuple(
+            (r["type"], r["start_time_of_day"], int(r["duration_seconds"]), r.get("start_day_of_week"))
+            for r in row.restrictions
+        ),
+        users=tuple(users), current=row.superseded_at is None,
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+async def get_schedule(session: AsyncSession, schedule_id: str) -> Schedule:
+    schedule = await session.get(Schedule, schedule_id)
+    if schedule is None or schedule.deleted_at is not None:
+        raise NotFound(f"Schedule {schedule_id} not found", errors=["Schedule not found"])
+    return schedule
+
+
+async def _version_rows(session: AsyncSession, schedule_ids: list[str]) -> list[tuple[ScheduleLayer, list[str]]]:
+    if not schedule_ids:
+        return []
+    rows = list((await session.execute(
+        select(ScheduleLayer).where(ScheduleLayer.schedule_id.in_(schedule_ids))
+        .order_by(ScheduleLayer.position, ScheduleLayer.start, ScheduleLayer.created_at)
+    )).scalars())
+    users: dict[str, list[str]] = {row.id: [] for row in rows}
+    if rows:
+        for version_id, user_id in await session.execute(
+            select(ScheduleLayerUser.layer_version_id, ScheduleLayerUser.user_id)
+            .where(ScheduleLayerUser.layer_version_id.in_(list(users)))
+            .order_by(ScheduleLayerUser.layer_version_id, ScheduleLayerUser.position)
+        ):
+            users[version_id].append(user_id)
+    return [(row, users[row.id]) for row in rows]
+
+
+async def layer_versions(session: AsyncSession, schedule_ids: list[str]) -> dict[str, list[LayerDef]]:
+    """Every layer version of each schedule (history included), in precedence order."""
+    found: dict[str, list[LayerDef]] = {sid: [] for sid in schedule_ids}
+    for row, users in await _version_rows(session, schedule_ids):
+        found[row.schedule_id].append(_row_def(row, users))
+    return found
+
+
+async def overrides_in(
+    session: AsyncSession, schedule_id: str, since: datetime | None = None, until: datetime | None = None
+) -> list[ScheduleOverride]:
+    """Overrides overlapping [since, until), in creation order (a later one wins an overlap)."""
+    query = select(ScheduleOverride).where(ScheduleOverride.schedule_id == schedule_id)
+    if since is not None:
+        query = query.where(ScheduleOverride.end > since)
+    if until is not None:
+        query = query.where(ScheduleOverride.start < until)
+    return list((await session.execute(query.order_by(ScheduleOverride.created_at, ScheduleOverride.id))).scalars())
+
+
+async def users_by_id(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, User]:
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User).where(User.id.in_(wanted)))
+    return {user.id: user for user in rows.scalars()}
+
+
+async def require_users(session: AsyncSession, fields: list[tuple[str, str]]) -> None:
+    """``fields`` holds (field path, user id); unknown ids are a 400 naming each field."""
+    known = await users_by_id(session, [user_id for _, user_id in fields])
+    missing = [f"{field}: user {user_id} not found" for field, user_id in fields if user_id not in known]
+    if missing:
+        raise InvalidInput(errors=missing)
+
+
+def _layer_user_fields(prefix: str, layers: Sequence[LayerIn]) -> list[tuple[str, str]]:
+    return [
+        (f"{prefix}.schedule_layers[{i}].users[{j}].user.id", u.user.id)
+        for i, layer in enumerate(layers)
+        for j, u in enumerate(layer.users)
+    ]
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rendering:
+    layers: dict[str, list[Entry]]  # by stable layer id, every version's entries joined
+    layer_coverage: dict[str, float]
+    result: RenderedSchedule
+
+
+class TooManyTurns(InvalidInput):
+    """The window is valid but would render more rotation turns than one response may hold."""
+
+
+def check_window(since: datetime, until: datetime) -> None:
+    if until < since:
+        raise InvalidInput(errors=["since must not be after until"])
+    if until - since > MAX_WINDOW:
+        raise InvalidInput(errors=[f"The window from since to until may be at most {MAX_WINDOW.days} days"])
+
+
+def _turns(versions: Sequence[LayerDef], since: datetime, until: datetime) -> int:
+    total = 0
+    for v in versions:
+        if len(v.users) < 2:
+            continue
+        lo = max(since, v.start)
+        hi = until if v.end is None else min(until, v.end)
+        if hi > lo:
+            total += int((hi - lo).total_seconds() // v.rotation_turn_length_seconds) + 1
+    return total
+
+
+def render(
+    versions: Sequence[LayerDef], overrides: Sequence[ScheduleOverride], zone: str,
+    since: datetime, until: datetime, overflow: bool,
+) -> Rendering:
+    check_window(since, until)
+    if _turns(versions, since, until) > MAX_TURNS:
+        raise TooManyTurns(errors=["This window holds too many rotation turns; ask for a shorter one"])
+    result = render_schedule(
+        [v.engine_layer() for v in versions],
+        [Override(o.id, o.start, o.end, o.user_id) for o in overrides],
+        zone, since, until, overflow,
+    )
+    joined: dict[str, list[Entry]] = {}
+    coverage: dict[str, float] = {}
+    for v in versions:
+        joined.setdefault(v.layer_id, []).extend(result.layers[v.version_id])
+        coverage[v.layer_id] = coverage.get(v.layer_id, 0.0) + result.layer_coverage[v.version_id]
+    return Rendering({lid: _merge(entries) for lid, entries in joined.items()}, coverage, result)
+
+
+def _merge(entries: list[Entry]) -> list[Entry]:
+    merged: list[Entry] = []
+    for entry in sorted(entries, key=lambda e: (e.start, e.end)):
+        if merged and merged[-1].user == entry.user and merged[-1].end >= entry.start:
+            merged[-1] = replace(merged[-1], end=max(merged[-1].end, entry.end))
+        else:
+            merged.append(entry)
+    return merged
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def _add_version(session: AsyncSession, schedule_id: str, layer: LayerDef, now: datetime) -> None:
+    session.add(ScheduleLayer(
+        id=layer.version_id, layer_id=layer.layer_id, schedule_id=schedule_id, position=layer.position,
+        name=layer.name, start=layer.start, end=layer.end,
+        rotation_virtual_start=layer.rotation_virtual_start,
+        rotation_turn_length_seconds=layer.rotation_turn_length_seconds,
+        restrictions=layer.restrictions_json(), created_at=now,
+    ))
+    for position, user_id in enumerate(layer.users):
+        session.add(ScheduleLayerUser(layer_version_id=layer.version_id, position=position, user_id=user_id))
+
+
+def _end_version(row: ScheduleLayer, now: datetime) -> None:
+    """The version stops at ``now``; one that had not started yet never takes effect."""
+    row.superseded_at = now
+    cut = max(row.start, now)
+    row.end = cut if row.end is None else min(row.end, cut)
+
+
+async def create_schedule(session: AsyncSession, fields: ScheduleCreate, now: datetime) -> Schedule:
+    await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
+    zone = ZoneInfo(fields.time_zone)
+    schedule = Schedule(id=new_id(), name=fields.name, description=fields.description,
+                        time_zone=fields.time_zone, created_at=now, updated_at=now)
+    session.add(schedule)
+    await session.flush()  # the schedule row before the rows that reference it
+    for position, layer in enumerate(fields.schedule_layers):
+        _add_version(session, schedule.id, layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id()), now)
+    await session.flush()
+    return schedule
+
+
+def preview_versions(fields: ScheduleCreate) -> list[LayerDef]:
+    zone = ZoneInfo(fields.time_zone)
+    return [
+        layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id())
+        for position, layer in enumerate(fields.schedule_layers)
+    ]
+
+
+async def check_preview_users(session: AsyncSession, fields: ScheduleCreate) -> None:
+    await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
+
+
+async def update_schedule(session: AsyncSession, schedule_id: str, fields: ScheduleFields, now: datetime) -> Schedule:
+    schedule = await get_schedule(session, schedule_id)
+    data = fields.model_dump(exclude_unset=True)
+    for name in ("name", "description", "time_zone"):
+        if name in data:
+            setattr(schedule, name, data[name])
+    if fields.schedule_layers is not None and "schedule_layers" in data:
+        await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
+        await _replace_layers(session, schedule, fields.schedule_layers, now)
+    schedule.updated_at = now
+    await session.flush()
+    return schedule
+
+
+async def _replace_layers(session: AsyncSession, schedule: Schedule, layers: list[LayerIn], now: datetime) -> None:
+    """Keep unchanged layers, version changed ones from ``now``, end removed ones at ``now``.
+
+    New and changed layers start no earlier than ``now``: an edit never rewrites the past.
+    """
+    now = now.replace(microsecond=0)  # wire times have whole seconds; a round trip must compare equal
+    zone = ZoneInfo(schedule.time_zone)
+    live = {row.layer_id: (row, users) for row, users in await _version_rows(session, [schedule.id])
+            if row.superseded_at is None}
+    seen: set[str] = set()
+    for position, layer in enumerate(layers):
+        field = f"schedule.schedule_layers[{position}].id"
+        if layer.id is not None and layer.id not in live:
+            raise InvalidInput(errors=[f"{field}: layer {layer.id} is not a current layer of this schedule"])
+        if layer.id is not None and layer.id in seen:
+            raise InvalidInput(errors=[f"{field}: layer {layer.id} is listed twice"])
+        wanted = layer_def(layer, position, zone, version_id=new_id(), layer_id=layer.id or new_id())
+        if layer.id is not None:
+            seen.add(layer.id)
+            row, users = live[layer.id]
+            if _row_def(row, users).definition() == wanted.definition():
+                row.name = wanted.name  # the name changes nothing about who was on call
+                continue
+            _end_version(row, now)
+        _add_version(session, schedule.id, replace(wanted, start=max(wanted.start, now)), now)
+    for layer_id, (row, _) in live.items():
+        if layer_id not in seen:
+            _end_version(row, now)
+
+
+async def delete_schedule(session: AsyncSession, schedule_id: str, now: datetime) -> None:
+    schedule = await get_schedule(session, schedule_id)
+    schedule.deleted_at = now
+    await session.flush()
+
+
+async def create_override(
+    session: AsyncSession, schedule: Schedule, override: OverrideIn, now: datetime, field: str = "override"
+) -> ScheduleOverride:
+    await require_users(session, [(f"{field}.user.id", override.user.id)])
+    zone = ZoneInfo(schedule.time_zone)
+    row = ScheduleOverride(id=new_id(), schedule_id=schedule.id, user_id=override.user.id,
+                           start=aware(override.start, zone), end=aware(override.end, zone), created_at=now)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def delete_override(session: AsyncSession, schedule_id: str, override_id: str, now: datetime) -> None:
+    """A future override goes; one in progress is cut short at ``now``; the past stays as it was."""
+    await get_schedule(session, schedule_id)
+    row = await session.get(ScheduleOverride, override_id)
+    if row is None or row.schedule_id != schedule_id:
+        raise NotFound(f"Override {override_id} not found", errors=["Override not found"])
+    if row.end <= now:
+        raise InvalidInput(errors=["A past override cannot be removed"])
+    if row.start < now:
+        row.end = now
+    else:
+        await session.execute(delete(ScheduleOverride).where(ScheduleOverride.id == row.id))
+    await session.flush()

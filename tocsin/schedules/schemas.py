@@ -1,0 +1,124 @@
+"""Wire shapes (Pydantic input) of schedules, layers, restrictions and overrides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+WEEK_SECONDS = 7 * 86_400
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+def valid_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone") from None
+    return value
+
+
+class ReferenceIn(_In):
+    id: str = Field(min_length=1, max_length=16)
+    type: str | None = None
+
+
+class LayerUserIn(_In):
+    user: ReferenceIn
+
+
+class RestrictionIn(_In):
+    type: Literal["daily_restriction", "weekly_restriction"]
+    start_time_of_day: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+    duration_seconds: int = Field(ge=0, le=WEEK_SECONDS)
+    start_day_of_week: int | None = Field(default=None, ge=1, le=7)
+
+    @model_validator(mode="after")
+    def _weekly_needs_day(self) -> RestrictionIn:
+        if self.type == "weekly_restriction" and self.start_day_of_week is None:
+            raise ValueError("weekly_restriction needs start_day_of_week (1=Monday .. 7=Sunday)")
+        if self.type == "daily_restriction" and self.duration_seconds > 86_400:
+            raise ValueError("a daily_restriction lasts at most 86400 seconds")
+        return self
+
+
+class LayerIn(_In):
+    id: str | None = Field(default=None, max_length=16)  # an existing layer's id on update
+    name: str | None = Field(default=None, max_length=255)
+    start: datetime
+    end: datetime | None = None
+    users: list[LayerUserIn] = Field(min_length=1, max_length=500)
+    rotation_virtual_start: datetime | None = None  # defaults to start
+    rotation_turn_length_seconds: int = Field(ge=1, le=10 * 366 * 86_400)
+    restrictions: list[RestrictionIn] = Field(default_factory=list, max_length=100)
+
+
+class ScheduleFields(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    time_zone: str | None = None
+    description: str | None = Field(default=None, max_length=1024)
+    schedule_layers: list[LayerIn] | None = Field(default=None, min_length=1, max_length=50)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else valid_zone(value)
+
+    @field_validator("name", "time_zone", "schedule_layers", mode="before")
+    @classmethod
+    def _no_explicit_nulls(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+
+class ScheduleCreate(ScheduleFields):
+    name: str = Field(min_length=1, max_length=255)
+    time_zone: str = "Etc/UTC"
+    schedule_layers: list[LayerIn] = Field(min_length=1, max_length=50)
+
+
+class ScheduleCreateBody(_In):
+    schedule: ScheduleCreate
+
+
+class SchedulePreview(ScheduleCreate):
+    name: str = Field(default="Preview", min_length=1, max_length=255)
+
+
+class SchedulePreviewBody(_In):
+    schedule: SchedulePreview
+
+
+class ScheduleUpdateBody(_In):
+    schedule: ScheduleFields
+
+
+class OverrideIn(_In):
+    start: datetime
+    end: datetime
+    user: ReferenceIn
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OverrideIn:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class OverridesBody(_In):
+    """``{"override": {...}}`` or ``{"overrides": [...]}``; batch items are validated one by one."""
+
+    override: OverrideIn | None = None
+    overrides: list[Any] | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OverridesBody:
+        if (self.override is None) == (self.overrides is None):
+            raise ValueError("send either override or overrides")
+        return self
