@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tocsin.auth.access import require
 from tocsin.errors import NotFound
@@ -50,11 +50,8 @@ async def list_change_events(request: Request, rt: Runtime = Depends(runtime)) -
     if integration_ids := params.array(request, "integration_ids"):
         where.append(ChangeEvent.integration_id.in_(integration_ids))
     async with rt.db.transaction() as session:
-        total = (await session.execute(select(func.count()).select_from(ChangeEvent).where(*where))).scalar_one()
-        rows = (await session.execute(
-            select(ChangeEvent).where(*where).order_by(ChangeEvent.timestamp.desc(), ChangeEvent.id)
-            .offset(p.offset).limit(p.limit)
-        )).scalars().all()
+        query = select(ChangeEvent).where(*where).order_by(ChangeEvent.timestamp.desc(), ChangeEvent.id)
+        rows, total = await p.fetch(session, query)
     items = [change_event_json(rt.base_url, e) for e in rows]
     return p.body("change_events", items, total, p.offset + len(items) < total)
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import InvalidInput
 from tocsin.http.params import boolean
@@ -20,6 +22,13 @@ class Page:
     limit: int
     offset: int
     want_total: bool
+
+    async def fetch(self, session: AsyncSession, query: Select[Any]) -> tuple[list[Any], int]:
+        """This page of ``query``'s rows and the total count, in the caller's transaction."""
+        counted = select(func.count()).select_from(query.order_by(None).subquery())
+        total = (await session.execute(counted)).scalar_one()
+        rows = list((await session.execute(query.offset(self.offset).limit(self.limit))).scalars())
+        return rows, total
 
     def body(self, key: str, items: list[Any], total: int | None, has_more: bool) -> dict[str, Any]:
         return {
@@ -50,3 +59,9 @@ def page(request: Request) -> Page:
     if offset + limit > MAX_WINDOW:
         raise InvalidInput(errors=[f"Offset + limit must be at most {MAX_WINDOW}"])
     return Page(limit, offset, boolean(request, "total"))
+
+
+def name_contains(column: Any, text: str) -> ColumnElement[bool]:
+    """PagerDuty's ``query=`` filter: case-insensitive substring, with % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")

@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, select
 
 from tocsin.auth.access import Principal, acting_user, require
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.http import params
-from tocsin.http.pagination import Page, page
+from tocsin.http.pagination import page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents import logic
 from tocsin.incidents.models import Alert, Incident, LogEntry
@@ -46,12 +46,6 @@ def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
     return [c for c in (column >= since if since else None, column < until if until else None) if c is not None]
 
 
-async def _paged(session: Any, query: Select[Any], p: Page) -> tuple[list[Any], int]:
-    total = (await session.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
-    rows = list((await session.execute(query.offset(p.offset).limit(p.limit))).scalars())
-    return rows, total
-
-
 @router.get("/incidents", dependencies=[READ])
 async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
@@ -72,7 +66,7 @@ async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> di
     query = select(Incident).where(*where).order_by(column.desc() if descending else column.asc(), Incident.number)
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
-        rows, total = await _paged(session, query, p)
+        rows, total = await p.fetch(session, query)
         await fill_context(session, ctx, rows)
     items = [incident_json(ctx, i) for i in rows]
     return p.body("incidents", items, total, p.offset + len(items) < total)
@@ -114,7 +108,7 @@ async def list_alerts(incident_id: str, request: Request, rt: Runtime = Depends(
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
         incident = await get_incident(session, incident_id)
-        rows, total = await _paged(session, select(Alert).where(*where).order_by(Alert.created_at, Alert.id), p)
+        rows, total = await p.fetch(session, select(Alert).where(*where).order_by(Alert.created_at, Alert.id))
         await fill_context(session, ctx, [incident])
     items = [alert_json(ctx, a, incident) for a in rows]
     return p.body("alerts", items, total, p.offset + len(items) < total)
@@ -128,7 +122,7 @@ async def incident_log(incident_id: str, request: Request, rt: Runtime = Depends
     async with rt.db.transaction() as session:
         incident = await get_incident(session, incident_id)
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total = await _paged(session, query, p)
+        rows, total = await p.fetch(session, query)
         await fill_context(session, ctx, [incident], [r.agent for r in rows])
     items = [log_entry_json(ctx, e, incident) for e in rows]
     return p.body("log_entries", items, total, p.offset + len(items) < total)
@@ -148,7 +142,7 @@ async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> 
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total = await _paged(session, query, p)
+        rows, total = await p.fetch(session, query)
         incidents = {
             i.id: i for i in (await session.execute(
                 select(Incident).where(Incident.id.in_({r.incident_id for r in rows}))

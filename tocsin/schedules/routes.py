@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import require
 from tocsin.errors import InvalidInput
-from tocsin.http.pagination import page
+from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import boolean, optional_datetime, time_zone
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import logic
@@ -76,13 +76,9 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
     query_text = request.query_params.get("query")
     where = [Schedule.deleted_at.is_(None)]
     if query_text:
-        escaped = query_text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(Schedule.name.ilike(f"%{escaped}%", escape="\\"))
+        where.append(name_contains(Schedule.name, query_text))
     async with rt.db.transaction() as session:
-        total = (await session.execute(select(func.count()).select_from(Schedule).where(*where))).scalar_one()
-        rows = list((await session.execute(
-            select(Schedule).where(*where).order_by(Schedule.name, Schedule.id).offset(p.offset).limit(p.limit)
-        )).scalars())
+        rows, total = await p.fetch(session, select(Schedule).where(*where).order_by(Schedule.name, Schedule.id))
         versions = await logic.layer_versions(session, [s.id for s in rows])
         users = await logic.users_by_id(session, {u for vs in versions.values() for v in vs for u in v.users})
     items = [schedule_json(rt.base_url, s, versions[s.id], users) for s in rows]

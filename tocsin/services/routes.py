@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tocsin.auth.access import require
-from tocsin.http.pagination import page
+from tocsin.http.pagination import name_contains, page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
 from tocsin.services.models import Service
@@ -38,13 +38,9 @@ async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dic
     query_text = request.query_params.get("query")
     where = [Service.deleted_at.is_(None)]
     if query_text:
-        escaped = query_text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(Service.name.ilike(f"%{escaped}%", escape="\\"))
+        where.append(name_contains(Service.name, query_text))
     async with rt.db.transaction() as session:
-        total = (await session.execute(select(func.count()).select_from(Service).where(*where))).scalar_one()
-        rows = list((await session.execute(
-            select(Service).where(*where).order_by(Service.name, Service.id).offset(p.offset).limit(p.limit)
-        )).scalars())
+        rows, total = await p.fetch(session, select(Service).where(*where).order_by(Service.name, Service.id))
         integrations = await logic.integrations_of(session, [s.id for s in rows])
     items = [service_json(rt.base_url, s, integrations[s.id]) for s in rows]
     return p.body("services", items, total, p.offset + len(items) < total)
