@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from tocsin.errors import TocsinError
@@ -46,6 +47,15 @@ def install(app: FastAPI) -> None:
         message = "Not Found" if exc.status_code == 404 else str(exc.detail)
         return JSONResponse(error_body(message, code, []), status_code=exc.status_code,
                               headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        # Input the database cannot store (NUL characters in text) is the client's error.
+        if "0x00" in str(exc) or "\\u0000" in str(exc):
+            return JSONResponse(error_body("Invalid Input Provided", 2001,
+                                           ["NUL characters are not allowed in text fields"]), status_code=400)
+        log.exception("database error", exc_info=exc)
+        return JSONResponse(error_body("An unexpected error occurred.", 2000, []), status_code=500)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -38,6 +38,11 @@ class RestGate:
         self.limiter = SlidingWindowLimiter(limit, WINDOW)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            # No database column can hold NUL (PostgreSQL refuses it): a clear 400, never a 500.
+            await _send_error(send, 400, "Invalid Input Provided", 2001,
+                              ["NUL characters are not allowed in the path or query"], [])
+            return
         if scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tocsin.db.session import Database
@@ -135,6 +136,10 @@ async def _process_singly(db: Database, limit: int) -> int:
     for seq in pending or []:
         try:
             await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq))
+        except OperationalError:
+            # Locks, timeouts, lost connections: not the event's fault, so not an attempt.
+            log.exception("inbox event %s hit a transient database error; will retry", seq)
+            return len(pending or [])
         except Exception as exc:
             log.exception("inbox event %s failed", seq)
             await _in_transaction(db, lambda session, seq=seq, e=repr(exc): _record_failure(session, seq, e))

@@ -30,11 +30,21 @@ def boolean(request: Request, name: str, default: bool = False) -> bool:
     raise InvalidInput(errors=[f"{name} must be true or false"])
 
 
+MIN_YEAR, MAX_YEAR = 1900, 9000  # far enough for any schedule; away from datetime's edges
+
+
+def in_supported_range(value: datetime) -> datetime:
+    """Refuse dates whose arithmetic (time-zone shifts, default windows) would overflow."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
 def parse_datetime(raw: str, field: str) -> datetime:
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+        value = in_supported_range(datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+")))
     except ValueError:
-        raise InvalidInput(errors=[f"{field} is not a valid ISO 8601 date"]) from None
+        raise InvalidInput(errors=[f"{field} is not a valid ISO 8601 date between {MIN_YEAR} and {MAX_YEAR}"]) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 

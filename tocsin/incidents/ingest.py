@@ -197,7 +197,7 @@ class _BatchWriter:
     def _apply_acks(self) -> None:
         if not self.acks:
             return
-        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.acks))))).scalars()
+        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.acks))).with_for_update())).scalars()
         for incident in rows:
             new = self.acks[incident.id]
             if incident.status == "resolved":
@@ -216,7 +216,7 @@ class _BatchWriter:
     def _resolve_existing_incidents(self) -> None:
         if not self.resolved_incidents:
             return
-        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.resolved_incidents))))).scalars()
+        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.resolved_incidents))).with_for_update())).scalars()
         for incident in rows:
             at, agent = self.resolved_incidents[incident.id]
             incident.status = "resolved"

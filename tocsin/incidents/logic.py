@@ -33,7 +33,7 @@ def _status_change(incident: Incident, status: str, agent: dict[str, Any], at: d
 async def update_incident(
     session: AsyncSession, incident_id: str, change: IncidentUpdate, user_id: str, at: datetime
 ) -> Incident:
-    incident = await get_incident(session, incident_id)
+    incident = await get_incident(session, incident_id, for_update=True)
     agent = {"id": user_id, "type": "user_reference"}
     if change.status is not None:
         await _set_status(session, incident, change.status, agent, at)

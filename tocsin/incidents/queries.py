@@ -12,8 +12,9 @@ from tocsin.incidents.wire import Context
 from tocsin.services.queries import service_names
 
 
-async def get_incident(session: AsyncSession, incident_id: str) -> Incident:
-    incident = await session.get(Incident, incident_id)
+async def get_incident(session: AsyncSession, incident_id: str, *, for_update: bool = False) -> Incident:
+    """``for_update`` locks the row (PostgreSQL) so a concurrent change cannot be overwritten."""
+    incident = await session.get(Incident, incident_id, with_for_update=for_update or None)
     if incident is None:
         raise NotFound(f"Incident {incident_id} not found", errors=["Incident not found"])
     return incident

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tocsin.http.params import in_supported_range
 
 WEEK_SECONDS = 7 * 86_400
+
+
+Stamp = Annotated[datetime, AfterValidator(in_supported_range)]
 
 
 class _In(BaseModel):
@@ -50,12 +56,18 @@ class RestrictionIn(_In):
 class LayerIn(_In):
     id: str | None = Field(default=None, max_length=16)  # an existing layer's id on update
     name: str | None = Field(default=None, max_length=255)
-    start: datetime
-    end: datetime | None = None
+    start: Stamp
+    end: Stamp | None = None
     users: list[LayerUserIn] = Field(min_length=1, max_length=500)
-    rotation_virtual_start: datetime | None = None  # defaults to start
+    rotation_virtual_start: Stamp | None = None  # defaults to start
     rotation_turn_length_seconds: int = Field(ge=1, le=10 * 366 * 86_400)
     restrictions: list[RestrictionIn] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> LayerIn:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
 
 
 class ScheduleFields(_In):
@@ -100,8 +112,8 @@ class ScheduleUpdateBody(_In):
 
 
 class OverrideIn(_In):
-    start: datetime
-    end: datetime
+    start: Stamp
+    end: Stamp
     user: ReferenceIn
 
     @model_validator(mode="after")

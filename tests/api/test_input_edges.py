@@ -1,0 +1,40 @@
+"""Input no database column can hold, and dates at datetime's edges: 400s, never 500s."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Harness
+from tests.helpers import assert_error
+
+
+@pytest.mark.parametrize("url", [
+    "/incidents/P%00X", "/services?query=a%00b", "/schedules?query=a%00b", "/schedules/P%00X",
+])
+async def test_nul_in_path_or_query_is_a_400(harness: Harness, url: str) -> None:
+    assert_error(await harness.client.get(url, headers=harness.auth), 400, 2001)
+
+
+async def test_nul_in_a_body_field_is_a_400_and_writes_nothing(harness: Harness) -> None:
+    r = await harness.client.post("/services", json={"service": {"name": "db\u0000"}}, headers=harness.writer)
+    if r.status_code == 201:  # SQLite can store NUL; the answer must then round-trip it
+        assert r.json()["service"]["name"] == "db\u0000"
+        return
+    assert_error(r, 400, 2001)
+    listed = (await harness.client.get("/services", params={"total": "true"}, headers=harness.auth)).json()
+    assert listed["total"] == 1  # only the demo service
+
+
+@pytest.mark.parametrize("since", ["9999-12-30T00:00:00Z", "0001-01-01T00:00:00+05:00"])
+async def test_dates_at_the_edges_of_time_are_a_400(harness: Harness, since: str) -> None:
+    r = await harness.client.get("/incidents", params={"since": since}, headers=harness.auth)
+    assert_error(r, 400, 2001)
+
+
+async def test_schedule_layer_ending_before_it_starts_is_a_400(harness: Harness) -> None:
+    body = {"schedule": {"name": "backwards", "time_zone": "UTC", "schedule_layers": [{
+        "start": "2030-01-02T00:00:00Z", "end": "2030-01-01T00:00:00Z",
+        "users": [{"user": {"id": "PNOBODY1", "type": "user_reference"}}],
+        "rotation_turn_length_seconds": 86400}]}}
+    error = assert_error(await harness.client.post("/schedules", json=body, headers=harness.writer), 400, 2001)
+    assert any("end must be after start" in e for e in error["errors"]), error
