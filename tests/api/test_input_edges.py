@@ -38,3 +38,14 @@ async def test_schedule_layer_ending_before_it_starts_is_a_400(harness: Harness)
         "rotation_turn_length_seconds": 86400}]}}
     error = assert_error(await harness.client.post("/schedules", json=body, headers=harness.writer), 400, 2001)
     assert any("end must be after start" in e for e in error["errors"]), error
+
+
+async def test_unreachable_credential_store_is_a_pagerduty_shaped_503(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tocsin.auth.access as access
+
+    async def broken(*_: object) -> None:
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setattr(access, "_load", broken)
+    r = await harness.client.get("/services", headers={"Authorization": "Token token=never_seen_before_xx"})
+    assert_error(r, 503, 2000)

@@ -8,6 +8,7 @@ answer. Pure ASGI, because BaseHTTPMiddleware would cost throughput on every req
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from tocsin.auth.access import Authenticator
 from tocsin.errors import TocsinError
 from tocsin.events.ratelimit import SlidingWindowLimiter
 
+log = logging.getLogger(__name__)
 WINDOW = 60
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
@@ -58,6 +60,11 @@ class RestGate:
                                   ["Too many requests for this credential"], headers)
                 return
             await _send_error(send, exc.status_code, exc.message, exc.code, exc.errors, headers)
+            return
+        except Exception:  # the credential store is unreachable: say so in PagerDuty's shape
+            log.exception("credential lookup failed")
+            await _send_error(send, 503, "Service Unavailable", 2000,
+                              ["Credentials could not be checked; retry later"], [])
             return
         scope.setdefault("state", {})["principal"] = principal
         headers, allowed = self._limit(principal.key_id)

@@ -71,7 +71,10 @@ class Authenticator:
         else:
             principal = await _load(self._rt, digest)
             if len(self._cache) >= self.MAX_ENTRIES:
-                self._cache.clear()
+                # Evict the oldest tenth (dicts keep insertion order), so a flood of bogus
+                # tokens cannot push every valid key out at once.
+                for stale in list(self._cache)[: self.MAX_ENTRIES // 10]:
+                    del self._cache[stale]
             self._cache[digest] = (principal, now + _CACHE_TTL)
         if principal is None:
             raise AuthenticationFailed()
