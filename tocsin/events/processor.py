@@ -129,11 +129,22 @@ def _record_failure(session: Session, seq: int, error: str) -> None:
     )
 
 
+def _ordering_key(row: InboxEvent) -> tuple[str, str | None]:
+    return row.integration_id, row.event.get("dedup_key")
+
+
 async def _process_singly(db: Database, limit: int) -> int:
     """After a failed batch: each event in its own transaction; a failing one is marked and,
-    after MAX_ATTEMPTS, left in the inbox as a dead letter instead of blocking the rest."""
-    pending = await _in_transaction(db, lambda session: [r.seq for r in _pending(session, limit)])
-    for seq in pending or []:
+    after MAX_ATTEMPTS, left in the inbox as a dead letter instead of blocking the rest.
+    Events that share a failed event's dedup key wait behind it, so a resolve is never
+    applied before the trigger it follows."""
+    pending = await _in_transaction(
+        db, lambda session: [(r.seq, _ordering_key(r)) for r in _pending(session, limit)]
+    )
+    blocked: set[tuple[str, str | None]] = set()
+    for seq, key in pending or []:
+        if key in blocked:
+            continue
         try:
             await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq))
         except OperationalError:
@@ -142,6 +153,7 @@ async def _process_singly(db: Database, limit: int) -> int:
             return len(pending or [])
         except Exception as exc:
             log.exception("inbox event %s failed", seq)
+            blocked.add(key)
             await _in_transaction(db, lambda session, seq=seq, e=repr(exc): _record_failure(session, seq, e))
     return len(pending or [])
 
