@@ -44,28 +44,34 @@ async def _pg_reachable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def require_postgres() -> None:
+    """Skip when PostgreSQL is unreachable — but fail in CI, which must run those tests."""
     problem = asyncio.run(_pg_reachable())
     if problem is not None:
         reason = f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()} ({problem})"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI must run the PostgreSQL tests")
         pytest.skip(reason)
+
+
+async def pg_admin(sql: str) -> None:
+    """Run ``sql`` on the server's admin database (CREATE/DROP DATABASE)."""
+    conn = await asyncpg.connect(_dsn(PG_ADMIN_URL), timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    require_postgres()
     name = f"tocsin_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_dsn(PG_ADMIN_URL))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     yield url
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,3 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _TomlFileSource(settings_cls))
 
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

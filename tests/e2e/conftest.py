@@ -30,14 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pagerduty
 import pytest
 from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-from tests.conftest import PG_ADMIN_URL, _dsn, _pg_reachable
+from tests.conftest import PG_ADMIN_URL, pg_admin, require_postgres
 STARTUP_TIMEOUT = 20.0  # seconds for the server to answer /health over TLS
 INIT_TIMEOUT = 60.0
 
@@ -128,24 +127,11 @@ def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(_dsn(PG_ADMIN_URL), timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _fresh_pg_database() -> tuple[str, str]:
     """Create ``tocsin_e2e_<random>``; returns (name, SQLAlchemy URL). Skips or fails if unreachable."""
-    problem = asyncio.run(_pg_reachable())
-    if problem is not None:
-        reason = f"PostgreSQL not reachable at {make_url(PG_ADMIN_URL).render_as_string()} ({problem})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must run the PostgreSQL end-to-end tests")
-        pytest.skip(reason)
+    require_postgres()
     name = f"tocsin_e2e_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     return name, make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
@@ -298,7 +284,7 @@ def tls_server(
         if process is not None:
             _stop(process)
         if pg_name is not None:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")

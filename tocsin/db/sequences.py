@@ -4,7 +4,6 @@ the UPDATE takes the row lock, so two transactions never receive the same values
 from __future__ import annotations
 
 from sqlalchemy import String, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tocsin.db.base import Base
@@ -16,12 +15,9 @@ class Sequence(Base):
     value: Mapped[int] = mapped_column(default=0)
 
 
-async def take(session: AsyncSession, name: str, count: int = 1) -> range:
-    """Reserve ``count`` consecutive values of sequence ``name`` in the caller's transaction."""
-    return await session.run_sync(take_sync, name, count)
-
-
 def take_sync(session: Session, name: str, count: int = 1) -> range:
+    """Reserve ``count`` consecutive values of sequence ``name`` in the caller's transaction
+    (synchronous: async callers use ``AsyncSession.run_sync``)."""
     result = session.execute(
         update(Sequence)
         .where(Sequence.name == name)

@@ -49,9 +49,3 @@ async def service_names(session: AsyncSession, service_ids: set[str]) -> dict[st
     rows = await session.execute(select(Service.id, Service.name).where(Service.id.in_(list(service_ids))))
     return {sid: name for sid, name in rows}
 
-
-async def live_service_ids(session: AsyncSession, service_ids: list[str]) -> set[str]:
-    rows = await session.execute(
-        select(Service.id).where(Service.id.in_(service_ids), Service.deleted_at.is_(None))
-    )
-    return set(rows.scalars())
