@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from fastapi import Depends, Request
 from sqlalchemy import select
 
+from tocsin.audit.recorder import Actor
 from tocsin.auth.models import ApiKey, User
 from tocsin.errors import AccessDenied, AuthenticationFailed, InvalidInput
 from tocsin.http.runtime import Runtime, runtime
@@ -133,3 +134,21 @@ async def acting_user(request: Request, principal: Principal, rt: Runtime) -> Us
     if user is None:
         raise InvalidInput(errors=["The From header must be the email address of an existing user"])
     return user
+
+
+def audit_actor(principal: Principal, request: Request | None = None) -> Actor:
+    """The audit trail's view of who acted: the key's user, the OAuth app, or the account key."""
+    if principal.user_id is not None:
+        kind, ident = "user_reference", principal.user_id
+    elif principal.kind == "oauth":
+        kind, ident = "app_reference", principal.key_id
+    else:
+        kind, ident = "api_key_reference", principal.key_id
+    client = request.client.host if request is not None and request.client else None
+    return Actor(
+        type=kind,
+        id=ident,
+        method_type="oauth" if principal.kind == "oauth" else "api_token",
+        request_id=request.headers.get("x-request-id") if request is not None else None,
+        remote_address=client,
+    )

@@ -1,0 +1,73 @@
+"""Check Tocsin's answers against PagerDuty's own OpenAPI description of each operation.
+
+``assert_conforms(response, "GET", "/incidents/{id}")`` validates the JSON body of ``response``
+against the schema PagerDuty publishes for that operation and status code (OpenAPI 3.0, so
+``nullable`` is honoured). Extra fields are fine; missing or mistyped required ones fail.
+When ``../shared/pagerduty-api/rest-openapiv3.json`` is absent the test is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "pagerduty-api" / "rest-openapiv3.json"
+
+
+@functools.cache
+def _spec() -> dict[str, Any] | None:
+    if not SPEC_PATH.exists():
+        return None
+    return json.loads(SPEC_PATH.read_text())
+
+
+def spec_or_skip() -> dict[str, Any]:
+    spec = _spec()
+    if spec is None:
+        pytest.skip(f"PagerDuty's REST OpenAPI file is not at {SPEC_PATH}; contract not checked")
+    return spec
+
+
+def _deref(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def response_schema(method: str, path: str, status: int) -> dict[str, Any]:
+    """The JSON schema PagerDuty documents for ``method path`` answering ``status``."""
+    spec = spec_or_skip()
+    operation = spec["paths"][path][method.lower()]
+    responses = operation["responses"]
+    answer = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses["default"]
+    answer = _deref(spec, answer)
+    return answer["content"]["application/json"]["schema"]  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _validator_class():  # type: ignore[no-untyped-def]
+    from openapi_schema_validator import OAS30Validator
+
+    return OAS30Validator
+
+
+def assert_conforms(response: Any, method: str, path: str, status: int | None = None) -> None:
+    """Fail with every schema violation if ``response`` does not match PagerDuty's contract."""
+    status = status if status is not None else response.status_code
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    spec = spec_or_skip()
+    schema = dict(response_schema(method, path, status))
+    # Let "#/components/..." references resolve against the whole document.
+    schema["components"] = spec["components"]
+    validator = _validator_class()(schema)
+    errors = sorted(validator.iter_errors(response.json()), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message[:300]}" for e in errors[:15]]
+        pytest.fail(f"{method} {path} answer breaks PagerDuty's schema:\n" + "\n".join(lines))

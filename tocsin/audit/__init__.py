@@ -1,0 +1,1 @@
+"""Audit trail: who changed which configuration, and each changed field's before and after."""

@@ -1,0 +1,1 @@
+"""Maintenance windows: while one is open on a service, its events open no incident."""

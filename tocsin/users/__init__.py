@@ -1,0 +1,1 @@
+"""Users as people: profiles, contact methods, notification rules and the /users routes."""
