@@ -20,12 +20,17 @@ from tocsin.events.inbox import GroupCommitter
 from tocsin.events.ingest import PATHS as EVENT_PATHS
 from tocsin.events.ingest import EventsEndpoint
 from tocsin.events.ratelimit import SlidingWindowLimiter
+from tocsin.audit.routes import router as audit_router
+from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.routes import router as events_router
 from tocsin.events.worker import InboxWorker
 from tocsin.http.runtime import Runtime
 from tocsin.incidents.routes import router as incidents_router
+from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.routes import router as services_router
+from tocsin.teams.routes import router as teams_router
+from tocsin.users.routes import router as users_router
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,10 @@ class Tocsin:
                       description="A self-hosted incident response platform speaking the PagerDuty APIs.")
         app.state.runtime = self.runtime
         errors.install(app)
-        for router in (services_router, incidents_router, events_router, schedules_router):
+        for router in (
+            services_router, incidents_router, events_router, schedules_router, users_router,
+            teams_router, escalation_router, maintenance_router, audit_router,
+        ):
             app.include_router(router)
 
         @app.get("/health", include_in_schema=False)
