@@ -48,3 +48,21 @@ class IncidentAlreadyResolved(TocsinError):
 
 class InvalidStatus(TocsinError):
     status_code, code, message = 400, 1003, "Invalid Status Provided"
+
+
+class MethodNotAllowed(TocsinError):
+    """The resource exists but this change is not allowed in its state (an ended maintenance window)."""
+
+    status_code, code, message = 405, 2100, "Method Not Allowed"
+
+
+class TooManyItems(TocsinError):
+    """A bulk request names more items than one call may change."""
+
+    status_code, code, message = 413, 2001, "Request Entity Too Large"
+
+
+class Conflict(TocsinError):
+    """The change would break a rule another resource relies on (e.g. deleting a policy in use)."""
+
+    status_code, code, message = 400, 2001, "Invalid Input Provided"
