@@ -29,6 +29,8 @@ class Principal:
     read_only: bool
     user_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The acting user's role for user keys (None for account keys, which act for the account).
+    role: str | None = None
 
     def may(self, scope: str) -> bool:
         if scope.endswith(".write") and self.read_only:
@@ -101,7 +103,11 @@ async def _load(rt: Runtime, digest: str) -> Principal | None:
     # The lookup is by digest; compare once more in constant time so equality never leaks timing.
     if key is None or not hmac.compare_digest(key.token_hash, digest):
         return None
-    return Principal(key.id, key.kind, key.read_only, key.user_id)
+    role = None
+    if key.user_id is not None:
+        async with rt.db.transaction() as session:
+            role = (await session.execute(select(User.role).where(User.id == key.user_id))).scalar_one_or_none()
+    return Principal(key.id, key.kind, key.read_only, key.user_id, role=role)
 
 
 def require(scope: str):  # type: ignore[no-untyped-def]
