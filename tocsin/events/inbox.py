@@ -60,7 +60,7 @@ class GroupCommitter:
                 self._on_commit()
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
-        async with self._db.engine.begin() as conn:
+        async with self._db.write_turn(), self._db.engine.begin() as conn:
             await conn.execute(insert(InboxEvent.__table__), rows)
 
     async def _write_singly(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:

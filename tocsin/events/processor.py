@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 BATCH = 200
 # SQLite has one write lock: a shorter batch holds it for less time, so group commits that
 # queue behind it (and their 202s) wait less.
-SQLITE_BATCH = 200
+SQLITE_BATCH = 100
 MAX_ATTEMPTS = 5
 PROCESSOR_LOCK = 0x70C5_1E01  # advisory lock id of the inbox processor
 
