@@ -73,6 +73,7 @@ def pg_url() -> Iterator[str]:
     asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
+    asyncio.run(_remember_seeded_rows(url))
     yield url
     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -84,11 +85,29 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Rows the migrations themselves insert (e.g. the default priorities), put back after each
+# TRUNCATE so PostgreSQL tests start from the same state as SQLite's copied template.
+_SEEDED_ROWS: dict[str, dict[str, tuple[list[str], list[tuple[Any, ...]]]]] = {}
+
+
+async def _remember_seeded_rows(url: str) -> None:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        for table in sorted(set(_tables())):
+            rows = await conn.fetch(f"SELECT * FROM {table}")
+            if rows:
+                _SEEDED_ROWS.setdefault(url, {})[table] = (list(rows[0].keys()), [tuple(r) for r in rows])
+    finally:
+        await conn.close()
+
+
 def _truncate(url: str) -> None:
     async def run() -> None:
         conn = await asyncpg.connect(_dsn(url))
         try:
             await conn.execute(f"TRUNCATE {', '.join(sorted(set(_tables())))} RESTART IDENTITY CASCADE")
+            for table, (columns, records) in _SEEDED_ROWS.get(url, {}).items():
+                await conn.copy_records_to_table(table, records=records, columns=columns)
         finally:
             await conn.close()
 

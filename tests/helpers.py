@@ -15,3 +15,25 @@ def assert_error(response: Any, status: int, code: int) -> dict[str, Any]:
     assert isinstance(error["message"], str) and error["message"], body
     assert isinstance(error["errors"], list), body
     return error
+
+
+def default_policy(harness: Any) -> dict[str, str]:
+    """A reference to the "Default" escalation policy ``tocsin init`` made (services need one)."""
+    policy_id = harness.seed.escalation_policy_id
+    assert policy_id, "tocsin init made no Default escalation policy"
+    return {"id": policy_id, "type": "escalation_policy_reference"}
+
+
+async def create_policy(harness: Any, name: str = "Policy", targets: list[dict[str, str]] | None = None,
+                        **fields: Any) -> dict[str, Any]:
+    """POST /escalation_policies with one level (default target: the Default policy's first target,
+    the admin); returns the created policy."""
+    if targets is None:
+        default = await harness.client.get(f"/escalation_policies/{harness.seed.escalation_policy_id}",
+                                           headers=harness.auth)
+        first = default.json()["escalation_policy"]["escalation_rules"][0]["targets"][0]
+        targets = [{"id": first["id"], "type": "user_reference"}]
+    body = {"name": name, "escalation_rules": [{"escalation_delay_in_minutes": 30, "targets": targets}], **fields}
+    r = await harness.client.post("/escalation_policies", headers=harness.writer, json={"escalation_policy": body})
+    assert r.status_code == 201, r.text
+    return r.json()["escalation_policy"]  # type: ignore[no-any-return]

@@ -42,7 +42,7 @@ def test_init_json_from_the_command_line(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env,
                          capture_output=True, text=True, check=True, timeout=60).stdout
     result = json.loads(out)
-    assert set(result) == {"url", "api_key", "admin_email", "service_id", "integration_key"}
+    assert set(result) == {"url", "api_key", "admin_email", "service_id", "integration_key", "escalation_policy_id"}
     assert result["url"] == "https://tocsin.example"
 
 

@@ -1,6 +1,9 @@
 """``tocsin init``: migrate, then on an empty database create the first admin, an account API
 key and a demo service with an Events API v2 integration. Safe to run again: it reuses what
-exists and issues a fresh key (old keys stay valid; only their hashes were ever stored)."""
+exists and issues a fresh key (old keys stay valid; only their hashes were ever stored).
+
+Like PagerDuty, a new account has a "Default" escalation policy paging the first admin; the demo
+service uses it (a service cannot exist without a policy)."""
 
 from __future__ import annotations
 
@@ -9,15 +12,21 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from tocsin.audit.recorder import SYSTEM, record
 from tocsin.auth.logic import ensure_admin, issue_api_key
+from tocsin.auth.models import User
 from tocsin.config import Settings
 from tocsin.db.migrate import upgrade_async
 from tocsin.db.session import Database
+from tocsin.escalation import logic as escalation
+from tocsin.escalation.models import EscalationPolicy
+from tocsin.escalation.schemas import PolicyCreate
 from tocsin.services import logic as services
 from tocsin.services.models import Integration, Service
-from tocsin.services.schemas import IntegrationCreate, ServiceCreate
+from tocsin.services.schemas import IntegrationCreate, ReferenceIn, ServiceCreate
 
 DEMO_SERVICE = "Demo Service"
+DEFAULT_POLICY = "Default"
 
 
 @dataclass(frozen=True)
@@ -27,18 +36,48 @@ class InitResult:
     admin_email: str
     service_id: str | None
     integration_key: str | None
+    escalation_policy_id: str | None = None  # the "Default" policy, when this account has it
 
 
-async def _demo(session, now: datetime) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+async def _default_policy(session, admin: User, now: datetime) -> str | None:  # type: ignore[no-untyped-def]
+    """The "Default" policy (level 1: the admin), created only on an account without policies."""
+    live = EscalationPolicy.deleted_at.is_(None)
+    found = (await session.execute(
+        select(EscalationPolicy.id).where(live, EscalationPolicy.name == DEFAULT_POLICY)
+        .order_by(EscalationPolicy.created_at).limit(1)
+    )).scalar_one_or_none()
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    if (await session.execute(select(EscalationPolicy.id).where(live).limit(1))).first() is not None:
+        return None
+    fields = PolicyCreate.model_validate({
+        "name": DEFAULT_POLICY, "description": "Created by tocsin init",
+        "escalation_rules": [{"escalation_delay_in_minutes": 30,
+                              "targets": [{"type": "user_reference", "id": admin.id}]}],
+    })
+    policy = await escalation.create_policy(session, fields, now)
+    record(session, SYSTEM, action="create", resource_type="escalation_policy", resource_id=policy.id,
+           summary=policy.name, after=(await escalation.view(session, policy, escalation.no_services, now)).snapshot(),
+           at=now)
+    return policy.id
+
+
+async def _demo(session, policy_id: str | None, now: datetime) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
     service = (await session.execute(
         select(Service).where(Service.name == DEMO_SERVICE).order_by(Service.created_at).limit(1)
     )).scalar_one_or_none()
     any_service = (await session.execute(select(Service.id).limit(1))).first()
-    if service is None and any_service is None:
-        service = await services.create_service(session, ServiceCreate(name=DEMO_SERVICE, description="Created by tocsin init"), now)
+    if service is None and any_service is None and policy_id is not None:
+        service = await services.create_service(session, ServiceCreate(
+            name=DEMO_SERVICE, description="Created by tocsin init",
+            escalation_policy=ReferenceIn(id=policy_id, type="escalation_policy_reference"),
+        ), now)
         await services.create_integration(session, service.id, IntegrationCreate(name="Demo Events API v2"), now)
     if service is None:
         return None, None
+    if service.escalation_policy_id is None and policy_id is not None:
+        service.escalation_policy_id = policy_id  # a demo service from before policies existed
+        await session.flush()
     integration = (await session.execute(
         select(Integration).where(Integration.service_id == service.id, Integration.deleted_at.is_(None))
         .order_by(Integration.created_at).limit(1)
@@ -54,7 +93,8 @@ async def initialise(settings: Settings) -> InitResult:
         async with db.transaction() as session:
             admin = await ensure_admin(session, settings.admin_email, now)
             key = await issue_api_key(session, now, description="tocsin init")
-            service_id, integration_key = await _demo(session, now)
+            policy_id = await _default_policy(session, admin, now)
+            service_id, integration_key = await _demo(session, policy_id, now)
     finally:
         await db.dispose()
-    return InitResult(settings.base_url, key, admin.email, service_id, integration_key)
+    return InitResult(settings.base_url, key, admin.email, service_id, integration_key, policy_id)

@@ -54,3 +54,129 @@ def run() -> None:
     """``init`` then ``serve``: what ``make run`` does."""
     init(as_json=False)
     serve()
+
+
+# --- credentials: API keys and OAuth clients ------------------------------------------------
+
+api_key_app = typer.Typer(help="Create, list and revoke REST API keys.", no_args_is_help=True)
+oauth_client_app = typer.Typer(help="Create, list and revoke OAuth clients (client credentials).",
+                               no_args_is_help=True)
+app.add_typer(api_key_app, name="api-key")
+app.add_typer(oauth_client_app, name="oauth-client")
+
+
+def _in_transaction(work):  # type: ignore[no-untyped-def]
+    """Run ``work(session, now)`` in one transaction on the configured database."""
+    from datetime import UTC, datetime
+
+    from tocsin.db.session import Database
+
+    async def run():  # type: ignore[no-untyped-def]
+        db = Database(Settings().database_url)
+        try:
+            async with db.transaction() as session:
+                return await work(session, datetime.now(UTC))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _fail_on_tocsin_error(work):  # type: ignore[no-untyped-def]
+    from tocsin.errors import TocsinError
+
+    try:
+        return _in_transaction(work)
+    except TocsinError as exc:
+        typer.echo(f"error: {'; '.join(exc.errors) or exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@api_key_app.command("create")
+def api_key_create(
+    user: str = typer.Option(None, "--user", help="Email of the user the key acts as; omit for an account key."),
+    read_only: bool = typer.Option(False, "--read-only", help="Reads only; every write is refused."),
+    description: str = typer.Option("", "--description", help="What the key is for."),
+) -> None:
+    """Create a key and print its secret (shown once; stored hashed)."""
+    from tocsin.auth import logic
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        user_id = (await logic.live_user(session, email=user)).id if user else None
+        return await logic.create_api_key(
+            session, now, logic.CLI_ACTOR, key_type="user" if user_id else "account", user_id=user_id,
+            read_only=read_only, description=description or ("tocsin api-key create" + (f" for {user}" if user else "")),
+        )
+
+    key, secret = _fail_on_tocsin_error(work)
+    typer.echo(f"API key {key.id} ({key.kind}{', read-only' if key.read_only else ''}): {secret}")
+    typer.echo("The secret is shown once; only its hash is stored.")
+
+
+@api_key_app.command("list")
+def api_key_list() -> None:
+    """List keys (never their secrets)."""
+    from tocsin.auth import logic
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        return await logic.list_api_keys(session)
+
+    for key in _fail_on_tocsin_error(work):
+        state = "revoked" if key.revoked_at else "active"
+        typer.echo(f"{key.id}\t{key.kind}\t{'read-only' if key.read_only else 'full'}\t{state}\t"
+                   f"…{key.truncated_token or ''}\t{key.user_id or '-'}\t{key.description}")
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(key_id: str) -> None:
+    """Revoke a key (a running server honours it within 5 seconds)."""
+    from tocsin.auth import logic
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        return await logic.revoke_api_key(session, key_id, now, logic.CLI_ACTOR)
+
+    _fail_on_tocsin_error(work)
+    typer.echo(f"Revoked {key_id}")
+
+
+@oauth_client_app.command("create")
+def oauth_client_create(
+    name: str = typer.Option(..., "--name", help="The application's name."),
+    scope: list[str] = typer.Option(..., "--scope", help="An allowed scope (repeat), e.g. incidents.read or read."),
+) -> None:
+    """Create a client and print its id and secret (shown once; stored hashed)."""
+    from tocsin.auth import logic
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        scopes = [s for raw in scope for s in raw.split()]
+        return await logic.create_oauth_client(session, now, logic.CLI_ACTOR, name=name, scopes=scopes)
+
+    client, secret = _fail_on_tocsin_error(work)
+    typer.echo(f"client_id:     {client.id}")
+    typer.echo(f"client_secret: {secret}   (shown once; stored hashed)")
+    typer.echo(f"scopes:        {' '.join(client.scopes)}")
+
+
+@oauth_client_app.command("list")
+def oauth_client_list() -> None:
+    """List OAuth clients."""
+    from tocsin.auth import logic
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        return await logic.list_oauth_clients(session)
+
+    for client in _fail_on_tocsin_error(work):
+        state = "revoked" if client.revoked_at else "active"
+        typer.echo(f"{client.id}\t{state}\t{client.name}\t{' '.join(client.scopes)}")
+
+
+@oauth_client_app.command("revoke")
+def oauth_client_revoke(client_id: str) -> None:
+    """Revoke a client and its tokens (a running server honours it within 5 seconds)."""
+    from tocsin.auth import logic
+
+    async def work(session, now):  # type: ignore[no-untyped-def]
+        return await logic.revoke_oauth_client(session, client_id, now, logic.CLI_ACTOR)
+
+    _fail_on_tocsin_error(work)
+    typer.echo(f"Revoked {client_id}")

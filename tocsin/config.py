@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     events_rate_limit: int = Field(default=1200, ge=0)
     # REST requests per minute per credential.
     rest_rate_limit: int = Field(default=960, ge=0)
+    # Lifetime of OAuth access tokens (client credentials grant), in seconds.
+    oauth_token_ttl: int = Field(default=3600, ge=60, le=86400)
     admin_email: str = "admin@example.com"
     log_level: str = "info"
 

@@ -66,3 +66,17 @@ class Conflict(TocsinError):
     """The change would break a rule another resource relies on (e.g. deleting a policy in use)."""
 
     status_code, code, message = 400, 2001, "Invalid Input Provided"
+
+
+class NoUserForCredential(TocsinError):
+    """``/users/me`` asked with an account-level credential.
+
+    PagerDuty answers this one with ``{"error": "<text>"}`` (a string, not the usual object), and
+    the official Python client recognises account keys by finding "account-level access token"
+    in that string, so this error keeps that shape.
+    """
+
+    status_code, code = 400, 2001
+    message = ("Because this request was made using an account-level access token, "
+               "no user could be correlated with it; use a user-level API key or OAuth token")
+    plain = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Harness
-from tests.helpers import assert_error
+from tests.helpers import assert_error, default_policy
 
 
 @pytest.mark.parametrize("url", [
@@ -16,7 +16,7 @@ async def test_nul_in_path_or_query_is_a_400(harness: Harness, url: str) -> None
 
 
 async def test_nul_in_a_body_field_is_a_400_and_writes_nothing(harness: Harness) -> None:
-    r = await harness.client.post("/services", json={"service": {"name": "db\u0000"}}, headers=harness.writer)
+    r = await harness.client.post("/services", json={"service": {"name": "db\u0000", "escalation_policy": default_policy(harness)}}, headers=harness.writer)
     if r.status_code == 201:  # SQLite can store NUL; the answer must then round-trip it
         assert r.json()["service"]["name"] == "db\u0000"
         return
@@ -46,6 +46,6 @@ async def test_unreachable_credential_store_is_a_pagerduty_shaped_503(harness: H
     async def broken(*_: object) -> None:
         raise ConnectionError("database unreachable")
 
-    monkeypatch.setattr(access, "_load", broken)
+    monkeypatch.setattr(access, "_load_api_key", broken)
     r = await harness.client.get("/services", headers={"Authorization": "Token token=never_seen_before_xx"})
     assert_error(r, 503, 2000)

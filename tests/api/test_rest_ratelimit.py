@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Harness
+from tests.helpers import default_policy
 from tocsin.auth.logic import issue_api_key
 
 LIMIT = 5
@@ -65,6 +66,8 @@ async def test_remaining_counts_down_then_429_with_code_2020(harness: Harness) -
 async def test_headers_on_every_kind_of_answer(
     harness: Harness, method: str, path: str, body: Any, status: int
 ) -> None:
+    if status == 201:  # a service needs an escalation policy
+        body = {"service": {**body["service"], "escalation_policy": default_policy(harness)}}
     r = await harness.client.request(method, path, headers=harness.writer, json=body)
     assert r.status_code == status, r.text
     assert limits(r)[1] == LIMIT - 1
@@ -92,3 +95,42 @@ async def test_one_key_shares_one_budget_whatever_the_header_spelling(harness: H
     await spend(harness, harness.auth, LIMIT)
     r = await harness.client.get("/services", headers={"Authorization": other_form.format(k=harness.seed.api_key)})
     assert r.status_code == 429, f"{other_form!r} got a fresh budget: {r.status_code} {dict(r.headers)}"
+
+
+async def test_a_user_key_has_its_own_budget_and_is_limited(harness: Harness) -> None:
+    from tests.auth.tokens import user_with_key
+
+    _, key = await user_with_key(harness, "user")
+    headers = {"Authorization": f"Token token={key}"}
+    assert await spend(harness, headers, LIMIT) == [4, 3, 2, 1, 0]
+    r = await harness.client.get("/services", headers=headers)
+    assert r.status_code == 429 and r.json()["error"]["code"] == 2020
+    # The account key's budget was untouched.
+    assert limits(await harness.client.get("/services", headers=harness.auth))[1] == LIMIT - 1
+
+
+async def test_oauth_tokens_of_one_client_share_its_budget(harness: Harness) -> None:
+    """Minting a fresh token must not buy a fresh budget: the limit follows the OAuth client."""
+    from tocsin.auth import logic
+
+    async with harness.tocsin.db.transaction() as session:
+        now = datetime.now(UTC)
+        client, secret = await logic.create_oauth_client(session, now, logic.CLI_ACTOR, name="app",
+                                                         scopes=["services.read"])
+        first = await logic.issue_access_token(session, now, client_id=client.id, client_secret=secret,
+                                               requested=None, ttl=3600)
+        second = await logic.issue_access_token(session, now, client_id=client.id, client_secret=secret,
+                                                requested=None, ttl=3600)
+    assert await spend(harness, {"Authorization": f"Bearer {first.access_token}"}, 3) == [4, 3, 2]
+    assert await spend(harness, {"Authorization": f"Bearer {second.access_token}"}, 2) == [1, 0]
+    r = await harness.client.get("/services", headers={"Authorization": f"Bearer {second.access_token}"})
+    assert r.status_code == 429 and r.json()["error"]["code"] == 2020
+    assert limits(await harness.client.get("/services", headers=harness.auth))[1] == LIMIT - 1
+
+
+async def test_the_token_endpoint_is_reachable_even_when_a_credential_is_over_budget(harness: Harness) -> None:
+    await spend(harness, harness.auth, LIMIT)
+    r = await harness.client.post("/oauth/token", headers={"Authorization": harness.auth["Authorization"]},
+                                  data={"grant_type": "client_credentials"})
+    # The public endpoint answers for itself (here: no client credentials), not with 429.
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"

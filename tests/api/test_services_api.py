@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Harness
-from tests.helpers import assert_error
+from tests.contract import assert_conforms
+from tests.helpers import assert_error, create_policy, default_policy
 
 ID = re.compile(r"^P[A-Z0-9]{6,13}$")
 INTEGRATION_KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -18,7 +19,8 @@ BASE = "http://tocsin.test"
 
 
 async def create(h: Harness, **fields: Any) -> dict[str, Any]:
-    r = await h.client.post("/services", headers=h.auth, json={"service": {"name": "svc", **fields}})
+    r = await h.client.post("/services", headers=h.auth, json={"service": {
+        "name": "svc", "escalation_policy": default_policy(h), **fields}})
     assert r.status_code == 201, r.text
     return r.json()["service"]
 
@@ -48,9 +50,13 @@ async def enqueue(h: Harness, routing_key: str) -> Any:
 # --- create / get / update / delete ---------------------------------------------------------
 
 async def test_create_applies_defaults_and_get_returns_the_same(harness: Harness) -> None:
-    r = await harness.client.post("/services", headers=harness.auth, json={"service": {"name": "Checkout"}})
+    r = await harness.client.post("/services", headers=harness.auth, json={"service": {
+        "name": "Checkout", "escalation_policy": default_policy(harness)}})
     assert r.status_code == 201, r.text
     service = r.json()["service"]
+    policy = service["escalation_policy"]
+    assert policy["id"] == harness.seed.escalation_policy_id and policy["type"] == "escalation_policy_reference"
+    assert policy["summary"] == "Default" and policy["self"] == f"{BASE}/escalation_policies/{policy['id']}"
     assert ID.match(service["id"])
     assert service["type"] == "service" and service["name"] == "Checkout" and service["summary"] == "Checkout"
     assert (service["auto_resolve_timeout"], service["acknowledgement_timeout"], service["status"]) == (14400, 1800, "active")
@@ -268,6 +274,10 @@ BAD_UPDATES = [
     ("null status", {"service": {"status": None}}, "service.status"),
     ("invalid status", {"service": {"status": "sleeping"}}, "service.status"),
     ("null urgency rule", {"service": {"incident_urgency_rule": None}}, "service.incident_urgency_rule"),
+    ("null escalation policy", {"service": {"escalation_policy": None}}, "service.escalation_policy"),
+    ("escalation policy a string", {"service": {"escalation_policy": "PXXXXXX"}}, "service.escalation_policy"),
+    ("unknown escalation policy", {"service": {"escalation_policy": {"id": "PNOSUCH", "type": "escalation_policy_reference"}}},
+     "service.escalation_policy.id"),
     ("negative ack timeout", {"service": {"acknowledgement_timeout": -1}}, "service.acknowledgement_timeout"),
 ]
 
@@ -362,3 +372,65 @@ async def test_bad_integration_create_is_400(harness: Harness, body: Any, field:
     assert any(e.startswith(field) for e in error["errors"]), error
     refs = (await harness.client.get(url, headers=harness.auth)).json()["service"]["integrations"]
     assert len(refs) == 1
+
+
+# --- escalation policy (issue 3) -------------------------------------------------------------
+
+@pytest.mark.parametrize(("policy", "field"), [
+    pytest.param(None, "service.escalation_policy", id="missing"),
+    pytest.param({"id": "PNOSUCH", "type": "escalation_policy_reference"}, "service.escalation_policy.id", id="unknown"),
+    pytest.param({"type": "escalation_policy_reference"}, "service.escalation_policy.id", id="without id"),
+    pytest.param(7, "service.escalation_policy", id="a number"),
+])
+async def test_create_requires_a_known_escalation_policy(harness: Harness, policy: Any, field: str) -> None:
+    before = await total(harness)
+    body: dict[str, Any] = {"name": "No policy"}
+    if policy is not None:
+        body["escalation_policy"] = policy
+    error = assert_error(await harness.client.post("/services", headers=harness.auth, json={"service": body}), 400, 2001)
+    assert any(e.startswith(field) for e in error["errors"]), error
+    assert await total(harness) == before
+
+
+async def test_a_deleted_policy_cannot_be_given_to_a_service(harness: Harness) -> None:
+    policy = await create_policy(harness, name="Short-lived")
+    assert (await harness.client.delete(f"/escalation_policies/{policy['id']}", headers=harness.writer)).status_code == 204
+    r = await harness.client.post("/services", headers=harness.auth, json={"service": {
+        "name": "late", "escalation_policy": {"id": policy["id"], "type": "escalation_policy_reference"}}})
+    error = assert_error(r, 400, 2001)
+    assert any(policy["id"] in e for e in error["errors"]), error
+
+
+async def test_update_moves_the_service_to_another_policy_and_shows_its_name(harness: Harness) -> None:
+    service = await create(harness, name="Mover")
+    other = await create_policy(harness, name="Night shift")
+    r = await harness.client.put(f"/services/{service['id']}", headers=harness.auth, json={"service": {
+        "escalation_policy": {"id": other["id"], "type": "escalation_policy_reference"}}})
+    assert r.status_code == 200, r.text
+    assert r.json()["service"]["escalation_policy"]["summary"] == "Night shift"
+    got = (await harness.client.get(f"/escalation_policies/{other['id']}", headers=harness.auth)).json()
+    assert [s["id"] for s in got["escalation_policy"]["services"]] == [service["id"]]
+
+
+async def test_include_escalation_policies_expands_the_reference(harness: Harness) -> None:
+    sid = harness.seed.service_id
+    plain = (await harness.client.get(f"/services/{sid}", headers=harness.auth)).json()["service"]
+    assert plain["escalation_policy"]["type"] == "escalation_policy_reference"
+    r = await harness.client.get(f"/services/{sid}", headers=harness.auth, params={"include[]": "escalation_policies"})
+    assert r.status_code == 200, r.text
+    expanded = r.json()["service"]["escalation_policy"]
+    assert expanded["type"] == "escalation_policy" and expanded["name"] == "Default"
+    listed = (await listing(harness, **{"include[]": "escalation_policies"}))["services"]
+    assert listed[0]["escalation_policy"]["name"] == "Default"
+    assert_error(await harness.client.get(f"/services/{sid}", headers=harness.auth, params={"include[]": "bogus"}), 400, 2001)
+
+
+async def test_contract_of_service_routes(harness: Harness) -> None:
+    service = await create(harness, name="Contract")
+    r = await harness.client.post("/services", headers=harness.auth, json={"service": {
+        "name": "Contract 2", "escalation_policy": default_policy(harness)}})
+    assert_conforms(r, "POST", "/services")
+    assert_conforms(await harness.client.get(f"/services/{service['id']}", headers=harness.auth), "GET", "/services/{id}")
+    assert_conforms(await harness.client.get("/services", headers=harness.auth), "GET", "/services")
+    r = await harness.client.put(f"/services/{service['id']}", headers=harness.auth, json={"service": {"name": "C3"}})
+    assert_conforms(r, "PUT", "/services/{id}")

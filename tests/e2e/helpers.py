@@ -46,3 +46,10 @@ def wait_for_incident(
     )
     assert len(found) == 1, f"expected one incident for {incident_key!r}, got {len(found)}: {found}"
     return found[0]
+
+
+def default_policy(rest: pagerduty.RestApiV2Client) -> dict[str, str]:
+    """A reference to the "Default" escalation policy ``tocsin init`` made (services need one)."""
+    policy = rest.find("escalation_policies", "Default")
+    assert policy is not None, "no Default escalation policy"
+    return {"id": policy["id"], "type": "escalation_policy_reference"}

@@ -12,7 +12,7 @@ import pagerduty
 import pytest
 
 from tests.e2e.conftest import TlsServer
-from tests.e2e.helpers import incidents_with_key, unique, wait_for, wait_for_incident
+from tests.e2e.helpers import default_policy, incidents_with_key, unique, wait_for, wait_for_incident
 
 pytestmark = pytest.mark.e2e
 
@@ -145,7 +145,8 @@ class TestEventsApiV2:
 @pytest.fixture(scope="module")
 def paging_service(tls_server: TlsServer, rest: pagerduty.RestApiV2Client) -> dict[str, Any]:
     """A fresh service with 30 incidents (keys ``page-NN``), made through the official clients."""
-    service = rest.rpost("/services", json={"service": {"name": unique("Paging Service"), "description": "e2e"}})
+    service = rest.rpost("/services", json={"service": {"name": unique("Paging Service"), "description": "e2e",
+                                                        "escalation_policy": default_policy(rest)}})
     integration = rest.rpost(
         f"/services/{service['id']}/integrations",
         json={"integration": {"type": "events_api_v2_inbound_integration", "name": "paging"}},
@@ -246,7 +247,8 @@ class TestRestApiV2:
         self, tls_server: TlsServer, rest: pagerduty.RestApiV2Client
     ) -> None:
         name = unique("E2E Service")
-        service = rest.rpost("/services", json={"service": {"name": name, "description": "made by e2e"}})
+        service = rest.rpost("/services", json={"service": {"name": name, "description": "made by e2e",
+                                                            "escalation_policy": default_policy(rest)}})
         assert service["name"] == name
         assert service["type"] == "service"
         assert service["id"]

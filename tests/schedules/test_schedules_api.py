@@ -199,7 +199,9 @@ async def test_editing_a_layer_keeps_its_history(h: Harness) -> None:
         before = (await session.execute(select(func.count()).select_from(ScheduleLayer))).scalar_one()
     clock(h).advance(days=1)
     resend = {k: current[k] for k in ("id", "start", "end", "rotation_virtual_start",
-                                      "rotation_turn_length_seconds", "users", "restrictions", "name")}
+                                      "rotation_turn_length_seconds", "users", "restrictions", "name")
+              if k in current}  # a layer without an end has no "end" (PagerDuty's schema has no null)
+    assert "end" not in current
     r = await h.client.put(f"/schedules/{created['id']}", headers=h.writer,
                            json={"schedule": {"schedule_layers": [resend]}})
     assert r.status_code == 200, r.text

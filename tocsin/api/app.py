@@ -21,6 +21,9 @@ from tocsin.events.ingest import PATHS as EVENT_PATHS
 from tocsin.events.ingest import EventsEndpoint
 from tocsin.events.ratelimit import SlidingWindowLimiter
 from tocsin.audit.routes import router as audit_router
+from tocsin.api.abilities import router as abilities_router
+from tocsin.api.audit import router as audit_records_router
+from tocsin.auth.routes import router as access_router
 from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.routes import router as events_router
 from tocsin.events.worker import InboxWorker
@@ -28,8 +31,10 @@ from tocsin.http.runtime import Runtime
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.schedules.routes import router as schedules_router
+from tocsin.services.queries import services_using_policies
 from tocsin.services.routes import router as services_router
 from tocsin.teams.routes import router as teams_router
+from tocsin.teams.queries import DIRECTORY as TEAM_DIRECTORY
 from tocsin.users.routes import router as users_router
 
 log = logging.getLogger(__name__)
@@ -42,13 +47,17 @@ class Tocsin:
         self.settings = settings
         self.db = Database(settings.database_url)
         self.runtime = Runtime(settings=settings, db=self.db)
-        self.worker = InboxWorker(self.db)
+        # Read the clock through the runtime on each batch: tests swap in a FrozenClock.
+        self.worker = InboxWorker(self.db, now=lambda: self.runtime.clock.now())
         self.directory = IntegrationDirectory(self.db)
         self.committer = GroupCommitter(self.db, on_commit=self.worker.wake)
         self.events = EventsEndpoint(
             self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit)
         )
         self.runtime.hooks["forget_routing_key"] = self.directory.forget
+        self.runtime.hooks["team_directory"] = TEAM_DIRECTORY  # users render their teams through it
+        # Escalation sits below services in the layers; it sees services through this injected query.
+        self.runtime.hooks["services_using_policies"] = services_using_policies
         self.runtime.hooks["authenticator"] = authenticator = Authenticator(self.runtime)
         self._start_worker = start_worker
         self.rest = self._build_rest()
@@ -73,6 +82,7 @@ class Tocsin:
         for router in (
             services_router, incidents_router, events_router, schedules_router, users_router,
             teams_router, escalation_router, maintenance_router, audit_router,
+            access_router, audit_records_router, abilities_router,
         ):
             app.include_router(router)
 

@@ -34,6 +34,8 @@ def _validation_message(err: dict[str, Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(TocsinError)
     async def _tocsin(_: Request, exc: TocsinError) -> JSONResponse:
+        if getattr(exc, "plain", False):  # the few answers PagerDuty gives as {"error": "<text>"}
+            return JSONResponse({"error": exc.message}, status_code=exc.status_code)
         return JSONResponse(error_body(exc.message, exc.code, exc.errors), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)

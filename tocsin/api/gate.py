@@ -21,7 +21,11 @@ from tocsin.events.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 WINDOW = 60
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# The OAuth token endpoint is public: its client authenticates in the body (RFC 6749 2.3).
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/oauth/token"})
+# Secret iCal feed URLs (tocsin.schedules.feeds): calendar apps cannot send an Authorization
+# header, so the unguessable token in the path is the credential, checked by the feed route.
+PUBLIC_PREFIXES = ("/private/",)
 
 
 async def _send_error(send: Any, status: int, message: str, code: int, errors: list[str],
@@ -45,7 +49,7 @@ class RestGate:
             await _send_error(send, 400, "Invalid Input Provided", 2001,
                               ["NUL characters are not allowed in the path or query"], [])
             return
-        if scope["path"] in PUBLIC_PATHS:
+        if scope["path"] in PUBLIC_PATHS or scope["path"].startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")

@@ -9,48 +9,70 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import Depends, Request
 from sqlalchemy import select
 
 from tocsin.audit.recorder import Actor
-from tocsin.auth.models import ApiKey, User
+from tocsin.auth import roles
+from tocsin.auth.models import ApiKey, OAuthClient, OAuthToken, User
 from tocsin.errors import AccessDenied, AuthenticationFailed, InvalidInput
 from tocsin.http.runtime import Runtime, runtime
-from tocsin.ids import hash_secret
+from tocsin.ids import API_KEY_LENGTH, hash_secret
 
+# How long a looked-up credential is trusted: revoking a key or client, deleting a user or
+# changing its role takes effect within this many seconds.
 _CACHE_TTL = 5.0
 
 
 @dataclass(frozen=True)
 class Principal:
+    # The credential's id: the API key's, or for OAuth tokens the client's (so the rate limit
+    # and the audit trail follow the app, not each short-lived token).
     key_id: str
-    kind: str  # "account" | "user"
+    kind: str  # "account" | "user" | "oauth"
     read_only: bool
     user_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     # The acting user's role for user keys (None for account keys, which act for the account).
     role: str | None = None
+    summary: str = ""
+    truncated_token: str | None = None
+    expires_at: datetime | None = None  # OAuth tokens only
 
     def may(self, scope: str) -> bool:
-        if scope.endswith(".write") and self.read_only:
-            return False
-        return True
+        if self.kind == "oauth":
+            return roles.oauth_allows(self.scopes, scope)
+        if self.kind == "user":
+            return roles.account_key_allows(self.read_only, scope) and roles.role_allows(self.role, scope)
+        return roles.account_key_allows(self.read_only, scope)
+
+
+def credential_from_header(header: str) -> tuple[str, str] | None:
+    """(scheme, secret) from ``Token token=<key>`` or ``Bearer <secret>``; None when malformed."""
+    scheme, _, rest = header.strip().partition(" ")
+    rest = rest.strip()
+    if scheme.lower() == "token" and rest.lower().startswith("token="):
+        secret = rest[len("token="):].strip()
+        return ("token", secret) if secret else None
+    if scheme.lower() == "bearer" and rest:
+        return "bearer", rest
+    return None
 
 
 def token_from_header(header: str) -> str | None:
     """The secret in ``Token token=<key>`` or ``Bearer <key>``; None when malformed."""
-    scheme, _, rest = header.strip().partition(" ")
-    rest = rest.strip()
-    if scheme.lower() == "token" and rest.lower().startswith("token="):
-        return rest[len("token="):].strip() or None
-    if scheme.lower() == "bearer" and rest:
-        return rest
-    return None
+    found = credential_from_header(header)
+    return found[1] if found else None
 
 
 class Authenticator:
     """Credential -> Principal, with a short cache so a burst of requests costs one lookup.
+
+    A 20-character secret is an API key (in either form, as PagerDuty's clients send them);
+    anything else is an OAuth access token, accepted only as ``Bearer`` — the two can never be
+    mistaken for each other because issued tokens are far longer than 20 characters.
 
     The cache is keyed by the token's digest and bounded, so random bogus tokens cannot grow it
     without limit; failures are cached too (briefly) so they cannot hammer the database.
@@ -63,8 +85,12 @@ class Authenticator:
         self._cache: dict[str, tuple[Principal | None, float]] = {}
 
     async def authenticate(self, header: str) -> Principal:
-        token = token_from_header(header)
-        if token is None:
+        found = credential_from_header(header)
+        if found is None:
+            raise AuthenticationFailed()
+        scheme, token = found
+        is_api_key = len(token) == API_KEY_LENGTH
+        if not is_api_key and scheme != "bearer":
             raise AuthenticationFailed()
         digest = hash_secret(token)
         now = time.monotonic()
@@ -72,7 +98,8 @@ class Authenticator:
         if hit is not None and hit[1] > now:
             principal = hit[0]
         else:
-            principal = await _load(self._rt, digest)
+            principal = await (_load_api_key(self._rt, digest) if is_api_key
+                               else _load_oauth_token(self._rt, digest, token[-4:]))
             if len(self._cache) >= self.MAX_ENTRIES:
                 # Evict the oldest tenth (dicts keep insertion order), so a flood of bogus
                 # tokens cannot push every valid key out at once.
@@ -81,7 +108,15 @@ class Authenticator:
             self._cache[digest] = (principal, now + _CACHE_TTL)
         if principal is None:
             raise AuthenticationFailed()
+        # Checked on every request, not only at lookup, so a cached token dies on the second.
+        if principal.expires_at is not None and principal.expires_at <= self._rt.clock.now():
+            raise AuthenticationFailed()
         return principal
+
+    def forget(self, digests: list[str]) -> None:
+        """Drop revoked credentials now (this process); other processes drop them within the TTL."""
+        for digest in digests:
+            self._cache.pop(digest, None)
 
 
 async def authenticate(request: Request, rt: Runtime = Depends(runtime)) -> Principal:
@@ -93,21 +128,48 @@ async def authenticate(request: Request, rt: Runtime = Depends(runtime)) -> Prin
     return principal  # type: ignore[no-any-return]
 
 
-async def _load(rt: Runtime, digest: str) -> Principal | None:
+async def _load_api_key(rt: Runtime, digest: str) -> Principal | None:
     async with rt.db.transaction() as session:
-        key = (
+        row = (
             await session.execute(
-                select(ApiKey).where(ApiKey.token_hash == digest, ApiKey.revoked_at.is_(None))
+                select(ApiKey, User.role, User.name, User.deleted_at)
+                .outerjoin(User, User.id == ApiKey.user_id)
+                .where(ApiKey.token_hash == digest, ApiKey.revoked_at.is_(None))
             )
-        ).scalar_one_or_none()
-    # The lookup is by digest; compare once more in constant time so equality never leaks timing.
-    if key is None or not hmac.compare_digest(key.token_hash, digest):
+        ).first()
+    if row is None:
         return None
-    role = None
-    if key.user_id is not None:
-        async with rt.db.transaction() as session:
-            role = (await session.execute(select(User.role).where(User.id == key.user_id))).scalar_one_or_none()
-    return Principal(key.id, key.kind, key.read_only, key.user_id, role=role)
+    key, role, name, user_deleted_at = row
+    # The lookup is by digest; compare once more in constant time so equality never leaks timing.
+    if not hmac.compare_digest(key.token_hash, digest):
+        return None
+    if key.user_id is not None and (role is None or user_deleted_at is not None):
+        return None  # a deleted user's keys stop working with it
+    return Principal(
+        key.id, key.kind, key.read_only, key.user_id, role=role,
+        summary=name if key.user_id is not None else key.description,
+        truncated_token=key.truncated_token,
+    )
+
+
+async def _load_oauth_token(rt: Runtime, digest: str, tail: str) -> Principal | None:
+    async with rt.db.transaction() as session:
+        row = (
+            await session.execute(
+                select(OAuthToken, OAuthClient.name)
+                .join(OAuthClient, OAuthClient.id == OAuthToken.client_id)
+                .where(OAuthToken.token_hash == digest, OAuthClient.revoked_at.is_(None))
+            )
+        ).first()
+    if row is None:
+        return None
+    token, client_name = row
+    if not hmac.compare_digest(token.token_hash, digest) or token.expires_at <= rt.clock.now():
+        return None
+    return Principal(
+        token.client_id, "oauth", False, scopes=frozenset(token.scopes), summary=client_name,
+        truncated_token=tail, expires_at=token.expires_at,
+    )
 
 
 def require(scope: str):  # type: ignore[no-untyped-def]
@@ -135,7 +197,9 @@ async def acting_user(request: Request, principal: Principal, rt: Runtime) -> Us
                     errors=["The From header is required and must name a user's email address"],
                 )
             user = (
-                await session.execute(select(User).where(User.email == email.lower()))
+                await session.execute(
+                    select(User).where(User.email == email.lower(), User.deleted_at.is_(None))
+                )
             ).scalar_one_or_none()
     if user is None:
         raise InvalidInput(errors=["The From header must be the email address of an existing user"])
@@ -151,10 +215,14 @@ def audit_actor(principal: Principal, request: Request | None = None) -> Actor:
     else:
         kind, ident = "api_key_reference", principal.key_id
     client = request.client.host if request is not None and request.client else None
+    request_id = request.headers.get("x-request-id") if request is not None else None
     return Actor(
         type=kind,
         id=ident,
+        summary=principal.summary,
         method_type="oauth" if principal.kind == "oauth" else "api_token",
-        request_id=request.headers.get("x-request-id") if request is not None else None,
-        remote_address=client,
+        truncated_token=principal.truncated_token,
+        # Clipped to the audit columns' widths: a long client-chosen header must not fail a write.
+        request_id=request_id[:64] if request_id else None,
+        remote_address=client[:64] if client else None,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, text, update
@@ -23,6 +23,7 @@ from tocsin.db.session import Database
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.ids import new_id
 from tocsin.incidents.ingest import AlertEventIn, PreparedBatch, apply_alert_events, prepare, still_valid, write
+from tocsin.maintenance.queries import mark_maintenance
 from tocsin.services.queries import integration_targets
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,10 @@ async def _in_transaction(db: Database, work: Callable[[Session], T]) -> T | Non
         return await session.run_sync(work)
 
 
-def _take_and_apply(session: Session, limit: int) -> int:
+def _take_and_apply(session: Session, limit: int, at: datetime) -> int:
     rows = _pending(session, limit)
     if rows:
-        _apply(session, rows)
+        _apply(session, rows, at)
         session.execute(delete(InboxEvent).where(InboxEvent.seq.in_([r.seq for r in rows])))
     return len(rows)
 
@@ -72,9 +73,10 @@ class _Batch:
     prepared: PreparedBatch | None
 
 
-def _read_batch(session: Session, limit: int) -> _Batch:
+def _read_batch(session: Session, limit: int, at: datetime | None = None) -> _Batch:
     rows = _pending(session, limit)
     alerts, changes = _split(session, rows)
+    mark_maintenance(session, [a.service for a in alerts], at or datetime.now(UTC))
     prepared = prepare(session, alerts) if alerts else None
     return _Batch([r.seq for r in rows], alerts, changes, prepared)
 
@@ -91,17 +93,21 @@ def _write_batch(session: Session, batch: _Batch) -> int:
     return len(batch.seqs)
 
 
-async def process_batch(db: Database, limit: int | None = None) -> int:
-    """Process up to ``limit`` inbox events; return how many were taken (0 when idle)."""
+async def process_batch(db: Database, limit: int | None = None, now: Callable[[], datetime] | None = None) -> int:
+    """Process up to ``limit`` inbox events; return how many were taken (0 when idle).
+
+    ``now`` is the runtime clock: read once, it is the batch's processing time, which decides
+    whether a service is in maintenance (``tocsin.maintenance.rule``)."""
     limit = min(limit or BATCH, batch_size(db))
+    at = now() if now is not None else datetime.now(UTC)
     try:
         if db.is_sqlite:
             # Plan from reads, then hold SQLite's write lock only for the writes.
-            return await db.in_writer_thread(_write_batch, lambda session: _read_batch(session, limit))
-        return await _in_transaction(db, lambda session: _take_and_apply(session, limit)) or 0
+            return await db.in_writer_thread(_write_batch, lambda session: _read_batch(session, limit, at))
+        return await _in_transaction(db, lambda session: _take_and_apply(session, limit, at)) or 0
     except Exception:
         log.exception("inbox batch failed; retrying its events one by one")
-    return await _process_singly(db, limit)
+    return await _process_singly(db, limit, at)
 
 
 def _pending(session: Session, limit: int) -> list[InboxEvent]:
@@ -114,10 +120,10 @@ def _pending(session: Session, limit: int) -> list[InboxEvent]:
     return list(session.execute(query).scalars())
 
 
-def _apply_one(session: Session, seq: int) -> None:
+def _apply_one(session: Session, seq: int, at: datetime) -> None:
     row = session.get(InboxEvent, seq)
     if row is not None:
-        _apply(session, [row])
+        _apply(session, [row], at)
         session.delete(row)
 
 
@@ -133,7 +139,7 @@ def _ordering_key(row: InboxEvent) -> tuple[str, str | None]:
     return row.integration_id, row.event.get("dedup_key")
 
 
-async def _process_singly(db: Database, limit: int) -> int:
+async def _process_singly(db: Database, limit: int, at: datetime) -> int:
     """After a failed batch: each event in its own transaction; a failing one is marked and,
     after MAX_ATTEMPTS, left in the inbox as a dead letter instead of blocking the rest.
     Events that share a failed event's dedup key wait behind it, so a resolve is never
@@ -146,7 +152,7 @@ async def _process_singly(db: Database, limit: int) -> int:
         if key in blocked:
             continue
         try:
-            await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq))
+            await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq, at))
         except OperationalError:
             # Locks, timeouts, lost connections: not the event's fault, so not an attempt.
             log.exception("inbox event %s hit a transient database error; will retry", seq)
@@ -158,8 +164,9 @@ async def _process_singly(db: Database, limit: int) -> int:
     return len(pending or [])
 
 
-def _apply(session: Session, rows: list[InboxEvent]) -> None:
+def _apply(session: Session, rows: list[InboxEvent], at: datetime) -> None:
     alerts, changes = _split(session, rows)
+    mark_maintenance(session, [a.service for a in alerts], at)
     if alerts:
         apply_alert_events(session, alerts)
     if changes:

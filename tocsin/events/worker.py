@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import suppress
+from datetime import datetime
 
 from tocsin.db.session import Database
 from tocsin.events.processor import batch_size, process_batch
@@ -18,8 +20,9 @@ GATHER_SECONDS = 0.02
 
 
 class InboxWorker:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, now: Callable[[], datetime] | None = None) -> None:
         self._db = db
+        self._now = now  # the runtime clock (maintenance windows are judged by it)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
@@ -33,7 +36,7 @@ class InboxWorker:
     async def drain(self) -> int:
         """Process until the inbox is empty (tests and shutdown use this)."""
         total = 0
-        while (taken := await process_batch(self._db)) > 0:
+        while (taken := await process_batch(self._db, now=self._now)) > 0:
             total += taken
         return total
 
@@ -41,7 +44,7 @@ class InboxWorker:
         while True:
             self._wake.clear()
             try:
-                taken = await process_batch(self._db)
+                taken = await process_batch(self._db, now=self._now)
             except Exception:
                 log.exception("inbox processing failed; retrying shortly")
                 taken = 0

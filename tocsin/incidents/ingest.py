@@ -22,6 +22,7 @@ from tocsin.db import sequences
 from tocsin.ids import new_id
 from tocsin.incidents.dedup import DedupKey, OpenAlert, PlannedEvent, Step, plan
 from tocsin.incidents.models import Alert, Incident, LogEntry
+from tocsin.maintenance import queries as maintenance
 from tocsin.services.urgency import urgency_for
 
 INCIDENT_NUMBERS = "incident_number"
@@ -72,17 +73,20 @@ class PreparedBatch:
     keys: set[DedupKey]
     open_alerts: dict[DedupKey, OpenAlert]
     writer: _BatchWriter
+    # Triggers held back by an open maintenance window (see tocsin.maintenance.rule).
+    held: list[Any] = field(default_factory=list)
 
 
 def prepare(session: Session, events: list[AlertEventIn]) -> PreparedBatch:
     """Read and plan; build every row. Needs no write lock."""
-    planned = [PlannedEvent(e.integration_id, e.action, e.dedup_key, new_id(), new_id()) for e in events]  # type: ignore[arg-type]
     keys = {(e.integration_id, e.dedup_key) for e in events}
     open_alerts = _open_alerts(session, keys)
+    events, held = maintenance.hold_back_triggers(events, open_alerts)
+    planned = [PlannedEvent(e.integration_id, e.action, e.dedup_key, new_id(), new_id()) for e in events]  # type: ignore[arg-type]
     writer = _BatchWriter()
     for event, step in zip(events, plan(planned, open_alerts)):
         writer.apply(event, step)
-    return PreparedBatch(keys, open_alerts, writer)
+    return PreparedBatch(keys, open_alerts, writer, held)
 
 
 def still_valid(session: Session, prepared: PreparedBatch) -> bool:
@@ -93,6 +97,7 @@ def still_valid(session: Session, prepared: PreparedBatch) -> bool:
 
 def write(session: Session, prepared: PreparedBatch) -> None:
     prepared.writer.flush(session)
+    maintenance.record_suppressed(session, prepared.held)
 
 
 def apply_alert_events(session: Session, events: list[AlertEventIn]) -> None:
@@ -166,6 +171,8 @@ class _BatchWriter:
             "id": step.incident_id, "number": None, "title": event.summary or event.dedup_key,
             "description": event.summary, "status": "triggered", "urgency": urgency,
             "service_id": service["id"], "incident_key": event.dedup_key,
+            # Assigning the policy's on-call users needs the escalation queries (async) on the hot
+            # path; the engine (next issue) assigns and pages right after the trigger instead.
             "escalation_policy_id": service.get("escalation_policy_id"), "priority_id": None,
             "acknowledgements": [], "assignments": [], "created_at": at, "updated_at": at,
             "last_status_change_at": at,
@@ -216,8 +223,15 @@ class _BatchWriter:
     def _resolve_existing_incidents(self) -> None:
         if not self.resolved_incidents:
             return
-        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.resolved_incidents))).with_for_update())).scalars()
+        ids = list(self.resolved_incidents)
+        # A merged incident has several alerts: it resolves only with its last open one.
+        still_open = set(self.session.execute(
+            select(Alert.incident_id).where(Alert.incident_id.in_(ids), Alert.status != "resolved")
+        ).scalars())
+        rows = (self.session.execute(select(Incident).where(Incident.id.in_(ids)).with_for_update())).scalars()
         for incident in rows:
+            if incident.id in still_open:
+                continue
             at, agent = self.resolved_incidents[incident.id]
             incident.status = "resolved"
             incident.resolved_at = incident.updated_at = incident.last_status_change_at = at

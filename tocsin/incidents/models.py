@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, IdColumn
@@ -34,6 +34,50 @@ class Incident(Base):
     last_status_change_at: Mapped[datetime]
     last_status_change_by: Mapped[dict[str, Any]]
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The policy level the incident is at (1-based); REST escalation moves it, the engine later.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # Set by POST /incidents/{id}/snooze; when it passes the incident re-triggers (the engine
+    # runs that timer in the next issue; until then reads treat a passed snooze as over).
+    snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
+    merged_into_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    # body.details of an incident created through REST (events keep theirs on the alert).
+    details: Mapped[str | None] = mapped_column(Text, default=None)
+    conference_bridge: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+
+
+class IncidentAssignment(Base):
+    """Who an open incident is assigned to, one row per user: ``user_ids[]`` filters in SQL on
+    both databases. ``Incident.assignments`` keeps the rendered list; both are written together
+    by ``tocsin.incidents.logic.set_assignments``."""
+
+    __tablename__ = "incident_assignments"
+    __table_args__ = (Index("ix_incident_assignments_user_id", "user_id"),)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    at: Mapped[datetime]
+
+
+class IncidentNote(Base):
+    __tablename__ = "incident_notes"
+    __table_args__ = (Index("ix_incident_notes_incident_id", "incident_id", "created_at"),)
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"))
+    user_id: Mapped[str] = mapped_column(IdColumn)
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class Priority(Base):
+    """Incident priorities; ``position`` 1 is the highest (P1)."""
+
+    __tablename__ = "priorities"
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    color: Mapped[str | None] = mapped_column(String(16), default=None)
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class Alert(Base):

@@ -1,15 +1,22 @@
-"""Bulk loads that rendering incidents needs, in the caller's transaction."""
+"""Reads of the incidents domain: lookups the routes and logic share, the bulk loads rendering
+needs, and the public read surface for higher layers (events, api)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.auth.models import User
 from tocsin.errors import NotFound
-from tocsin.incidents.models import Alert, Incident, LogEntry
+from tocsin.escalation.queries import policy_refs, policy_team_ids
+from tocsin.incidents.models import Alert, Incident, LogEntry, Priority
 from tocsin.incidents.wire import Context
+from tocsin.services.models import Service
 from tocsin.services.queries import service_names
+from tocsin.teams.queries import team_refs
+from tocsin.users.queries import user_refs
 
 
 async def get_incident(session: AsyncSession, incident_id: str, *, for_update: bool = False) -> Incident:
@@ -20,28 +27,79 @@ async def get_incident(session: AsyncSession, incident_id: str, *, for_update: b
     return incident
 
 
-async def fill_context(session: AsyncSession, ctx: Context, incidents: list[Incident], agents: list[dict | None] = ()) -> None:  # type: ignore[assignment,type-arg]
-    ids = [i.id for i in incidents]
-    ctx.service_names.update(await service_names(session, {i.service_id for i in incidents}))
-    user_ids = {a["id"] for a in agents if a and a["type"] == "user_reference"}
+async def get_priority(session: AsyncSession, priority_id: str) -> Priority:
+    priority = await session.get(Priority, priority_id)
+    if priority is None:
+        raise NotFound(f"Priority {priority_id} not found", errors=["Priority not found"])
+    return priority
+
+
+async def priority_by_name(session: AsyncSession, name: str) -> Priority | None:
+    """The highest priority (lowest position) with exactly this name, as PagerDuty picks."""
+    rows = await session.execute(
+        select(Priority).where(Priority.name == name).order_by(Priority.position, Priority.id).limit(1)
+    )
+    return rows.scalar_one_or_none()
+
+
+async def open_incident_with_key(session: AsyncSession, service_id: str, incident_key: str) -> str | None:
+    """The id of an open incident of the service with this key, if any."""
+    rows = await session.execute(
+        select(Incident.id).where(
+            Incident.service_id == service_id, Incident.incident_key == incident_key,
+            Incident.status != "resolved",
+        ).limit(1)
+    )
+    return rows.scalar_one_or_none()
+
+
+async def live_service(session: AsyncSession, service_id: str) -> Service | None:
+    service = await session.get(Service, service_id)
+    return service if service is not None and service.deleted_at is None else None
+
+
+def _user_ids(incidents: Iterable[Incident], agents: Iterable[dict[str, Any] | None]) -> set[str]:
+    ids = {a["id"] for a in agents if a and a["type"] == "user_reference"}
     for incident in incidents:
         for agent in [incident.last_status_change_by, *(a["acknowledger"] for a in incident.acknowledgements)]:
             if agent and agent["type"] == "user_reference":
-                user_ids.add(agent["id"])
-    if user_ids:
-        rows = await session.execute(select(User.id, User.name).where(User.id.in_(list(user_ids))))
-        ctx.user_names.update({uid: name for uid, name in rows})
+                ids.add(agent["id"])
+        ids.update(a["assignee"]["id"] for a in incident.assignments)
+    return ids
+
+
+async def fill_context(
+    session: AsyncSession, ctx: Context, incidents: list[Incident],
+    agents: Iterable[dict[str, Any] | None] = (), user_ids: Iterable[str] = (),
+) -> None:
+    """Load, in a few bulk queries, every name and fact rendering ``incidents`` needs."""
+    ids = [i.id for i in incidents]
+    service_ids = {i.service_id for i in incidents}
+    ctx.service_names.update(await service_names(session, service_ids))
+    if service_ids:
+        rows = await session.execute(select(Service).where(Service.id.in_(list(service_ids))))
+        for s in rows.scalars():
+            ctx.services[s.id] = {
+                "name": s.name, "description": s.description, "status": s.status,
+                "auto_resolve_timeout": s.auto_resolve_timeout, "acknowledgement_timeout": s.acknowledgement_timeout,
+                "escalation_policy_id": s.escalation_policy_id,
+            }
+    ctx.users.update(await user_refs(session, _user_ids(incidents, agents) | set(user_ids)))
+    policy_ids = {i.escalation_policy_id for i in incidents if i.escalation_policy_id}
+    if ctx.wants("services"):
+        policy_ids |= {f["escalation_policy_id"] for f in ctx.services.values() if f["escalation_policy_id"]}
+    if policy_ids:
+        ctx.policy_names.update(await policy_refs(session, policy_ids))
+        ctx.policy_teams.update(await policy_team_ids(session, policy_ids))
+        team_ids = {t for teams in ctx.policy_teams.values() for t in teams}
+        ctx.team_names.update(await team_refs(session, team_ids))
+    priority_ids = {i.priority_id for i in incidents if i.priority_id}
+    if priority_ids:
+        rows = await session.execute(select(Priority).where(Priority.id.in_(list(priority_ids))))
+        ctx.priorities.update({p.id: p for p in rows.scalars()})
     if not ids:
         return
-    ranked = (
-        select(
-            LogEntry.incident_id,
-            LogEntry.id,
-            func.row_number().over(partition_by=LogEntry.incident_id, order_by=(LogEntry.created_at, LogEntry.id)).label("n"),
-        ).where(LogEntry.incident_id.in_(ids), LogEntry.type == "trigger_log_entry")
-    ).subquery()
-    firsts = await session.execute(select(ranked.c.incident_id, ranked.c.id).where(ranked.c.n == 1))
-    ctx.first_trigger.update({incident_id: entry_id for incident_id, entry_id in firsts})
+    await _first_triggers(session, ctx, ids)
     counts = await session.execute(
         select(
             Alert.incident_id,
@@ -52,3 +110,21 @@ async def fill_context(session: AsyncSession, ctx: Context, incidents: list[Inci
     for incident_id, total, resolved in counts:
         resolved = int(resolved or 0)
         ctx.alert_counts[incident_id] = {"all": total, "triggered": total - resolved, "resolved": resolved}
+
+
+async def _first_triggers(session: AsyncSession, ctx: Context, ids: list[str]) -> None:
+    ranked = (
+        select(
+            LogEntry.incident_id,
+            LogEntry.id,
+            func.row_number().over(partition_by=LogEntry.incident_id, order_by=(LogEntry.created_at, LogEntry.id)).label("n"),
+        ).where(LogEntry.incident_id.in_(ids), LogEntry.type == "trigger_log_entry")
+    ).subquery()
+    firsts = await session.execute(select(ranked.c.incident_id, ranked.c.id).where(ranked.c.n == 1))
+    ctx.first_trigger.update({incident_id: entry_id for incident_id, entry_id in firsts})
+    if ctx.wants("first_trigger_log_entries") and ctx.first_trigger:
+        rows = await session.execute(select(LogEntry).where(LogEntry.id.in_(list(ctx.first_trigger.values()))))
+        entries = list(rows.scalars())
+        ctx.first_trigger_entries.update({e.incident_id: e for e in entries})
+        ctx.users.update(await user_refs(session, {
+            e.agent["id"] for e in entries if e.agent and e.agent["type"] == "user_reference"}))

@@ -3,52 +3,166 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tocsin.http.refs import envelope, iso, reference
-from tocsin.incidents.models import Alert, Incident, LogEntry
+from tocsin.incidents.models import Alert, Incident, IncidentNote, LogEntry, Priority
 
 AGENT_SUMMARIES = {"service_reference": "Service", "user_reference": "User"}
+# Left out when empty. ``priority`` and ``resolved_at`` stay as null, as the live API sends them
+# and clients read them directly (``incident["priority"]``).
+OPTIONAL_NOT_NULLABLE = ("alert_grouping", "resolve_reason", "conference_bridge", "first_trigger_log_entry")
+INCLUDES = frozenset({"acknowledgers", "agents", "assignees", "conference_bridge", "custom_fields",
+                      "escalation_policies", "first_trigger_log_entries", "priorities", "services",
+                      "teams", "users"})
 
 
 @dataclass
 class Context:
-    """What rendering needs beyond the rows themselves, loaded in bulk by the caller."""
+    """What rendering needs beyond the rows themselves, loaded in bulk by the caller
+    (``tocsin.incidents.queries.fill_context``)."""
 
     base: str
     tz: ZoneInfo | None = None
+    includes: frozenset[str] = frozenset()
+    now: datetime | None = None
     service_names: dict[str, str] = field(default_factory=dict)
-    user_names: dict[str, str] = field(default_factory=dict)
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> facts, for pending actions
+    users: dict[str, Any] = field(default_factory=dict)  # id -> tocsin.users.queries.UserFacts
+    policy_names: dict[str, str] = field(default_factory=dict)
+    policy_teams: dict[str, list[str]] = field(default_factory=dict)
+    team_names: dict[str, str] = field(default_factory=dict)
+    priorities: dict[str, Priority] = field(default_factory=dict)
     first_trigger: dict[str, str] = field(default_factory=dict)  # incident id -> log entry id
+    first_trigger_entries: dict[str, LogEntry] = field(default_factory=dict)  # when included
     alert_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def user_names(self) -> dict[str, str]:
+        return {uid: facts.name for uid, facts in self.users.items()}
 
     def time(self, value: Any) -> str | None:
         return iso(value, self.tz)
 
-    def service_ref(self, service_id: str) -> dict[str, Any]:
-        return reference(self.base, "service", service_id, self.service_names.get(service_id, service_id))
+    def wants(self, *names: str) -> bool:
+        return any(n in self.includes for n in names)
 
-    def agent_ref(self, agent: dict[str, Any] | None) -> dict[str, Any] | None:
+    def service_ref(self, service_id: str) -> dict[str, Any]:
+        ref = reference(self.base, "service", service_id, self.service_names.get(service_id, service_id))
+        facts = self.services.get(service_id)
+        if self.wants("services") and facts is not None:
+            ref.update(type="service", name=facts["name"], description=facts["description"],
+                       status=facts["status"], auto_resolve_timeout=facts["auto_resolve_timeout"],
+                       acknowledgement_timeout=facts["acknowledgement_timeout"],
+                       escalation_policy=self.policy_ref(facts["escalation_policy_id"], expand=False),
+                       teams=[], integrations=[])
+        return ref
+
+    def user_ref(self, user_id: str, expand: bool = False) -> dict[str, Any]:
+        facts = self.users.get(user_id)
+        ref = reference(self.base, "user", user_id, facts.name if facts else user_id)
+        if expand and facts is not None:
+            ref.update(type="user", name=facts.name, email=facts.email, time_zone=facts.time_zone,
+                       role=facts.role, teams=[], contact_methods=[], notification_rules=[])
+            if facts.color:
+                ref["color"] = facts.color
+        return ref
+
+    def policy_ref(self, policy_id: str | None, expand: bool | None = None) -> dict[str, Any] | None:
+        if not policy_id:
+            return None
+        name = self.policy_names.get(policy_id, policy_id)
+        ref = reference(self.base, "escalation_policy", policy_id, name)
+        if (self.wants("escalation_policies") if expand is None else expand) and policy_id in self.policy_names:
+            # Rules belong to the escalation domain; the expansion carries its name and teams.
+            ref.update(type="escalation_policy", name=name, escalation_rules=[],
+                       teams=self.team_refs(self.policy_teams.get(policy_id, []), expand=False))
+        return ref
+
+    def team_refs(self, team_ids: list[str], expand: bool | None = None) -> list[dict[str, Any]]:
+        refs = []
+        for team_id in team_ids:
+            name = self.team_names.get(team_id, team_id)
+            ref = reference(self.base, "team", team_id, name)
+            if self.wants("teams") if expand is None else expand:
+                ref.update(type="team", name=name)
+            refs.append(ref)
+        return refs
+
+    def agent_ref(self, agent: dict[str, Any] | None, expand: bool = False) -> dict[str, Any] | None:
         if not agent:
             return None
         kind = agent["type"].removesuffix("_reference")
         if kind == "user":
-            return reference(self.base, "user", agent["id"], self.user_names.get(agent["id"], agent["id"]))
+            return self.user_ref(agent["id"], expand)
         if kind == "service":
             return self.service_ref(agent["id"])
         return {"id": agent["id"], "type": agent["type"], "summary": kind.replace("_", " ").title(),
                 "self": None, "html_url": None}
 
 
+def priority_json(base: str, priority: Priority) -> dict[str, Any]:
+    body = envelope(base, "priority", priority.id, priority.name)
+    body.update(name=priority.name, description=priority.description or "", color=priority.color,
+                order=priority.position)
+    return body
+
+
+def note_json(ctx: Context, note: IncidentNote) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "user": ctx.user_ref(note.user_id),
+        "channel": {"summary": "The PagerDuty website or APIs", "type": "web_api"},
+        "content": note.content,
+        "created_at": ctx.time(note.created_at),
+        "updated_at": ctx.time(note.created_at),
+    }
+
+
 def incident_ref(ctx: Context, incident: Incident) -> dict[str, Any]:
     return reference(ctx.base, "incident", incident.id, f"[#{incident.number}] {incident.title}")
 
 
+def pending_actions(ctx: Context, incident: Incident) -> list[dict[str, Any]]:
+    """The automatic changes due (SPEC-NOTES 3), from the service's timeouts and the snooze;
+    the engine (next issue) carries them out."""
+    if incident.status == "resolved":
+        return []
+    facts = ctx.services.get(incident.service_id, {})
+    actions: list[dict[str, Any]] = []
+    if incident.status == "acknowledged":
+        if incident.snoozed_until is not None:
+            actions.append({"type": "unacknowledge", "at": ctx.time(incident.snoozed_until)})
+        elif facts.get("acknowledgement_timeout") and incident.last_status_change_at is not None:
+            due = incident.last_status_change_at + timedelta(seconds=facts["acknowledgement_timeout"])
+            actions.append({"type": "unacknowledge", "at": ctx.time(due)})
+    if facts.get("auto_resolve_timeout"):
+        due = incident.created_at + timedelta(seconds=facts["auto_resolve_timeout"])
+        actions.append({"type": "resolve", "at": ctx.time(due)})
+    return actions
+
+
+def _first_trigger(ctx: Context, incident: Incident) -> dict[str, Any] | None:
+    entry = ctx.first_trigger_entries.get(incident.id)
+    if entry is not None and ctx.wants("first_trigger_log_entries"):
+        return log_entry_json(ctx, entry, incident)
+    first = ctx.first_trigger.get(incident.id)
+    if not first:
+        return None
+    ref = reference(ctx.base, "log_entry", first, "Triggered")
+    ref["type"] = "trigger_log_entry_reference"
+    return ref
+
+
 def incident_json(ctx: Context, incident: Incident) -> dict[str, Any]:
     body = envelope(ctx.base, "incident", incident.id, f"[#{incident.number}] {incident.title}")
-    first = ctx.first_trigger.get(incident.id)
     counts = ctx.alert_counts.get(incident.id, {"all": 0, "triggered": 0, "resolved": 0})
+    open_ = incident.status != "resolved"
+    expand_assignees = ctx.wants("assignees", "users")
+    expand_acks = ctx.wants("acknowledgers", "users")
+    priority = ctx.priorities.get(incident.priority_id) if incident.priority_id else None
     body.update(
         incident_number=incident.number,
         title=incident.title,
@@ -58,37 +172,45 @@ def incident_json(ctx: Context, incident: Incident) -> dict[str, Any]:
         status=incident.status,
         incident_key=incident.incident_key,
         service=ctx.service_ref(incident.service_id),
-        assignments=[] if incident.status == "resolved" else incident.assignments,
+        assignments=[
+            {"at": _reformat(ctx, a["at"]), "assignee": ctx.user_ref(a["assignee"]["id"], expand_assignees)}
+            for a in (incident.assignments if open_ else [])
+        ],
         assigned_via="escalation_policy" if incident.escalation_policy_id else "direct_assignment",
         last_status_change_at=ctx.time(incident.last_status_change_at),
-        last_status_change_by=ctx.agent_ref(incident.last_status_change_by),
+        last_status_change_by=ctx.agent_ref(incident.last_status_change_by, ctx.wants("agents", "users")),
         resolved_at=ctx.time(incident.resolved_at),
-        first_trigger_log_entry=(
-            reference(ctx.base, "log_entry", first, "Triggered") if first else None
-        ),
+        first_trigger_log_entry=_first_trigger(ctx, incident),
         alert_counts=counts,
-        is_mergeable=incident.status != "resolved",
+        is_mergeable=open_,
         incident_type={"name": "incident_default"},
-        escalation_policy=(
-            reference(ctx.base, "escalation_policy", incident.escalation_policy_id, incident.escalation_policy_id)
-            if incident.escalation_policy_id else None
-        ),
-        teams=[],
-        pending_actions=[],
+        escalation_policy=ctx.policy_ref(incident.escalation_policy_id),
+        teams=ctx.team_refs(ctx.policy_teams.get(incident.escalation_policy_id or "", [])),
+        pending_actions=pending_actions(ctx, incident),
         acknowledgements=[
-            {"at": a["at"], "acknowledger": ctx.agent_ref(a["acknowledger"])}
+            {"at": _reformat(ctx, a["at"]), "acknowledger": ctx.agent_ref(a["acknowledger"], expand_acks)}
             for a in (incident.acknowledgements if incident.status == "acknowledged" else [])
         ],
         alert_grouping=None,
-        priority=None,
+        priority=priority_json(ctx.base, priority) if priority is not None else None,
         urgency=incident.urgency,
         resolve_reason=None,
-        conference_bridge=None,
+        conference_bridge=incident.conference_bridge,
         incidents_responders=[],
         responder_requests=[],
-        body={"type": "incident_body", "details": incident.description or ""},
     )
+    if incident.details is not None:
+        body["body"] = {"type": "incident_body", "details": incident.details}
+    # PagerDuty's schema makes these optional but not nullable: absent rather than null.
+    for name in OPTIONAL_NOT_NULLABLE:
+        if body[name] is None:
+            del body[name]
     return body
+
+
+def _reformat(ctx: Context, stamp: str) -> str | None:
+    """Times kept as ISO text in JSON columns, rendered like every other time."""
+    return ctx.time(datetime.fromisoformat(stamp))
 
 
 def alert_json(ctx: Context, alert: Alert, incident: Incident) -> dict[str, Any]:
@@ -105,11 +227,10 @@ def alert_json(ctx: Context, alert: Alert, incident: Incident) -> dict[str, Any]
         integration={"id": alert.integration_id, "type": "events_api_v2_inbound_integration_reference",
                      "summary": "Events API V2", "self": None, "html_url": None},
         resolved_at=ctx.time(alert.resolved_at),
-        first_trigger_log_entry=None,
         body={
             "type": "alert_body",
             "contexts": [*(payload.get("links") or []), *(payload.get("images") or [])],
-            "details": payload.get("custom_details"),
+            "details": payload.get("custom_details") or {},
             "cef_details": {
                 "summary": alert.summary,
                 "severity": alert.severity,

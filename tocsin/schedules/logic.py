@@ -23,6 +23,7 @@ from tocsin.schedules.model import Entry
 from tocsin.schedules.models import Schedule, ScheduleLayer, ScheduleLayerUser, ScheduleOverride
 from tocsin.schedules.oncall import Layer, Override, RenderedSchedule, Restriction, render_schedule
 from tocsin.schedules.schemas import LayerIn, OverrideIn, ScheduleCreate, ScheduleFields
+from tocsin.schedules.zones import iana_name, zone_info
 
 MAX_WINDOW = timedelta(days=366)
 MAX_TURNS = 200_000  # rotation turns one rendering may walk through (guards turn length 1 s)
@@ -45,11 +46,15 @@ class LayerDef:
     restrictions: tuple[tuple[str, str, int, int | None], ...]
     users: tuple[str, ...]
     current: bool = True
+    time_zone: str | None = None  # the zone restrictions are read in (None: the schedule's)
+
+    def zone_key(self) -> str | None:
+        return iana_name(self.time_zone) if self.time_zone else None
 
     def definition(self) -> tuple[Any, ...]:
         """What decides who is on call: an edit that changes this starts a new version."""
         return (self.position, self.start, self.end, self.rotation_virtual_start,
-                self.rotation_turn_length_seconds, self.restrictions, self.users)
+                self.rotation_turn_length_seconds, self.restrictions, self.users, self.zone_key())
 
     def restrictions_json(self) -> list[dict[str, Any]]:
         return [
@@ -66,6 +71,7 @@ class LayerDef:
                 Restriction(kind, time.fromisoformat(at), seconds, day)  # type: ignore[arg-type]
                 for kind, at, seconds, day in self.restrictions
             ),
+            time_zone=self.zone_key(),
         )
 
 
@@ -89,6 +95,7 @@ def layer_def(layer: LayerIn, position: int, zone: ZoneInfo, *, version_id: str,
             (r.type, r.start_time_of_day, r.duration_seconds, r.start_day_of_week) for r in layer.restrictions
         ),
         users=tuple(u.user.id for u in layer.users),
+        time_zone=zone.key,
     )
 
 
@@ -101,7 +108,7 @@ def _row_def(row: ScheduleLayer, users: list[str]) -> LayerDef:
             (r["type"], r["start_time_of_day"], int(r["duration_seconds"]), r.get("start_day_of_week"))
             for r in row.restrictions
         ),
-        users=tuple(users), current=row.superseded_at is None,
+        users=tuple(users), current=row.superseded_at is None, time_zone=row.time_zone,
     )
 
 
@@ -218,7 +225,7 @@ def render(
     result = render_schedule(
         [v.engine_layer() for v in versions],
         [Override(o.id, o.start, o.end, o.user_id) for o in overrides],
-        zone, since, until, overflow,
+        zone_info(zone), since, until, overflow,
     )
     joined: dict[str, list[Entry]] = {}
     coverage: dict[str, float] = {}
@@ -246,7 +253,7 @@ def _add_version(session: AsyncSession, schedule_id: str, layer: LayerDef, now: 
         name=layer.name, start=layer.start, end=layer.end,
         rotation_virtual_start=layer.rotation_virtual_start,
         rotation_turn_length_seconds=layer.rotation_turn_length_seconds,
-        restrictions=layer.restrictions_json(), created_at=now,
+        restrictions=layer.restrictions_json(), created_at=now, time_zone=layer.zone_key(),
     ))
     for position, user_id in enumerate(layer.users):
         session.add(ScheduleLayerUser(layer_version_id=layer.version_id, position=position, user_id=user_id))
@@ -261,7 +268,7 @@ def _end_version(row: ScheduleLayer, now: datetime) -> None:
 
 async def create_schedule(session: AsyncSession, fields: ScheduleCreate, now: datetime) -> Schedule:
     await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
-    zone = ZoneInfo(fields.time_zone)
+    zone = zone_info(fields.time_zone)
     schedule = Schedule(id=new_id(), name=fields.name, description=fields.description,
                         time_zone=fields.time_zone, created_at=now, updated_at=now)
     session.add(schedule)
@@ -273,7 +280,7 @@ async def create_schedule(session: AsyncSession, fields: ScheduleCreate, now: da
 
 
 def preview_versions(fields: ScheduleCreate) -> list[LayerDef]:
-    zone = ZoneInfo(fields.time_zone)
+    zone = zone_info(fields.time_zone)
     return [
         layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id())
         for position, layer in enumerate(fields.schedule_layers)
@@ -287,12 +294,15 @@ async def check_preview_users(session: AsyncSession, fields: ScheduleCreate) -> 
 async def update_schedule(session: AsyncSession, schedule_id: str, fields: ScheduleFields, now: datetime) -> Schedule:
     schedule = await get_schedule(session, schedule_id)
     data = fields.model_dump(exclude_unset=True)
+    old_zone = iana_name(schedule.time_zone)
     for name in ("name", "description", "time_zone"):
         if name in data:
             setattr(schedule, name, data[name])
     if fields.schedule_layers is not None and "schedule_layers" in data:
         await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
         await _replace_layers(session, schedule, fields.schedule_layers, now)
+    elif iana_name(schedule.time_zone) != old_zone:
+        await _rezone_layers(session, schedule, now)
     schedule.updated_at = now
     await session.flush()
     return schedule
@@ -304,7 +314,7 @@ async def _replace_layers(session: AsyncSession, schedule: Schedule, layers: lis
     New and changed layers start no earlier than ``now``: an edit never rewrites the past.
     """
     now = now.replace(microsecond=0)  # wire times have whole seconds; a round trip must compare equal
-    zone = ZoneInfo(schedule.time_zone)
+    zone = zone_info(schedule.time_zone)
     live = {row.layer_id: (row, users) for row, users in await _version_rows(session, [schedule.id])
             if row.superseded_at is None}
     seen: set[str] = set()
@@ -328,6 +338,25 @@ async def _replace_layers(session: AsyncSession, schedule: Schedule, layers: lis
             _end_version(row, now)
 
 
+async def _rezone_layers(session: AsyncSession, schedule: Schedule, now: datetime) -> None:
+    """The schedule's zone changed: each live layer goes on from ``now`` in the new zone.
+
+    Restrictions are wall-clock times, so reading old versions in the new zone would move past
+    shifts; instead the old version ends now and an identical one in the new zone starts.
+    """
+    now = now.replace(microsecond=0)
+    zone = iana_name(schedule.time_zone)
+    for row, users in await _version_rows(session, [schedule.id]):
+        current = _row_def(row, users)
+        if row.superseded_at is not None or current.zone_key() == zone:
+            continue
+        if row.end is not None and row.end <= now:
+            continue  # over already: nothing of it lies in the future
+        _end_version(row, now)
+        _add_version(session, schedule.id, replace(current, version_id=new_id(), start=max(row.start, now),
+                                                  time_zone=zone), now)
+
+
 async def delete_schedule(session: AsyncSession, schedule_id: str, now: datetime) -> None:
     schedule = await get_schedule(session, schedule_id)
     schedule.deleted_at = now
@@ -338,7 +367,7 @@ async def create_override(
     session: AsyncSession, schedule: Schedule, override: OverrideIn, now: datetime, field: str = "override"
 ) -> ScheduleOverride:
     await require_users(session, [(f"{field}.user.id", override.user.id)])
-    zone = ZoneInfo(schedule.time_zone)
+    zone = zone_info(schedule.time_zone)
     row = ScheduleOverride(id=new_id(), schedule_id=schedule.id, user_id=override.user.id,
                            start=aware(override.start, zone), end=aware(override.end, zone), created_at=now)
     session.add(row)
@@ -346,16 +375,23 @@ async def create_override(
     return row
 
 
-async def delete_override(session: AsyncSession, schedule_id: str, override_id: str, now: datetime) -> None:
-    """A future override goes; one in progress is cut short at ``now``; the past stays as it was."""
+async def delete_override(
+    session: AsyncSession, schedule_id: str, override_id: str, now: datetime
+) -> tuple[ScheduleOverride, bool]:
+    """A future override goes; one in progress is cut short at ``now``; the past stays as it was.
+
+    Returns the row (as it now is) and whether it was removed (True) or cut short (False).
+    """
     await get_schedule(session, schedule_id)
     row = await session.get(ScheduleOverride, override_id)
     if row is None or row.schedule_id != schedule_id:
         raise NotFound(f"Override {override_id} not found", errors=["Override not found"])
     if row.end <= now:
         raise InvalidInput(errors=["A past override cannot be removed"])
-    if row.start < now:
-        row.end = now
-    else:
+    removed = row.start >= now
+    if removed:
         await session.execute(delete(ScheduleOverride).where(ScheduleOverride.id == row.id))
+    else:
+        row.end = now
     await session.flush()
+    return row, removed

@@ -82,6 +82,9 @@ class Layer:
     rotation_virtual_start: datetime
     rotation_turn_length_seconds: int
     restrictions: tuple[Restriction, ...] = ()
+    # The zone this layer's restrictions are read in; None: the schedule's. A schedule whose zone
+    # changed keeps its older layer versions in the zone they were defined in (history).
+    time_zone: str | None = None
 
     def __post_init__(self) -> None:
         require_aware("start", self.start)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, IdColumn
@@ -45,6 +45,10 @@ class ScheduleLayer(Base):
     restrictions: Mapped[list[Any]]
     created_at: Mapped[datetime]
     superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+    # IANA zone the restrictions are read in (migration 0009). Changing the schedule's zone
+    # starts new versions in the new zone, so the past keeps the zone it was rendered in.
+    # None (rows from before 0009 that the backfill could not reach) means the schedule's zone.
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ScheduleLayerUser(Base):
@@ -65,3 +69,25 @@ class ScheduleOverride(Base):
     start: Mapped[datetime]
     end: Mapped[datetime]
     created_at: Mapped[datetime]
+
+
+class CalendarFeed(Base):
+    """The secret token of one iCal feed: of a schedule, or of a user (every schedule they are on).
+
+    Whoever holds a feed URL may read that calendar, and nothing else; the feed route is public
+    because calendar apps cannot send credentials. The token is kept readable (not hashed) so an
+    authenticated user can be shown the URL again, as PagerDuty's ``http_cal_url`` is: it grants
+    no more than the database row itself already shows. It is compared in constant time, and
+    rotating it makes every copy of the old URL useless.
+    """
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (
+        CheckConstraint("(schedule_id IS NULL) <> (user_id IS NULL)", name="one_subject"),
+    )
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    schedule_id: Mapped[str | None] = mapped_column(ForeignKey("schedules.id"), unique=True, default=None)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), unique=True, default=None)
+    token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -90,7 +90,7 @@ class _Plan:
 
     layers: tuple[CompiledLayer, ...]
     overrides: tuple[Piece, ...]  # in creation order; empty intervals dropped
-    clock: LocalClock
+    clocks: tuple[LocalClock, ...]  # one per layer: its own zone, or the schedule's
     first_reach: int  # how far past an edge the first overflow probe looks
 
     @classmethod
@@ -104,10 +104,20 @@ class _Plan:
             + [layer.turn for layer in compiled if layer.users]
             + [end - start for start, end, _ in pieces]
         )
-        return cls(compiled, pieces, LocalClock(_zone(tz)), min(longest, _HORIZON_US))
+        schedule_clock = LocalClock(_zone(tz))
+        clocks: dict[str, LocalClock] = {}  # layers sharing a zone share its memo
+        for layer in layers:
+            if layer.time_zone is not None and layer.time_zone not in clocks:
+                clocks[layer.time_zone] = LocalClock(_zone(layer.time_zone))
+        per_layer = tuple(
+            schedule_clock if layer.time_zone is None else clocks[layer.time_zone] for layer in layers
+        )
+        return cls(compiled, pieces, per_layer, min(longest, _HORIZON_US))
 
     def render(self, lo: int, hi: int) -> Timeline:
-        layers = [layer_pieces(layer, self.clock, lo, hi) for layer in self.layers]
+        layers = [
+            layer_pieces(layer, clock, lo, hi) for layer, clock in zip(self.layers, self.clocks, strict=True)
+        ]
         overrides = [
             (max(start, lo), min(end, hi), user)
             for start, end, user in self.overrides

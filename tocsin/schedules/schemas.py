@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tocsin.http.params import in_supported_range
+from tocsin.schedules.zones import iana_name
 
 WEEK_SECONDS = 7 * 86_400
 
@@ -22,10 +22,8 @@ class _In(BaseModel):
 
 
 def valid_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not an IANA time zone") from None
+    """An IANA name or an ActiveSupport name (as PagerDuty takes), kept exactly as given."""
+    iana_name(value)
     return value
 
 

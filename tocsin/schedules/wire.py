@@ -11,6 +11,7 @@ from tocsin.http.refs import envelope, iso, reference
 from tocsin.schedules.logic import LayerDef, Rendering
 from tocsin.schedules.model import Entry
 from tocsin.schedules.models import Schedule, ScheduleOverride
+from tocsin.schedules.zones import zone_info
 
 
 def user_ref(base: str, user_id: str, users: dict[str, User]) -> dict[str, Any]:
@@ -55,12 +56,13 @@ def layer_json(
         "type": "schedule_layer",
         "name": layer.name,
         "start": iso(layer.start, tz),
-        "end": iso(layer.end, tz),
         "rotation_virtual_start": iso(layer.rotation_virtual_start, tz),
         "rotation_turn_length_seconds": layer.rotation_turn_length_seconds,
         "users": [{"user": user_ref(base, u, users)} for u in layer.users],
         "restrictions": layer.restrictions_json(),
     }
+    if layer.end is not None:  # PagerDuty's schema has no null here: a layer without an end omits it
+        body["end"] = iso(layer.end, tz)
     if rendering is not None:
         body["rendered_schedule_entries"] = entries_json(base, rendering.layers.get(layer.layer_id, []), users, tz)
         body["rendered_coverage_percentage"] = _coverage(rendering.layer_coverage.get(layer.layer_id, 0.0))
@@ -72,11 +74,11 @@ def schedule_json(
     tz: ZoneInfo | None = None, rendering: Rendering | None = None,
 ) -> dict[str, Any]:
     """The schedule; with ``rendering`` its layers, overrides and final schedule are rendered."""
-    zone = tz or ZoneInfo(schedule.time_zone)
+    zone = tz or zone_info(schedule.time_zone)
     body = envelope(base, "schedule", schedule.id, schedule.name)
     body.update(
         name=schedule.name,
-        description=schedule.description,
+        description=schedule.description or "",  # a string in PagerDuty's schema, never null
         time_zone=schedule.time_zone,
         users=[user_ref(base, u, users) for u in layer_user_ids(versions)],
         escalation_policies=[],
@@ -106,4 +108,36 @@ def override_json(base: str, override: ScheduleOverride, users: dict[str, User],
         "start": iso(override.start, tz),
         "end": iso(override.end, tz),
         "user": user_ref(base, override.user_id, users),
+    }
+
+
+# --- audit snapshots: the configurable fields, as plain JSON-able values ------------------------
+
+def schedule_snapshot(schedule: Schedule, versions: Sequence[LayerDef]) -> dict[str, Any]:
+    return {
+        "name": schedule.name,
+        "description": schedule.description,
+        "time_zone": schedule.time_zone,
+        "schedule_layers": [
+            {
+                "id": v.layer_id,
+                "name": v.name,
+                "start": iso(v.start),
+                "end": iso(v.end),
+                "rotation_virtual_start": iso(v.rotation_virtual_start),
+                "rotation_turn_length_seconds": v.rotation_turn_length_seconds,
+                "users": list(v.users),
+                "restrictions": v.restrictions_json(),
+            }
+            for v in current_layers(versions)
+        ],
+    }
+
+
+def override_snapshot(override: ScheduleOverride) -> dict[str, Any]:
+    return {
+        "schedule_id": override.schedule_id,
+        "user_id": override.user_id,
+        "start": iso(override.start),
+        "end": iso(override.end),
     }

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.errors import NotFound
+from tocsin.errors import InvalidInput, NotFound
+from tocsin.escalation.queries import existing_policy_ids
 from tocsin.ids import new_id, new_integration_key
 from tocsin.services.models import Integration, Service
 from tocsin.services.schemas import IntegrationCreate, IntegrationFields, ServiceCreate, ServiceFields
@@ -38,6 +39,18 @@ async def integrations_of(session: AsyncSession, service_ids: list[str]) -> dict
     return found
 
 
+async def _check_policy(session: AsyncSession, fields: ServiceFields, required: bool) -> None:
+    """A service pages through its escalation policy: required on create (as PagerDuty does),
+    and whenever sent it must name a live policy."""
+    if "escalation_policy" not in fields.model_fields_set or fields.escalation_policy is None:
+        if required:
+            raise InvalidInput(errors=["service.escalation_policy: is required (an escalation_policy_reference)"])
+        return
+    policy_id = fields.escalation_policy.id
+    if not await existing_policy_ids(session, [policy_id]):
+        raise InvalidInput(errors=[f"service.escalation_policy.id: escalation policy {policy_id} not found"])
+
+
 def _apply(service: Service, fields: ServiceFields) -> None:
     data = fields.model_dump(exclude_unset=True, mode="json")
     for name in ("name", "description", "status", "auto_resolve_timeout", "acknowledgement_timeout",
@@ -49,6 +62,7 @@ def _apply(service: Service, fields: ServiceFields) -> None:
 
 
 async def create_service(session: AsyncSession, fields: ServiceCreate, now: datetime) -> Service:
+    await _check_policy(session, fields, required=True)
     service = Service(
         id=new_id(), name=fields.name, status="active", incident_urgency_rule=dict(DEFAULT_RULE),
         auto_resolve_timeout=DEFAULT_AUTO_RESOLVE, acknowledgement_timeout=DEFAULT_ACK_TIMEOUT,
@@ -62,6 +76,7 @@ async def create_service(session: AsyncSession, fields: ServiceCreate, now: date
 
 async def update_service(session: AsyncSession, service_id: str, fields: ServiceFields, now: datetime) -> Service:
     service = await get_service(session, service_id)
+    await _check_policy(session, fields, required=False)
     _apply(service, fields)
     service.updated_at = now
     await session.flush()

@@ -11,6 +11,7 @@ from tocsin.db.base import Base, IdColumn
 
 class Service(Base):
     __tablename__ = "services"
+    __table_args__ = (Index("ix_services_escalation_policy_id", "escalation_policy_id"),)
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     description: Mapped[str | None] = mapped_column(Text, default=None)
@@ -20,6 +21,7 @@ class Service(Base):
     acknowledgement_timeout: Mapped[int | None]
     incident_urgency_rule: Mapped[dict[str, Any]]
     support_hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # Checked against tocsin.escalation.queries by the services logic (no FK: see migration 0005).
     escalation_policy_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -49,3 +49,22 @@ async def service_names(session: AsyncSession, service_ids: set[str]) -> dict[st
     rows = await session.execute(select(Service.id, Service.name).where(Service.id.in_(list(service_ids))))
     return {sid: name for sid, name in rows}
 
+
+
+async def services_using_policies(session: AsyncSession, policy_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Live services by escalation policy id: {policy id: [(service id, name)]}, by name.
+
+    The escalation domain (a lower layer) cannot import this module; the composition root hands
+    this function to it as ``rt.hooks["services_using_policies"]``.
+    """
+    found: dict[str, list[tuple[str, str]]] = {}
+    if not policy_ids:
+        return found
+    rows = await session.execute(
+        select(Service.escalation_policy_id, Service.id, Service.name)
+        .where(Service.escalation_policy_id.in_(list(policy_ids)), Service.deleted_at.is_(None))
+        .order_by(Service.name, Service.id)
+    )
+    for policy_id, service_id, name in rows:
+        found.setdefault(policy_id, []).append((service_id, name))
+    return found

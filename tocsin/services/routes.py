@@ -6,8 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import require
+from tocsin.errors import InvalidInput
+from tocsin.escalation.queries import policy_refs, policy_team_ids
+from tocsin.http.params import array
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
@@ -18,11 +22,34 @@ from tocsin.services.schemas import (
     ServiceCreateBody,
     ServiceUpdateBody,
 )
-from tocsin.services.wire import integration_json, service_json
+from tocsin.services.wire import Related, integration_json, service_json
+from tocsin.teams.queries import team_refs
 
 router = APIRouter(tags=["Services"])
 READ = Depends(require("services.read"))
 WRITE = Depends(require("services.write"))
+
+
+INCLUDES = {"escalation_policies", "teams", "integrations"}
+
+
+def _includes(request: Request) -> set[str]:
+    asked = set(array(request, "include"))
+    unknown = sorted(asked - INCLUDES)
+    if unknown:
+        raise InvalidInput(errors=[f"include[] must be among {sorted(INCLUDES)}; got {', '.join(unknown)}"])
+    return asked
+
+
+async def _related(session: AsyncSession, services: list[Service]) -> Related:
+    """Policy names and (through the policies) team names of these services, in bulk."""
+    policy_ids = {s.escalation_policy_id for s in services if s.escalation_policy_id}
+    policy_teams = await policy_team_ids(session, policy_ids)
+    return Related(
+        policy_names=await policy_refs(session, policy_ids),
+        policy_teams=policy_teams,
+        team_names=await team_refs(session, {t for ts in policy_teams.values() for t in ts}),
+    )
 
 
 def _forget_keys(rt: Runtime, keys: list[str]) -> None:
@@ -35,6 +62,7 @@ def _forget_keys(rt: Runtime, keys: list[str]) -> None:
 @router.get("/services", dependencies=[READ])
 async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
+    include = _includes(request)
     query_text = request.query_params.get("query")
     where = [Service.deleted_at.is_(None)]
     if query_text:
@@ -42,31 +70,40 @@ async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dic
     async with rt.db.transaction() as session:
         rows, total = await p.fetch(session, select(Service).where(*where).order_by(Service.name, Service.id))
         integrations = await logic.integrations_of(session, [s.id for s in rows])
-    items = [service_json(rt.base_url, s, integrations[s.id]) for s in rows]
+        related = await _related(session, rows)
+    items = [service_json(rt.base_url, s, integrations[s.id], related, include) for s in rows]
     return p.body("services", items, total, p.offset + len(items) < total)
 
 
 @router.post("/services", status_code=201, dependencies=[WRITE])
-async def create_service(body: ServiceCreateBody, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+async def create_service(body: ServiceCreateBody, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    include = _includes(request)
     async with rt.db.transaction() as session:
         service = await logic.create_service(session, body.service, rt.clock.now())
-    return {"service": service_json(rt.base_url, service, [])}
+        related = await _related(session, [service])
+    return {"service": service_json(rt.base_url, service, [], related, include)}
 
 
 @router.get("/services/{service_id}", dependencies=[READ])
-async def get_service(service_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+async def get_service(service_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+    include = _includes(request)
     async with rt.db.transaction() as session:
         service = await logic.get_service(session, service_id)
         integrations = await logic.integrations_of(session, [service_id])
-    return {"service": service_json(rt.base_url, service, integrations[service_id])}
+        related = await _related(session, [service])
+    return {"service": service_json(rt.base_url, service, integrations[service_id], related, include)}
 
 
 @router.put("/services/{service_id}", dependencies=[WRITE])
-async def update_service(service_id: str, body: ServiceUpdateBody, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+async def update_service(
+    service_id: str, body: ServiceUpdateBody, request: Request, rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    include = _includes(request)
     async with rt.db.transaction() as session:
         service = await logic.update_service(session, service_id, body.service, rt.clock.now())
         integrations = await logic.integrations_of(session, [service_id])
-    return {"service": service_json(rt.base_url, service, integrations[service_id])}
+        related = await _related(session, [service])
+    return {"service": service_json(rt.base_url, service, integrations[service_id], related, include)}
 
 
 @router.delete("/services/{service_id}", status_code=204, dependencies=[WRITE])

@@ -47,7 +47,7 @@ class SupportHoursIn(_In):
     end_time: str = Field(pattern=r"^\d{2}:\d{2}:\d{2}$")
 
 
-NOT_NULLABLE = ("name", "status", "incident_urgency_rule")
+NOT_NULLABLE = ("name", "status", "incident_urgency_rule", "escalation_policy")
 
 
 class ServiceFields(_In):

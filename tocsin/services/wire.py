@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from tocsin.http.refs import envelope, iso, reference
@@ -14,31 +15,57 @@ INTEGRATION_NAMES = {
 }
 
 
-def service_json(base: str, service: Service, integrations: list[Integration]) -> dict[str, Any]:
+@dataclass
+class Related:
+    """What a service's JSON shows about its escalation policy and teams (loaded in bulk)."""
+
+    policy_names: dict[str, str] = field(default_factory=dict)
+    policy_teams: dict[str, list[str]] = field(default_factory=dict)  # a service's teams are its policy's
+    team_names: dict[str, str] = field(default_factory=dict)
+
+
+def _named(base: str, kind: str, id_: str, name: str, expand: bool) -> dict[str, Any]:
+    """A reference, or with ``include[]`` the object itself (as far as Tocsin shows it inline)."""
+    if not expand:
+        return reference(base, kind, id_, name)
+    body = envelope(base, kind, id_, name)
+    body["name"] = name
+    return body
+
+
+def service_json(
+    base: str, service: Service, integrations: list[Integration],
+    related: Related | None = None, include: frozenset[str] | set[str] = frozenset(),
+) -> dict[str, Any]:
+    related = related or Related()
+    policy_id = service.escalation_policy_id
+    team_ids = related.policy_teams.get(policy_id, []) if policy_id else []
     body = envelope(base, "service", service.id, service.name)
     body.update(
         name=service.name,
-        description=service.description,
+        description=service.description or "",  # PagerDuty's schema: a string, never null
         status=service.status,
         auto_resolve_timeout=service.auto_resolve_timeout,
         acknowledgement_timeout=service.acknowledgement_timeout,
         created_at=iso(service.created_at),
         updated_at=iso(service.updated_at),
-        last_incident_timestamp=None,
         incident_urgency_rule=service.incident_urgency_rule,
-        support_hours=service.support_hours,
         escalation_policy=(
-            reference(base, "escalation_policy", service.escalation_policy_id, service.escalation_policy_id)
-            if service.escalation_policy_id
+            _named(base, "escalation_policy", policy_id, related.policy_names.get(policy_id, policy_id),
+                   "escalation_policies" in include)
+            if policy_id
             else None
         ),
         integrations=[integration_ref(base, i) for i in integrations],
-        teams=[],
+        teams=[_named(base, "team", t, related.team_names.get(t, t), "teams" in include) for t in team_ids],
         addons=[],
         scheduled_actions=[],
         alert_creation="create_alerts_and_incidents",
         alert_grouping_parameters={"type": None},
     )
+    # PagerDuty's schema has no null for these: leave them out until they have a value.
+    if service.support_hours is not None:
+        body["support_hours"] = service.support_hours
     return body
 
 

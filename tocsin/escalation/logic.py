@@ -1,0 +1,285 @@
+"""Escalation policy changes and reads, in the caller's transaction.
+
+Services sit ABOVE escalation in the layers (a service names its policy), so this domain cannot
+import the services domain, yet a policy shows the services using it and refuses deletion while
+one does. The composition root (``tocsin.api.app``) therefore injects
+``tocsin.services.queries.services_using_policies`` as ``rt.hooks["services_using_policies"]``;
+routes read it with ``services_lookup(rt)`` and hand it to the functions here (``ServicesOf``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
+from tocsin.escalation.schemas import PolicyCreate, PolicyFields, RuleIn
+from tocsin.ids import new_id
+from tocsin.schedules.queries import existing_schedule_ids, gaps_between, on_call_sources
+from tocsin.teams.queries import existing_team_ids
+from tocsin.users.queries import existing_user_ids
+
+# policy ids -> {policy id: [(service id, service name)]}; policies without services may be absent.
+ServicesOf = Callable[[AsyncSession, list[str]], Awaitable[dict[str, list[tuple[str, str]]]]]
+
+GAP_WINDOW = timedelta(days=14)  # how far ahead a schedule gap becomes a policy warning
+
+
+async def no_services(_: AsyncSession, __: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Stand-in when no services domain is wired in (a bare app in a unit test)."""
+    return {}
+
+
+# --- what a policy is made of ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "user" | "schedule"
+    id: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    escalation_delay_in_minutes: int
+    targets: tuple[Target, ...]
+
+
+@dataclass
+class PolicyView:
+    """A policy row with everything its JSON shows."""
+
+    policy: EscalationPolicy
+    rules: list[Rule] = field(default_factory=list)
+    team_ids: list[str] = field(default_factory=list)
+    services: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The configurable fields, as the audit trail records them."""
+        p = self.policy
+        return {
+            "name": p.name,
+            "description": p.description,
+            "num_loops": p.num_loops,
+            "on_call_handoff_notifications": p.on_call_handoff_notifications,
+            "escalation_rules": [
+                {"id": r.id, "escalation_delay_in_minutes": r.escalation_delay_in_minutes,
+                 "targets": [{"type": f"{t.kind}_reference", "id": t.id} for t in r.targets]}
+                for r in self.rules
+            ],
+            "teams": list(self.team_ids),
+        }
+
+
+async def get_policy(session: AsyncSession, policy_id: str) -> EscalationPolicy:
+    policy = await session.get(EscalationPolicy, policy_id)
+    if policy is None or policy.deleted_at is not None:
+        raise NotFound(f"Escalation policy {policy_id} not found", errors=["Escalation policy not found"])
+    return policy
+
+
+async def rules_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str, list[Rule]]:
+    """Each policy's rules in level order, with their targets (two queries)."""
+    found: dict[str, list[Rule]] = {pid: [] for pid in policy_ids}
+    if not policy_ids:
+        return found
+    # Plain columns, not ORM objects: an update deletes and re-inserts rules under the same ids,
+    # which loaded objects in the identity map would conflict with.
+    rules = list(await session.execute(
+        select(EscalationRule.id, EscalationRule.policy_id, EscalationRule.escalation_delay_in_minutes)
+        .where(EscalationRule.policy_id.in_(list(policy_ids)))
+        .order_by(EscalationRule.policy_id, EscalationRule.position)
+    ))
+    targets: dict[str, list[Target]] = {rule_id: [] for rule_id, _, _ in rules}
+    if rules:
+        rows = await session.execute(
+            select(EscalationTarget.rule_id, EscalationTarget.user_id, EscalationTarget.schedule_id)
+            .where(EscalationTarget.rule_id.in_(list(targets)))
+            .order_by(EscalationTarget.rule_id, EscalationTarget.position)
+        )
+        for rule_id, user_id, schedule_id in rows:
+            targets[rule_id].append(Target("user", user_id) if user_id else Target("schedule", schedule_id))
+    for rule_id, policy_id, delay in rules:
+        found[policy_id].append(Rule(rule_id, delay, tuple(targets[rule_id])))
+    return found
+
+
+async def teams_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {pid: [] for pid in policy_ids}
+    if policy_ids:
+        rows = await session.execute(
+            select(EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id)
+            .where(EscalationPolicyTeam.policy_id.in_(list(policy_ids)))
+            .order_by(EscalationPolicyTeam.team_id)
+        )
+        for pid, tid in rows:
+            found[pid].append(tid)
+    return found
+
+
+async def views(
+    session: AsyncSession, policies: Sequence[EscalationPolicy], services_of: ServicesOf, now: datetime
+) -> list[PolicyView]:
+    """Rules, teams, services and gap warnings of many policies in a handful of queries."""
+    ids = [p.id for p in policies]
+    rules = await rules_of(session, ids)
+    teams = await teams_of(session, ids)
+    services = await services_of(session, ids) if ids else {}
+    found = [PolicyView(p, rules[p.id], teams[p.id], list(services.get(p.id, []))) for p in policies]
+    await _add_gap_warnings(session, found, now)
+    return found
+
+
+async def view(session: AsyncSession, policy: EscalationPolicy, services_of: ServicesOf, now: datetime) -> PolicyView:
+    return (await views(session, [policy], services_of, now))[0]
+
+
+async def _add_gap_warnings(session: AsyncSession, found: list[PolicyView], now: datetime) -> None:
+    """A schedule target with nobody on call at some point of the next two weeks would leave
+    its level empty then: each such gap becomes a ``schedule_gap`` warning on the policy."""
+    schedule_ids = {t.id for v in found for r in v.rules for t in r.targets if t.kind == "schedule"}
+    until = now + GAP_WINDOW
+    sources = await on_call_sources(session, schedule_ids, now, until)
+    gaps = {sid: gaps_between(source, now, until) for sid, source in sources.items()}
+    for v in found:
+        seen: set[str] = set()
+        for r in v.rules:
+            for t in r.targets:
+                if t.kind != "schedule" or t.id in seen or t.id not in sources:
+                    continue
+                seen.add(t.id)
+                for start, end in gaps[t.id] or ():  # None: too dense to check cheaply
+                    v.warnings.append({"type": "schedule_gap", "schedule_id": t.id,
+                                       "schedule_name": sources[t.id].name, "start": start, "end": end})
+
+
+# --- validation ------------------------------------------------------------------------------
+
+async def _check_references(session: AsyncSession, fields: PolicyFields) -> None:
+    """Every target and team must exist; each unknown one is a 400 naming its field."""
+    users: list[tuple[str, str]] = []
+    schedules: list[tuple[str, str]] = []
+    for i, rule in enumerate(fields.escalation_rules or []):
+        for j, target in enumerate(rule.targets):
+            path = f"escalation_policy.escalation_rules[{i}].targets[{j}].id"
+            (users if target.kind == "user" else schedules).append((path, target.id))
+    teams = [(f"escalation_policy.teams[{i}].id", t.id) for i, t in enumerate(fields.teams or [])]
+    known_users = await existing_user_ids(session, [i for _, i in users])
+    known_schedules = await existing_schedule_ids(session, [i for _, i in schedules])
+    known_teams = await existing_team_ids(session, [i for _, i in teams])
+    missing = (
+        [f"{path}: user {i} not found" for path, i in users if i not in known_users]
+        + [f"{path}: schedule {i} not found" for path, i in schedules if i not in known_schedules]
+        + [f"{path}: team {i} not found" for path, i in teams if i not in known_teams]
+    )
+    if missing:
+        raise InvalidInput(errors=missing)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+async def _write_rules(session: AsyncSession, policy_id: str, rules: list[RuleIn], reusable: set[str]) -> None:
+    """Replace the policy's rules; a rule sent back with its own id keeps that id."""
+    old = select(EscalationRule.id).where(EscalationRule.policy_id == policy_id)
+    await session.execute(delete(EscalationTarget).where(EscalationTarget.rule_id.in_(old)))
+    await session.execute(delete(EscalationRule).where(EscalationRule.policy_id == policy_id))
+    used: set[str] = set()
+    for position, rule in enumerate(rules):
+        rule_id = rule.id if rule.id in reusable and rule.id not in used else new_id()
+        used.add(rule_id)
+        session.add(EscalationRule(id=rule_id, policy_id=policy_id, position=position,
+                                   escalation_delay_in_minutes=rule.escalation_delay_in_minutes))
+        await session.flush()  # the rule before its targets
+        for index, target in enumerate(rule.targets):
+            is_user = target.kind == "user"
+            session.add(EscalationTarget(rule_id=rule_id, position=index,
+                                         user_id=target.id if is_user else None,
+                                         schedule_id=None if is_user else target.id))
+    await session.flush()
+
+
+async def _write_teams(session: AsyncSession, policy_id: str, team_ids: Iterable[str]) -> None:
+    await session.execute(delete(EscalationPolicyTeam).where(EscalationPolicyTeam.policy_id == policy_id))
+    for team_id in dict.fromkeys(team_ids):
+        session.add(EscalationPolicyTeam(policy_id=policy_id, team_id=team_id))
+    await session.flush()
+
+
+def _apply(policy: EscalationPolicy, fields: PolicyFields) -> None:
+    data = fields.model_dump(exclude_unset=True)
+    for name in ("name", "description", "num_loops", "on_call_handoff_notifications"):
+        if name in data:
+            setattr(policy, name, data[name])
+
+
+async def create_policy(session: AsyncSession, fields: PolicyCreate, now: datetime) -> EscalationPolicy:
+    await _check_references(session, fields)
+    policy = EscalationPolicy(id=new_id(), name=fields.name, num_loops=0,
+                              on_call_handoff_notifications="if_has_services", created_at=now, updated_at=now)
+    _apply(policy, fields)
+    session.add(policy)
+    await session.flush()
+    await _write_rules(session, policy.id, fields.escalation_rules, set())
+    await _write_teams(session, policy.id, [t.id for t in fields.teams or []])
+    return policy
+
+
+async def update_policy(session: AsyncSession, policy_id: str, fields: PolicyFields, now: datetime) -> EscalationPolicy:
+    policy = await get_policy(session, policy_id)
+    await _check_references(session, fields)
+    _apply(policy, fields)
+    sent = fields.model_fields_set
+    if "escalation_rules" in sent and fields.escalation_rules is not None:
+        current = {r.id for r in (await rules_of(session, [policy_id]))[policy_id]}
+        await _write_rules(session, policy_id, fields.escalation_rules, current)
+    if "teams" in sent and fields.teams is not None:
+        await _write_teams(session, policy_id, [t.id for t in fields.teams])
+    policy.updated_at = now
+    await session.flush()
+    return policy
+
+
+async def delete_policy(session: AsyncSession, policy_id: str, services_of: ServicesOf, now: datetime) -> EscalationPolicy:
+    """Soft delete; refused (400) while a service uses the policy, naming those services."""
+    policy = await get_policy(session, policy_id)
+    users = (await services_of(session, [policy_id])).get(policy_id, [])
+    if users:
+        names = ", ".join(f"{name} ({sid})" for sid, name in users)
+        raise Conflict(errors=[f"This escalation policy is used by services and cannot be deleted: {names}"])
+    policy.deleted_at = now
+    await session.flush()
+    return policy
+
+
+async def add_team(session: AsyncSession, team_id: str, policy_id: str, now: datetime) -> EscalationPolicy:
+    policy = await get_policy(session, policy_id)
+    if not await existing_team_ids(session, [team_id]):
+        raise NotFound(f"Team {team_id} not found", errors=["Team not found"])
+    current = (await teams_of(session, [policy_id]))[policy_id]
+    if team_id not in current:
+        session.add(EscalationPolicyTeam(policy_id=policy_id, team_id=team_id))
+        policy.updated_at = now
+        await session.flush()
+    return policy
+
+
+async def remove_team(session: AsyncSession, team_id: str, policy_id: str, now: datetime) -> EscalationPolicy:
+    policy = await get_policy(session, policy_id)
+    if not await existing_team_ids(session, [team_id]):
+        raise NotFound(f"Team {team_id} not found", errors=["Team not found"])
+    current = (await teams_of(session, [policy_id]))[policy_id]
+    if team_id not in current:
+        raise NotFound(f"Escalation policy {policy_id} does not belong to team {team_id}",
+                       errors=["The escalation policy is not associated with this team"])
+    await session.execute(delete(EscalationPolicyTeam).where(
+        EscalationPolicyTeam.policy_id == policy_id, EscalationPolicyTeam.team_id == team_id))
+    policy.updated_at = now
+    await session.flush()
+    return policy

@@ -1,0 +1,108 @@
+"""Read helpers other domains may use (the escalation domain's public surface).
+
+All take the caller's ``AsyncSession``; levels are 1-based as PagerDuty numbers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
+from tocsin.schedules.queries import on_call_sources, shift_at
+from tocsin.users.queries import existing_user_ids
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return sorted({i for i in ids if i})
+
+
+async def policy_refs(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
+    """Names by id, deleted policies included (old incidents still point at them)."""
+    wanted = _unique(ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(EscalationPolicy.id, EscalationPolicy.name).where(EscalationPolicy.id.in_(wanted))
+    )
+    return {pid: name for pid, name in rows}
+
+
+async def existing_policy_ids(session: AsyncSession, ids: Iterable[str]) -> set[str]:
+    """The ids among ``ids`` naming live (not deleted) policies."""
+    wanted = _unique(ids)
+    if not wanted:
+        return set()
+    rows = await session.execute(
+        select(EscalationPolicy.id).where(EscalationPolicy.id.in_(wanted), EscalationPolicy.deleted_at.is_(None))
+    )
+    return set(rows.scalars())
+
+
+async def policy_team_ids(session: AsyncSession, policy_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Each policy's team ids (every asked id is a key)."""
+    wanted = _unique(policy_ids)
+    found: dict[str, list[str]] = {pid: [] for pid in wanted}
+    if wanted:
+        rows = await session.execute(
+            select(EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id)
+            .where(EscalationPolicyTeam.policy_id.in_(wanted))
+            .order_by(EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id)
+        )
+        for pid, tid in rows:
+            found[pid].append(tid)
+    return found
+
+
+async def policy_ids_for_teams(session: AsyncSession, team_ids: Iterable[str]) -> set[str]:
+    """Live policies belonging to any of ``team_ids``."""
+    wanted = _unique(team_ids)
+    if not wanted:
+        return set()
+    rows = await session.execute(
+        select(EscalationPolicyTeam.policy_id)
+        .join(EscalationPolicy, EscalationPolicy.id == EscalationPolicyTeam.policy_id)
+        .where(EscalationPolicyTeam.team_id.in_(wanted), EscalationPolicy.deleted_at.is_(None))
+    )
+    return set(rows.scalars())
+
+
+async def level_count(session: AsyncSession, policy_id: str) -> int:
+    """How many levels (escalation rules) the policy has; 0 for an unknown policy."""
+    count = await session.execute(select(func.count()).where(EscalationRule.policy_id == policy_id))
+    return int(count.scalar_one())
+
+
+async def level_targets(session: AsyncSession, policy_id: str, level: int) -> list[tuple[str | None, str | None]]:
+    """(user_id, schedule_id) of each target of one level, in order; [] when there is no such level."""
+    if level < 1:
+        return []
+    rows = await session.execute(
+        select(EscalationTarget.user_id, EscalationTarget.schedule_id)
+        .join(EscalationRule, EscalationRule.id == EscalationTarget.rule_id)
+        .where(EscalationRule.policy_id == policy_id, EscalationRule.position == level - 1)
+        .order_by(EscalationTarget.position)
+    )
+    return [(user_id, schedule_id) for user_id, schedule_id in rows]
+
+
+async def on_call_user_ids(session: AsyncSession, policy_id: str, level: int, at: datetime) -> list[str]:
+    """Who level ``level`` of the policy pages at instant ``at``: user targets themselves, schedule
+    targets whoever is on call in the schedule then (nobody during a gap). In target order, each
+    user once; deleted users and schedules are skipped."""
+    targets = await level_targets(session, policy_id, level)
+    schedule_ids = [sid for _, sid in targets if sid]
+    sources = await on_call_sources(session, schedule_ids, at, at)
+    candidates: list[str] = []
+    for user_id, schedule_id in targets:
+        if user_id:
+            candidates.append(user_id)
+        elif schedule_id in sources:
+            shift = shift_at(sources[schedule_id], at)
+            if shift is not None:
+                candidates.append(shift.user)
+    live = await existing_user_ids(session, candidates)
+    return [u for u in dict.fromkeys(candidates) if u in live]

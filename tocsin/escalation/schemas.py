@@ -1,0 +1,74 @@
+"""Wire shapes (Pydantic) of escalation policy requests."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+# PagerDuty's API takes a delay of at least one minute (its web UI asks more of multi-target
+# rules, the API does not). The upper bound is Tocsin's: a week, far beyond any real policy.
+MIN_DELAY, MAX_DELAY = 1, 7 * 24 * 60
+MAX_TARGETS = 10  # per rule, PagerDuty's limit
+MAX_RULES = 50  # Tocsin's bound, well above what a paging chain needs
+MAX_LOOPS = 9  # PagerDuty repeats a policy at most 9 times
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TargetIn(_In):
+    id: str = Field(min_length=1, max_length=16)
+    type: Literal["user_reference", "schedule_reference", "user", "schedule"]
+
+    @property
+    def kind(self) -> str:
+        return self.type.removesuffix("_reference")
+
+
+class RuleIn(_In):
+    id: str | None = Field(default=None, max_length=16)
+    escalation_delay_in_minutes: StrictInt = Field(ge=MIN_DELAY, le=MAX_DELAY)
+    targets: list[TargetIn] = Field(min_length=1, max_length=MAX_TARGETS)
+
+
+class TeamIn(_In):
+    id: str = Field(min_length=1, max_length=16)
+    type: Literal["team_reference", "team"] | None = None
+
+
+NOT_NULLABLE = ("name", "escalation_rules", "num_loops", "on_call_handoff_notifications", "teams")
+
+
+class PolicyFields(_In):
+    """Every field optional: what an update may send."""
+
+    type: Literal["escalation_policy", "escalation_policy_reference"] | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=1024)
+    num_loops: StrictInt | None = Field(default=None, ge=0, le=MAX_LOOPS)
+    on_call_handoff_notifications: Literal["if_has_services", "always"] | None = None
+    escalation_rules: list[RuleIn] | None = Field(default=None, min_length=1, max_length=MAX_RULES)
+    teams: list[TeamIn] | None = Field(default=None, max_length=10)
+
+    @field_validator(*NOT_NULLABLE, mode="before")
+    @classmethod
+    def _no_explicit_nulls(cls, value: Any) -> Any:
+        # Runs only for values actually sent: omitting a field is fine, sending null is not.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+
+class PolicyCreate(PolicyFields):
+    name: str = Field(min_length=1, max_length=255)
+    escalation_rules: list[RuleIn] = Field(min_length=1, max_length=MAX_RULES)
+
+
+class PolicyCreateBody(_In):
+    escalation_policy: PolicyCreate
+
+
+class PolicyUpdateBody(_In):
+    escalation_policy: PolicyFields

@@ -1,0 +1,93 @@
+"""The maintenance domain's public surface for other domains (events processor, incidents).
+
+The processor's functions are synchronous (it runs in a writer thread or ``run_sync``) and cost
+one query per batch, never one per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from tocsin.ids import new_id
+from tocsin.maintenance.models import MaintenanceWindow, MaintenanceWindowService, SuppressedEvent
+from tocsin.maintenance.rule import Hold, hold_back
+
+# The key under which ``mark_maintenance`` puts a ``Hold`` into a service-facts dict.
+HOLD = "maintenance_hold"
+
+
+def _open_windows(service_ids: Iterable[str], at: datetime) -> Select[tuple[str, str]]:
+    return (
+        select(MaintenanceWindowService.service_id, MaintenanceWindow.id)
+        .join(MaintenanceWindow, MaintenanceWindow.id == MaintenanceWindowService.window_id)
+        .where(
+            MaintenanceWindowService.service_id.in_(list(service_ids)),
+            MaintenanceWindow.deleted_at.is_(None),
+            MaintenanceWindow.start_time <= at,
+            MaintenanceWindow.end_time > at,
+        )
+        .order_by(MaintenanceWindow.sequence_number.desc())  # first-created wins below
+    )
+
+
+def mark_maintenance(session: Session, services: Iterable[dict[str, Any]], at: datetime) -> None:
+    """Put a ``Hold`` under ``HOLD`` into each service-facts dict whose service has a window open
+    at ``at`` (one query for the whole batch)."""
+    services = list(services)
+    ids = {s["id"] for s in services}
+    if not ids:
+        return
+    holding = {service_id: window_id for service_id, window_id in session.execute(_open_windows(ids, at))}
+    for service in services:
+        window_id = holding.get(service["id"])
+        if window_id is not None:
+            service[HOLD] = Hold(window_id, at)
+
+
+class _AlertEvent(Protocol):
+    integration_id: str
+    dedup_key: str
+    action: str
+    service: dict[str, Any]
+
+
+E = TypeVar("E", bound=_AlertEvent)
+
+
+def hold_back_triggers(
+    events: list[E], open_keys: Iterable[tuple[str, str]]
+) -> tuple[list[E], list[tuple[E, Hold]]]:
+    """``rule.hold_back`` for the incidents domain's alert events (services marked above)."""
+    return hold_back(
+        events, open_keys,
+        key_of=lambda e: (e.integration_id, e.dedup_key),
+        hold_of=lambda e: e.service.get(HOLD),
+    )
+
+
+def record_suppressed(session: Session, held: list[tuple[Any, Hold]]) -> None:
+    """Store the suppressed triggers (one multi-row INSERT) in the processor's transaction."""
+    if not held:
+        return
+    session.execute(insert(SuppressedEvent.__table__), [
+        {
+            "id": new_id(), "window_id": hold.window_id, "service_id": event.service["id"],
+            "integration_id": event.integration_id, "dedup_key": event.dedup_key,
+            "summary": event.summary, "severity": event.severity, "payload": event.payload,
+            "received_at": event.received_at, "suppressed_at": hold.at,
+        }
+        for event, hold in held
+    ])
+
+
+async def services_in_maintenance(session: AsyncSession, service_ids: set[str], at: datetime) -> dict[str, str]:
+    """Service id -> the id of a window open on it at ``at`` (for paging and REST callers)."""
+    if not service_ids:
+        return {}
+    return {service_id: window_id for service_id, window_id in await session.execute(_open_windows(service_ids, at))}

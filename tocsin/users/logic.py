@@ -1,0 +1,330 @@
+"""Changes to users, contact methods and notification rules, in the caller's transaction.
+
+Every change writes its audit record in the same transaction. Permission rules (who may change
+whom) come from ``tocsin.users.rules``; the route dependency has already checked the scope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.audit.recorder import Actor, record
+from tocsin.auth.models import ApiKey, User
+from tocsin.errors import AccessDenied, InvalidInput, NotFound
+from tocsin.ids import new_id
+from tocsin.users import rules
+from tocsin.users.models import ContactMethod, NotificationRule
+from tocsin.users.queries import TeamDirectory
+from tocsin.users.schemas import (
+    ContactMethodCreate,
+    ContactMethodFields,
+    NotificationRuleCreate,
+    NotificationRuleFields,
+    UserCreate,
+    UserFields,
+)
+
+USER_FIELDS = ("name", "email", "time_zone", "color", "role", "description", "job_title")
+METHOD_FIELDS = ("type", "label", "address", "country_code", "send_short_email", "device_type", "sounds")
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Who is making a change: the credential's role and user (None, None for an account key)."""
+
+    role: str | None
+    user_id: str | None
+    audit: Actor
+
+
+# --- snapshots for the audit trail -------------------------------------------------------------
+
+def user_snapshot(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in USER_FIELDS}
+
+
+def method_snapshot(method: ContactMethod) -> dict[str, Any]:
+    return {"user_id": method.user_id, **{name: getattr(method, name) for name in METHOD_FIELDS}}
+
+
+def rule_snapshot(rule: NotificationRule) -> dict[str, Any]:
+    return {"user_id": rule.user_id, "contact_method_id": rule.contact_method_id,
+            "start_delay_in_minutes": rule.start_delay_in_minutes, "urgency": rule.urgency}
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+async def get_user(session: AsyncSession, user_id: str) -> User:
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound(f"User {user_id} not found", errors=["User not found"])
+    return user
+
+
+async def details_of(
+    session: AsyncSession, user_ids: list[str],
+) -> tuple[dict[str, list[ContactMethod]], dict[str, list[NotificationRule]]]:
+    """Each user's contact methods (oldest first) and notification rules (by delay)."""
+    methods: dict[str, list[ContactMethod]] = {u: [] for u in user_ids}
+    rules_: dict[str, list[NotificationRule]] = {u: [] for u in user_ids}
+    if not user_ids:
+        return methods, rules_
+    for m in (await session.execute(
+        select(ContactMethod).where(ContactMethod.user_id.in_(user_ids))
+        .order_by(ContactMethod.created_at, ContactMethod.id)
+    )).scalars():
+        methods[m.user_id].append(m)
+    for r in (await session.execute(
+        select(NotificationRule).where(NotificationRule.user_id.in_(user_ids))
+        .order_by(NotificationRule.start_delay_in_minutes, NotificationRule.id)
+    )).scalars():
+        rules_[r.user_id].append(r)
+    return methods, rules_
+
+
+async def _check_email_free(session: AsyncSession, email: str, except_id: str | None = None) -> None:
+    holder = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+    if holder is not None and holder.id != except_id:
+        why = " by a deleted user" if holder.deleted_at is not None else ""
+        raise InvalidInput(errors=[f"email: {email} has already been taken{why}"])
+
+
+def _require_editable(editor: Editor, user: User) -> None:
+    if not rules.may_edit_person(editor.role, editor.user_id, user.id, user.role):
+        raise AccessDenied(errors=["You may change only your own profile, contact methods and notification rules"
+                                   " unless you are an admin (only the owner may change the owner's)"])
+
+
+async def create_user(session: AsyncSession, editor: Editor, fields: UserCreate, now: datetime) -> User:
+    if not rules.is_admin(editor.role):
+        raise AccessDenied(errors=["Only admins may create users"])
+    role = fields.role or "user"
+    if role == rules.OWNER:
+        raise InvalidInput(errors=["role: an account has exactly one owner; another user cannot be made owner"])
+    await _check_email_free(session, fields.email)
+    user_id = new_id()
+    user = User(
+        id=user_id, name=fields.name, email=fields.email, role=role,
+        time_zone=fields.time_zone or "Etc/UTC", color=fields.color or rules.color_for(user_id),
+        description=fields.description, job_title=fields.job_title, created_at=now, updated_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    record(session, editor.audit, action="create", resource_type="user", resource_id=user.id,
+           summary=user.name, after=user_snapshot(user), at=now)
+    # As PagerDuty does: a new user can be paged at once, by email, for high-urgency incidents.
+    method = ContactMethod(id=new_id(), user_id=user.id, type="email_contact_method", label="Default",
+                           address=user.email, send_short_email=False, created_at=now, updated_at=now)
+    session.add(method)
+    await session.flush()
+    record(session, editor.audit, action="create", resource_type="contact_method", resource_id=method.id,
+           summary=method.label, after=method_snapshot(method), at=now)
+    rule = NotificationRule(id=new_id(), user_id=user.id, contact_method_id=method.id,
+                            start_delay_in_minutes=0, urgency="high", created_at=now, updated_at=now)
+    session.add(rule)
+    await session.flush()
+    record(session, editor.audit, action="create", resource_type="notification_rule", resource_id=rule.id,
+           summary=user.name, after=rule_snapshot(rule), at=now)
+    return user
+
+
+async def update_user(
+    session: AsyncSession, editor: Editor, user_id: str, fields: UserFields, now: datetime,
+) -> User:
+    user = await get_user(session, user_id)
+    _require_editable(editor, user)
+    data = fields.model_dump(exclude_unset=True)
+    if "role" in data:
+        problem = rules.role_change_problem(editor.role, editor.user_id, user.id, user.role, data["role"])
+        if problem is not None:
+            kind, message = problem
+            raise (AccessDenied if kind == "denied" else InvalidInput)(errors=[message])
+    if "email" in data and data["email"] != user.email:
+        await _check_email_free(session, data["email"], except_id=user.id)
+    before = user_snapshot(user)
+    for name in USER_FIELDS:
+        if name in data:
+            setattr(user, name, data[name])
+    user.updated_at = now
+    await session.flush()
+    record(session, editor.audit, action="update", resource_type="user", resource_id=user.id,
+           summary=user.name, before=before, after=user_snapshot(user), at=now)
+    return user
+
+
+async def delete_user(
+    session: AsyncSession, editor: Editor, user_id: str, teams: TeamDirectory, now: datetime,
+) -> None:
+    """Soft delete: the row stays for the incidents and audit records naming it; the user's keys
+    are revoked and their team memberships end."""
+    user = await get_user(session, user_id)
+    if not rules.is_admin(editor.role):
+        raise AccessDenied(errors=["Only admins may delete users"])
+    if user.role == rules.OWNER:
+        raise InvalidInput(errors=["The account owner cannot be deleted"])
+    before = user_snapshot(user)
+    user.deleted_at = now
+    await session.execute(
+        update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
+    await teams.remove_user(session, user.id)
+    await session.flush()
+    record(session, editor.audit, action="delete", resource_type="user", resource_id=user.id,
+           summary=user.name, before=before, at=now)
+
+
+# --- contact methods -----------------------------------------------------------------------------
+
+async def get_method(session: AsyncSession, user_id: str, method_id: str) -> ContactMethod:
+    method = await session.get(ContactMethod, method_id)
+    if method is None or method.user_id != user_id:
+        raise NotFound(f"Contact method {method_id} not found", errors=["Contact method not found"])
+    return method
+
+
+async def _check_method(session: AsyncSession, method: ContactMethod) -> None:
+    problems = rules.contact_address_problems(method.type, method.address, method.country_code, method.device_type)
+    if problems:
+        raise InvalidInput(errors=problems)
+    clash = (await session.execute(
+        select(ContactMethod.id).where(
+            ContactMethod.user_id == method.user_id, ContactMethod.type == method.type,
+            ContactMethod.address == method.address, ContactMethod.id != method.id)
+    )).first()
+    if clash is not None:
+        raise InvalidInput(errors=[f"address: this user already has a {method.type} with that address"])
+
+
+def _normalise(method: ContactMethod) -> None:
+    if method.type == "email_contact_method":
+        method.address = method.address.lower()
+        method.country_code = None
+    if method.type != "push_notification_contact_method":
+        method.device_type, method.sounds = None, None
+
+
+async def create_method(
+    session: AsyncSession, editor: Editor, user_id: str, fields: ContactMethodCreate, now: datetime,
+) -> ContactMethod:
+    user = await get_user(session, user_id)
+    _require_editable(editor, user)
+    method = ContactMethod(
+        id=new_id(), user_id=user.id, type=fields.type, label=fields.label, address=fields.address,
+        country_code=fields.country_code, send_short_email=bool(fields.send_short_email),
+        device_type=fields.device_type, sounds=fields.sounds, created_at=now, updated_at=now,
+    )
+    _normalise(method)
+    await _check_method(session, method)
+    session.add(method)
+    await session.flush()
+    record(session, editor.audit, action="create", resource_type="contact_method", resource_id=method.id,
+           summary=method.label, after=method_snapshot(method), at=now)
+    return method
+
+
+async def update_method(
+    session: AsyncSession, editor: Editor, user_id: str, method_id: str, fields: ContactMethodFields,
+    now: datetime,
+) -> ContactMethod:
+    user = await get_user(session, user_id)
+    method = await get_method(session, user_id, method_id)
+    _require_editable(editor, user)
+    data = fields.model_dump(exclude_unset=True)
+    if data.get("type", method.type) != method.type:
+        raise InvalidInput(errors=["type: a contact method's type cannot be changed; create a new one"])
+    before = method_snapshot(method)
+    for name in ("label", "address", "country_code", "send_short_email", "device_type", "sounds"):
+        if name in data:
+            setattr(method, name, data[name])
+    _normalise(method)
+    # Check before flushing, so a refused change leaves nothing behind.
+    with session.no_autoflush:
+        await _check_method(session, method)
+    method.updated_at = now
+    await session.flush()
+    record(session, editor.audit, action="update", resource_type="contact_method", resource_id=method.id,
+           summary=method.label, before=before, after=method_snapshot(method), at=now)
+    return method
+
+
+async def delete_method(session: AsyncSession, editor: Editor, user_id: str, method_id: str, now: datetime) -> None:
+    """Deleting a contact method deletes the notification rules that use it (as PagerDuty does)."""
+    user = await get_user(session, user_id)
+    method = await get_method(session, user_id, method_id)
+    _require_editable(editor, user)
+    dependent = list((await session.execute(
+        select(NotificationRule).where(NotificationRule.contact_method_id == method.id))).scalars())
+    for rule in dependent:
+        record(session, editor.audit, action="delete", resource_type="notification_rule", resource_id=rule.id,
+               summary=user.name, before=rule_snapshot(rule), at=now)
+    await session.execute(delete(NotificationRule).where(NotificationRule.contact_method_id == method.id))
+    record(session, editor.audit, action="delete", resource_type="contact_method", resource_id=method.id,
+           summary=method.label, before=method_snapshot(method), at=now)
+    await session.delete(method)
+    await session.flush()
+
+
+# --- notification rules --------------------------------------------------------------------------
+
+async def get_rule(session: AsyncSession, user_id: str, rule_id: str) -> NotificationRule:
+    rule = await session.get(NotificationRule, rule_id)
+    if rule is None or rule.user_id != user_id:
+        raise NotFound(f"Notification rule {rule_id} not found", errors=["Notification rule not found"])
+    return rule
+
+
+async def _own_method(session: AsyncSession, user_id: str, method_id: str) -> ContactMethod:
+    method = await session.get(ContactMethod, method_id)
+    if method is None or method.user_id != user_id:
+        raise InvalidInput(errors=["contact_method: must be one of this user's contact methods"])
+    return method
+
+
+async def create_rule(
+    session: AsyncSession, editor: Editor, user_id: str, fields: NotificationRuleCreate, now: datetime,
+) -> tuple[NotificationRule, ContactMethod]:
+    user = await get_user(session, user_id)
+    _require_editable(editor, user)
+    method = await _own_method(session, user.id, fields.contact_method.id)
+    rule = NotificationRule(id=new_id(), user_id=user.id, contact_method_id=method.id,
+                            start_delay_in_minutes=fields.start_delay_in_minutes, urgency=fields.urgency,
+                            created_at=now, updated_at=now)
+    session.add(rule)
+    await session.flush()
+    record(session, editor.audit, action="create", resource_type="notification_rule", resource_id=rule.id,
+           summary=user.name, after=rule_snapshot(rule), at=now)
+    return rule, method
+
+
+async def update_rule(
+    session: AsyncSession, editor: Editor, user_id: str, rule_id: str, fields: NotificationRuleFields,
+    now: datetime,
+) -> tuple[NotificationRule, ContactMethod]:
+    user = await get_user(session, user_id)
+    rule = await get_rule(session, user_id, rule_id)
+    _require_editable(editor, user)
+    data = fields.model_dump(exclude_unset=True)
+    method_id = data["contact_method"]["id"] if "contact_method" in data else rule.contact_method_id
+    method = await _own_method(session, user.id, method_id)
+    before = rule_snapshot(rule)
+    rule.contact_method_id = method.id
+    rule.start_delay_in_minutes = data.get("start_delay_in_minutes", rule.start_delay_in_minutes)
+    rule.urgency = data.get("urgency", rule.urgency)
+    rule.updated_at = now
+    await session.flush()
+    record(session, editor.audit, action="update", resource_type="notification_rule", resource_id=rule.id,
+           summary=user.name, before=before, after=rule_snapshot(rule), at=now)
+    return rule, method
+
+
+async def delete_rule(session: AsyncSession, editor: Editor, user_id: str, rule_id: str, now: datetime) -> None:
+    user = await get_user(session, user_id)
+    rule = await get_rule(session, user_id, rule_id)
+    _require_editable(editor, user)
+    record(session, editor.audit, action="delete", resource_type="notification_rule", resource_id=rule.id,
+           summary=user.name, before=rule_snapshot(rule), at=now)
+    await session.delete(rule)
+    await session.flush()

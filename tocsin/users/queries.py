@@ -1,0 +1,134 @@
+"""The users domain's public read surface for other domains (each takes the caller's session)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.auth.models import User
+from tocsin.users.models import ContactMethod, NotificationRule
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    id: str
+    name: str
+    email: str
+    role: str
+    time_zone: str
+    color: str | None
+
+
+@dataclass(frozen=True)
+class ContactMethodFacts:
+    id: str
+    user_id: str
+    type: str
+    label: str
+    address: str
+    country_code: int | None
+    send_short_email: bool
+
+
+@dataclass(frozen=True)
+class NotificationRuleFacts:
+    id: str
+    user_id: str
+    contact_method_id: str
+    start_delay_in_minutes: int
+    urgency: str
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+async def user_refs(session: AsyncSession, ids: Iterable[str]) -> dict[str, UserFacts]:
+    """Facts about the given users that exist and are not deleted, keyed by id."""
+    wanted = _unique(ids)
+    if not wanted:
+        return {}
+    rows = (await session.execute(
+        select(User).where(User.id.in_(wanted), User.deleted_at.is_(None))
+    )).scalars()
+    return {u.id: UserFacts(u.id, u.name, u.email, u.role, u.time_zone, u.color) for u in rows}
+
+
+async def existing_user_ids(session: AsyncSession, ids: Iterable[str]) -> set[str]:
+    """The subset of ``ids`` naming users that exist and are not deleted."""
+    wanted = _unique(ids)
+    if not wanted:
+        return set()
+    rows = await session.execute(select(User.id).where(User.id.in_(wanted), User.deleted_at.is_(None)))
+    return set(rows.scalars())
+
+
+async def contact_methods_of(session: AsyncSession, user_ids: Iterable[str]) -> dict[str, list[ContactMethodFacts]]:
+    """Each (non-deleted) user's contact methods, oldest first; users without any map to []."""
+    wanted = _unique(user_ids)
+    found: dict[str, list[ContactMethodFacts]] = {u: [] for u in await existing_user_ids(session, wanted)}
+    if not found:
+        return {}
+    rows = (await session.execute(
+        select(ContactMethod).where(ContactMethod.user_id.in_(list(found)))
+        .order_by(ContactMethod.created_at, ContactMethod.id)
+    )).scalars()
+    for m in rows:
+        found[m.user_id].append(ContactMethodFacts(
+            m.id, m.user_id, m.type, m.label, m.address, m.country_code, m.send_short_email))
+    return found
+
+
+async def notification_rules_of(
+    session: AsyncSession, user_ids: Iterable[str],
+) -> dict[str, list[NotificationRuleFacts]]:
+    """Each (non-deleted) user's notification rules, by delay; users without any map to []."""
+    wanted = _unique(user_ids)
+    found: dict[str, list[NotificationRuleFacts]] = {u: [] for u in await existing_user_ids(session, wanted)}
+    if not found:
+        return {}
+    rows = (await session.execute(
+        select(NotificationRule).where(NotificationRule.user_id.in_(list(found)))
+        .order_by(NotificationRule.start_delay_in_minutes, NotificationRule.id)
+    )).scalars()
+    for r in rows:
+        found[r.user_id].append(NotificationRuleFacts(
+            r.id, r.user_id, r.contact_method_id, r.start_delay_in_minutes, r.urgency))
+    return found
+
+
+class TeamDirectory(Protocol):
+    """What the users domain needs to know about teams. Teams sit above users in the layers, so
+    the teams domain implements this and the composition root registers it as the runtime hook
+    ``team_directory``; without it users simply belong to no team."""
+
+    async def team_refs_of_users(
+        self, session: AsyncSession, base: str, user_ids: list[str], *, expand: bool = False,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Each user's teams as references (full team objects when ``expand``)."""
+        ...
+
+    async def user_ids_of_teams(self, session: AsyncSession, team_ids: list[str]) -> set[str]: ...
+
+    async def existing_team_ids(self, session: AsyncSession, team_ids: list[str]) -> set[str]: ...
+
+    async def remove_user(self, session: AsyncSession, user_id: str) -> None: ...
+
+
+class NoTeams:
+    async def team_refs_of_users(
+        self, session: AsyncSession, base: str, user_ids: list[str], *, expand: bool = False,
+    ) -> dict[str, list[dict[str, Any]]]:
+        return {}
+
+    async def user_ids_of_teams(self, session: AsyncSession, team_ids: list[str]) -> set[str]:
+        return set()
+
+    async def existing_team_ids(self, session: AsyncSession, team_ids: list[str]) -> set[str]:
+        return set()
+
+    async def remove_user(self, session: AsyncSession, user_id: str) -> None:
+        return None
