@@ -434,3 +434,30 @@ async def test_contract_of_service_routes(harness: Harness) -> None:
     assert_conforms(await harness.client.get("/services", headers=harness.auth), "GET", "/services")
     r = await harness.client.put(f"/services/{service['id']}", headers=harness.auth, json={"service": {"name": "C3"}})
     assert_conforms(r, "PUT", "/services/{id}")
+
+
+async def test_service_and_integration_changes_are_audited_under_the_service(harness: Harness) -> None:
+    h = harness
+    created = (await h.client.post("/services", headers=h.writer, json={"service": {
+        "name": "Audited", "escalation_policy": default_policy(h)}})).json()["service"]
+    sid = created["id"]
+    await h.client.put(f"/services/{sid}", headers=h.writer, json={"service": {"name": "Audited 2"}})
+    await h.client.put(f"/services/{sid}", headers=h.writer, json={"service": {"name": "Audited 2"}})  # no change
+    integ = (await h.client.post(f"/services/{sid}/integrations", headers=h.writer, json={"integration": {
+        "type": "events_api_v2_inbound_integration", "name": "mon"}})).json()["integration"]
+    assert (await h.client.delete(f"/services/{sid}/integrations/{integ['id']}", headers=h.writer)).status_code == 204
+    assert (await h.client.delete(f"/services/{sid}", headers=h.writer)).status_code == 204
+
+    r = await h.client.get(f"/services/{sid}/audit/records", headers=h.auth)
+    assert r.status_code == 200, r.text
+    records = list(reversed(r.json()["records"]))  # oldest first
+    assert [(x["action"], x["details"]["resource"]["type"]) for x in records] == [
+        ("create", "service_reference"), ("update", "service_reference"),
+        ("create", "integration_reference"), ("delete", "integration_reference"),
+        ("delete", "service_reference"),
+    ]
+    assert {x["root_resource"]["id"] for x in records} == {sid}
+    renamed = {f["name"]: f for f in records[1]["details"]["fields"]}
+    assert renamed == {"name": {"name": "name", "before_value": "Audited", "value": "Audited 2"}}
+    # The routing key is a credential: never in the trail.
+    assert integ["integration_key"] not in r.text

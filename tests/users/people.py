@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import Harness
 from tocsin.audit.models import AuditRecord
@@ -35,7 +35,10 @@ async def admin_id(h: Harness) -> str:
 
 async def audit_rows(h: Harness, resource_type: str, resource_id: str | None = None) -> list[AuditRecord]:
     async with h.tocsin.db.transaction() as session:
-        query = select(AuditRecord).where(AuditRecord.root_type == resource_type)
+        # The changed resource: the detail when the record sits under a root (a user's contact method).
+        changed_type = func.coalesce(AuditRecord.detail_type, AuditRecord.root_type)
+        changed_id = func.coalesce(AuditRecord.detail_id, AuditRecord.root_id)
+        query = select(AuditRecord).where(changed_type == resource_type)
         if resource_id is not None:
-            query = query.where(AuditRecord.root_id == resource_id)
+            query = query.where(changed_id == resource_id)
         return list((await session.execute(query.order_by(AuditRecord.execution_time, AuditRecord.id))).scalars())

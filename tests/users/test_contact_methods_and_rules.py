@@ -163,3 +163,18 @@ async def test_deleting_a_contact_method_deletes_its_rules(harness: Harness) -> 
                                 params={"urgency": "all"})).json()["notification_rules"]
     assert rules == []
     assert [r.action for r in await audit_rows(h, "notification_rule")] == ["create", "delete"]
+
+
+async def test_contact_method_changes_are_audited_under_their_user(harness: Harness) -> None:
+    h = harness
+    user = await make_user(h)
+    r = await h.client.post(f"/users/{user['id']}/contact_methods", headers=h.writer, json={"contact_method": {
+        "type": "sms_contact_method", "label": "Mobile", "address": "5555550199", "country_code": 1}})
+    assert r.status_code == 201, r.text
+    method = r.json()["contact_method"]
+    trail = (await h.client.get(f"/users/{user['id']}/audit/records", headers=h.auth)).json()["records"]
+    mine = [x for x in trail if x["details"]["resource"]["id"] == method["id"]]
+    assert len(mine) == 1
+    assert mine[0]["root_resource"]["id"] == user["id"]
+    assert mine[0]["details"]["resource"]["type"] == "contact_method_reference"
+    assert mine[0]["details"]["resource"]["self"].endswith(f"/users/{user['id']}/contact_methods/{method['id']}")

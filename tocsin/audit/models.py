@@ -29,5 +29,9 @@ class AuditRecord(Base):
     root_type: Mapped[str] = mapped_column(String(40))  # e.g. "service", "user", "escalation_policy"
     root_id: Mapped[str] = mapped_column(String(64))
     root_summary: Mapped[str] = mapped_column(String(300), default="")
+    # The resource that changed, when it is not the root itself (a user's contact method).
+    detail_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    detail_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    detail_summary: Mapped[str | None] = mapped_column(String(300), default=None)
     action: Mapped[str] = mapped_column(String(32))  # create | update | delete | ...
     fields: Mapped[list[Any]] = mapped_column(default=list)

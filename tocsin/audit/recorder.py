@@ -41,11 +41,14 @@ def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     at: datetime,
+    root: tuple[str, str, str] | None = None,
 ) -> AuditRecord | None:
     """Add one audit record to ``session`` (not flushed or committed here).
 
     ``before``/``after`` are plain snapshots of the resource's configurable fields (JSON-able
-    values). An update that changed nothing records nothing and returns None.
+    values). An update that changed nothing records nothing and returns None. ``root`` is
+    (type, id, summary) of the resource the change belongs to when that is not the changed
+    resource itself — a contact method's user — so the record is found under that root.
     """
     fields = changed_fields(before, after)
     if action == "update" and not fields:
@@ -60,9 +63,12 @@ def record(
         truncated_token=actor.truncated_token,
         request_id=actor.request_id,
         remote_address=actor.remote_address,
-        root_type=resource_type,
-        root_id=resource_id,
-        root_summary=summary,
+        root_type=root[0] if root else resource_type,
+        root_id=root[1] if root else resource_id,
+        root_summary=root[2] if root else summary,
+        detail_type=resource_type if root else None,
+        detail_id=resource_id if root else None,
+        detail_summary=summary if root else None,
         action=action,
         fields=fields,
     )

@@ -6,7 +6,7 @@ from datetime import UTC
 from typing import Any
 
 from tocsin.audit.models import AuditRecord
-from tocsin.http.refs import reference
+from tocsin.http.refs import collection, reference
 
 # Actor reference types that are also REST resources (and so get self/html_url links).
 _ACTOR_KINDS = {"user_reference": "user", "api_key_reference": "api_key"}
@@ -21,6 +21,10 @@ def _actor(base: str, row: AuditRecord) -> dict[str, Any]:
 
 def record_json(base: str, row: AuditRecord) -> dict[str, Any]:
     root = reference(base, row.root_type, row.root_id, row.root_summary)
+    resource = root
+    if row.detail_type is not None and row.detail_id is not None:
+        parent = f"{collection(row.root_type)}/{row.root_id}"
+        resource = reference(base, row.detail_type, row.detail_id, row.detail_summary or "", parent=parent)
     at = row.execution_time.astimezone(UTC)
     return {
         "id": row.id,
@@ -32,7 +36,7 @@ def record_json(base: str, row: AuditRecord) -> dict[str, Any]:
         "method": {"type": row.method_type, "truncated_token": row.truncated_token, "description": None},
         "root_resource": root,
         "action": row.action,
-        "details": {"resource": root, "fields": list(row.fields or [])},
+        "details": {"resource": resource, "fields": list(row.fields or [])},
     }
 
 

@@ -19,12 +19,13 @@ COLLECTIONS = {
 }
 
 
-def _collection(kind: str) -> str:
+def collection(kind: str) -> str:
+    """The URL collection of a resource type ("policy" -> "policies")."""
     return COLLECTIONS.get(kind, kind + "s")
 
 
 def envelope(base: str, kind: str, id_: str, summary: str, *, parent: str | None = None) -> dict[str, Any]:
-    path = f"{parent}/{_collection(kind)}/{id_}" if parent else f"{_collection(kind)}/{id_}"
+    path = f"{parent}/{collection(kind)}/{id_}" if parent else f"{collection(kind)}/{id_}"
     return {
         "id": id_,
         "type": kind,

@@ -8,13 +8,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.auth.access import require
+from tocsin.audit.recorder import record
+from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.escalation.queries import policy_refs, policy_team_ids
 from tocsin.http.params import array
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
+from tocsin.services.audit import integration_snapshot, service_snapshot
 from tocsin.services.models import Service
 from tocsin.services.schemas import (
     IntegrationCreateBody,
@@ -75,11 +77,16 @@ async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dic
     return p.body("services", items, total, p.offset + len(items) < total)
 
 
-@router.post("/services", status_code=201, dependencies=[WRITE])
-async def create_service(body: ServiceCreateBody, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+@router.post("/services", status_code=201)
+async def create_service(
+    body: ServiceCreateBody, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
+) -> dict[str, Any]:
     include = _includes(request)
     async with rt.db.transaction() as session:
-        service = await logic.create_service(session, body.service, rt.clock.now())
+        now = rt.clock.now()
+        service = await logic.create_service(session, body.service, now)
+        record(session, audit_actor(principal, request), action="create", resource_type="service",
+               resource_id=service.id, summary=service.name, after=service_snapshot(service), at=now)
         related = await _related(session, [service])
     return {"service": service_json(rt.base_url, service, [], related, include)}
 
@@ -94,31 +101,50 @@ async def get_service(service_id: str, request: Request, rt: Runtime = Depends(r
     return {"service": service_json(rt.base_url, service, integrations[service_id], related, include)}
 
 
-@router.put("/services/{service_id}", dependencies=[WRITE])
+@router.put("/services/{service_id}")
 async def update_service(
-    service_id: str, body: ServiceUpdateBody, request: Request, rt: Runtime = Depends(runtime)
+    service_id: str, body: ServiceUpdateBody, request: Request, rt: Runtime = Depends(runtime),
+    principal: Principal = WRITE,
 ) -> dict[str, Any]:
     include = _includes(request)
     async with rt.db.transaction() as session:
-        service = await logic.update_service(session, service_id, body.service, rt.clock.now())
+        now = rt.clock.now()
+        before = service_snapshot(await logic.get_service(session, service_id))
+        service = await logic.update_service(session, service_id, body.service, now)
+        record(session, audit_actor(principal, request), action="update", resource_type="service",
+               resource_id=service.id, summary=service.name, before=before, after=service_snapshot(service), at=now)
         integrations = await logic.integrations_of(session, [service_id])
         related = await _related(session, [service])
     return {"service": service_json(rt.base_url, service, integrations[service_id], related, include)}
 
 
-@router.delete("/services/{service_id}", status_code=204, dependencies=[WRITE])
-async def delete_service(service_id: str, rt: Runtime = Depends(runtime)) -> Response:
+@router.delete("/services/{service_id}", status_code=204)
+async def delete_service(
+    service_id: str, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
+) -> Response:
     async with rt.db.transaction() as session:
-        keys = await logic.delete_service(session, service_id, rt.clock.now())
+        now = rt.clock.now()
+        service = await logic.get_service(session, service_id)
+        before = service_snapshot(service)
+        keys = await logic.delete_service(session, service_id, now)
+        record(session, audit_actor(principal, request), action="delete", resource_type="service",
+               resource_id=service_id, summary=service.name, before=before, at=now)
     _forget_keys(rt, keys)
     return Response(status_code=204)
 
 
-@router.post("/services/{service_id}/integrations", status_code=201, dependencies=[WRITE])
-async def create_integration(service_id: str, body: IntegrationCreateBody, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+@router.post("/services/{service_id}/integrations", status_code=201)
+async def create_integration(
+    service_id: str, body: IntegrationCreateBody, request: Request, rt: Runtime = Depends(runtime),
+    principal: Principal = WRITE,
+) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        integration = await logic.create_integration(session, service_id, body.integration, rt.clock.now())
+        now = rt.clock.now()
+        integration = await logic.create_integration(session, service_id, body.integration, now)
         service = await logic.get_service(session, service_id)
+        record(session, audit_actor(principal, request), action="create", resource_type="integration",
+               resource_id=integration.id, summary=integration.name, after=integration_snapshot(integration),
+               root=("service", service.id, service.name), at=now)
     return {"integration": integration_json(rt.base_url, integration, service)}
 
 
@@ -130,19 +156,35 @@ async def get_integration(service_id: str, integration_id: str, rt: Runtime = De
     return {"integration": integration_json(rt.base_url, integration, service)}
 
 
-@router.put("/services/{service_id}/integrations/{integration_id}", dependencies=[WRITE])
+@router.put("/services/{service_id}/integrations/{integration_id}")
 async def update_integration(
-    service_id: str, integration_id: str, body: IntegrationUpdateBody, rt: Runtime = Depends(runtime)
+    service_id: str, integration_id: str, body: IntegrationUpdateBody, request: Request,
+    rt: Runtime = Depends(runtime), principal: Principal = WRITE,
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
+        before = integration_snapshot(await logic.get_integration(session, service_id, integration_id))
         integration = await logic.update_integration(session, service_id, integration_id, body.integration)
         service = await logic.get_service(session, service_id)
+        record(session, audit_actor(principal, request), action="update", resource_type="integration",
+               resource_id=integration.id, summary=integration.name, before=before,
+               after=integration_snapshot(integration), root=("service", service.id, service.name),
+               at=rt.clock.now())
     return {"integration": integration_json(rt.base_url, integration, service)}
 
 
-@router.delete("/services/{service_id}/integrations/{integration_id}", status_code=204, dependencies=[WRITE])
-async def delete_integration(service_id: str, integration_id: str, rt: Runtime = Depends(runtime)) -> Response:
+@router.delete("/services/{service_id}/integrations/{integration_id}", status_code=204)
+async def delete_integration(
+    service_id: str, integration_id: str, request: Request, rt: Runtime = Depends(runtime),
+    principal: Principal = WRITE,
+) -> Response:
     async with rt.db.transaction() as session:
-        key = await logic.delete_integration(session, service_id, integration_id, rt.clock.now())
+        now = rt.clock.now()
+        service = await logic.get_service(session, service_id)
+        integration = await logic.get_integration(session, service_id, integration_id)
+        before = integration_snapshot(integration)
+        key = await logic.delete_integration(session, service_id, integration_id, now)
+        record(session, audit_actor(principal, request), action="delete", resource_type="integration",
+               resource_id=integration_id, summary=integration.name, before=before,
+               root=("service", service.id, service.name), at=now)
     _forget_keys(rt, [key])
     return Response(status_code=204)

@@ -32,6 +32,9 @@ def upgrade() -> None:
     sa.Column('root_type', sa.String(length=40), nullable=False),
     sa.Column('root_id', sa.String(length=64), nullable=False),
     sa.Column('root_summary', sa.String(length=300), nullable=False),
+    sa.Column('detail_type', sa.String(length=40), nullable=True),
+    sa.Column('detail_id', sa.String(length=64), nullable=True),
+    sa.Column('detail_summary', sa.String(length=300), nullable=True),
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_records'))
