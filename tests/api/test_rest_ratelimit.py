@@ -134,3 +134,14 @@ async def test_the_token_endpoint_is_reachable_even_when_a_credential_is_over_bu
                                   data={"grant_type": "client_credentials"})
     # The public endpoint answers for itself (here: no client credentials), not with 429.
     assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+
+
+async def test_guessing_different_tokens_from_one_client_is_throttled(harness: Harness) -> None:
+    # Keyed by what was sent, every guess would get a fresh budget (and a limiter entry of its own).
+    for i in range(LIMIT):
+        r = await harness.client.get("/services", headers={"Authorization": f"Token token=guess_{i:015d}"})
+        assert r.status_code == 401, r.text
+    r = await harness.client.get("/services", headers={"Authorization": "Token token=guess_999999999999999"})
+    assert r.status_code == 429 and r.json()["error"]["code"] == 2020
+    # A valid credential from the same client keeps its own budget.
+    assert (await harness.client.get("/services", headers=harness.auth)).status_code == 200

@@ -158,3 +158,23 @@ async def test_per_resource_trails(trail: Harness, collection: str) -> None:
     assert_error(await harness.client.get(f"/{collection}/PXXXXXX/audit/records", headers=harness.auth), 404, 2100)
     assert_error(await harness.client.get(f"/{collection}/{resource_id}/audit/records?limit=-1",
                                           headers=harness.auth), 400, 2001)
+
+
+def _forged(at: object, record_id: object) -> str:
+    import base64
+    import json
+    return base64.urlsafe_b64encode(json.dumps([at, record_id]).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor", [
+    _forged("0001-01-01T00:00:00+14:00", "PX"),   # before year 1 in UTC
+    _forged("9999-12-31T23:59:59-14:00", "PX"),   # after year 9999 in UTC
+    _forged("2026-01-01T00:00:00+00:00", "P\u0000X"),
+    _forged("2026-01-01T00:00:00+00:00", "P" * 500),
+    _forged("2026-01-01T00:00:00+00:00", ""),
+])
+async def test_forged_cursors_are_400_not_500(trail: Harness, cursor: str) -> None:
+    harness = trail
+    error = assert_error(await harness.client.get("/audit/records", params={"cursor": cursor},
+                                                  headers=harness.auth), 400, 2001)
+    assert any("cursor" in e for e in error["errors"]), error

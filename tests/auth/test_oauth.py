@@ -163,7 +163,9 @@ async def test_unknown_client_is_404(harness: Harness, method: str, path: str) -
 
 
 async def test_changes_through_a_token_are_audited_as_the_app(harness: Harness) -> None:
-    client = await new_client(harness, ["api_keys.write"], name="Key robot")
+    # Minting an account key needs every scope such a key has (test_credential_escalation).
+    client = await new_client(harness, ["read", "write", "api_keys.read", "api_keys.write", "oauth_clients.read",
+                                        "oauth_clients.write"], name="Key robot")
     token = (await token_for(harness, client)).json()["access_token"]
     r = await harness.client.post("/api_keys", headers={"Authorization": f"Bearer {token}"},
                                   json={"api_key": {"description": "minted by robot"}})
@@ -174,3 +176,21 @@ async def test_changes_through_a_token_are_audited_as_the_app(harness: Harness) 
     assert records[0]["method"]["type"] == "oauth" and records[0]["method"]["truncated_token"] == token[-4:]
     created = (await harness.client.get("/audit/records?actor_type=api_key_reference", headers=harness.auth)).json()
     assert client["id"] in [r["root_resource"]["id"] for r in created["records"]]  # the client's own creation
+
+
+@pytest.mark.parametrize("credentials", [b"%00:secret", b"PX:%00", b"P%00X:s"])
+async def test_nul_in_basic_credentials_is_invalid_client(harness: Harness, credentials: bytes) -> None:
+    basic = base64.b64encode(credentials).decode()
+    r = await harness.client.post("/oauth/token", headers={"Authorization": f"Basic {basic}"},
+                                  data={"grant_type": "client_credentials"})
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] == "invalid_client" and r.headers["cache-control"] == "no-store"
+    # RFC 6749 5.2: a client that tried Basic gets the challenge, even when its header was malformed.
+    assert r.headers["www-authenticate"].startswith("Basic")
+
+
+async def test_malformed_basic_header_gets_the_challenge(harness: Harness) -> None:
+    r = await harness.client.post("/oauth/token", headers={"Authorization": "Basic !!!notbase64"},
+                                  data={"grant_type": "client_credentials"})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    assert r.headers["www-authenticate"].startswith("Basic")

@@ -1,6 +1,8 @@
 """/users and /users/me: CRUD, PagerDuty's shapes, bad input, soft delete, audit records."""
 from __future__ import annotations
 
+import asyncio
+
 from typing import Any
 
 import pytest
@@ -189,3 +191,18 @@ async def test_every_change_writes_an_audit_record(harness: Harness) -> None:
     assert [r.action for r in rows] == ["create", "update", "delete"]
     assert rows[1].fields == [{"name": "name", "before_value": "Ada Lovelace", "value": "Ada King"}]
     assert len(await audit_rows(h, "contact_method")) == 1 and len(await audit_rows(h, "notification_rule")) == 1
+
+
+async def test_concurrent_creates_with_one_email_make_one_user_and_no_500(harness: Harness) -> None:
+    """The email check and the insert are not atomic; the unique constraint settles the race and
+    the loser gets a 400 (a whole rollback), never a 500."""
+    h = harness
+    body = {"user": {"name": "Twin", "email": "twin@example.com"}}
+    answers = await asyncio.gather(*(h.client.post("/users", headers=h.writer, json=body) for _ in range(6)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 400, 400, 400, 400, 400], [a.text for a in answers]
+    for answer in answers:
+        if answer.status_code == 400:
+            assert_error(answer, 400, 2001)
+    listed = (await h.client.get("/users", headers=h.auth, params={"query": "twin@"})).json()["users"]
+    assert len(listed) == 1

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 
 from tocsin.errors import TocsinError
@@ -56,6 +56,14 @@ def install(app: FastAPI) -> None:
         if "0x00" in str(exc) or "\\u0000" in str(exc):
             return JSONResponse(error_body("Invalid Input Provided", 2001,
                                            ["NUL characters are not allowed in text fields"]), status_code=400)
+        # Every route checks uniqueness before writing, so a unique violation here means a
+        # concurrent request wrote the same value first (two creates with one email): the
+        # transaction rolled back whole, and the client may retry.
+        if isinstance(exc, IntegrityError):
+            log.info("write refused by a database constraint: %s", type(exc.orig).__name__)
+            return JSONResponse(error_body("Invalid Input Provided", 2001, [
+                "The change conflicts with one made at the same moment (a value that must be "
+                "unique is already taken); nothing was written"]), status_code=400)
         log.exception("database error", exc_info=exc)
         return JSONResponse(error_body("An unexpected error occurred.", 2000, []), status_code=500)
 

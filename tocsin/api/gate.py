@@ -7,7 +7,6 @@ answer. Pure ASGI, because BaseHTTPMiddleware would cost throughput on every req
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -56,9 +55,10 @@ class RestGate:
         try:
             principal = await self.authenticator.authenticate(header)
         except TocsinError as exc:
-            # Refused credentials spend a budget too (keyed by what was sent), so guessing
-            # tokens is throttled like anything else.
-            headers, allowed = self._limit("refused:" + hashlib.sha256(header.encode()).hexdigest())
+            # Refused credentials spend a budget too, keyed by the client's address: keyed by
+            # what was sent, every new guess would get a fresh budget (and a limiter entry).
+            client = scope.get("client")
+            headers, allowed = self._limit("refused:" + (client[0] if client else "unknown"))
             if not allowed:
                 await _send_error(send, 429, "Rate Limit Exceeded", 2020,
                                   ["Too many requests for this credential"], headers)

@@ -65,9 +65,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, record_id = json.loads(raw)
         when = datetime.fromisoformat(at)
-        if not isinstance(record_id, str) or when.tzinfo is None:
+        # Record ids are short and alphanumeric; a forged one (NUL, megabytes) never reaches SQL.
+        if not isinstance(record_id, str) or not (0 < len(record_id) <= 16 and record_id.isascii()
+                                                  and record_id.isalnum()) or when.tzinfo is None:
             raise ValueError
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        when = when.astimezone(UTC)  # a time outside year 1..9999 in UTC overflows here, not in SQL
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise InvalidInput(errors=["cursor is not a next_cursor this API returned"]) from None
     return when, record_id
 

@@ -172,6 +172,24 @@ async def _load_oauth_token(rt: Runtime, digest: str, tail: str) -> Principal | 
     )
 
 
+def beyond(holder: Principal, candidate: Principal) -> list[str]:
+    """The scopes ``candidate`` would allow that ``holder`` does not (empty: it grants no more).
+
+    A credential may mint only credentials within its own access, so a narrowly scoped OAuth
+    token cannot create an account key or a broader client.
+    """
+    return sorted(s for s in roles.comparison_scopes(holder.scopes, candidate.scopes)
+                  if candidate.may(s) and not holder.may(s))
+
+
+def require_within(holder: Principal, candidate: Principal) -> None:
+    missing = beyond(holder, candidate)
+    if missing:
+        raise AccessDenied(errors=[
+            "A credential may not create a credential with more access than its own; this one lacks "
+            + ", ".join(m.replace(roles.ANY_RESOURCE + ".", "broad ") for m in missing[:10])])
+
+
 def require(scope: str):  # type: ignore[no-untyped-def]
     """A dependency that authenticates and checks ``scope`` (e.g. ``incidents.write``)."""
 

@@ -97,3 +97,18 @@ def scope_is_well_formed(scope: str) -> bool:
     return level in (READ, WRITE) and 1 <= len(parts) <= 2 and all(
         p and all(c.islower() or c == "_" for c in p) for p in parts
     )
+
+
+# Stands for every resource no rule names: each rule above treats all such resources alike.
+ANY_RESOURCE = "*"
+
+
+def comparison_scopes(*granted: Iterable[str]) -> set[str]:
+    """Scopes enough to compare two credentials' access: every resource a rule names, one
+    standing for all the others, and each scope an OAuth grant names exactly (granted by name,
+    so it can differ from its resource's rule)."""
+    resources = set(ADMIN_ONLY) | {r for g in ROLES.values() for r in g.writes} | {ANY_RESOURCE}
+    scopes = {f"{r}.{level}" for r in resources for level in (READ, WRITE)}
+    for names in granted:
+        scopes |= {s for s in names if s not in (READ, WRITE)}
+    return scopes

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
 
 from tocsin.auth import logic, oauth
-from tocsin.auth.access import Principal, audit_actor, require
+from tocsin.auth.access import Principal, audit_actor, require, require_within
 from tocsin.auth.models import ApiKey, OAuthClient, User
 from tocsin.http.pagination import page
 from tocsin.http.refs import iso, reference
@@ -135,6 +135,9 @@ async def create_api_key(body: ApiKeyBody, request: Request, principal: Principa
             user_id=wanted.user.id if wanted.user else None, read_only=wanted.read_only,
             description=wanted.description,
         )
+        # Checked on the key as made (its user's role known); refusing rolls the key back.
+        role = (await session.get(User, key.user_id)).role if key.user_id else None  # type: ignore[union-attr]
+        require_within(principal, Principal("", key.kind, key.read_only, key.user_id, role=role))
         names = await _user_names(session, [key])
     return {"api_key": {**api_key_json(rt.base_url, key, names.get(key.user_id or "")), "token": secret}}
 
@@ -175,6 +178,7 @@ async def create_oauth_client(body: OAuthClientBody, request: Request,
             session, rt.clock.now(), audit_actor(principal, request),
             name=body.oauth_client.name, scopes=body.oauth_client.scopes,
         )
+        require_within(principal, Principal("", "oauth", False, scopes=frozenset(client.scopes)))
     return {"oauth_client": {**oauth_client_json(rt.base_url, client), "client_secret": secret}}
 
 
@@ -237,12 +241,16 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     if not sep:
         raise oauth.OAuthError("invalid_client", "Malformed HTTP Basic credentials", 401)
     # RFC 6749 2.3.1: id and secret are form-encoded before Basic encoding.
-    return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+    client_id, secret = unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+    if "\x00" in client_id or "\x00" in secret:  # no client has one; PostgreSQL cannot even look it up
+        raise oauth.OAuthError("invalid_client", "Malformed HTTP Basic credentials", 401)
+    return client_id, secret
 
 
 @router.post("/oauth/token", include_in_schema=True)
 async def token(request: Request, rt: Runtime = Depends(runtime)) -> JSONResponse:
-    basic = False
+    # Whether the client tried HTTP Basic (even malformed): its 401s then carry the challenge.
+    basic = request.headers.get("authorization", "").strip().lower().startswith("basic")
     try:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
@@ -254,7 +262,6 @@ async def token(request: Request, rt: Runtime = Depends(runtime)) -> JSONRespons
                 raise oauth.OAuthError("invalid_request", "The request body is too large")
         form = _form(raw)
         from_header = _basic_credentials(request.headers.get("authorization", ""))
-        basic = from_header is not None
         if from_header is not None and ("client_id" in form or "client_secret" in form):
             raise oauth.OAuthError("invalid_request", "Use one client authentication method, not two")
         client_id, client_secret = from_header or (form.get("client_id", ""), form.get("client_secret", ""))
