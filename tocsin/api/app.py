@@ -32,6 +32,7 @@ from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.queries import services_using_policies
+from tocsin.escalation.queries import policies_targeting_schedule
 from tocsin.services.routes import router as services_router
 from tocsin.teams.routes import router as teams_router
 from tocsin.teams.queries import DIRECTORY as TEAM_DIRECTORY
@@ -58,6 +59,8 @@ class Tocsin:
         self.runtime.hooks["team_directory"] = TEAM_DIRECTORY  # users render their teams through it
         # Escalation sits below services in the layers; it sees services through this injected query.
         self.runtime.hooks["services_using_policies"] = services_using_policies
+        # Likewise schedules (below escalation) refuse deletion while a policy targets them.
+        self.runtime.hooks["policies_using_schedule"] = policies_targeting_schedule
         self.runtime.hooks["authenticator"] = authenticator = Authenticator(self.runtime)
         self._start_worker = start_worker
         self.rest = self._build_rest()

@@ -14,9 +14,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.errors import InvalidInput
 from tocsin.escalation.logic import rules_of
 from tocsin.escalation.models import EscalationPolicy
-from tocsin.schedules.queries import Entry, on_call_sources, shifts_between
+from tocsin.schedules.queries import Entry, on_call_sources, shifts_between, turns_between
+
+# Rotation turns one request may render across every schedule (each schedule alone is held to
+# the schedules domain's own limit): about five seconds of rendering.
+MAX_TOTAL_TURNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ async def on_calls(
         if t.kind == "schedule" and (not wanted_schedules or t.id in wanted_schedules)
     }
     sources = await on_call_sources(session, targeted, since, until)
+    if until > since and sum(turns_between(src, since, until) for src in sources.values()) > MAX_TOTAL_TURNS:
+        raise InvalidInput(errors=["until: the schedules asked about hold too many rotation turns in this "
+                                   "window; ask for a shorter one or filter by escalation_policy_ids[] "
+                                   "or schedule_ids[]"])
     shifts: dict[str, list[Entry]] = {sid: shifts_between(src, since, until) for sid, src in sources.items()}
 
     wanted_users = set(user_ids)

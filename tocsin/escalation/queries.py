@@ -106,3 +106,18 @@ async def on_call_user_ids(session: AsyncSession, policy_id: str, level: int, at
                 candidates.append(shift.user)
     live = await existing_user_ids(session, candidates)
     return [u for u in dict.fromkeys(candidates) if u in live]
+
+
+async def policies_targeting_schedule(session: AsyncSession, schedule_id: str) -> list[tuple[str, str]]:
+    """(id, name) of the live policies with a level targeting the schedule, by name.
+
+    Injected into the schedules domain (which sits below this one) as
+    ``rt.hooks["policies_using_schedule"]``: a schedule in use cannot be deleted."""
+    rows = await session.execute(
+        select(EscalationPolicy.id, EscalationPolicy.name).distinct()
+        .join(EscalationRule, EscalationRule.policy_id == EscalationPolicy.id)
+        .join(EscalationTarget, EscalationTarget.rule_id == EscalationRule.id)
+        .where(EscalationTarget.schedule_id == schedule_id, EscalationPolicy.deleted_at.is_(None))
+        .order_by(EscalationPolicy.name, EscalationPolicy.id)
+    )
+    return [(pid, name) for pid, name in rows]

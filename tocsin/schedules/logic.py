@@ -203,15 +203,22 @@ def check_window(since: datetime, until: datetime) -> None:
         raise InvalidInput(errors=[f"The window from since to until may be at most {MAX_WINDOW.days} days"])
 
 
+def restriction_windows(count: int, lo: datetime, hi: datetime) -> int:
+    """About how many restriction windows ``count`` restrictions open in [lo, hi) (a bound)."""
+    return count * ((hi - lo).days + 2) if count else 0
+
+
 def _turns(versions: Sequence[LayerDef], since: datetime, until: datetime) -> int:
+    """The rendering's cost: rotation turns plus restriction windows walked through."""
     total = 0
     for v in versions:
-        if len(v.users) < 2:
-            continue
         lo = max(since, v.start)
         hi = until if v.end is None else min(until, v.end)
-        if hi > lo:
+        if hi <= lo or not v.users:
+            continue
+        if len(v.users) > 1:
             total += int((hi - lo).total_seconds() // v.rotation_turn_length_seconds) + 1
+        total += restriction_windows(len(v.restrictions), lo, hi)
     return total
 
 

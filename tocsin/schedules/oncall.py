@@ -33,8 +33,10 @@ Output
     Entries are half-open ``[start, end)`` in UTC, adjacent entries of one user merged. They
     are clipped to ``[since, until)`` unless ``overflow=True``, in which case entries crossing
     the window edges are returned whole - extended up to ``OVERFLOW_HORIZON`` beyond the edge,
-    where an endless shift (say, a one-person layer) is cut. Coverage percentages and gaps
-    always describe the clipped window.
+    where an endless shift (say, a one-person layer) is cut. Each probe beyond an edge may walk
+    through at most ``PROBE_TURN_BUDGET`` rotation turns and restriction windows, so a dense
+    rotation (one-second turns) beneath a long shift cuts that shift at the budget instead of
+    rendering millions of turns. Coverage percentages and gaps always describe the clipped window.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from .timeline import (
 
 __all__ = [
     "OVERFLOW_HORIZON",
+    "PROBE_TURN_BUDGET",
     "Entry",
     "InvalidSchedule",
     "Layer",
@@ -82,6 +85,8 @@ __all__ = [
 OVERFLOW_HORIZON = timedelta(days=366)
 _HORIZON_US = OVERFLOW_HORIZON // timedelta(microseconds=1)
 _GROWTH = 4  # each overflow probe reaches 4x further: few re-renders, little wasted work
+# Rotation turns plus restriction windows one overflow probe may render: a few tenths of a second.
+PROBE_TURN_BUDGET = 25_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,19 @@ class _Plan:
             schedule_clock if layer.time_zone is None else clocks[layer.time_zone] for layer in layers
         )
         return cls(compiled, pieces, per_layer, min(longest, _HORIZON_US))
+
+    def cost(self, lo: int, hi: int) -> int:
+        """About how many turns and restriction windows rendering [lo, hi) walks through."""
+        total = 0
+        for layer in self.layers:
+            start, end = max(lo, layer.start), min(hi, layer.end)
+            if start >= end or not layer.users:
+                continue
+            if len(layer.users) > 1:
+                total += (end - start) // layer.turn + 1
+            if layer.restrictions:
+                total += len(layer.restrictions) * ((end - start) // US_PER_DAY + 2)
+        return total
 
     def render(self, lo: int, hi: int) -> Timeline:
         layers = [
@@ -212,15 +230,23 @@ def _overflow(plan: _Plan, core: Timeline, lo: int, hi: int) -> Timeline:
 def _probe(plan: _Plan, core: Timeline, edge: int, toward_past: bool) -> Timeline:
     """Render beyond ``edge`` until every shift crossing it ends inside the rendering.
 
-    Starts one turn (or override) length out and grows geometrically, stopping at the horizon.
+    Starts one turn (or override) length out and grows geometrically, stopping at the horizon
+    or where rendering further would exceed ``PROBE_TURN_BUDGET`` (the shift is cut there).
     """
     inside = _lists(core)
     if not any(_touches(pieces, edge, toward_past) for pieces in inside):
         # No entry reaches the edge, so nothing beyond it can join one.
         return Timeline(layers=[[] for _ in core.layers], overrides=[], final=[], covered=[])
+    def span(reach: int) -> tuple[int, int]:
+        return (edge - reach, edge) if toward_past else (edge, edge + reach)
+
     reach = plan.first_reach
+    capped = False  # the budget, not the horizon, limits this probe: it is the last one
+    while reach > 1 and plan.cost(*span(reach)) > PROBE_TURN_BUDGET:
+        reach //= 2
+        capped = True
     while True:
-        lo, hi = (edge - reach, edge) if toward_past else (edge, edge + reach)
+        lo, hi = span(reach)
         probe = plan.render(lo, hi)
         far_edge = lo if toward_past else hi
         continuing = (
@@ -228,9 +254,15 @@ def _probe(plan: _Plan, core: Timeline, edge: int, toward_past: bool) -> Timelin
             and _continues(mine, beyond, edge, far_edge, toward_past)
             for mine, beyond in zip(inside, _lists(probe), strict=True)
         )
-        if reach >= _HORIZON_US or not any(continuing):
+        if capped or reach >= _HORIZON_US or not any(continuing):
+            return probe  # capped: too dense to look further, the shift is cut here
+        further = min(reach * _GROWTH, _HORIZON_US)
+        while further > reach and plan.cost(*span(further)) > PROBE_TURN_BUDGET:
+            further = reach + (further - reach) // 2
+            capped = True
+        if further <= reach:
             return probe
-        reach = min(reach * _GROWTH, _HORIZON_US)
+        reach = further
 
 
 def _lists(timeline: Timeline) -> list[list[Piece]]:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import InvalidInput
-from tocsin.schedules.logic import MAX_TURNS, layer_versions
+from tocsin.schedules.logic import MAX_TURNS, layer_versions, restriction_windows
 from tocsin.schedules.model import Entry, Layer, Override
 from tocsin.schedules.models import Schedule, ScheduleOverride
 from tocsin.schedules.oncall import OVERFLOW_HORIZON, on_call_entry_at, render_schedule
@@ -110,15 +110,17 @@ def shift_at(source: OnCallSource, at: datetime) -> Entry | None:
 
 
 def turns_between(source: OnCallSource, since: datetime, until: datetime) -> int:
-    """How many rotation turns rendering [since, until) walks through (the cost of rendering)."""
+    """How many rotation turns and restriction windows rendering [since, until) walks through
+    (the cost of rendering)."""
     total = 0
     for layer in source.layers:
-        if len(layer.users) < 2:
-            continue
         lo = max(since, layer.start)
         hi = until if layer.end is None else min(until, layer.end)
-        if hi > lo:
+        if hi <= lo or not layer.users:
+            continue
+        if len(layer.users) > 1:
             total += int((hi - lo).total_seconds() // layer.rotation_turn_length_seconds) + 1
+        total += restriction_windows(len(layer.restrictions), lo, hi)
     return total
 
 

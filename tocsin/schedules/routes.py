@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.recorder import Actor, record
 from tocsin.auth.access import Principal, audit_actor, require
-from tocsin.errors import AccessDenied, InvalidInput
+from tocsin.errors import AccessDenied, Conflict, InvalidInput
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import array, boolean, optional_datetime
 from tocsin.http.refs import iso
@@ -259,6 +259,11 @@ async def delete_schedule(
     now = rt.clock.now()
     async with rt.db.transaction() as session:
         schedule = await logic.get_schedule(session, schedule_id)
+        # Escalation sits above schedules in the layers; the composition root injects its query.
+        policies_using = rt.hooks.get("policies_using_schedule")
+        if policies_using is not None and (used_by := await policies_using(session, schedule_id)):
+            names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
+            raise Conflict(errors=[f"This schedule is used by escalation policies and cannot be deleted: {names}"])
         before = await _snapshot(session, schedule)
         await logic.delete_schedule(session, schedule_id, now)
         record(session, audit_actor(principal, request), action="delete", resource_type="schedule",
