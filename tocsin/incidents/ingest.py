@@ -52,6 +52,23 @@ def _channel(event: AlertEventIn) -> dict[str, Any]:
 
 
 def _open_alerts(session: Session, keys: set[DedupKey]) -> dict[DedupKey, OpenAlert]:
+    """The open alerts of ``keys``. PostgreSQL: their incidents are locked first (``FOR UPDATE``,
+    in id order, as the REST API locks an incident before changing it and its alerts), then read
+    again, so a REST change still uncommitted when the batch started is waited for and seen
+    instead of being planned against (e.g. a trigger appended to an incident resolved meanwhile)."""
+    found = _read_open_alerts(session, keys)
+    if session.get_bind().dialect.name != "postgresql":
+        return found  # SQLite: the processor re-checks under the write lock (still_valid)
+    locked: set[str] = set()
+    while need := {a.incident_id for a in found.values()} - locked:
+        session.execute(select(Incident.id).where(Incident.id.in_(sorted(need)))
+                        .order_by(Incident.id).with_for_update())
+        locked |= need
+        found = _read_open_alerts(session, keys)
+    return found
+
+
+def _read_open_alerts(session: Session, keys: set[DedupKey]) -> dict[DedupKey, OpenAlert]:
     found: dict[DedupKey, OpenAlert] = {}
     key_list = list(keys)
     for start in range(0, len(key_list), 400):  # bounded IN lists
@@ -237,4 +254,5 @@ class _BatchWriter:
             incident.resolved_at = incident.updated_at = incident.last_status_change_at = at
             incident.last_status_change_by = agent
             incident.assignments = []
+            incident.snoozed_until = None
         self.session.flush()

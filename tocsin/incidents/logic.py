@@ -21,6 +21,7 @@ from tocsin.incidents.queries import (
     get_incident,
     get_priority,
     live_service,
+    lock_incidents,
     open_incident_with_key,
     priority_by_name,
 )
@@ -285,6 +286,8 @@ async def _set_status(
         _status_change(incident, "acknowledged", agent, at)
         _log(session, incident, "acknowledge_log_entry", "Acknowledged through the API.", agent, at)
     elif status == "triggered":
+        if current == "triggered":
+            return  # already triggered: nothing changes, nothing is logged
         if current == "resolved":
             await _reopen(session, incident, agent, at)
             _status_change(incident, "triggered", agent, at)
@@ -333,6 +336,7 @@ async def _reopen(session: AsyncSession, incident: Incident, agent: dict[str, An
     await set_assignments(session, incident, [], at)
     incident.resolved_at = None
     incident.acknowledgements = []
+    incident.snoozed_until = None  # an event resolve leaves the old snooze behind
     incident.escalation_level = 1
     _log(session, incident, "trigger_log_entry", "Reopened through the API.", agent, at)
 
@@ -367,6 +371,7 @@ async def snooze(session: AsyncSession, incident_id: str, duration: int, user_id
 async def merge(session: AsyncSession, target_id: str, source_ids: list[str], user_id: str, at: datetime) -> Incident:
     """Move the sources' alerts to the target; each source resolves with a merge log entry."""
     agent = agent_of(user_id)
+    await lock_incidents(session, [target_id, *source_ids])
     target = await get_incident(session, target_id, for_update=True)
     if target.status == "resolved":
         raise IncidentAlreadyResolved(errors=["The target incident is resolved"])

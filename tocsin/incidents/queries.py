@@ -27,6 +27,15 @@ async def get_incident(session: AsyncSession, incident_id: str, *, for_update: b
     return incident
 
 
+async def lock_incidents(session: AsyncSession, incident_ids: Iterable[str]) -> None:
+    """Lock these incidents' rows (PostgreSQL) in id order — the order the event processor locks
+    them in — so a request changing several incidents cannot deadlock with it or with another
+    such request. Unknown ids are skipped (the caller reports them)."""
+    ids = sorted(set(incident_ids))
+    if ids and session.bind.dialect.name == "postgresql":
+        await session.execute(select(Incident.id).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update())
+
+
 async def get_priority(session: AsyncSession, priority_id: str) -> Priority:
     priority = await session.get(Priority, priority_id)
     if priority is None:

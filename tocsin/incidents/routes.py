@@ -19,7 +19,7 @@ from tocsin.http.pagination import page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents import logic
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment, IncidentNote, LogEntry, Priority
-from tocsin.incidents.queries import fill_context, get_incident, get_priority
+from tocsin.incidents.queries import fill_context, get_incident, get_priority, lock_incidents
 from tocsin.incidents.schemas import (
     MAX_BULK,
     AlertBulkBody,
@@ -166,6 +166,7 @@ async def update_many(
     ctx = _context(request, rt)
     now = rt.clock.now()
     async with rt.db.transaction() as session:
+        await lock_incidents(session, seen)
         changed = []
         for n, item in enumerate(items):
             try:
@@ -271,6 +272,9 @@ async def update_alert(
     user = await acting_user(request, principal, rt)
     ctx = Context(rt.base_url)
     async with rt.db.transaction() as session:
+        # Lock the path incident and any incident the alert moves to in id order, as the
+        # processor does, so the two cannot deadlock.
+        await lock_incidents(session, [incident_id, *([body.alert.incident.id] if body.alert.incident else [])])
         incident = await get_incident(session, incident_id, for_update=True)
         alert = await logic.update_alert(session, incident, alert_id, body.alert, user.id, rt.clock.now())
         owner = await get_incident(session, alert.incident_id)
@@ -292,6 +296,7 @@ async def update_alerts(
     ctx = Context(rt.base_url)
     now = rt.clock.now()
     async with rt.db.transaction() as session:
+        await lock_incidents(session, [incident_id, *(i.incident.id for i in items if i.incident is not None)])
         incident = await get_incident(session, incident_id, for_update=True)
         alerts = []
         for n, item in enumerate(items):
