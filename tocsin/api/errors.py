@@ -45,9 +45,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: 2100, 405: 2000, 401: 2006, 403: 2010}.get(exc.status_code, 2000)
+        code = {400: 2001, 404: 2100, 405: 2000, 401: 2006, 403: 2010}.get(exc.status_code, 2000)
         message = "Not Found" if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse(error_body(message, code, []), status_code=exc.status_code,
+        errors: list[str] = []
+        if exc.status_code == 400:  # e.g. a body the JSON parser gave up on: PagerDuty's invalid input
+            message, errors = "Invalid Input Provided", [str(exc.detail)]
+        return JSONResponse(error_body(message, code, errors), status_code=exc.status_code,
                               headers=getattr(exc, "headers", None))
 
     @app.exception_handler(DBAPIError)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tocsin.schedules.zones import iana_name
 
 IntegrationType = Literal[
     "events_api_v2_inbound_integration",
@@ -22,11 +24,18 @@ class ReferenceIn(_In):
     type: str | None = None
 
 
+class UrgencyBranchIn(_In):
+    """``during_support_hours`` / ``outside_support_hours``: typed, so ingest never meets garbage."""
+
+    type: Literal["constant", "severity_based"] = "constant"
+    urgency: Literal["high", "low", "severity_based"] | None = None
+
+
 class UrgencyRuleIn(_In):
     type: Literal["constant", "use_support_hours", "severity_based"]
     urgency: Literal["high", "low", "severity_based"] | None = None
-    during_support_hours: dict[str, Any] | None = None
-    outside_support_hours: dict[str, Any] | None = None
+    during_support_hours: UrgencyBranchIn | None = None
+    outside_support_hours: UrgencyBranchIn | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> UrgencyRuleIn:
@@ -42,9 +51,15 @@ class UrgencyRuleIn(_In):
 class SupportHoursIn(_In):
     type: Literal["fixed_time_per_day"] = "fixed_time_per_day"
     time_zone: str
-    days_of_week: list[int] = Field(min_length=1, max_length=7)
+    days_of_week: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
     start_time: str = Field(pattern=r"^\d{2}:\d{2}:\d{2}$")
     end_time: str = Field(pattern=r"^\d{2}:\d{2}:\d{2}$")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        iana_name(value)  # ValueError (a 400) unless ingest can compute in this zone
+        return value
 
 
 NOT_NULLABLE = ("name", "status", "incident_urgency_rule", "escalation_policy")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from tocsin.schedules.zones import zone_info
 
 HIGH_SEVERITIES = frozenset({"critical", "error"})
 DEFAULT_RULE: dict[str, Any] = {"type": "constant", "urgency": "high"}
@@ -27,7 +28,7 @@ def urgency_for(
 
 def within_support_hours(support_hours: dict[str, Any], at: datetime) -> bool:
     """``support_hours``: {time_zone, days_of_week [1=Mon..7], start_time, end_time}."""
-    local = at.astimezone(ZoneInfo(support_hours.get("time_zone") or "UTC"))
+    local = at.astimezone(zone_info(support_hours.get("time_zone") or "UTC"))  # IANA or ActiveSupport name
     if local.isoweekday() not in support_hours.get("days_of_week", []):
         return False
     clock = local.strftime("%H:%M:%S")
