@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from tests.conftest import Harness
+from tests.helpers import assert_error
 
 
 async def test_trigger_opens_incident_and_ack_resolve_events_close_it(harness: Harness) -> None:
@@ -25,3 +26,8 @@ async def test_openapi_document_covers_rest_and_events_api(harness: Harness) -> 
         assert path in doc["paths"], path
     docs = await harness.client.get("/docs")
     assert docs.status_code == 200 and "openapi.json" in docs.text
+
+
+async def test_a_trailing_slash_is_a_pagerduty_404_not_a_redirect(harness: Harness) -> None:
+    answer = await harness.client.get("/incidents/", headers=harness.auth)
+    assert_error(answer, 404, 2100)

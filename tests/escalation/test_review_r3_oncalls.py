@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Harness
-from tests.escalation.conftest import make_policy, make_schedule, make_user, schedule_target
+from tests.escalation.conftest import make_policy, make_schedule, make_user, schedule_target, user_target
 from tests.helpers import assert_error
 from tocsin.escalation import oncalls as oncalls_module
 from tocsin.schedules import queries
@@ -85,3 +85,15 @@ async def test_a_schedule_a_live_policy_targets_cannot_be_deleted(h: Harness) ->
     # Once the policy no longer targets it (here: the policy is deleted), it can go.
     assert (await h.client.delete(f"/escalation_policies/{policy['id']}", headers=h.writer)).status_code == 204
     assert (await h.client.delete(f"/schedules/{schedule}", headers=h.writer)).status_code == 204
+
+
+async def test_a_user_a_live_policy_targets_directly_cannot_be_deleted(h: Harness) -> None:
+    """Like a schedule: deleting the user would leave a level paging nobody, and the policy's
+    GET->PUT round trip would fail on the deleted target."""
+    bob = await make_user(h, "Bob")
+    policy = await make_policy(h, [user_target(bob)], name="Pages Bob")
+    error = assert_error(await h.client.delete(f"/users/{bob}", headers=h.writer), 400, 2001)
+    assert any("Pages Bob" in e and policy["id"] in e for e in error["errors"]), error
+    assert (await h.client.get(f"/users/{bob}", headers=h.auth)).status_code == 200
+    assert (await h.client.delete(f"/escalation_policies/{policy['id']}", headers=h.writer)).status_code == 204
+    assert (await h.client.delete(f"/users/{bob}", headers=h.writer)).status_code == 204

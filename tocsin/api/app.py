@@ -32,7 +32,7 @@ from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.queries import services_using_policies
-from tocsin.escalation.queries import policies_targeting_schedule
+from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
 from tocsin.services.routes import router as services_router
 from tocsin.teams.routes import router as teams_router
 from tocsin.teams.queries import DIRECTORY as TEAM_DIRECTORY
@@ -61,6 +61,7 @@ class Tocsin:
         self.runtime.hooks["services_using_policies"] = services_using_policies
         # Likewise schedules (below escalation) refuse deletion while a policy targets them.
         self.runtime.hooks["policies_using_schedule"] = policies_targeting_schedule
+        self.runtime.hooks["policies_using_user"] = policies_targeting_user
         self.runtime.hooks["authenticator"] = authenticator = Authenticator(self.runtime)
         self._start_worker = start_worker
         self.rest = self._build_rest()
@@ -78,7 +79,9 @@ class Tocsin:
                 await self.worker.stop()
                 await self.db.dispose()
 
-        app = FastAPI(title="Tocsin", version=__version__, lifespan=lifespan,
+        # No redirects for trailing slashes: PagerDuty answers an unknown path with a 404, and a
+        # 307 to another URL would surprise clients (and drop request bodies in some of them).
+        app = FastAPI(title="Tocsin", version=__version__, lifespan=lifespan, redirect_slashes=False,
                       description="A self-hosted incident response platform speaking the PagerDuty APIs.")
         app.state.runtime = self.runtime
         errors.install(app)

@@ -121,3 +121,18 @@ async def policies_targeting_schedule(session: AsyncSession, schedule_id: str) -
         .order_by(EscalationPolicy.name, EscalationPolicy.id)
     )
     return [(pid, name) for pid, name in rows]
+
+
+async def policies_targeting_user(session: AsyncSession, user_id: str) -> list[tuple[str, str]]:
+    """(id, name) of the live policies with a level targeting the user directly, by name.
+
+    Injected into the users domain as ``rt.hooks["policies_using_user"]``: a user a policy pages
+    directly cannot be deleted until the policy stops naming them (a level would page nobody)."""
+    rows = await session.execute(
+        select(EscalationPolicy.id, EscalationPolicy.name).distinct()
+        .join(EscalationRule, EscalationRule.policy_id == EscalationPolicy.id)
+        .join(EscalationTarget, EscalationTarget.rule_id == EscalationRule.id)
+        .where(EscalationTarget.user_id == user_id, EscalationPolicy.deleted_at.is_(None))
+        .order_by(EscalationPolicy.name, EscalationPolicy.id)
+    )
+    return [(pid, name) for pid, name in rows]

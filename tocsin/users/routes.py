@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, acting_user, audit_actor, require
 from tocsin.auth.models import User
-from tocsin.errors import InvalidInput, NoUserForCredential
+from tocsin.errors import Conflict, InvalidInput, NoUserForCredential
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import array
 from tocsin.http.runtime import Runtime, runtime
@@ -128,6 +128,12 @@ async def delete_user(
 ) -> Response:
     async with rt.db.transaction() as session:
         await logic.delete_user(session, _editor(principal, request), user_id, _teams(rt), rt.clock.now())
+        # Escalation sits above users in the layers; the composition root injects its query.
+        # Raising here rolls the whole delete back.
+        policies_using = rt.hooks.get("policies_using_user")
+        if policies_using is not None and (used_by := await policies_using(session, user_id)):
+            names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
+            raise Conflict(errors=[f"This user is a target of escalation policies and cannot be deleted: {names}"])
     return Response(status_code=204)
 
 
