@@ -22,12 +22,13 @@ from urllib.parse import parse_qsl, unquote
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import Field, StrictBool
 from sqlalchemy import select
 
 from tocsin.auth import logic, oauth
 from tocsin.auth.access import Principal, audit_actor, require, require_within
 from tocsin.auth.models import ApiKey, OAuthClient, User
+from tocsin.http.inputs import WireInput
 from tocsin.http.pagination import page
 from tocsin.http.refs import iso, reference
 from tocsin.http.runtime import Runtime, runtime
@@ -40,31 +41,27 @@ CLIENTS_WRITE = require("oauth_clients.write")
 MAX_FORM_BYTES = 16 * 1024
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class UserRefIn(_In):
+class UserRefIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
 
 
-class ApiKeyIn(_In):
+class ApiKeyIn(WireInput):
     type: Literal["account", "user"] | None = None
     user: UserRefIn | None = None
     read_only: StrictBool = False
     description: str = Field(default="", max_length=200)
 
 
-class ApiKeyBody(_In):
+class ApiKeyBody(WireInput):
     api_key: ApiKeyIn
 
 
-class OAuthClientIn(_In):
+class OAuthClientIn(WireInput):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(min_length=1, max_length=oauth.MAX_SCOPES)
 
 
-class OAuthClientBody(_In):
+class OAuthClientBody(WireInput):
     oauth_client: OAuthClientIn
 
 

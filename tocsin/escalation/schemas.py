@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import Field, StrictInt
+
+from tocsin.http.inputs import WireInput, reject_nulls
 
 # PagerDuty's API takes a delay of at least one minute (its web UI asks more of multi-target
 # rules, the API does not). The upper bound is Tocsin's: a week, far beyond any real policy.
@@ -14,11 +16,7 @@ MAX_RULES = 50  # Tocsin's bound, well above what a paging chain needs
 MAX_LOOPS = 9  # PagerDuty repeats a policy at most 9 times
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class TargetIn(_In):
+class TargetIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
     type: Literal["user_reference", "schedule_reference", "user", "schedule"]
 
@@ -27,13 +25,13 @@ class TargetIn(_In):
         return self.type.removesuffix("_reference")
 
 
-class RuleIn(_In):
+class RuleIn(WireInput):
     id: str | None = Field(default=None, max_length=16)
     escalation_delay_in_minutes: StrictInt = Field(ge=MIN_DELAY, le=MAX_DELAY)
     targets: list[TargetIn] = Field(min_length=1, max_length=MAX_TARGETS)
 
 
-class TeamIn(_In):
+class TeamIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
     type: Literal["team_reference", "team"] | None = None
 
@@ -41,7 +39,7 @@ class TeamIn(_In):
 NOT_NULLABLE = ("name", "escalation_rules", "num_loops", "on_call_handoff_notifications", "teams")
 
 
-class PolicyFields(_In):
+class PolicyFields(WireInput):
     """Every field optional: what an update may send."""
 
     type: Literal["escalation_policy", "escalation_policy_reference"] | None = None
@@ -52,13 +50,7 @@ class PolicyFields(_In):
     escalation_rules: list[RuleIn] | None = Field(default=None, min_length=1, max_length=MAX_RULES)
     teams: list[TeamIn] | None = Field(default=None, max_length=10)
 
-    @field_validator(*NOT_NULLABLE, mode="before")
-    @classmethod
-    def _no_explicit_nulls(cls, value: Any) -> Any:
-        # Runs only for values actually sent: omitting a field is fine, sending null is not.
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    _no_nulls = reject_nulls(*NOT_NULLABLE)
 
 
 class PolicyCreate(PolicyFields):
@@ -66,9 +58,9 @@ class PolicyCreate(PolicyFields):
     escalation_rules: list[RuleIn] = Field(min_length=1, max_length=MAX_RULES)
 
 
-class PolicyCreateBody(_In):
+class PolicyCreateBody(WireInput):
     escalation_policy: PolicyCreate
 
 
-class PolicyUpdateBody(_In):
+class PolicyUpdateBody(WireInput):
     escalation_policy: PolicyFields

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
+
+from tocsin.http.inputs import WireInput, reject_nulls
 
 MAX_BULK = 250  # PUT /incidents and PUT /incidents/{id}/alerts; more is 413
 MAX_NOTE = 25_000
@@ -13,36 +15,32 @@ MAX_TITLE = 1024
 Id = Annotated[str, Field(min_length=1, max_length=16)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class ReferenceIn(_In):
+class ReferenceIn(WireInput):
     id: Id
     type: str | None = Field(default=None, max_length=64)
 
 
-class AssignmentIn(_In):
+class AssignmentIn(WireInput):
     assignee: ReferenceIn
 
 
-class PriorityReferenceIn(_In):
+class PriorityReferenceIn(WireInput):
     id: Id
     type: Literal["priority", "priority_reference"] | None = None
     name: str | None = None
 
 
-class IncidentBodyIn(_In):
+class IncidentBodyIn(WireInput):
     type: Literal["incident_body"] = "incident_body"
     details: str | None = Field(default=None, max_length=65_535)
 
 
-class ConferenceBridgeIn(_In):
+class ConferenceBridgeIn(WireInput):
     conference_number: str | None = Field(default=None, max_length=100)
     conference_url: str | None = Field(default=None, max_length=1024)
 
 
-class _Exclusive(_In):
+class _Exclusive(WireInput):
     @model_validator(mode="after")
     def _assignments_xor_policy(self) -> Any:
         if getattr(self, "assignments", None) and getattr(self, "escalation_policy", None):
@@ -63,7 +61,7 @@ class IncidentCreate(_Exclusive):
     conference_bridge: ConferenceBridgeIn | None = None
 
 
-class IncidentCreateBody(_In):
+class IncidentCreateBody(WireInput):
     incident: IncidentCreate
 
 
@@ -80,15 +78,10 @@ class IncidentUpdate(_Exclusive):
     escalation_policy: ReferenceIn | None = None
     conference_bridge: ConferenceBridgeIn | None = None
 
-    @field_validator("title", "status", "urgency", mode="before")
-    @classmethod
-    def _no_explicit_nulls(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    _no_nulls = reject_nulls("title", "status", "urgency")
 
 
-class IncidentUpdateBody(_In):
+class IncidentUpdateBody(WireInput):
     incident: IncidentUpdate
 
 
@@ -96,34 +89,34 @@ class IncidentBulkItem(IncidentUpdate):
     id: Id
 
 
-class IncidentBulkBody(_In):
+class IncidentBulkBody(WireInput):
     # Items are validated one by one in the route, so an error names its index and an
     # oversized list is 413 rather than a validation error.
     incidents: list[Any]
 
 
-class NoteIn(_In):
+class NoteIn(WireInput):
     content: str = Field(min_length=1, max_length=MAX_NOTE)
 
 
-class NoteBody(_In):
+class NoteBody(WireInput):
     note: NoteIn
 
 
-class SnoozeBody(_In):
+class SnoozeBody(WireInput):
     duration: StrictInt = Field(ge=1, le=MAX_SNOOZE)
 
 
-class MergeBody(_In):
+class MergeBody(WireInput):
     source_incidents: list[ReferenceIn] = Field(min_length=1, max_length=MAX_BULK)
 
 
-class AlertUpdate(_In):
+class AlertUpdate(WireInput):
     status: Literal["resolved", "triggered"] | None = None
     incident: ReferenceIn | None = None
 
 
-class AlertUpdateBody(_In):
+class AlertUpdateBody(WireInput):
     alert: AlertUpdate
 
 
@@ -131,11 +124,11 @@ class AlertBulkItem(AlertUpdate):
     id: Id
 
 
-class AlertBulkBody(_In):
+class AlertBulkBody(WireInput):
     alerts: list[Any]
 
 
-class PriorityFields(_In):
+class PriorityFields(WireInput):
     name: str | None = Field(default=None, min_length=1, max_length=50)
     description: str | None = Field(default=None, max_length=1024)
     color: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{6}$")
@@ -152,9 +145,9 @@ class PriorityCreate(PriorityFields):
     name: str = Field(min_length=1, max_length=50)
 
 
-class PriorityCreateBody(_In):
+class PriorityCreateBody(WireInput):
     priority: PriorityCreate
 
 
-class PriorityUpdateBody(_In):
+class PriorityUpdateBody(WireInput):
     priority: PriorityFields

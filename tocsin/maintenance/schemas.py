@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, Field
 
+from tocsin.http.inputs import WireInput, reject_nulls
 from tocsin.http.params import in_supported_range
 
 
@@ -18,11 +19,7 @@ def _aware(value: datetime) -> datetime:
 Instant = Annotated[datetime, AfterValidator(_aware)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class ServiceReferenceIn(_In):
+class ServiceReferenceIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
     type: Literal["service_reference", "service"] | None = None
 
@@ -30,20 +27,14 @@ class ServiceReferenceIn(_In):
 NOT_NULLABLE = ("start_time", "end_time", "services")
 
 
-class WindowFields(_In):
+class WindowFields(WireInput):
     type: Literal["maintenance_window"] | None = None
     start_time: Instant | None = None
     end_time: Instant | None = None
     description: str | None = Field(default=None, max_length=1024)
     services: list[ServiceReferenceIn] | None = Field(default=None, min_length=1, max_length=100)
 
-    @field_validator(*NOT_NULLABLE, mode="before")
-    @classmethod
-    def _no_explicit_nulls(cls, value: Any) -> Any:
-        # Runs only for values actually sent: omitting a field on update is fine, null is not.
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    _no_nulls = reject_nulls(*NOT_NULLABLE)
 
 
 class WindowCreate(WindowFields):
@@ -52,9 +43,9 @@ class WindowCreate(WindowFields):
     services: list[ServiceReferenceIn] = Field(min_length=1, max_length=100)
 
 
-class WindowCreateBody(_In):
+class WindowCreateBody(WireInput):
     maintenance_window: WindowCreate
 
 
-class WindowUpdateBody(_In):
+class WindowUpdateBody(WireInput):
     maintenance_window: WindowFields

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from tocsin.http.inputs import WireInput, reject_nulls
 from tocsin.http.params import in_supported_range
 from tocsin.schedules.zones import iana_name
 
@@ -17,26 +18,22 @@ WEEK_SECONDS = 7 * 86_400
 Stamp = Annotated[datetime, AfterValidator(in_supported_range)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
 def valid_zone(value: str) -> str:
     """An IANA name or an ActiveSupport name (as PagerDuty takes), kept exactly as given."""
     iana_name(value)
     return value
 
 
-class ReferenceIn(_In):
+class ReferenceIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
     type: str | None = None
 
 
-class LayerUserIn(_In):
+class LayerUserIn(WireInput):
     user: ReferenceIn
 
 
-class RestrictionIn(_In):
+class RestrictionIn(WireInput):
     type: Literal["daily_restriction", "weekly_restriction"]
     start_time_of_day: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
     duration_seconds: int = Field(ge=0, le=WEEK_SECONDS)
@@ -51,7 +48,7 @@ class RestrictionIn(_In):
         return self
 
 
-class LayerIn(_In):
+class LayerIn(WireInput):
     id: str | None = Field(default=None, max_length=16)  # an existing layer's id on update
     name: str | None = Field(default=None, max_length=255)
     start: Stamp
@@ -68,7 +65,7 @@ class LayerIn(_In):
         return self
 
 
-class ScheduleFields(_In):
+class ScheduleFields(WireInput):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     time_zone: str | None = None
     description: str | None = Field(default=None, max_length=1024)
@@ -79,12 +76,7 @@ class ScheduleFields(_In):
     def _zone(cls, value: str | None) -> str | None:
         return None if value is None else valid_zone(value)
 
-    @field_validator("name", "time_zone", "schedule_layers", mode="before")
-    @classmethod
-    def _no_explicit_nulls(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    _no_nulls = reject_nulls("name", "time_zone", "schedule_layers")
 
 
 class ScheduleCreate(ScheduleFields):
@@ -93,7 +85,7 @@ class ScheduleCreate(ScheduleFields):
     schedule_layers: list[LayerIn] = Field(min_length=1, max_length=50)
 
 
-class ScheduleCreateBody(_In):
+class ScheduleCreateBody(WireInput):
     schedule: ScheduleCreate
 
 
@@ -101,15 +93,15 @@ class SchedulePreview(ScheduleCreate):
     name: str = Field(default="Preview", min_length=1, max_length=255)
 
 
-class SchedulePreviewBody(_In):
+class SchedulePreviewBody(WireInput):
     schedule: SchedulePreview
 
 
-class ScheduleUpdateBody(_In):
+class ScheduleUpdateBody(WireInput):
     schedule: ScheduleFields
 
 
-class OverrideIn(_In):
+class OverrideIn(WireInput):
     start: Stamp
     end: Stamp
     user: ReferenceIn
@@ -121,7 +113,7 @@ class OverrideIn(_In):
         return self
 
 
-class OverridesBody(_In):
+class OverridesBody(WireInput):
     """``{"override": {...}}`` or ``{"overrides": [...]}``; batch items are validated one by one."""
 
     override: OverrideIn | None = None

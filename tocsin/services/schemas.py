@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from tocsin.http.inputs import WireInput, reject_nulls
 from tocsin.schedules.zones import iana_name
 
 IntegrationType = Literal[
@@ -15,23 +16,19 @@ IntegrationType = Literal[
 ]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class ReferenceIn(_In):
+class ReferenceIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
     type: str | None = None
 
 
-class UrgencyBranchIn(_In):
+class UrgencyBranchIn(WireInput):
     """``during_support_hours`` / ``outside_support_hours``: typed, so ingest never meets garbage."""
 
     type: Literal["constant", "severity_based"] = "constant"
     urgency: Literal["high", "low", "severity_based"] | None = None
 
 
-class UrgencyRuleIn(_In):
+class UrgencyRuleIn(WireInput):
     type: Literal["constant", "use_support_hours", "severity_based"]
     urgency: Literal["high", "low", "severity_based"] | None = None
     during_support_hours: UrgencyBranchIn | None = None
@@ -48,7 +45,7 @@ class UrgencyRuleIn(_In):
         return self
 
 
-class SupportHoursIn(_In):
+class SupportHoursIn(WireInput):
     type: Literal["fixed_time_per_day"] = "fixed_time_per_day"
     time_zone: str
     days_of_week: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
@@ -65,7 +62,7 @@ class SupportHoursIn(_In):
 NOT_NULLABLE = ("name", "status", "incident_urgency_rule", "escalation_policy")
 
 
-class ServiceFields(_In):
+class ServiceFields(WireInput):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=1024)
     status: Literal["active", "warning", "critical", "maintenance", "disabled"] | None = None
@@ -75,28 +72,22 @@ class ServiceFields(_In):
     support_hours: SupportHoursIn | None = None
     escalation_policy: ReferenceIn | None = None
 
-    @field_validator(*NOT_NULLABLE, mode="before")
-    @classmethod
-    def _no_explicit_nulls(cls, value: Any) -> Any:
-        # Runs only for values actually sent: omitting a field is fine, sending null is not.
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    _no_nulls = reject_nulls(*NOT_NULLABLE)
 
 
 class ServiceCreate(ServiceFields):
     name: str = Field(min_length=1, max_length=255)
 
 
-class ServiceCreateBody(_In):
+class ServiceCreateBody(WireInput):
     service: ServiceCreate
 
 
-class ServiceUpdateBody(_In):
+class ServiceUpdateBody(WireInput):
     service: ServiceFields
 
 
-class IntegrationFields(_In):
+class IntegrationFields(WireInput):
     type: IntegrationType | None = None
     name: str | None = Field(default=None, min_length=1, max_length=255)
 
@@ -105,9 +96,9 @@ class IntegrationCreate(IntegrationFields):
     type: IntegrationType = "events_api_v2_inbound_integration"
 
 
-class IntegrationCreateBody(_In):
+class IntegrationCreateBody(WireInput):
     integration: IntegrationCreate
 
 
-class IntegrationUpdateBody(_In):
+class IntegrationUpdateBody(WireInput):
     integration: IntegrationFields

@@ -1,33 +1,25 @@
 """Wire shapes (Pydantic) of teams and memberships as clients send them."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+from tocsin.http.inputs import WireInput, reject_nulls
 
 
-class ReferenceIn(_In):
+class ReferenceIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
     type: str | None = None
 
 
-class TeamFields(_In):
+class TeamFields(WireInput):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=1024)
     default_role: Literal["manager", "none"] | None = None
     parent: ReferenceIn | None = None
 
-    @field_validator("name", "default_role", mode="before")
-    @classmethod
-    def _no_explicit_nulls(cls, value: Any) -> Any:
-        # Runs only for values actually sent: omitting a field is fine, sending null is not.
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    _no_nulls = reject_nulls("name", "default_role")
 
     @field_validator("name")
     @classmethod
@@ -41,13 +33,13 @@ class TeamCreate(TeamFields):
     name: str = Field(min_length=1, max_length=100)
 
 
-class TeamCreateBody(_In):
+class TeamCreateBody(WireInput):
     team: TeamCreate
 
 
-class TeamUpdateBody(_In):
+class TeamUpdateBody(WireInput):
     team: TeamFields
 
 
-class MembershipBody(_In):
+class MembershipBody(WireInput):
     role: Literal["observer", "responder", "manager"] | None = None

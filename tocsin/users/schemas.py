@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from tocsin.http.inputs import WireInput
 from tocsin.users.rules import EMAIL, valid_time_zone
 
 Role = Literal[
@@ -16,10 +17,6 @@ ContactMethodType = Literal[
 ]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
 def _no_null(value: Any) -> Any:
     # Runs only for values actually sent: omitting a field is fine, sending null is not.
     if value is None:
@@ -27,7 +24,7 @@ def _no_null(value: Any) -> Any:
     return value
 
 
-class UserFields(_In):
+class UserFields(WireInput):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     email: str | None = Field(default=None, min_length=6, max_length=100)
     time_zone: str | None = Field(default=None, max_length=64)
@@ -69,20 +66,20 @@ class UserCreate(UserFields):
     email: str = Field(min_length=6, max_length=100)
 
 
-class UserCreateBody(_In):
+class UserCreateBody(WireInput):
     user: UserCreate
 
 
-class UserUpdateBody(_In):
+class UserUpdateBody(WireInput):
     user: UserFields
 
 
-class ReferenceIn(_In):
+class ReferenceIn(WireInput):
     id: str = Field(min_length=1, max_length=16)
     type: str | None = None
 
 
-class ContactMethodFields(_In):
+class ContactMethodFields(WireInput):
     type: ContactMethodType | None = None
     label: str | None = Field(default=None, min_length=1, max_length=100)
     address: str | None = Field(default=None, min_length=1, max_length=320)
@@ -108,15 +105,15 @@ class ContactMethodCreate(ContactMethodFields):
     address: str = Field(min_length=1, max_length=320)
 
 
-class ContactMethodCreateBody(_In):
+class ContactMethodCreateBody(WireInput):
     contact_method: ContactMethodCreate
 
 
-class ContactMethodUpdateBody(_In):
+class ContactMethodUpdateBody(WireInput):
     contact_method: ContactMethodFields
 
 
-class NotificationRuleFields(_In):
+class NotificationRuleFields(WireInput):
     type: Literal["assignment_notification_rule"] | None = None
     start_delay_in_minutes: int | None = Field(default=None, ge=0, le=10080, strict=True)
     contact_method: ReferenceIn | None = None
@@ -132,9 +129,9 @@ class NotificationRuleCreate(NotificationRuleFields):
     urgency: Literal["high", "low"]
 
 
-class NotificationRuleCreateBody(_In):
+class NotificationRuleCreateBody(WireInput):
     notification_rule: NotificationRuleCreate
 
 
-class NotificationRuleUpdateBody(_In):
+class NotificationRuleUpdateBody(WireInput):
     notification_rule: NotificationRuleFields

@@ -1,0 +1,30 @@
+"""What every PagerDuty request body model shares (Pydantic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class WireInput(BaseModel):
+    """Base of request bodies. Unknown fields are ignored: PagerDuty clients often GET a resource
+    and PUT it back whole, read-only fields (``id``, ``self``, ``html_url`` …) included."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+def _refuse_null(cls: type, value: Any) -> Any:
+    if value is None:
+        raise ValueError("cannot be null")
+    return value
+
+
+def reject_nulls(*fields: str) -> Any:
+    """A validator for optional fields that may be left out but not sent as null.
+
+    It runs only for values actually sent, so omitting a field on update keeps the stored value,
+    while an explicit null (which would erase a required value) is a 400 naming the field.
+    Use as ``_no_nulls = reject_nulls("name", "status")`` in the model's body.
+    """
+    return field_validator(*fields, mode="before")(_refuse_null)
