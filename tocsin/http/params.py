@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
@@ -70,3 +71,17 @@ def sort_by(request: Request, allowed: set[str], default: str) -> tuple[str, boo
     if field not in allowed or direction not in ("", "asc", "desc"):
         raise InvalidInput(errors=[f"sort_by must be one of {sorted(allowed)} with optional :asc or :desc"])
     return field, direction == "desc"
+
+
+def date_window(request: Request, now: datetime, column: Any, default: timedelta) -> list[Any]:
+    """PagerDuty's date filter as conditions on ``column``: ``since``/``until``,
+    ``date_range=all`` (no condition), else the last ``default`` before ``now``."""
+    if request.query_params.get("date_range") == "all":
+        return []
+    since = optional_datetime(request, "since")
+    until = optional_datetime(request, "until")
+    if since is None and until is None:
+        since = now - default
+    if since and until and since > until:
+        raise InvalidInput(errors=["since must be before until"])
+    return [c for c in (column >= since if since else None, column < until if until else None) if c is not None]

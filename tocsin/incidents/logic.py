@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db import sequences
@@ -21,19 +21,10 @@ from tocsin.incidents.queries import (
     get_incident,
     get_priority,
     live_service,
-    lock_incidents,
     open_incident_with_key,
     priority_by_name,
 )
-from tocsin.incidents.schemas import (
-    AlertUpdate,
-    AssignmentIn,
-    IncidentCreate,
-    IncidentUpdate,
-    PriorityCreate,
-    PriorityFields,
-    PriorityReferenceIn,
-)
+from tocsin.incidents.schemas import AssignmentIn, IncidentCreate, IncidentUpdate, PriorityReferenceIn
 from tocsin.users.queries import existing_user_ids, user_refs
 
 API_CHANNEL = {"type": "api"}
@@ -44,7 +35,7 @@ def agent_of(user_id: str) -> dict[str, Any]:
     return {"id": user_id, "type": "user_reference"}
 
 
-def _log(
+def write_log(
     session: AsyncSession, incident: Incident, type_: str, summary: str, agent: dict[str, Any] | None,
     at: datetime, *, alert_id: str | None = None, channel: dict[str, Any] | None = None,
 ) -> None:
@@ -117,7 +108,7 @@ async def _assign_level(
         summary = f"Reassigned to escalation policy {policy or incident.escalation_policy_id} ({names})."
     else:
         summary = f"Assigned to {names}."
-    _log(session, incident, log_type, summary, agent, at)
+    write_log(session, incident, log_type, summary, agent, at)
 
 
 # --- priorities ------------------------------------------------------------------------------
@@ -143,7 +134,7 @@ async def _set_priority(
     incident.priority_id = new
     incident.updated_at = at
     summary = f"Priority changed to {priority.name}." if priority is not None else "Priority removed."
-    _log(session, incident, "priority_change_log_entry", summary, agent, at)
+    write_log(session, incident, "priority_change_log_entry", summary, agent, at)
 
 
 # --- create ----------------------------------------------------------------------------------
@@ -183,10 +174,10 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: 
     )
     session.add(incident)
     await session.flush()
-    _log(session, incident, "trigger_log_entry", "Triggered through the API.", agent, at)
+    write_log(session, incident, "trigger_log_entry", "Triggered through the API.", agent, at)
     if assignees:
         await set_assignments(session, incident, assignees, at)
-        _log(session, incident, "assign_log_entry", f"Assigned to {await _names(session, assignees)}.", agent, at)
+        write_log(session, incident, "assign_log_entry", f"Assigned to {await _names(session, assignees)}.", agent, at)
     elif incident.escalation_policy_id:
         await _assign_level(session, incident, 1, agent, at, "assign_log_entry")
     await session.flush()
@@ -212,7 +203,7 @@ async def update_incident(
     if change.urgency is not None and change.urgency != incident.urgency:
         incident.urgency = change.urgency
         incident.updated_at = at
-        _log(session, incident, "urgency_change_log_entry", f"Urgency changed to {change.urgency}.", agent, at)
+        write_log(session, incident, "urgency_change_log_entry", f"Urgency changed to {change.urgency}.", agent, at)
     if "priority" in sent:
         priority = await _resolve_priority(session, change.priority, f"{field}.priority") if change.priority else None
         await _set_priority(session, incident, priority, agent, at)
@@ -238,7 +229,7 @@ async def _reassign(
         users = await _checked_assignees(session, change.assignments, f"{field}.assignments")
         await set_assignments(session, incident, users, at)
         incident.updated_at = at
-        _log(session, incident, "reassign_log_entry", f"Reassigned to {await _names(session, users)}.", agent, at)
+        write_log(session, incident, "reassign_log_entry", f"Reassigned to {await _names(session, users)}.", agent, at)
     elif change.escalation_policy is not None:
         incident.escalation_policy_id = await _checked_policy(
             session, change.escalation_policy.id, f"{field}.escalation_policy")
@@ -284,7 +275,7 @@ async def _set_status(
             await set_assignments(session, incident, [agent["id"]], at)
         incident.acknowledgements = [*incident.acknowledgements, {"at": at.isoformat(), "acknowledger": agent}]
         _status_change(incident, "acknowledged", agent, at)
-        _log(session, incident, "acknowledge_log_entry", "Acknowledged through the API.", agent, at)
+        write_log(session, incident, "acknowledge_log_entry", "Acknowledged through the API.", agent, at)
     elif status == "triggered":
         if current == "triggered":
             return  # already triggered: nothing changes, nothing is logged
@@ -293,7 +284,7 @@ async def _set_status(
             _status_change(incident, "triggered", agent, at)
             await _assign_reopened(session, incident, change, agent, at, field)
         elif current == "acknowledged":
-            _log(session, incident, "unacknowledge_log_entry", "Unacknowledged through the API.", agent, at)
+            write_log(session, incident, "unacknowledge_log_entry", "Unacknowledged through the API.", agent, at)
         incident.acknowledgements = []
         incident.snoozed_until = None
         _status_change(incident, "triggered", agent, at)
@@ -307,7 +298,7 @@ async def _assign_reopened(
     if change.assignments:
         users = await _checked_assignees(session, change.assignments, f"{field}.assignments")
         await set_assignments(session, incident, users, at)
-        _log(session, incident, "assign_log_entry", f"Assigned to {await _names(session, users)}.", agent, at)
+        write_log(session, incident, "assign_log_entry", f"Assigned to {await _names(session, users)}.", agent, at)
         return
     if change.escalation_policy is not None:
         incident.escalation_policy_id = await _checked_policy(
@@ -327,7 +318,7 @@ async def resolve(session: AsyncSession, incident: Incident, agent: dict[str, An
         update(Alert).where(Alert.incident_id == incident.id, Alert.status != "resolved")
         .values(status="resolved", resolved_at=at)
     )
-    _log(session, incident, log_type, summary, agent, at)
+    write_log(session, incident, log_type, summary, agent, at)
 
 
 async def _reopen(session: AsyncSession, incident: Incident, agent: dict[str, Any], at: datetime) -> None:
@@ -338,7 +329,7 @@ async def _reopen(session: AsyncSession, incident: Incident, agent: dict[str, An
     incident.acknowledgements = []
     incident.snoozed_until = None  # an event resolve leaves the old snooze behind
     incident.escalation_level = 1
-    _log(session, incident, "trigger_log_entry", "Reopened through the API.", agent, at)
+    write_log(session, incident, "trigger_log_entry", "Reopened through the API.", agent, at)
 
 
 # --- notes, snooze, merge --------------------------------------------------------------------
@@ -349,7 +340,7 @@ async def add_note(
     note = IncidentNote(id=new_id(), incident_id=incident.id, user_id=user_id, content=content, created_at=at)
     session.add(note)
     if log:
-        _log(session, incident, "annotate_log_entry", content, agent_of(user_id), at)
+        write_log(session, incident, "annotate_log_entry", content, agent_of(user_id), at)
     await session.flush()
     return note
 
@@ -363,115 +354,6 @@ async def snooze(session: AsyncSession, incident_id: str, duration: int, user_id
         raise InvalidInput(errors=["Incident must be acknowledged to be snoozed"])
     incident.snoozed_until = at + timedelta(seconds=duration)
     incident.updated_at = at
-    _log(session, incident, "snooze_log_entry", f"Snoozed for {duration} seconds.", agent_of(user_id), at)
+    write_log(session, incident, "snooze_log_entry", f"Snoozed for {duration} seconds.", agent_of(user_id), at)
     await session.flush()
     return incident
-
-
-async def merge(session: AsyncSession, target_id: str, source_ids: list[str], user_id: str, at: datetime) -> Incident:
-    """Move the sources' alerts to the target; each source resolves with a merge log entry."""
-    agent = agent_of(user_id)
-    await lock_incidents(session, [target_id, *source_ids])
-    target = await get_incident(session, target_id, for_update=True)
-    if target.status == "resolved":
-        raise IncidentAlreadyResolved(errors=["The target incident is resolved"])
-    source_ids = list(dict.fromkeys(source_ids))
-    errors = []
-    sources: list[Incident] = []
-    for n, sid in enumerate(source_ids):
-        if sid == target_id:
-            errors.append(f"source_incidents[{n}]: an incident cannot be merged into itself")
-            continue
-        source = await session.get(Incident, sid, with_for_update=True)
-        if source is None:
-            errors.append(f"source_incidents[{n}]: incident {sid} not found")
-        elif source.status == "resolved":
-            errors.append(f"source_incidents[{n}]: incident {sid} is resolved and cannot be merged")
-        else:
-            sources.append(source)
-    if errors:
-        raise InvalidInput(errors=errors)
-    for source in sources:
-        await session.execute(update(Alert).where(Alert.incident_id == source.id).values(incident_id=target.id))
-        source.merged_into_id = target.id
-        await resolve(session, source, agent, at, f"Merged into incident #{target.number}.", log_type="merge_log_entry")
-        _log(session, target, "merge_log_entry", f"Incident #{source.number} merged into this incident.", agent, at)
-    target.updated_at = at
-    await session.flush()
-    return target
-
-
-# --- alerts ----------------------------------------------------------------------------------
-
-async def get_alert(session: AsyncSession, incident_id: str, alert_id: str) -> Alert:
-    alert = await session.get(Alert, alert_id)
-    if alert is None or alert.incident_id != incident_id:
-        raise NotFound(f"Alert {alert_id} not found", errors=["Alert not found"])
-    return alert
-
-
-async def update_alert(
-    session: AsyncSession, incident: Incident, alert_id: str, change: AlertUpdate, user_id: str, at: datetime,
-    field: str = "alert",
-) -> Alert:
-    """Resolve an alert or move it to another open incident; when an incident's last open
-    alert resolves, the incident resolves too."""
-    agent = agent_of(user_id)
-    alert = await get_alert(session, incident.id, alert_id)
-    if change.status == "triggered" and alert.status == "resolved":
-        raise InvalidInput(errors=[f"{field}.status: a resolved alert cannot be triggered again"])
-    if change.incident is not None and change.incident.id != incident.id:
-        target = await session.get(Incident, change.incident.id, with_for_update=True)
-        if target is None or target.status == "resolved":
-            raise InvalidInput(errors=[f"{field}.incident: incident {change.incident.id} not found or resolved"])
-        alert.incident_id = target.id
-        _log(session, target, "merge_log_entry", f"Alert moved from incident #{incident.number}.", agent, at,
-             alert_id=alert.id)
-    if change.status == "resolved" and alert.status != "resolved":
-        alert.status = "resolved"
-        alert.resolved_at = at
-        _log(session, incident, "resolve_log_entry", "Alert resolved through the API.", agent, at, alert_id=alert.id)
-    await session.flush()
-    await _resolve_if_no_open_alerts(session, incident, agent, at)
-    return alert
-
-
-async def _resolve_if_no_open_alerts(session: AsyncSession, incident: Incident, agent: dict[str, Any], at: datetime) -> None:
-    if incident.status == "resolved":
-        return
-    open_alerts = await session.execute(
-        select(Alert.id).where(Alert.incident_id == incident.id, Alert.status != "resolved").limit(1))
-    if open_alerts.first() is None:
-        await resolve(session, incident, agent, at, "Resolved: its last open alert was resolved.")
-        await session.flush()
-
-
-# --- priorities (configuration) --------------------------------------------------------------
-
-def priority_snapshot(priority: Priority) -> dict[str, Any]:
-    return {"name": priority.name, "description": priority.description, "color": priority.color,
-            "order": priority.position}
-
-
-async def create_priority(session: AsyncSession, data: PriorityCreate, at: datetime) -> Priority:
-    last = (await session.execute(select(Priority.position).order_by(Priority.position.desc()).limit(1))).scalar()
-    priority = Priority(id=new_id(), name=data.name, description=data.description,
-                        color=data.color.lower() if data.color else None, position=(last or 0) + 1,
-                        created_at=at, updated_at=at)
-    session.add(priority)
-    await session.flush()
-    return priority
-
-
-async def update_priority(session: AsyncSession, priority_id: str, data: PriorityFields, at: datetime) -> Priority:
-    priority = await get_priority(session, priority_id)
-    sent = data.model_fields_set
-    if "name" in sent and data.name is not None:
-        priority.name = data.name
-    if "description" in sent:
-        priority.description = data.description
-    if "color" in sent:
-        priority.color = data.color.lower() if data.color else None
-    priority.updated_at = at
-    await session.flush()
-    return priority

@@ -1,5 +1,5 @@
-"""REST routes: /incidents (with notes, snooze, merge, alerts and log entries), /log_entries
-and /priorities."""
+"""REST routes: /incidents, with notes, snooze, merge and alerts. Its log entries and
+/log_entries are in ``log_routes``, /priorities in ``priority_routes``; both are included here."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import case, select
 
-from tocsin.audit.recorder import record
-from tocsin.auth.access import Principal, acting_user, audit_actor, require
-from tocsin.errors import AccessDenied, InvalidInput, NotFound, TooManyItems
+from tocsin.auth.access import Principal, acting_user, require
+from tocsin.errors import InvalidInput, NotFound, TooManyItems
 from tocsin.escalation.queries import policy_ids_for_teams
 from tocsin.http import params
 from tocsin.http.pagination import page
 from tocsin.http.runtime import Runtime, runtime
-from tocsin.incidents import logic
-from tocsin.incidents.models import Alert, Incident, IncidentAssignment, IncidentNote, LogEntry, Priority
-from tocsin.incidents.queries import fill_context, get_incident, get_priority, lock_incidents
+from tocsin.incidents import alert_moves, log_routes, logic, priority_routes
+from tocsin.incidents.models import Alert, Incident, IncidentAssignment, IncidentNote
+from tocsin.incidents.queries import fill_context, get_incident, lock_incidents
 from tocsin.incidents.schemas import (
     MAX_BULK,
     AlertBulkBody,
@@ -31,27 +30,13 @@ from tocsin.incidents.schemas import (
     IncidentUpdateBody,
     MergeBody,
     NoteBody,
-    PriorityCreateBody,
-    PriorityUpdateBody,
     SnoozeBody,
 )
-from tocsin.incidents.wire import (
-    INCLUDES,
-    Context,
-    alert_json,
-    incident_json,
-    incident_ref,
-    log_entry_json,
-    note_json,
-    priority_json,
-)
+from tocsin.incidents.wire import INCLUDES, Context, alert_json, incident_json, incident_ref, note_json
 
 router = APIRouter(tags=["Incidents"])
 READ = Depends(require("incidents.read"))
 WRITE = require("incidents.write")
-PRIORITIES_READ = Depends(require("priorities.read"))
-PRIORITIES_WRITE = require("priorities.write")
-ADMIN_ROLES = {"admin", "owner"}
 DEFAULT_WINDOW = timedelta(days=30)
 STATUSES = {"triggered", "acknowledged", "resolved"}
 URGENCIES = {"high", "low"}
@@ -65,16 +50,7 @@ SORTS = {
 
 
 def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
-    """PagerDuty's date filter: ``since``/``until``, ``date_range=all``, else the last 30 days."""
-    if request.query_params.get("date_range") == "all":
-        return []
-    since = params.optional_datetime(request, "since")
-    until = params.optional_datetime(request, "until")
-    if since is None and until is None:
-        since = rt.clock.now() - DEFAULT_WINDOW
-    if since and until and since > until:
-        raise InvalidInput(errors=["since must be before until"])
-    return [c for c in (column >= since if since else None, column < until if until else None) if c is not None]
+    return params.date_window(request, rt.clock.now(), column, DEFAULT_WINDOW)
 
 
 @router.get("/incidents", dependencies=[READ])
@@ -250,7 +226,7 @@ async def merge(
     user = await acting_user(request, principal, rt)
     ctx = Context(rt.base_url)
     async with rt.db.transaction() as session:
-        target = await logic.merge(session, incident_id, [s.id for s in body.source_incidents], user.id, rt.clock.now())
+        target = await alert_moves.merge(session, incident_id, [s.id for s in body.source_incidents], user.id, rt.clock.now())
     return {"incident": incident_ref(ctx, target)}
 
 
@@ -259,7 +235,7 @@ async def get_alert(incident_id: str, alert_id: str, request: Request, rt: Runti
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
         incident = await get_incident(session, incident_id)
-        alert = await logic.get_alert(session, incident_id, alert_id)
+        alert = await alert_moves.get_alert(session, incident_id, alert_id)
         await fill_context(session, ctx, [incident])
     return {"alert": alert_json(ctx, alert, incident)}
 
@@ -276,7 +252,7 @@ async def update_alert(
         # processor does, so the two cannot deadlock.
         await lock_incidents(session, [incident_id, *([body.alert.incident.id] if body.alert.incident else [])])
         incident = await get_incident(session, incident_id, for_update=True)
-        alert = await logic.update_alert(session, incident, alert_id, body.alert, user.id, rt.clock.now())
+        alert = await alert_moves.update_alert(session, incident, alert_id, body.alert, user.id, rt.clock.now())
         owner = await get_incident(session, alert.incident_id)
         await fill_context(session, ctx, [owner])
     return {"alert": alert_json(ctx, alert, owner)}
@@ -301,7 +277,7 @@ async def update_alerts(
         alerts = []
         for n, item in enumerate(items):
             try:
-                alerts.append(await logic.update_alert(session, incident, item.id, item, user.id, now, f"alerts[{n}]"))
+                alerts.append(await alert_moves.update_alert(session, incident, item.id, item, user.id, now, f"alerts[{n}]"))
             except NotFound:
                 raise NotFound(errors=[f"alerts[{n}].id: alert {item.id} not found on this incident"]) from None
         owners = {i.id: i for i in [await get_incident(session, a.incident_id) for a in alerts]}
@@ -327,111 +303,5 @@ async def list_alerts(incident_id: str, request: Request, rt: Runtime = Depends(
     return p.body("alerts", items, total, p.offset + len(items) < total)
 
 
-@router.get("/incidents/{incident_id}/log_entries", dependencies=[READ])
-async def incident_log(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    p = page(request)
-    where = [LogEntry.incident_id == incident_id, *_window_or_all(request, rt)]
-    ctx = Context(rt.base_url, params.time_zone(request))
-    async with rt.db.transaction() as session:
-        incident = await get_incident(session, incident_id)
-        query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total = await p.fetch(session, query)
-        await fill_context(session, ctx, [incident], [r.agent for r in rows])
-    items = [log_entry_json(ctx, e, incident) for e in rows]
-    return p.body("log_entries", items, total, p.offset + len(items) < total)
-
-
-def _window_or_all(request: Request, rt: Runtime) -> list[Any]:
-    """An incident's own log is shown whole unless a window is asked for."""
-    if "since" in request.query_params or "until" in request.query_params:
-        return _window(request, rt, LogEntry.created_at)
-    return []
-
-
-@router.get("/log_entries", dependencies=[READ])
-async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    p = page(request)
-    where = _window(request, rt, LogEntry.created_at)
-    ctx = Context(rt.base_url, params.time_zone(request))
-    async with rt.db.transaction() as session:
-        query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total = await p.fetch(session, query)
-        incidents = {
-            i.id: i for i in (await session.execute(
-                select(Incident).where(Incident.id.in_({r.incident_id for r in rows}))
-            )).scalars()
-        }
-        await fill_context(session, ctx, list(incidents.values()), [r.agent for r in rows])
-    items = [log_entry_json(ctx, e, incidents.get(e.incident_id)) for e in rows]
-    return p.body("log_entries", items, total, p.offset + len(items) < total)
-
-
-@router.get("/log_entries/{log_entry_id}", dependencies=[READ])
-async def get_log_entry(log_entry_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    ctx = Context(rt.base_url, params.time_zone(request))
-    async with rt.db.transaction() as session:
-        entry = await session.get(LogEntry, log_entry_id)
-        if entry is None:
-            raise NotFound(errors=["Log entry not found"])
-        incident = await get_incident(session, entry.incident_id)
-        await fill_context(session, ctx, [incident], [entry.agent])
-    return {"log_entry": log_entry_json(ctx, entry, incident)}
-
-
-# --- priorities ------------------------------------------------------------------------------
-
-def _require_admin(principal: Principal) -> None:
-    """Priorities are account configuration: user keys must belong to an admin or owner
-    (account keys act for the account)."""
-    if principal.user_id is not None and principal.role not in ADMIN_ROLES:
-        raise AccessDenied(errors=["Only an admin or owner may change priorities"])
-
-
-@router.get("/priorities", dependencies=[PRIORITIES_READ])
-async def list_priorities(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    p = page(request)
-    async with rt.db.transaction() as session:
-        rows, total = await p.fetch(session, select(Priority).order_by(Priority.position, Priority.id))
-    items = [priority_json(rt.base_url, r) for r in rows]
-    return p.body("priorities", items, total, p.offset + len(items) < total)
-
-
-@router.get("/priorities/{priority_id}", dependencies=[PRIORITIES_READ])
-async def get_priority_route(priority_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    """Tocsin extension: PagerDuty only lists priorities."""
-    async with rt.db.transaction() as session:
-        priority = await get_priority(session, priority_id)
-    return {"priority": priority_json(rt.base_url, priority)}
-
-
-@router.post("/priorities", status_code=201)
-async def create_priority(
-    body: PriorityCreateBody, request: Request, principal: Principal = Depends(PRIORITIES_WRITE),
-    rt: Runtime = Depends(runtime),
-) -> dict[str, Any]:
-    """Tocsin extension: PagerDuty's priorities are edited in its web UI only. The new priority
-    ranks below the existing ones."""
-    _require_admin(principal)
-    now = rt.clock.now()
-    async with rt.db.transaction() as session:
-        priority = await logic.create_priority(session, body.priority, now)
-        record(session, audit_actor(principal, request), action="create", resource_type="priority",
-               resource_id=priority.id, summary=priority.name, after=logic.priority_snapshot(priority), at=now)
-    return {"priority": priority_json(rt.base_url, priority)}
-
-
-@router.put("/priorities/{priority_id}")
-async def update_priority(
-    priority_id: str, body: PriorityUpdateBody, request: Request, principal: Principal = Depends(PRIORITIES_WRITE),
-    rt: Runtime = Depends(runtime),
-) -> dict[str, Any]:
-    """Tocsin extension: PagerDuty's priorities are edited in its web UI only."""
-    _require_admin(principal)
-    now = rt.clock.now()
-    async with rt.db.transaction() as session:
-        before = logic.priority_snapshot(await get_priority(session, priority_id))
-        priority = await logic.update_priority(session, priority_id, body.priority, now)
-        record(session, audit_actor(principal, request), action="update", resource_type="priority",
-               resource_id=priority.id, summary=priority.name, before=before,
-               after=logic.priority_snapshot(priority), at=now)
-    return {"priority": priority_json(rt.base_url, priority)}
+router.include_router(log_routes.router)
+router.include_router(priority_routes.router)
