@@ -20,6 +20,7 @@ from tocsin.events.inbox import GroupCommitter
 from tocsin.events.ingest import PATHS as EVENT_PATHS
 from tocsin.events.ingest import EventsEndpoint
 from tocsin.events.ratelimit import SlidingWindowLimiter
+from tocsin.events.retention import RetentionSweeper
 from tocsin.audit.routes import router as audit_router
 from tocsin.api.abilities import router as abilities_router
 from tocsin.api.audit import router as audit_records_router
@@ -50,6 +51,8 @@ class Tocsin:
         self.runtime = Runtime(settings=settings, db=self.db)
         # Read the clock through the runtime on each batch: tests swap in a FrozenClock.
         self.worker = InboxWorker(self.db, now=lambda: self.runtime.clock.now())
+        # Deletes change events and suppressed triggers past retention; runs beside the worker.
+        self.retention = RetentionSweeper(self.db, now=lambda: self.runtime.clock.now())
         self.directory = IntegrationDirectory(self.db)
         self.committer = GroupCommitter(self.db, on_commit=self.worker.wake)
         self.events = EventsEndpoint(
@@ -72,9 +75,11 @@ class Tocsin:
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             if self._start_worker:
                 self.worker.start()
+                self.retention.start()
             try:
                 yield
             finally:
+                await self.retention.stop()
                 await self.committer.close()
                 await self.worker.stop()
                 await self.db.dispose()

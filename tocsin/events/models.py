@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, Index, Integer, Text
@@ -24,6 +24,11 @@ class InboxEvent(Base):
     # (never silently dropped) for an operator to inspect.
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+# Change events are shown for 90 days (``GET /change_events`` hides older ones) and then deleted
+# by ``tocsin.events.retention``.
+CHANGE_EVENT_RETENTION = timedelta(days=90)
 
 
 class ChangeEvent(Base):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,6 +9,7 @@ from sqlalchemy import select
 
 from tocsin.auth.access import require
 from tocsin.errors import NotFound
+from tocsin.events.models import CHANGE_EVENT_RETENTION as RETENTION
 from tocsin.events.models import ChangeEvent
 from tocsin.http import params
 from tocsin.http.pagination import page
@@ -18,7 +18,6 @@ from tocsin.http.runtime import Runtime, runtime
 
 router = APIRouter(tags=["Change Events"])
 READ = Depends(require("change_events.read"))
-RETENTION = timedelta(days=90)
 
 
 def change_event_json(base: str, event: ChangeEvent) -> dict[str, Any]:
@@ -39,7 +38,8 @@ def change_event_json(base: str, event: ChangeEvent) -> dict[str, Any]:
 @router.get("/change_events", dependencies=[READ])
 async def list_change_events(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
-    # Change events are kept 90 days: older ones are never shown, whatever the window.
+    # Change events are kept 90 days: older ones are never shown, whatever the window (and the
+    # retention sweep deletes them, tocsin.events.retention).
     where = [ChangeEvent.timestamp >= rt.clock.now() - RETENTION]
     if since := params.optional_datetime(request, "since"):
         where.append(ChangeEvent.timestamp >= since)

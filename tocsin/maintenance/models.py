@@ -4,7 +4,7 @@ See ``tocsin.maintenance.rule`` for the rule itself.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
@@ -36,14 +36,25 @@ class MaintenanceWindowService(Base):
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), primary_key=True)
 
 
+# How long a suppressed trigger is kept, counted from ``suppressed_at`` (the processing time).
+# Older ones are deleted in small batches by the events worker's retention sweep
+# (``queries.prune_suppressed``), so the table cannot grow without bound.
+SUPPRESSED_EVENT_RETENTION = timedelta(days=90)
+
+
 class SuppressedEvent(Base):
     """A trigger that arrived while its service was in maintenance and so opened no incident.
 
-    Kept whole (payload included) so operators can see what maintenance hid.
+    Kept whole (payload included) so operators can see what maintenance hid, for
+    ``SUPPRESSED_EVENT_RETENTION`` after it was suppressed.
     """
 
     __tablename__ = "maintenance_suppressed_events"
-    __table_args__ = (Index("ix_maintenance_suppressed_events_window_id", "window_id", "received_at"),)
+    __table_args__ = (
+        Index("ix_maintenance_suppressed_events_window_id", "window_id", "received_at"),
+        # The retention sweep finds expired rows by age.
+        Index("ix_maintenance_suppressed_events_suppressed_at", "suppressed_at"),
+    )
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
     window_id: Mapped[str] = mapped_column(ForeignKey("maintenance_windows.id"))
     service_id: Mapped[str] = mapped_column(IdColumn)

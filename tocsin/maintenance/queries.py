@@ -10,12 +10,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tocsin.ids import new_id
-from tocsin.maintenance.models import MaintenanceWindow, MaintenanceWindowService, SuppressedEvent
+from tocsin.maintenance.models import (
+    SUPPRESSED_EVENT_RETENTION,
+    MaintenanceWindow,
+    MaintenanceWindowService,
+    SuppressedEvent,
+)
 from tocsin.maintenance.rule import Hold, hold_back
 
 # The key under which ``mark_maintenance`` puts a ``Hold`` into a service-facts dict.
@@ -91,3 +96,16 @@ async def services_in_maintenance(session: AsyncSession, service_ids: set[str], 
     if not service_ids:
         return {}
     return {service_id: window_id for service_id, window_id in await session.execute(_open_windows(service_ids, at))}
+
+
+def prune_suppressed(session: Session, now: datetime, limit: int) -> int:
+    """Delete up to ``limit`` suppressed triggers older than ``SUPPRESSED_EVENT_RETENTION`` at
+    ``now``; return how many went (the caller repeats while a full batch went). One statement,
+    by primary keys picked through the ``suppressed_at`` index."""
+    table = SuppressedEvent.__table__
+    expired = (
+        select(SuppressedEvent.id)
+        .where(SuppressedEvent.suppressed_at < now - SUPPRESSED_EVENT_RETENTION)
+        .limit(limit)
+    )
+    return int(session.execute(delete(table).where(table.c.id.in_(expired))).rowcount or 0)
