@@ -187,7 +187,8 @@ async def test_schedule_and_override_changes_are_audited(h: Harness) -> None:
     assert set(changed) == {"name", "schedule_layers"} and changed["name"]["value"] == "Renamed"
     assert b in changed["schedule_layers"]["value"] and b not in changed["schedule_layers"]["before_value"]
     assert by_action["create"].actor_type == "api_key_reference"
-    assert {f["name"] for f in by_action["delete"].fields} == {"name", "description", "time_zone", "schedule_layers"}
+    assert {f["name"] for f in by_action["delete"].fields} == {"name", "description", "time_zone", "schedule_layers",
+                                                                "teams"}
     overrides = await audit(h, "override")
     assert sorted((rec.root_id, rec.action) for rec in overrides) == sorted(
         [(future, "create"), (running, "create"), (future, "delete"), (running, "update")])

@@ -20,13 +20,17 @@ from tocsin.auth.models import User
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.ids import new_id
 from tocsin.schedules.model import Entry
-from tocsin.schedules.models import Schedule, ScheduleLayer, ScheduleLayerUser, ScheduleOverride
+from tocsin.schedules.models import Schedule, ScheduleLayer, ScheduleLayerUser, ScheduleOverride, ScheduleTeam
 from tocsin.schedules.oncall import Layer, Override, RenderedSchedule, Restriction, render_schedule
-from tocsin.schedules.schemas import LayerIn, OverrideIn, ScheduleCreate, ScheduleFields
+from tocsin.schedules.schemas import LayerIn, OverrideIn, ScheduleCreate, ScheduleFields, TeamIn
 from tocsin.schedules.zones import iana_name, zone_info
+from tocsin.teams.queries import existing_team_ids, team_refs
 
 MAX_WINDOW = timedelta(days=366)
 MAX_TURNS = 200_000  # rotation turns one rendering may walk through (guards turn length 1 s)
+# Rotation turns one request may render across all the schedules it lists (each schedule alone
+# is held to MAX_TURNS): about five seconds of rendering, as GET /oncalls allows.
+MAX_TOTAL_TURNS = 1_000_000
 
 
 # --- layer definitions, stored or not ------------------------------------------------------
@@ -167,12 +171,59 @@ async def users_by_id(session: AsyncSession, user_ids: Iterable[str]) -> dict[st
     return {user.id: user for user in rows.scalars()}
 
 
+async def _missing_users(session: AsyncSession, fields: list[tuple[str, str]]) -> list[str]:
+    known = await users_by_id(session, [user_id for _, user_id in fields])
+    return [f"{field}: user {user_id} not found" for field, user_id in fields if user_id not in known]
+
+
 async def require_users(session: AsyncSession, fields: list[tuple[str, str]]) -> None:
     """``fields`` holds (field path, user id); unknown ids are a 400 naming each field."""
-    known = await users_by_id(session, [user_id for _, user_id in fields])
-    missing = [f"{field}: user {user_id} not found" for field, user_id in fields if user_id not in known]
+    if missing := await _missing_users(session, fields):
+        raise InvalidInput(errors=missing)
+
+
+async def _missing_teams(session: AsyncSession, prefix: str, teams: Sequence[TeamIn]) -> list[str]:
+    known = await existing_team_ids(session, [t.id for t in teams])
+    return [f"{prefix}.teams[{i}].id: team {t.id} not found" for i, t in enumerate(teams) if t.id not in known]
+
+
+async def _require_references(
+    session: AsyncSession, prefix: str, layers: Sequence[LayerIn] | None, teams: Sequence[TeamIn] | None
+) -> None:
+    """Every user of ``layers`` and every team must exist: one 400 naming each unknown field."""
+    missing = await _missing_users(session, _layer_user_fields(prefix, layers or []))
+    missing += await _missing_teams(session, prefix, teams or [])
     if missing:
         raise InvalidInput(errors=missing)
+
+
+async def teams_of(session: AsyncSession, schedule_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The team ids linked to each schedule (deleted teams included), sorted."""
+    found: dict[str, list[str]] = {sid: [] for sid in schedule_ids}
+    if schedule_ids:
+        for schedule_id, team_id in await session.execute(
+            select(ScheduleTeam.schedule_id, ScheduleTeam.team_id)
+            .where(ScheduleTeam.schedule_id.in_(list(schedule_ids)))
+            .order_by(ScheduleTeam.schedule_id, ScheduleTeam.team_id)
+        ):
+            found[schedule_id].append(team_id)
+    return found
+
+
+async def team_references(session: AsyncSession, schedule_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Each schedule's live teams as (id, name), by name; a deleted team is no longer shown."""
+    linked = await teams_of(session, schedule_ids)
+    names = await team_refs(session, {t for ids in linked.values() for t in ids})
+    return {
+        sid: sorted(((t, names[t]) for t in ids if t in names), key=lambda ref: (ref[1], ref[0]))
+        for sid, ids in linked.items()
+    }
+
+
+async def _write_teams(session: AsyncSession, schedule_id: str, team_ids: Iterable[str]) -> None:
+    await session.execute(delete(ScheduleTeam).where(ScheduleTeam.schedule_id == schedule_id))
+    for team_id in dict.fromkeys(team_ids):
+        session.add(ScheduleTeam(schedule_id=schedule_id, team_id=team_id))
 
 
 def _layer_user_fields(prefix: str, layers: Sequence[LayerIn]) -> list[tuple[str, str]]:
@@ -220,6 +271,14 @@ def _turns(versions: Sequence[LayerDef], since: datetime, until: datetime) -> in
             total += int((hi - lo).total_seconds() // v.rotation_turn_length_seconds) + 1
         total += restriction_windows(len(v.restrictions), lo, hi)
     return total
+
+
+def check_page_turns(schedules: Iterable[Sequence[LayerDef]], since: datetime, until: datetime) -> None:
+    """One request renders at most ``MAX_TOTAL_TURNS`` across every schedule it lists; checked
+    before any rendering starts."""
+    if sum(_turns(versions, since, until) for versions in schedules) > MAX_TOTAL_TURNS:
+        raise TooManyTurns(errors=["until: the schedules on this page hold too many rotation turns in this window; "
+                                   "ask for a narrower since/until or a smaller limit"])
 
 
 def render(
@@ -274,7 +333,7 @@ def _end_version(row: ScheduleLayer, now: datetime) -> None:
 
 
 async def create_schedule(session: AsyncSession, fields: ScheduleCreate, now: datetime) -> Schedule:
-    await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
+    await _require_references(session, "schedule", fields.schedule_layers, fields.teams)
     zone = zone_info(fields.time_zone)
     schedule = Schedule(id=new_id(), name=fields.name, description=fields.description,
                         time_zone=fields.time_zone, created_at=now, updated_at=now)
@@ -282,6 +341,7 @@ async def create_schedule(session: AsyncSession, fields: ScheduleCreate, now: da
     await session.flush()  # the schedule row before the rows that reference it
     for position, layer in enumerate(fields.schedule_layers):
         _add_version(session, schedule.id, layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id()), now)
+    await _write_teams(session, schedule.id, [t.id for t in fields.teams or []])
     await session.flush()
     return schedule
 
@@ -295,21 +355,24 @@ def preview_versions(fields: ScheduleCreate) -> list[LayerDef]:
 
 
 async def check_preview_users(session: AsyncSession, fields: ScheduleCreate) -> None:
-    await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
+    await _require_references(session, "schedule", fields.schedule_layers, fields.teams)
 
 
 async def update_schedule(session: AsyncSession, schedule_id: str, fields: ScheduleFields, now: datetime) -> Schedule:
     schedule = await get_schedule(session, schedule_id)
     data = fields.model_dump(exclude_unset=True)
+    await _require_references(session, "schedule", fields.schedule_layers if "schedule_layers" in data else None,
+                              fields.teams if "teams" in data else None)
     old_zone = iana_name(schedule.time_zone)
     for name in ("name", "description", "time_zone"):
         if name in data:
             setattr(schedule, name, data[name])
     if fields.schedule_layers is not None and "schedule_layers" in data:
-        await require_users(session, _layer_user_fields("schedule", fields.schedule_layers))
         await _replace_layers(session, schedule, fields.schedule_layers, now)
     elif iana_name(schedule.time_zone) != old_zone:
         await _rezone_layers(session, schedule, now)
+    if fields.teams is not None and "teams" in data:
+        await _write_teams(session, schedule_id, [t.id for t in fields.teams])
     schedule.updated_at = now
     await session.flush()
     return schedule

@@ -1,4 +1,4 @@
-"""ORM models of schedules: schedules, layer versions, their ordered users, and overrides.
+"""ORM models of schedules: schedules, layer versions, their ordered users, overrides, teams.
 
 A layer is never edited in place once it has mattered: a change ends the current *version* at
 the moment of the edit and starts a new version (same ``layer_id``, new row) from then on, so
@@ -26,6 +26,15 @@ class Schedule(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ScheduleTeam(Base):
+    """A team the schedule belongs to (PagerDuty's ``schedule.teams``)."""
+
+    __tablename__ = "schedule_teams"
+    __table_args__ = (Index("ix_schedule_teams_team_id", "team_id"),)
+    schedule_id: Mapped[str] = mapped_column(ForeignKey("schedules.id"), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
 
 
 class ScheduleLayer(Base):

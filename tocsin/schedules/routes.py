@@ -28,7 +28,7 @@ from tocsin.http.refs import iso
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import feeds, ical, logic
 from tocsin.schedules.logic import LayerDef
-from tocsin.schedules.models import Schedule, ScheduleOverride
+from tocsin.schedules.models import Schedule, ScheduleOverride, ScheduleTeam
 from tocsin.schedules.schemas import (
     OverrideIn,
     OverridesBody,
@@ -45,6 +45,7 @@ from tocsin.schedules.wire import (
     user_ref,
 )
 from tocsin.schedules.zones import zone_info
+from tocsin.teams.queries import existing_team_ids, team_refs
 
 router = APIRouter(tags=["Schedules"])
 READ = Depends(require("schedules.read"))
@@ -84,7 +85,8 @@ def _with_feed(body: dict[str, Any], base: str, feed: Any) -> dict[str, Any]:
 
 
 async def _snapshot(session: AsyncSession, schedule: Schedule) -> dict[str, Any]:
-    return schedule_snapshot(schedule, (await logic.layer_versions(session, [schedule.id]))[schedule.id])
+    versions = (await logic.layer_versions(session, [schedule.id]))[schedule.id]
+    return schedule_snapshot(schedule, versions, (await logic.teams_of(session, [schedule.id]))[schedule.id])
 
 
 def _window(request: Request, now: datetime) -> tuple[datetime, datetime]:
@@ -98,6 +100,7 @@ def _window(request: Request, now: datetime) -> tuple[datetime, datetime]:
 async def _rendered(
     session: AsyncSession, rt: Runtime, request: Request, schedule: Schedule, versions: list[LayerDef],
     overrides_for: Sequence[ScheduleOverride] | None = None, *, after_write: bool = False,
+    teams: Sequence[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The schedule rendered over the request's window.
 
@@ -117,7 +120,9 @@ async def _rendered(
         rendering = None
     ids = {u for v in versions for u in v.users} | {o.user_id for o in overrides}
     users = await logic.users_by_id(session, ids)
-    body = schedule_json(rt.base_url, schedule, versions, users, tz, rendering)
+    if teams is None:
+        teams = (await logic.team_references(session, [schedule.id]))[schedule.id]
+    body = schedule_json(rt.base_url, schedule, versions, users, tz, rendering, teams)
     if schedule.id != PREVIEW_ID:
         feed = (await feeds.schedule_feeds(session, [schedule.id], rt.clock.now()))[schedule.id]
         _with_feed(body, rt.base_url, feed)
@@ -138,8 +143,10 @@ def _only_included(body: dict[str, Any], included: set[str]) -> dict[str, Any]:
 
 @router.get("/schedules", dependencies=[READ])
 async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    """``query`` filters by name; ``include[]`` renders layers, overrides or the final schedule
-    over ``since``..``until`` (default: now and two weeks on), shown in ``time_zone``."""
+    """``query`` filters by name and ``team_ids[]`` by team; ``include[]`` renders layers,
+    overrides or the final schedule over ``since``..``until`` (default: now and two weeks on),
+    shown in ``time_zone``. All the page's renderings together are held to one budget
+    (``logic.MAX_TOTAL_TURNS``), checked before any is rendered."""
     p = page(request)
     query_text = request.query_params.get("query")
     included = _includes(request)
@@ -148,9 +155,15 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
     where = [Schedule.deleted_at.is_(None)]
     if query_text:
         where.append(name_contains(Schedule.name, query_text))
+    team_ids = array(request, "team_ids")
     async with rt.db.transaction() as session:
+        if team_ids:  # a deleted team is no longer shown on its schedules, so it matches none
+            live = sorted(await existing_team_ids(session, team_ids))
+            where.append(Schedule.id.in_(select(ScheduleTeam.schedule_id).where(ScheduleTeam.team_id.in_(live))))
         rows, total = await p.fetch(session, select(Schedule).where(*where).order_by(Schedule.name, Schedule.id))
         versions = await logic.layer_versions(session, [s.id for s in rows])
+        if included:
+            logic.check_page_turns(versions.values(), since, until)
         overrides = {s.id: await logic.overrides_in(session, s.id) for s in rows} if included else {}
         renderings = {
             s.id: logic.render(versions[s.id], overrides[s.id], s.time_zone, since, until, False)
@@ -159,10 +172,11 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
         ids = {u for vs in versions.values() for v in vs for u in v.users}
         ids |= {o.user_id for os_ in overrides.values() for o in os_}
         users = await logic.users_by_id(session, ids)
+        teams = await logic.team_references(session, [s.id for s in rows])
         feed_of = await feeds.schedule_feeds(session, [s.id for s in rows], rt.clock.now())
     items = [
-        _with_feed(_only_included(schedule_json(rt.base_url, s, versions[s.id], users, tz, renderings.get(s.id)),
-                                  included), rt.base_url, feed_of.get(s.id))
+        _with_feed(_only_included(schedule_json(rt.base_url, s, versions[s.id], users, tz, renderings.get(s.id),
+                                                teams[s.id]), included), rt.base_url, feed_of.get(s.id))
         for s in rows
     ]
     return p.body("schedules", items, total, p.offset + len(items) < total)
@@ -175,9 +189,10 @@ async def create_schedule(
     now = rt.clock.now()
     async with rt.db.transaction() as session:
         schedule = await logic.create_schedule(session, body.schedule, now)
-        versions = (await logic.layer_versions(session, [schedule.id]))[schedule.id]
+        after = await _snapshot(session, schedule)
         record(session, audit_actor(principal, request), action="create", resource_type="schedule",
-               resource_id=schedule.id, summary=schedule.name, after=schedule_snapshot(schedule, versions), at=now)
+               resource_id=schedule.id, summary=schedule.name, after=after, at=now)
+        versions = (await logic.layer_versions(session, [schedule.id]))[schedule.id]
         return {"schedule": await _rendered(session, rt, request, schedule, versions, [], after_write=True)}
 
 
@@ -190,7 +205,10 @@ async def preview_schedule(body: SchedulePreviewBody, request: Request, rt: Runt
                         time_zone=fields.time_zone, created_at=now, updated_at=now)
     async with rt.db.transaction() as session:
         await logic.check_preview_users(session, fields)
-        return {"schedule": await _rendered(session, rt, request, schedule, logic.preview_versions(fields), [])}
+        names = await team_refs(session, [t.id for t in fields.teams or []])
+        teams = sorted(names.items(), key=lambda ref: (ref[1], ref[0]))
+        return {"schedule": await _rendered(session, rt, request, schedule, logic.preview_versions(fields), [],
+                                            teams=teams)}
 
 
 async def _next_oncall_user(session: AsyncSession, request: Request) -> str | None:
@@ -245,10 +263,10 @@ async def update_schedule(
     async with rt.db.transaction() as session:
         before = await _snapshot(session, await logic.get_schedule(session, schedule_id))
         schedule = await logic.update_schedule(session, schedule_id, body.schedule, now)
-        versions = (await logic.layer_versions(session, [schedule_id]))[schedule_id]
         record(session, audit_actor(principal, request), action="update", resource_type="schedule",
                resource_id=schedule.id, summary=schedule.name, before=before,
-               after=schedule_snapshot(schedule, versions), at=now)
+               after=await _snapshot(session, schedule), at=now)
+        versions = (await logic.layer_versions(session, [schedule_id]))[schedule_id]
         return {"schedule": await _rendered(session, rt, request, schedule, versions, after_write=True)}
 
 
@@ -456,4 +474,6 @@ async def rotate_schedule_feed(
         await session.flush()
         versions = (await logic.layer_versions(session, [schedule_id]))[schedule_id]
         users = await logic.users_by_id(session, {u for v in versions for u in v.users})
-        return {"schedule": _with_feed(schedule_json(rt.base_url, schedule, versions, users), rt.base_url, feed)}
+        teams = (await logic.team_references(session, [schedule_id]))[schedule_id]
+        return {"schedule": _with_feed(schedule_json(rt.base_url, schedule, versions, users, teams=teams),
+                                       rt.base_url, feed)}

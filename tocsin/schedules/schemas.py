@@ -29,6 +29,14 @@ class ReferenceIn(WireInput):
     type: str | None = None
 
 
+class TeamIn(WireInput):
+    id: str = Field(min_length=1, max_length=16)
+    type: Literal["team_reference", "team"] | None = None
+
+
+MAX_TEAMS = 10  # as many as an escalation policy may name
+
+
 class LayerUserIn(WireInput):
     user: ReferenceIn
 
@@ -70,13 +78,14 @@ class ScheduleFields(WireInput):
     time_zone: str | None = None
     description: str | None = Field(default=None, max_length=1024)
     schedule_layers: list[LayerIn] | None = Field(default=None, min_length=1, max_length=50)
+    teams: list[TeamIn] | None = Field(default=None, max_length=MAX_TEAMS)
 
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         return None if value is None else valid_zone(value)
 
-    _no_nulls = reject_nulls("name", "time_zone", "schedule_layers")
+    _no_nulls = reject_nulls("name", "time_zone", "schedule_layers", "teams")
 
 
 class ScheduleCreate(ScheduleFields):

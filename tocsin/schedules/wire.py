@@ -71,9 +71,10 @@ def layer_json(
 
 def schedule_json(
     base: str, schedule: Schedule, versions: Sequence[LayerDef], users: dict[str, User],
-    tz: ZoneInfo | None = None, rendering: Rendering | None = None,
+    tz: ZoneInfo | None = None, rendering: Rendering | None = None, teams: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The schedule; with ``rendering`` its layers, overrides and final schedule are rendered."""
+    """The schedule; with ``rendering`` its layers, overrides and final schedule are rendered.
+    ``teams`` holds (id, name) of the teams it belongs to."""
     zone = tz or zone_info(schedule.time_zone)
     body = envelope(base, "schedule", schedule.id, schedule.name)
     body.update(
@@ -82,7 +83,7 @@ def schedule_json(
         time_zone=schedule.time_zone,
         users=[user_ref(base, u, users) for u in layer_user_ids(versions)],
         escalation_policies=[],
-        teams=[],
+        teams=[reference(base, "team", team_id, name) for team_id, name in teams],
         schedule_layers=[layer_json(base, v, users, zone, rendering) for v in current_layers(versions)],
     )
     if rendering is not None:
@@ -113,11 +114,12 @@ def override_json(base: str, override: ScheduleOverride, users: dict[str, User],
 
 # --- audit snapshots: the configurable fields, as plain JSON-able values ------------------------
 
-def schedule_snapshot(schedule: Schedule, versions: Sequence[LayerDef]) -> dict[str, Any]:
+def schedule_snapshot(schedule: Schedule, versions: Sequence[LayerDef], team_ids: Sequence[str]) -> dict[str, Any]:
     return {
         "name": schedule.name,
         "description": schedule.description,
         "time_zone": schedule.time_zone,
+        "teams": sorted(team_ids),
         "schedule_layers": [
             {
                 "id": v.layer_id,

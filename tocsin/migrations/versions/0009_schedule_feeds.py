@@ -5,8 +5,8 @@ Revises: 0008
 Create Date: 2026-11-24 20:00:00
 
 ``calendar_feeds`` holds the feed tokens; ``schedule_layers.time_zone`` records the zone each
-layer version is read in, so changing a schedule's zone never rewrites its past. Schedule teams
-wait for the teams domain's tables.
+layer version is read in, so changing a schedule's zone never rewrites its past;
+``schedule_teams`` links schedules to the teams they belong to.
 """
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('schedule_id', name=op.f('uq_calendar_feeds_schedule_id')),
     sa.UniqueConstraint('user_id', name=op.f('uq_calendar_feeds_user_id'))
     )
+    op.create_table('schedule_teams',
+    sa.Column('schedule_id', sa.String(length=16), nullable=False),
+    sa.Column('team_id', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['schedule_id'], ['schedules.id'], name=op.f('fk_schedule_teams_schedule_id_schedules')),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_schedule_teams_team_id_teams')),
+    sa.PrimaryKeyConstraint('schedule_id', 'team_id', name=op.f('pk_schedule_teams'))
+    )
+    op.create_index('ix_schedule_teams_team_id', 'schedule_teams', ['team_id'], unique=False)
     with op.batch_alter_table('schedule_layers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('time_zone', sa.String(length=64), nullable=True))
     # Existing versions were rendered in their schedule's zone; record it. The stored name may be
@@ -51,6 +59,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_schedule_teams_team_id', table_name='schedule_teams')
+    op.drop_table('schedule_teams')
     with op.batch_alter_table('schedule_layers', schema=None) as batch_op:
         batch_op.drop_column('time_zone')
     op.drop_table('calendar_feeds')
