@@ -177,3 +177,9 @@ async def user_shifts(session: AsyncSession, user: User, now: datetime, base: st
             for e in await _final_entries(session, schedule, now) if e.user == user.id
         )
     return shifts
+
+
+def with_feed_urls(body: dict[str, Any], base: str, feed: Any) -> dict[str, Any]:
+    if feed is not None:
+        body.update(feed_urls(base, feed))
+    return body

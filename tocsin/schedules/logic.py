@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.auth.models import User
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.ids import new_id
+from tocsin.schedules.layers import LayerDef, aware, layer_def, row_def
 from tocsin.schedules.model import Entry
-from tocsin.schedules.models import Schedule, ScheduleLayer, ScheduleLayerUser, ScheduleOverride, ScheduleTeam
-from tocsin.schedules.oncall import Layer, Override, RenderedSchedule, Restriction, render_schedule
+from tocsin.schedules.models import (
+    Schedule,
+    ScheduleLayer,
+    ScheduleLayerUser,
+    ScheduleOverride,
+    ScheduleTeam,
+)
+from tocsin.schedules.oncall import Override, RenderedSchedule, render_schedule
 from tocsin.schedules.schemas import LayerIn, OverrideIn, ScheduleCreate, ScheduleFields, TeamIn
 from tocsin.schedules.zones import iana_name, zone_info
 from tocsin.teams.queries import existing_team_ids, team_refs
@@ -31,89 +36,6 @@ MAX_TURNS = 200_000  # rotation turns one rendering may walk through (guards tur
 # Rotation turns one request may render across all the schedules it lists (each schedule alone
 # is held to MAX_TURNS): about five seconds of rendering, as GET /oncalls allows.
 MAX_TOTAL_TURNS = 1_000_000
-
-
-# --- layer definitions, stored or not ------------------------------------------------------
-
-@dataclass(frozen=True)
-class LayerDef:
-    """One layer version as the renderer and the wire need it (from a row, or a preview)."""
-
-    version_id: str
-    layer_id: str
-    position: int
-    name: str
-    start: datetime
-    end: datetime | None
-    rotation_virtual_start: datetime
-    rotation_turn_length_seconds: int
-    restrictions: tuple[tuple[str, str, int, int | None], ...]
-    users: tuple[str, ...]
-    current: bool = True
-    time_zone: str | None = None  # the zone restrictions are read in (None: the schedule's)
-
-    def zone_key(self) -> str | None:
-        return iana_name(self.time_zone) if self.time_zone else None
-
-    def definition(self) -> tuple[Any, ...]:
-        """What decides who is on call: an edit that changes this starts a new version."""
-        return (self.position, self.start, self.end, self.rotation_virtual_start,
-                self.rotation_turn_length_seconds, self.restrictions, self.users, self.zone_key())
-
-    def restrictions_json(self) -> list[dict[str, Any]]:
-        return [
-            {"type": kind, "start_time_of_day": at, "duration_seconds": seconds, "start_day_of_week": day}
-            for kind, at, seconds, day in self.restrictions
-        ]
-
-    def engine_layer(self) -> Layer:
-        return Layer(
-            id=self.version_id, start=self.start, end=self.end, users=self.users,
-            rotation_virtual_start=self.rotation_virtual_start,
-            rotation_turn_length_seconds=self.rotation_turn_length_seconds,
-            restrictions=tuple(
-                Restriction(kind, time.fromisoformat(at), seconds, day)  # type: ignore[arg-type]
-                for kind, at, seconds, day in self.restrictions
-            ),
-            time_zone=self.zone_key(),
-        )
-
-
-def aware(value: datetime, zone: ZoneInfo) -> datetime:
-    """Naive input times are wall-clock times in the schedule's zone; everything is kept in UTC."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
-
-
-def layer_def(layer: LayerIn, position: int, zone: ZoneInfo, *, version_id: str, layer_id: str) -> LayerDef:
-    start = aware(layer.start, zone)
-    return LayerDef(
-        version_id=version_id, layer_id=layer_id, position=position,
-        name=layer.name or f"Layer {position + 1}",
-        start=start,
-        end=aware(layer.end, zone) if layer.end is not None else None,
-        rotation_virtual_start=aware(layer.rotation_virtual_start, zone) if layer.rotation_virtual_start else start,
-        rotation_turn_length_seconds=layer.rotation_turn_length_seconds,
-        restrictions=tuple(
-            (r.type, r.start_time_of_day, r.duration_seconds, r.start_day_of_week) for r in layer.restrictions
-        ),
-        users=tuple(u.user.id for u in layer.users),
-        time_zone=zone.key,
-    )
-
-
-def _row_def(row: ScheduleLayer, users: list[str]) -> LayerDef:
-    return LayerDef(
-        version_id=row.id, layer_id=row.layer_id, position=row.position, name=row.name,
-        start=row.start, end=row.end, rotation_virtual_start=row.rotation_virtual_start,
-        rotation_turn_length_seconds=row.rotation_turn_length_seconds,
-        restrictions=tuple(
-            (r["type"], r["start_time_of_day"], int(r["duration_seconds"]), r.get("start_day_of_week"))
-            for r in row.restrictions
-        ),
-        users=tuple(users), current=row.superseded_at is None, time_zone=row.time_zone,
-    )
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -147,7 +69,7 @@ async def layer_versions(session: AsyncSession, schedule_ids: list[str]) -> dict
     """Every layer version of each schedule (history included), in precedence order."""
     found: dict[str, list[LayerDef]] = {sid: [] for sid in schedule_ids}
     for row, users in await _version_rows(session, schedule_ids):
-        found[row.schedule_id].append(_row_def(row, users))
+        found[row.schedule_id].append(row_def(row, users))
     return found
 
 
@@ -398,7 +320,7 @@ async def _replace_layers(session: AsyncSession, schedule: Schedule, layers: lis
         if layer.id is not None:
             seen.add(layer.id)
             row, users = live[layer.id]
-            if _row_def(row, users).definition() == wanted.definition():
+            if row_def(row, users).definition() == wanted.definition():
                 row.name = wanted.name  # the name changes nothing about who was on call
                 continue
             _end_version(row, now)
@@ -417,7 +339,7 @@ async def _rezone_layers(session: AsyncSession, schedule: Schedule, now: datetim
     now = now.replace(microsecond=0)
     zone = iana_name(schedule.time_zone)
     for row, users in await _version_rows(session, [schedule.id]):
-        current = _row_def(row, users)
+        current = row_def(row, users)
         if row.superseded_at is not None or current.zone_key() == zone:
             continue
         if row.end is not None and row.end <= now:
