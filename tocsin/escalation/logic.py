@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db.links import linked
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
 from tocsin.escalation.schemas import PolicyCreate, PolicyFields, RuleIn
@@ -116,16 +117,7 @@ async def rules_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str
 
 
 async def teams_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {pid: [] for pid in policy_ids}
-    if policy_ids:
-        rows = await session.execute(
-            select(EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id)
-            .where(EscalationPolicyTeam.policy_id.in_(list(policy_ids)))
-            .order_by(EscalationPolicyTeam.team_id)
-        )
-        for pid, tid in rows:
-            found[pid].append(tid)
-    return found
+    return await linked(session, EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id, policy_ids)
 
 
 async def views(

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db.links import linked
 from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
 from tocsin.schedules.queries import on_call_sources, shift_at
 from tocsin.users.queries import existing_user_ids
@@ -44,17 +45,7 @@ async def existing_policy_ids(session: AsyncSession, ids: Iterable[str]) -> set[
 
 async def policy_team_ids(session: AsyncSession, policy_ids: Iterable[str]) -> dict[str, list[str]]:
     """Each policy's team ids (every asked id is a key)."""
-    wanted = _unique(policy_ids)
-    found: dict[str, list[str]] = {pid: [] for pid in wanted}
-    if wanted:
-        rows = await session.execute(
-            select(EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id)
-            .where(EscalationPolicyTeam.policy_id.in_(wanted))
-            .order_by(EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id)
-        )
-        for pid, tid in rows:
-            found[pid].append(tid)
-    return found
+    return await linked(session, EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id, _unique(policy_ids))
 
 
 async def policy_ids_for_teams(session: AsyncSession, team_ids: Iterable[str]) -> set[str]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.audit.recorder import Actor, record
 from tocsin.auth.models import User
 from tocsin.db import sequences
+from tocsin.db.links import linked
 from tocsin.errors import InvalidInput, MethodNotAllowed, NotFound
 from tocsin.http.refs import iso
 from tocsin.ids import new_id
@@ -33,16 +34,7 @@ async def get_window(session: AsyncSession, window_id: str) -> MaintenanceWindow
 
 
 async def service_ids_of(session: AsyncSession, window_ids: Sequence[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {wid: [] for wid in window_ids}
-    if window_ids:
-        rows = await session.execute(
-            select(MaintenanceWindowService.window_id, MaintenanceWindowService.service_id)
-            .where(MaintenanceWindowService.window_id.in_(list(window_ids)))
-            .order_by(MaintenanceWindowService.service_id)
-        )
-        for window_id, service_id in rows:
-            found[window_id].append(service_id)
-    return found
+    return await linked(session, MaintenanceWindowService.window_id, MaintenanceWindowService.service_id, window_ids)
 
 
 async def related(session: AsyncSession, windows: Sequence[MaintenanceWindow]) -> Related:

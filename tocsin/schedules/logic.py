@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.models import User
+from tocsin.db.links import linked
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.ids import new_id
 from tocsin.schedules.layers import LayerDef, aware, layer_def, row_def
@@ -121,15 +122,7 @@ async def _require_references(
 
 async def teams_of(session: AsyncSession, schedule_ids: Sequence[str]) -> dict[str, list[str]]:
     """The team ids linked to each schedule (deleted teams included), sorted."""
-    found: dict[str, list[str]] = {sid: [] for sid in schedule_ids}
-    if schedule_ids:
-        for schedule_id, team_id in await session.execute(
-            select(ScheduleTeam.schedule_id, ScheduleTeam.team_id)
-            .where(ScheduleTeam.schedule_id.in_(list(schedule_ids)))
-            .order_by(ScheduleTeam.schedule_id, ScheduleTeam.team_id)
-        ):
-            found[schedule_id].append(team_id)
-    return found
+    return await linked(session, ScheduleTeam.schedule_id, ScheduleTeam.team_id, schedule_ids)
 
 
 async def team_references(session: AsyncSession, schedule_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
