@@ -157,3 +157,29 @@ async def test_feed_routes_need_credentials_except_the_feeds(h: Harness) -> None
     created = await create(h, [a])
     assert_error(await h.client.get(f"/schedules/feeds/users/{a}"), 401, 2006)
     assert_error(await h.client.post(f"/schedules/{created['id']}/feed/rotate"), 401, 2006)
+
+
+async def test_feeds_parse_with_an_independent_icalendar_library(h: Harness) -> None:
+    """What calendar apps do: parse the feed with a real RFC 5545 parser (PyPI ``icalendar``),
+    including a name long enough to be folded and characters that must be escaped."""
+    import icalendar  # pinned in requirements-dev.lock
+    a = await make_user(h, "Ann, the very patient on-call engineer; with a name long enough to be folded twice")
+    b = await make_user(h, "Bob")
+    created = await create(h, [a, b])
+    for url in (created["http_cal_url"],
+                (await h.client.get(f"/schedules/feeds/users/{a}", headers=h.auth)).json()["calendar_feed"]["http_cal_url"]):
+        raw = (await h.client.get(path_of(url))).content
+        assert all(len(line) <= 75 for line in raw.split(b"\r\n")), "lines must fold at 75 octets"
+        calendar = icalendar.Calendar.from_ical(raw)
+        assert str(calendar["VERSION"]) == "2.0" and calendar.get("PRODID")
+        shifts = calendar.walk("VEVENT")
+        assert shifts, "the feed has no events"
+        uids = [str(e["UID"]) for e in shifts]
+        assert len(set(uids)) == len(uids)
+        for event in shifts:
+            start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+            assert start.tzinfo is not None and start.utcoffset().total_seconds() == 0
+            assert end > start
+            assert event.get("DTSTAMP") is not None
+        summaries = {str(e["SUMMARY"]) for e in shifts}
+        assert "On call: Ann, the very patient on-call engineer; with a name long enough to be folded twice (Primary)" in summaries
