@@ -49,3 +49,12 @@ async def test_unreachable_credential_store_is_a_pagerduty_shaped_503(harness: H
     monkeypatch.setattr(access, "_load_api_key", broken)
     r = await harness.client.get("/services", headers={"Authorization": "Token token=never_seen_before_xx"})
     assert_error(r, 503, 2000)
+
+
+@pytest.mark.parametrize("path", ["/incidents", "/schedules", "/oncalls", "/log_entries"])
+async def test_absurd_time_zone_names_are_400(harness: Harness, path: str) -> None:
+    """A name too long for a file path makes zoneinfo raise OSError (with the tzdata package
+    installed), not ZoneInfoNotFoundError: still the client's error."""
+    for name in ("x" * 5000, "1" * 300, "../../etc/passwd", "Europe/" + "a" * 400):
+        answer = await harness.client.get(path, headers=harness.auth, params={"time_zone": name})
+        assert_error(answer, 400, 2001)

@@ -60,7 +60,7 @@ def time_zone(request: Request) -> ZoneInfo | None:
         return None
     try:
         return ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         raise InvalidInput(errors=[f"time_zone {raw!r} is not a valid time zone"]) from None
 
 

@@ -294,7 +294,8 @@ def _zone(tz: str | tzinfo) -> tzinfo:
         return tz
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: malformed keys like "../x"
+    # ValueError: malformed keys like "../x"; OSError: a name too long for a file path
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise InvalidSchedule(f"unknown time zone {tz!r}") from error
 
 

@@ -17,7 +17,8 @@ def iana_name(name: str) -> str:
     iana = ACTIVE_SUPPORT_ZONES.get(name, name)
     try:
         ZoneInfo(iana)
-    except (ZoneInfoNotFoundError, ValueError):  # ValueError: malformed keys such as "../x"
+    # ValueError: malformed keys such as "../x"; OSError: a name too long for a file path
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(f"{name!r} is not an IANA or ActiveSupport time zone name") from None
     return iana
 

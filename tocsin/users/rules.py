@@ -41,7 +41,7 @@ def color_for(user_id: str) -> str:
 def valid_time_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file path
         return False
     return True
 
