@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from hypothesis import settings as hypothesis_settings
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
@@ -25,6 +26,12 @@ from tocsin.api.app import Tocsin
 from tocsin.bootstrap import InitResult, initialise
 from tocsin.config import Settings
 from tocsin.db.migrate import upgrade
+
+# In CI, property and fuzz tests draw the same examples every run, so whether a change lands never
+# depends on luck; locally they keep exploring new ones (and TOCSIN_FUZZ_EXAMPLES hunts longer).
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 def _tables() -> list[str]:
