@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 
 class WireInput(BaseModel):
@@ -28,3 +28,11 @@ def reject_nulls(*fields: str) -> Any:
     Use as ``_no_nulls = reject_nulls("name", "status")`` in the model's body.
     """
     return field_validator(*fields, mode="before")(_refuse_null)
+
+
+def field_errors(error: ValidationError, prefix: str) -> list[str]:
+    """One message per problem, named by its path under ``prefix`` (``incidents[2].status: ...``),
+    for items validated one by one inside a bulk body."""
+    return [
+        f"{'.'.join([prefix, *(str(p) for p in e['loc'])])}: {e['msg']}" for e in error.errors()
+    ]

@@ -14,6 +14,7 @@ from tocsin.auth.access import Principal, acting_user, require
 from tocsin.errors import InvalidInput, NotFound, TooManyItems
 from tocsin.escalation.queries import policy_ids_for_teams
 from tocsin.http import params
+from tocsin.http.inputs import field_errors
 from tocsin.http.pagination import page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents import alert_moves, log_routes, logic, priority_routes
@@ -105,10 +106,7 @@ def _validated(model: type[BaseModel], item: Any, prefix: str) -> Any:
     try:
         return model.model_validate(item)
     except ValidationError as exc:
-        raise InvalidInput(errors=[
-            f"{prefix}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else f"{prefix}: {e['msg']}"
-            for e in exc.errors()
-        ]) from None
+        raise InvalidInput(errors=field_errors(exc, prefix)) from None
 
 
 @router.post("/incidents", status_code=201)

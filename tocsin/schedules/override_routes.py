@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.audit.recorder import Actor, record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
+from tocsin.http.inputs import field_errors
 from tocsin.http.params import boolean
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import logic
@@ -43,12 +44,6 @@ async def list_overrides(schedule_id: str, request: Request, rt: Runtime = Depen
         users = await logic.users_by_id(session, {o.user_id for o in rows})
     zone = tz or zone_info(schedule.time_zone)
     return {"overrides": [override_json(rt.base_url, o, users, zone) for o in rows]}
-
-
-def _validation_errors(prefix: str, error: ValidationError) -> list[str]:
-    return [
-        f"{'.'.join([prefix, *(str(p) for p in e['loc'])])}: {e['msg']}" for e in error.errors()
-    ]
 
 
 def _record_override(session: AsyncSession, actor: Actor, action: str, schedule: Schedule,
@@ -82,7 +77,7 @@ async def create_overrides(
                 # Creation order decides overlaps, so items of one batch get distinct instants.
                 row = await logic.create_override(session, schedule, item, now + timedelta(microseconds=index), field)
             except ValidationError as error:
-                results.append({"status": 400, "errors": _validation_errors(field, error)})
+                results.append({"status": 400, "errors": field_errors(error, field)})
                 continue
             except InvalidInput as error:
                 results.append({"status": 400, "errors": error.errors or [error.message]})
