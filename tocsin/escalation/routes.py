@@ -20,7 +20,7 @@ from tocsin.escalation.oncalls import on_calls
 from tocsin.escalation.schemas import PolicyCreateBody, PolicyUpdateBody
 from tocsin.escalation.wire import Names, policy_json, policy_ref_json, schedule_json, user_json
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array, boolean, optional_datetime, sort_by, time_zone
+from tocsin.http.params import array, boolean, optional_datetime, sort_by, text_filter, time_zone
 from tocsin.http.refs import iso
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules.queries import schedule_refs
@@ -73,7 +73,7 @@ async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dic
     _, descending = sort_by(request, {"name"}, "name")
     tz = time_zone(request)
     where = [EscalationPolicy.deleted_at.is_(None)]
-    if query_text := request.query_params.get("query"):
+    if query_text := text_filter(request, "query"):
         where.append(name_contains(EscalationPolicy.name, query_text))
     if user_ids := array(request, "user_ids"):
         where.append(EscalationPolicy.id.in_(

@@ -20,6 +20,21 @@ def array(request: Request, name: str) -> list[str]:
     return [v for raw in values for v in raw.split(",") if v]
 
 
+# Free-text filters (``query=``, ``incident_key=``, ...) longer than this are refused: no name,
+# email or key Tocsin stores is longer, and SQLite refuses LIKE patterns over 50,000 bytes.
+MAX_FILTER_LENGTH = 255
+
+
+def text_filter(request: Request, name: str) -> str | None:
+    """A free-text filter's value (None when absent or empty), refused past ``MAX_FILTER_LENGTH``."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise InvalidInput(errors=[f"{name} must be at most {MAX_FILTER_LENGTH} characters"])
+    return raw
+
+
 def boolean(request: Request, name: str, default: bool = False) -> bool:
     raw = request.query_params.get(name)
     if raw is None:

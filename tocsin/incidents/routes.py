@@ -70,7 +70,7 @@ async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> di
         raise InvalidInput(errors=[f"urgencies must be among {sorted(URGENCIES)}"])
     if urgencies:
         where.append(Incident.urgency.in_(urgencies))
-    if incident_key := request.query_params.get("incident_key"):
+    if incident_key := params.text_filter(request, "incident_key"):
         where.append(Incident.incident_key == incident_key)
     if user_ids := params.array(request, "user_ids"):
         # Resolved incidents are assigned to nobody, as PagerDuty answers this filter.
@@ -290,7 +290,7 @@ async def list_alerts(incident_id: str, request: Request, rt: Runtime = Depends(
     where = [Alert.incident_id == incident_id]
     if statuses := params.array(request, "statuses"):
         where.append(Alert.status.in_(statuses))
-    if alert_key := request.query_params.get("alert_key"):
+    if alert_key := params.text_filter(request, "alert_key"):
         where.append(Alert.dedup_key == alert_key)
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:

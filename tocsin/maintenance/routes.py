@@ -58,7 +58,7 @@ async def list_windows(request: Request, rt: Runtime = Depends(runtime)) -> dict
     p = page(request)
     include = _include(request)
     where = [MaintenanceWindow.deleted_at.is_(None), *_state_filter(request, rt)]
-    if text := request.query_params.get("query"):
+    if text := params.text_filter(request, "query"):
         where.append(name_contains(MaintenanceWindow.description, text))
     if service_ids := params.array(request, "service_ids"):
         where.append(_covers_any(service_ids))

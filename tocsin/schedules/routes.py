@@ -21,7 +21,7 @@ from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import Conflict, InvalidInput
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array, boolean
+from tocsin.http.params import array, boolean, text_filter
 from tocsin.http.refs import iso
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import feed_routes, feeds, logic, override_routes
@@ -106,7 +106,7 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
     shown in ``time_zone``. All the page's renderings together are held to one budget
     (``logic.MAX_TOTAL_TURNS``), checked before any is rendered."""
     p = page(request)
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     included = _includes(request)
     tz = time_zone(request)
     since, until = window(request, rt.clock.now())

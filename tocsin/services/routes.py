@@ -12,7 +12,7 @@ from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.escalation.queries import policy_refs, policy_team_ids
-from tocsin.http.params import array
+from tocsin.http.params import array, text_filter
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
@@ -65,7 +65,7 @@ def _forget_keys(rt: Runtime, keys: list[str]) -> None:
 async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     include = _includes(request)
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     where = [Service.deleted_at.is_(None)]
     if query_text:
         where.append(name_contains(Service.name, query_text))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array
+from tocsin.http.params import array, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.teams import logic
 from tocsin.teams.logic import Editor
@@ -46,7 +46,7 @@ def _includes(request: Request, allowed: set[str]) -> set[str]:
 async def list_teams(request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
     where = [Team.deleted_at.is_(None)]
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     if query_text:
         where.append(name_contains(Team.name, query_text))
     async with rt.db.transaction() as session:

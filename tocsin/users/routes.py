@@ -12,7 +12,7 @@ from tocsin.auth.access import Principal, acting_user, audit_actor, require
 from tocsin.auth.models import User
 from tocsin.errors import Conflict, InvalidInput, NoUserForCredential
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array
+from tocsin.http.params import array, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.users import logic
 from tocsin.users.logic import Editor
@@ -68,7 +68,7 @@ async def list_users(request: Request, rt: Runtime = Depends(runtime), _: Princi
     p = page(request)
     include = _includes(request, USER_INCLUDES - {"calendar_urls"})
     where = [User.deleted_at.is_(None)]
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     if query_text:
         where.append(or_(name_contains(User.name, query_text), name_contains(User.email, query_text)))
     async with rt.db.transaction() as session:
