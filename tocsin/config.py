@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # seconds to send a whole request, seconds an idle keep-alive connection is kept.
     max_connections: int = Field(default=4096, ge=1)
     request_timeout: float = Field(default=30.0, gt=0)
-    keepalive_timeout: float = Field(default=5.0, gt=0)
+    keepalive_timeout: int = Field(default=5, ge=1)
     admin_email: str = "admin@example.com"
     log_level: str = "info"
 

@@ -19,7 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import INIT_TIMEOUT, PROJECT_ROOT, STARTUP_TIMEOUT, _free_port, _stop
+from tests.e2e.conftest import (
+    INIT_TIMEOUT,
+    PROJECT_ROOT,
+    STARTUP_TIMEOUT,
+    _free_port,
+    _stop,
+)
 
 TIMEOUT = 1.0  # TOCSIN_REQUEST_TIMEOUT and TOCSIN_KEEPALIVE_TIMEOUT, short so the tests are quick
 MAX_CONNECTIONS = 6
@@ -40,9 +46,16 @@ class Server:
         return sock
 
 
-def _lower_soft_limit() -> None:  # runs in the child before exec
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (STARTING_SOFT_LIMIT, hard))
+# ``tocsin serve`` started under a lowered soft open-file limit (set in the child itself, not with
+# preexec_fn, which is unsafe when the test process has threads).
+SERVE_UNDER_LOW_LIMIT = f"""
+import resource, sys
+_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, ({STARTING_SOFT_LIMIT}, hard))
+from tocsin.cli import app
+sys.argv = ["tocsin", "serve"]
+app()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +65,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
     env.update(TOCSIN_DATABASE_URL=f"sqlite:///{workdir / 'tocsin.db'}", TOCSIN_HOST="127.0.0.1",
                TOCSIN_PORT=str(port), TOCSIN_LOG_LEVEL="info", TOCSIN_REQUEST_TIMEOUT=str(TIMEOUT),
-               TOCSIN_KEEPALIVE_TIMEOUT=str(TIMEOUT), TOCSIN_MAX_CONNECTIONS=str(MAX_CONNECTIONS),
+               TOCSIN_KEEPALIVE_TIMEOUT=str(int(TIMEOUT)), TOCSIN_MAX_CONNECTIONS=str(MAX_CONNECTIONS),
                PYTHONUNBUFFERED="1")
     init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=INIT_TIMEOUT, check=False)
@@ -60,8 +73,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     json.loads(init.stdout.strip().splitlines()[-1])
     log_path = workdir / "server.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "tocsin", "serve"], env=env, cwd=PROJECT_ROOT,
-                                   stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_lower_soft_limit)
+        process = subprocess.Popen([sys.executable, "-c", SERVE_UNDER_LOW_LIMIT], env=env, cwd=PROJECT_ROOT,
+                                   stdout=log_file, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:

@@ -13,7 +13,13 @@ from tocsin.events.ingest import inbox_row
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.events.validation import MAX_BODY_DEPTH, validate_alert_event
 from tocsin.incidents.models import Alert, LogEntry
-from tocsin.jsondepth import MAX_NESTING_DEPTH, MAX_STORED_DEPTH, TOO_DEEP_MARKER, bounded, nests_deeper_than
+from tocsin.jsondepth import (
+    MAX_NESTING_DEPTH,
+    MAX_STORED_DEPTH,
+    TOO_DEEP_MARKER,
+    bounded,
+    nests_deeper_than,
+)
 
 V1_PATH = "/generic/2010-04-15/create_event.json"
 
@@ -179,8 +185,8 @@ async def test_an_over_deep_event_waiting_in_the_inbox_is_processed_with_the_mar
 async def test_a_body_nested_past_python_recursion_is_a_400(harness: Harness, nul: str) -> None:
     """A NUL anywhere makes the body walked to strip it: 1,000 levels once answered 500."""
     deep = "[" * 1000 + f'"a{nul}"' + "]" * 1000
-    body = ('{"routing_key": "%s", "event_action": "trigger", "payload": {"summary": "s", "source": "h",'
-            ' "severity": "info"}, "ignored": %s}') % (harness.routing_key, deep)
+    body = (f'{{"routing_key": "{harness.routing_key}", "event_action": "trigger", "payload": {{"summary": "s",'
+            f' "source": "h", "severity": "info"}}, "ignored": {deep}}}')
     answer = await harness.client.post("/v2/enqueue", content=body, headers={"Content-Type": "application/json"})
     assert answer.status_code == 400, answer.text
     assert answer.json()["errors"] == [f"Event object is nested too deeply (at most {MAX_BODY_DEPTH} levels)"]
