@@ -34,19 +34,15 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object
 @app.command()
 def serve() -> None:
     """Run the server (Events API and REST API) on TOCSIN_HOST:TOCSIN_PORT."""
-    import uvicorn
-
     from tocsin.api.app import create_app
+    from tocsin.serving import serve as serve_with_limits
 
     settings = Settings()
     # The SQLite event processor runs in a thread; hand the GIL back to the event loop every
     # 0.5 ms instead of 5 ms so requests are not held up behind a processing batch.
     sys.setswitchinterval(0.0005)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        log_level=settings.log_level, access_log=False, lifespan="on",
-    )
+    serve_with_limits(create_app(settings), settings)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from tocsin.auth.access import require
 from tocsin.auth.models import User
 from tocsin.errors import NotFound
 from tocsin.escalation.models import EscalationPolicy
+from tocsin.http.params import documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules.models import Schedule
 from tocsin.services.models import Service
@@ -37,7 +38,7 @@ AUDITED: dict[str, tuple[str, Any]] = {
 }
 
 
-@router.get("/audit/records", dependencies=[READ])
+@router.get("/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until", "root_resource_types[]", "actor_type", "actor_id", "method_type", "method_truncated_token", "actions[]"))
 async def list_records(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     q = queries.parse_query(request, rt.clock.now())
     async with rt.db.transaction() as session:
@@ -57,26 +58,26 @@ async def _resource_records(collection: str, resource_id: str, request: Request,
     return page_json(rt.base_url, rows, q.limit, next_cursor)
 
 
-@router.get("/users/{id}/audit/records", dependencies=[READ])
+@router.get("/users/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
 async def user_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("users", id, request, rt)
 
 
-@router.get("/services/{id}/audit/records", dependencies=[READ])
+@router.get("/services/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
 async def service_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("services", id, request, rt)
 
 
-@router.get("/schedules/{id}/audit/records", dependencies=[READ])
+@router.get("/schedules/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
 async def schedule_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("schedules", id, request, rt)
 
 
-@router.get("/escalation_policies/{id}/audit/records", dependencies=[READ])
+@router.get("/escalation_policies/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
 async def escalation_policy_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("escalation_policies", id, request, rt)
 
 
-@router.get("/teams/{id}/audit/records", dependencies=[READ])
+@router.get("/teams/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
 async def team_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("teams", id, request, rt)

@@ -24,7 +24,8 @@ WINDOW = 60
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/oauth/token"})
 # Secret iCal feed URLs (tocsin.schedules.feeds): calendar apps cannot send an Authorization
 # header, so the unguessable token in the path is the credential, checked by the feed route.
-PUBLIC_PREFIXES = ("/private/",)
+# The documentation pages' own JavaScript and CSS (tocsin.api.docs) are public like the pages.
+PUBLIC_PREFIXES = ("/private/", "/docs/assets/")
 
 
 async def _send_error(send: Any, status: int, message: str, code: int, errors: list[str],

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from tocsin.api import docs
+
 
 def _event_operation(summary: str, ok: int, example: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -50,3 +52,4 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]
+    docs.install(app)

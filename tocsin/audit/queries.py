@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.models import AuditRecord
 from tocsin.errors import InvalidInput
-from tocsin.http.params import array, optional_datetime
+from tocsin.http.params import array, optional_datetime, text_filter
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -127,11 +127,11 @@ def parse_query(request: Request, now: datetime, *, root_type: str | None = None
     if root_type is not None:
         return AuditQuery(since, until, limit, after, (root_type,), root_id)
     actor_type = _one_of(request, "actor_type", ACTOR_TYPES)
-    actor_id = request.query_params.get("actor_id") or None
+    actor_id = text_filter(request, "actor_id")
     if actor_id is not None and actor_type is None:
         raise InvalidInput(errors=["actor_id must be qualified by actor_type"])
     method_type = _one_of(request, "method_type", METHOD_TYPES)
-    truncated = request.query_params.get("method_truncated_token") or None
+    truncated = text_filter(request, "method_truncated_token")
     if truncated is not None and method_type is None:
         raise InvalidInput(errors=["method_truncated_token must be qualified by method_type"])
     roots = tuple(ROOT_TYPES[r] for r in _all_of(request, "root_resource_types", ROOT_TYPES))

@@ -30,6 +30,7 @@ from tocsin.auth.access import Principal, audit_actor, require, require_within
 from tocsin.auth.models import ApiKey, OAuthClient, User
 from tocsin.http.inputs import WireInput
 from tocsin.http.pagination import page
+from tocsin.http.params import PAGE, documented
 from tocsin.http.refs import iso, reference
 from tocsin.http.runtime import Runtime, runtime
 
@@ -110,7 +111,7 @@ async def _user_names(session: Any, keys: list[ApiKey]) -> dict[str, str]:
     return dict((await session.execute(select(User.id, User.name).where(User.id.in_(ids)))).all())
 
 
-@router.get("/api_keys")
+@router.get("/api_keys", openapi_extra=documented(*PAGE))
 async def list_api_keys(request: Request, _: Principal = Depends(KEYS_READ),
                         rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
@@ -156,7 +157,7 @@ async def revoke_api_key(key_id: str, request: Request, principal: Principal = D
     return Response(status_code=204)
 
 
-@router.get("/oauth_clients")
+@router.get("/oauth_clients", openapi_extra=documented(*PAGE))
 async def list_oauth_clients(request: Request, _: Principal = Depends(CLIENTS_READ),
                              rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)

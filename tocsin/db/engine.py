@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from tocsin.jsondepth import MAX_STORED_DEPTH, bounded, nests_deeper_than
+
 
 def async_url(url: str) -> str:
     """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick the async drivers."""
@@ -49,6 +51,16 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """Every stored JSON value, read with over-deep parts (stored before the nesting limit)
+    replaced by a marker, so that no answer that embeds it can fail to encode."""
+    value = orjson.loads(text)
+    # Nesting n levels takes at least 2n characters: short values need no walk.
+    if len(text) > 2 * MAX_STORED_DEPTH and nests_deeper_than(value, MAX_STORED_DEPTH):
+        return bounded(value)
+    return value
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(
@@ -58,7 +70,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             max_overflow=0,
             pool_timeout=60,
             json_serializer=_json_dumps,
-            json_deserializer=orjson.loads,
+            json_deserializer=_json_loads,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -68,7 +80,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         json_serializer=_json_dumps,
-            json_deserializer=orjson.loads,
+            json_deserializer=_json_loads,
     )
 
 
@@ -85,7 +97,7 @@ def create_sqlite_writer(url: str) -> Engine:
         max_overflow=0,
         connect_args={"check_same_thread": False},
         json_serializer=_json_dumps,
-        json_deserializer=orjson.loads,
+        json_deserializer=_json_loads,
     )
 
     @event.listens_for(engine, "connect")

@@ -20,7 +20,7 @@ from tocsin.escalation.oncalls import on_calls
 from tocsin.escalation.schemas import PolicyCreateBody, PolicyUpdateBody
 from tocsin.escalation.wire import Names, policy_json, policy_ref_json, schedule_json, user_json
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array, boolean, optional_datetime, sort_by, time_zone
+from tocsin.http.params import PAGE, array, boolean, documented, optional_datetime, sort_by, text_filter, time_zone
 from tocsin.http.refs import iso
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules.queries import schedule_refs
@@ -66,14 +66,14 @@ async def _render(session: AsyncSession, rt: Runtime, request: Request, policy: 
     return {"escalation_policy": policy_json(rt.base_url, v, await _names(session, [v]), include, time_zone(request))}
 
 
-@router.get("/escalation_policies", dependencies=[READ])
+@router.get("/escalation_policies", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "user_ids[]", "team_ids[]", "include[]", "sort_by", "time_zone"))
 async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     include = _includes(request, POLICY_INCLUDES)
     _, descending = sort_by(request, {"name"}, "name")
     tz = time_zone(request)
     where = [EscalationPolicy.deleted_at.is_(None)]
-    if query_text := request.query_params.get("query"):
+    if query_text := text_filter(request, "query"):
         where.append(name_contains(EscalationPolicy.name, query_text))
     if user_ids := array(request, "user_ids"):
         where.append(EscalationPolicy.id.in_(
@@ -106,7 +106,7 @@ async def create_policy(
         return await _render(session, rt, request, policy)
 
 
-@router.get("/escalation_policies/{policy_id}", dependencies=[READ])
+@router.get("/escalation_policies/{policy_id}", dependencies=[READ], openapi_extra=documented("include[]", "time_zone"))
 async def get_policy(policy_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     async with rt.db.transaction() as session:
         policy = await logic.get_policy(session, policy_id)
@@ -171,7 +171,7 @@ async def remove_policy_from_team(
     return Response(status_code=204)
 
 
-@router.get("/oncalls", dependencies=[ONCALLS_READ], tags=["On-Calls"])
+@router.get("/oncalls", dependencies=[ONCALLS_READ], tags=["On-Calls"], openapi_extra=documented(*PAGE, "time_zone", "include[]", "user_ids[]", "escalation_policy_ids[]", "schedule_ids[]", "since", "until", "earliest"))
 async def list_oncalls(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """On-calls between ``since`` and ``until`` (both default to now: who is on call now)."""
     p = page(request)

@@ -23,6 +23,7 @@ from tocsin.events.ratelimit import SlidingWindowLimiter
 from tocsin.events.validation import (
     MAX_BODY_BYTES,
     ParsedEvent,
+    body_depth_errors,
     validate_alert_event,
     validate_change_event,
     validate_v1_event,
@@ -161,6 +162,8 @@ class EventsEndpoint:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return _unrecognized("JSON parse error")
+        if depth_errors := body_depth_errors(obj):  # before strip_nul, which recurses
+            return _invalid(depth_errors)
         if b"\\u0000" in raw:
             obj = strip_nul(obj)
         event, errors = validator(obj)

@@ -13,6 +13,7 @@ from tocsin.events.models import CHANGE_EVENT_RETENTION as RETENTION
 from tocsin.events.models import ChangeEvent
 from tocsin.http import params
 from tocsin.http.pagination import page
+from tocsin.http.params import PAGE, documented
 from tocsin.http.refs import envelope, iso, reference
 from tocsin.http.runtime import Runtime, runtime
 
@@ -35,7 +36,7 @@ def change_event_json(base: str, event: ChangeEvent) -> dict[str, Any]:
     return body
 
 
-@router.get("/change_events", dependencies=[READ])
+@router.get("/change_events", dependencies=[READ], openapi_extra=documented(*PAGE, "since", "until", "service_ids[]", "integration_ids[]"))
 async def list_change_events(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     # Change events are kept 90 days: older ones are never shown, whatever the window (and the

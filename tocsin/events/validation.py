@@ -12,7 +12,9 @@ Choices made where PagerDuty's behaviour is not pinned down:
   treated as absent too (``None``). A trigger's blank ``dedup_key`` is therefore ``None`` and
   the caller generates one.
 * Required strings are kept exactly as given (not stripped); lengths count code points.
-* ``custom_details`` / v1 ``details`` may be any JSON value and are passed through untouched.
+* ``custom_details`` / v1 ``details`` may be any JSON value nested at most
+  ``MAX_NESTING_DEPTH`` (100) levels deep, and are passed through untouched. Deeper values are
+  refused: they could never be stored and answered (the JSON encoders stop near 250 levels).
 * For acknowledge/resolve the payload and the trigger-only fields (``client``,
   ``client_url``, ``links``, ``images``; v1 ``contexts``) are ignored, not validated.
 * ``payload.timestamp`` is ISO 8601 (``Z``, ``+hh:mm``, ``+hhmm`` or no offset, which means
@@ -29,6 +31,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
+
+from tocsin.jsondepth import MAX_NESTING_DEPTH, nests_deeper_than
 
 MAX_BODY_BYTES = 512 * 1024
 KEY_LENGTH = 32
@@ -218,6 +222,29 @@ def _links_and_images(obj: dict, errors: list[str]) -> tuple[list[dict], list[di
     return [x for x in links if x is not None], [x for x in images if x is not None]
 
 
+# A bound on the whole body (orjson parses up to 1,024 levels), checked before anything walks it
+# recursively (NUL stripping recurses once per level, and Python stops near 1,000); its
+# free-form parts have their own, lower limit and their own message.
+MAX_BODY_DEPTH = 512
+
+
+def body_depth_errors(obj: Any) -> list[str]:
+    """The error for a body nested deeper than ``MAX_BODY_DEPTH`` (checked before anything
+    walks the body recursively), or none."""
+    if nests_deeper_than(obj, MAX_BODY_DEPTH):
+        return [f"Event object is nested too deeply (at most {MAX_BODY_DEPTH} levels)"]
+    return []
+
+
+def _free_json(obj: dict, key: str, name: str, errors: list[str]) -> Any:
+    """A free-form value (``custom_details``), refused when nested deeper than we can store."""
+    value = obj.get(key)
+    if nests_deeper_than(value, MAX_NESTING_DEPTH):
+        errors.append(f"{name} is nested too deeply (at most {MAX_NESTING_DEPTH} levels)")
+        return None
+    return value
+
+
 def _payload(obj: dict, errors: list[str]) -> dict | None:
     payload = obj.get("payload")
     if payload is None:
@@ -261,7 +288,7 @@ def validate_alert_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
                 component=_optional_str(payload, "component", "'payload.component'", errors),
                 group=_optional_str(payload, "group", "'payload.group'", errors),
                 class_=_optional_str(payload, "class", "'payload.class'", errors),
-                custom_details=payload.get("custom_details"),
+                custom_details=_free_json(payload, "custom_details", "'payload.custom_details'", errors),
             )
         links, images = _links_and_images(obj, errors)
         fields.update(
@@ -296,7 +323,7 @@ def validate_change_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
         )
         source = _optional_str(payload, "source", "'payload.source'", errors)
         timestamp = _timestamp(payload, "timestamp", "'payload.timestamp'", errors)
-        custom_details = payload.get("custom_details")
+        custom_details = _free_json(payload, "custom_details", "'payload.custom_details'", errors)
     links, images = _links_and_images(obj, errors)
     if errors:
         return None, errors
@@ -347,6 +374,7 @@ def validate_v1_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
     description = description_reader(obj, "description", "Description", errors, MAX_SUMMARY_LENGTH)
 
     client = client_url = source = severity = None
+    details = _free_json(obj, "details", "Details", errors)
     links: list[dict] = []
     images: list[dict] = []
     if event_type == "trigger":
@@ -361,6 +389,6 @@ def validate_v1_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
     return ParsedEvent(
         kind="alert", routing_key=service_key, event_action=event_type, dedup_key=incident_key,
         summary=description, source=source, severity=severity, timestamp=None, component=None,
-        group=None, class_=None, custom_details=obj.get("details"), client=client,
+        group=None, class_=None, custom_details=details, client=client,
         client_url=client_url, links=links, images=images, api_version="v1",
     ), []

@@ -20,6 +20,21 @@ def array(request: Request, name: str) -> list[str]:
     return [v for raw in values for v in raw.split(",") if v]
 
 
+# Free-text filters (``query=``, ``incident_key=``, ...) longer than this are refused: no name,
+# email or key Tocsin stores is longer, and SQLite refuses LIKE patterns over 50,000 bytes.
+MAX_FILTER_LENGTH = 255
+
+
+def text_filter(request: Request, name: str) -> str | None:
+    """A free-text filter's value (None when absent or empty), refused past ``MAX_FILTER_LENGTH``."""
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise InvalidInput(errors=[f"{name} must be at most {MAX_FILTER_LENGTH} characters"])
+    return raw
+
+
 def boolean(request: Request, name: str, default: bool = False) -> bool:
     raw = request.query_params.get(name)
     if raw is None:
@@ -85,3 +100,70 @@ def date_window(request: Request, now: datetime, column: Any, default: timedelta
     if since and until and since > until:
         raise InvalidInput(errors=["since must be before until"])
     return [c for c in (column >= since if since else None, column < until if until else None) if c is not None]
+
+
+# --- the query parameters as the OpenAPI document describes them ------------------------------
+# Routes read the query string directly (the conventions above), so FastAPI cannot see their
+# parameters; each route names the ones it reads with ``openapi_extra=documented(...)`` next to
+# its decorator, from this one catalogue. Arrays are ``name[]`` as PagerDuty spells them.
+
+_STRING: dict[str, Any] = {"type": "string"}
+_TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
+_DATE: dict[str, Any] = {"type": "string", "format": "date-time"}
+_BOOL: dict[str, Any] = {"type": "boolean"}
+_IDS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+
+QUERY_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
+    "limit": ({"type": "integer", "minimum": 1, "maximum": 100, "default": 25}, "Results per page (at most 100)."),
+    "offset": ({"type": "integer", "minimum": 0, "default": 0}, "Offset of the first result (offset + limit at most 10,000)."),
+    "total": ({"type": "boolean", "default": False}, "Count every match into `total` (slower)."),
+    "cursor": (_STRING, "The `next_cursor` of the previous page."),
+    "query": (_TEXT, "Case-insensitive substring of the name (at most 255 characters)."),
+    "include[]": (_IDS, "Related resources to expand in the answer."),
+    "time_zone": (_STRING, "IANA time zone in which times are rendered."),
+    "since": (_DATE, "Start of the date range (ISO 8601)."),
+    "until": (_DATE, "End of the date range (ISO 8601)."),
+    "date_range": ({"type": "string", "enum": ["all"]}, "`all` ignores since and until."),
+    "sort_by": (_STRING, "`field` or `field:asc|desc`."),
+    "statuses[]": ({"type": "array", "items": {"type": "string", "enum": ["triggered", "acknowledged", "resolved"]}},
+                   "Only these statuses."),
+    "urgencies[]": ({"type": "array", "items": {"type": "string", "enum": ["high", "low"]}}, "Only these urgencies."),
+    "service_ids[]": (_IDS, "Only these services."),
+    "team_ids[]": (_IDS, "Only these teams."),
+    "user_ids[]": (_IDS, "Only these users."),
+    "integration_ids[]": (_IDS, "Only these integrations."),
+    "escalation_policy_ids[]": (_IDS, "Only these escalation policies."),
+    "schedule_ids[]": (_IDS, "Only these schedules."),
+    "incident_key": (_TEXT, "Only the incident with this key (at most 255 characters)."),
+    "alert_key": (_TEXT, "Only alerts with this key (at most 255 characters)."),
+    "earliest": (_BOOL, "Only the earliest on-call per user, policy and level."),
+    "overflow": (_BOOL, "Show entries whole instead of cut at since and until."),
+    "editable": (_BOOL, "Only overrides that have not ended."),
+    "include_next_oncall_for_user": (_STRING, "A user whose next on-call period is shown."),
+    "urgency": ({"type": "string", "enum": ["high", "low", "all"], "default": "high"}, "Rules for this urgency."),
+    "filter": ({"type": "string", "enum": ["past", "future", "ongoing", "open", "all"], "default": "all"},
+               "Windows in this state."),
+    "root_resource_types[]": (_IDS, "Only records of these resource types."),
+    "actor_type": ({"type": "string", "enum": ["user_reference", "api_key_reference", "app_reference"]},
+                   "Only records by this kind of actor."),
+    "actor_id": (_TEXT, "Only records by this actor (needs actor_type)."),
+    "method_type": ({"type": "string", "enum": ["browser", "oauth", "api_token", "identity_provider", "other"]},
+                    "Only records made this way."),
+    "method_truncated_token": (_TEXT, "Only records made with this credential (needs method_type)."),
+    "actions[]": (_IDS, "Only these actions."),
+}
+
+PAGE = ("limit", "offset", "total")
+
+
+def documented(*names: str) -> dict[str, Any]:
+    """``openapi_extra`` declaring the query parameters a route reads (``names`` from the catalogue)."""
+    parameters = []
+    for name in names:
+        schema, description = QUERY_PARAMETERS[name]
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema,
+                                     "description": description}
+        if schema.get("type") == "array":
+            parameter.update(style="form", explode=True)
+        parameters.append(parameter)
+    return {"parameters": parameters}

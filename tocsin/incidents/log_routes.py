@@ -12,6 +12,7 @@ from tocsin.auth.access import require
 from tocsin.errors import NotFound
 from tocsin.http import params
 from tocsin.http.pagination import page
+from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents.models import Incident, LogEntry
 from tocsin.incidents.queries import fill_context, get_incident
@@ -26,7 +27,7 @@ def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
     return params.date_window(request, rt.clock.now(), column, DEFAULT_WINDOW)
 
 
-@router.get("/incidents/{incident_id}/log_entries", dependencies=[READ])
+@router.get("/incidents/{incident_id}/log_entries", dependencies=[READ], openapi_extra=documented(*PAGE, "since", "until", "date_range", "time_zone"))
 async def incident_log(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = [LogEntry.incident_id == incident_id, *_window_or_all(request, rt)]
@@ -47,7 +48,7 @@ def _window_or_all(request: Request, rt: Runtime) -> list[Any]:
     return []
 
 
-@router.get("/log_entries", dependencies=[READ])
+@router.get("/log_entries", dependencies=[READ], openapi_extra=documented(*PAGE, "since", "until", "date_range", "time_zone"))
 async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = _window(request, rt, LogEntry.created_at)
@@ -65,7 +66,7 @@ async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> 
     return p.body("log_entries", items, total, p.offset + len(items) < total)
 
 
-@router.get("/log_entries/{log_entry_id}", dependencies=[READ])
+@router.get("/log_entries/{log_entry_id}", dependencies=[READ], openapi_extra=documented("time_zone"))
 async def get_log_entry(log_entry_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:

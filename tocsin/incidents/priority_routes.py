@@ -11,6 +11,7 @@ from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import AccessDenied
 from tocsin.http.pagination import page
+from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents import priorities
 from tocsin.incidents.models import Priority
@@ -31,7 +32,7 @@ def _require_admin(principal: Principal) -> None:
         raise AccessDenied(errors=["Only an admin or owner may change priorities"])
 
 
-@router.get("/priorities", dependencies=[PRIORITIES_READ])
+@router.get("/priorities", dependencies=[PRIORITIES_READ], openapi_extra=documented(*PAGE))
 async def list_priorities(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     async with rt.db.transaction() as session:

@@ -16,6 +16,7 @@ from tocsin.escalation.queries import policy_ids_for_teams
 from tocsin.http import params
 from tocsin.http.inputs import field_errors
 from tocsin.http.pagination import page
+from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents import alert_moves, log_routes, logic, priority_routes
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment, IncidentNote
@@ -54,7 +55,7 @@ def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
     return params.date_window(request, rt.clock.now(), column, DEFAULT_WINDOW)
 
 
-@router.get("/incidents", dependencies=[READ])
+@router.get("/incidents", dependencies=[READ], openapi_extra=documented(*PAGE, "date_range", "since", "until", "statuses[]", "service_ids[]", "urgencies[]", "incident_key", "user_ids[]", "team_ids[]", "sort_by", "include[]", "time_zone"))
 async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = _window(request, rt, Incident.created_at)
@@ -70,7 +71,7 @@ async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> di
         raise InvalidInput(errors=[f"urgencies must be among {sorted(URGENCIES)}"])
     if urgencies:
         where.append(Incident.urgency.in_(urgencies))
-    if incident_key := request.query_params.get("incident_key"):
+    if incident_key := params.text_filter(request, "incident_key"):
         where.append(Incident.incident_key == incident_key)
     if user_ids := params.array(request, "user_ids"):
         # Resolved incidents are assigned to nobody, as PagerDuty answers this filter.
@@ -151,7 +152,7 @@ async def update_many(
     return p.body("incidents", rendered, len(rendered), False)
 
 
-@router.get("/incidents/{incident_id}", dependencies=[READ])
+@router.get("/incidents/{incident_id}", dependencies=[READ], openapi_extra=documented("include[]", "time_zone"))
 async def get_one(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     ctx = _context(request, rt)
     async with rt.db.transaction() as session:
@@ -176,7 +177,7 @@ async def update_one(
     return {"incident": rendered}
 
 
-@router.get("/incidents/{incident_id}/notes", dependencies=[READ])
+@router.get("/incidents/{incident_id}/notes", dependencies=[READ], openapi_extra=documented("time_zone"))
 async def list_notes(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
@@ -228,7 +229,7 @@ async def merge(
     return {"incident": incident_ref(ctx, target)}
 
 
-@router.get("/incidents/{incident_id}/alerts/{alert_id}", dependencies=[READ])
+@router.get("/incidents/{incident_id}/alerts/{alert_id}", dependencies=[READ], openapi_extra=documented("time_zone"))
 async def get_alert(incident_id: str, alert_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
@@ -284,13 +285,13 @@ async def update_alerts(
     return p.body("alerts", rendered, len(rendered), False)
 
 
-@router.get("/incidents/{incident_id}/alerts", dependencies=[READ])
+@router.get("/incidents/{incident_id}/alerts", dependencies=[READ], openapi_extra=documented(*PAGE, "statuses[]", "alert_key", "time_zone"))
 async def list_alerts(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = [Alert.incident_id == incident_id]
     if statuses := params.array(request, "statuses"):
         where.append(Alert.status.in_(statuses))
-    if alert_key := request.query_params.get("alert_key"):
+    if alert_key := params.text_filter(request, "alert_key"):
         where.append(Alert.dedup_key == alert_key)
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:

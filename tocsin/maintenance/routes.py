@@ -11,6 +11,7 @@ from tocsin.auth.access import Principal, acting_user, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.http import params
 from tocsin.http.pagination import name_contains, page
+from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.maintenance import logic
 from tocsin.maintenance.models import MaintenanceWindow, MaintenanceWindowService, SuppressedEvent
@@ -53,12 +54,12 @@ def _covers_any(service_ids: list[str]) -> ColumnElement[bool]:
     )
 
 
-@router.get("/maintenance_windows", dependencies=[READ])
+@router.get("/maintenance_windows", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "team_ids[]", "service_ids[]", "include[]", "filter"))
 async def list_windows(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     include = _include(request)
     where = [MaintenanceWindow.deleted_at.is_(None), *_state_filter(request, rt)]
-    if text := request.query_params.get("query"):
+    if text := params.text_filter(request, "query"):
         where.append(name_contains(MaintenanceWindow.description, text))
     if service_ids := params.array(request, "service_ids"):
         where.append(_covers_any(service_ids))
@@ -87,7 +88,7 @@ async def create_window(
     return {"maintenance_window": window_json(rt.base_url, window, related)}
 
 
-@router.get("/maintenance_windows/{window_id}", dependencies=[READ])
+@router.get("/maintenance_windows/{window_id}", dependencies=[READ], openapi_extra=documented("include[]"))
 async def get_window(window_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     include = _include(request)
     async with rt.db.transaction() as session:
@@ -118,7 +119,7 @@ async def delete_window(
     return Response(status_code=204)
 
 
-@router.get("/maintenance_windows/{window_id}/suppressed_events", dependencies=[READ])
+@router.get("/maintenance_windows/{window_id}/suppressed_events", dependencies=[READ], openapi_extra=documented(*PAGE))
 async def list_suppressed(window_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """Tocsin's addition: the triggers this window held back (they opened no incident)."""
     p = page(request)

@@ -14,7 +14,7 @@ from tocsin.audit.recorder import Actor, record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.http.inputs import field_errors
-from tocsin.http.params import boolean
+from tocsin.http.params import boolean, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import logic
 from tocsin.schedules.models import Schedule, ScheduleOverride
@@ -28,7 +28,7 @@ READ = Depends(require("schedules.read"))
 WRITE = Depends(require("schedules.write"))
 
 
-@router.get("/schedules/{schedule_id}/overrides", dependencies=[READ])
+@router.get("/schedules/{schedule_id}/overrides", dependencies=[READ], openapi_extra=documented("since", "until", "editable", "time_zone"))
 async def list_overrides(schedule_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """Overrides overlapping ``since``..``until``; ``editable=true`` keeps those not yet over
     (the ones that can still be deleted or cut short)."""

@@ -21,7 +21,7 @@ from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import Conflict, InvalidInput
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array, boolean
+from tocsin.http.params import PAGE, array, boolean, documented, text_filter
 from tocsin.http.refs import iso
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import feed_routes, feeds, logic, override_routes
@@ -99,14 +99,14 @@ def _only_included(body: dict[str, Any], included: set[str]) -> dict[str, Any]:
     return body
 
 
-@router.get("/schedules", dependencies=[READ])
+@router.get("/schedules", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "include[]", "time_zone", "since", "until", "team_ids[]"))
 async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """``query`` filters by name and ``team_ids[]`` by team; ``include[]`` renders layers,
     overrides or the final schedule over ``since``..``until`` (default: now and two weeks on),
     shown in ``time_zone``. All the page's renderings together are held to one budget
     (``logic.MAX_TOTAL_TURNS``), checked before any is rendered."""
     p = page(request)
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     included = _includes(request)
     tz = time_zone(request)
     since, until = window(request, rt.clock.now())
@@ -198,7 +198,7 @@ async def _next_oncall(
     return {"start": iso(entry.start, zone), "end": iso(entry.end, zone), "user": user_ref(rt.base_url, user_id, users)}
 
 
-@router.get("/schedules/{schedule_id}", dependencies=[READ])
+@router.get("/schedules/{schedule_id}", dependencies=[READ], openapi_extra=documented("since", "until", "overflow", "time_zone", "include_next_oncall_for_user"))
 async def get_schedule(schedule_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     async with rt.db.transaction() as session:
         schedule = await logic.get_schedule(session, schedule_id)
@@ -247,7 +247,7 @@ async def delete_schedule(
     return Response(status_code=204)
 
 
-@router.get("/schedules/{schedule_id}/users", dependencies=[READ])
+@router.get("/schedules/{schedule_id}/users", dependencies=[READ], openapi_extra=documented("since", "until"))
 async def schedule_users(schedule_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """The users on call in the final schedule between ``since`` and ``until``."""
     since, until = window(request, rt.clock.now())

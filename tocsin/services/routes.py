@@ -12,7 +12,7 @@ from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.escalation.queries import policy_refs, policy_team_ids
-from tocsin.http.params import array
+from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
@@ -61,11 +61,11 @@ def _forget_keys(rt: Runtime, keys: list[str]) -> None:
             forget(key)
 
 
-@router.get("/services", dependencies=[READ])
+@router.get("/services", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "include[]"))
 async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     include = _includes(request)
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     where = [Service.deleted_at.is_(None)]
     if query_text:
         where.append(name_contains(Service.name, query_text))
@@ -91,7 +91,7 @@ async def create_service(
     return {"service": service_json(rt.base_url, service, [], related, include)}
 
 
-@router.get("/services/{service_id}", dependencies=[READ])
+@router.get("/services/{service_id}", dependencies=[READ], openapi_extra=documented("include[]"))
 async def get_service(service_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     include = _includes(request)
     async with rt.db.transaction() as session:

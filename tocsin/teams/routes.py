@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array
+from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.teams import logic
 from tocsin.teams.logic import Editor
@@ -42,11 +42,11 @@ def _includes(request: Request, allowed: set[str]) -> set[str]:
     return wanted
 
 
-@router.get("/teams")
+@router.get("/teams", openapi_extra=documented(*PAGE, "query"))
 async def list_teams(request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
     where = [Team.deleted_at.is_(None)]
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     if query_text:
         where.append(name_contains(Team.name, query_text))
     async with rt.db.transaction() as session:
@@ -66,7 +66,7 @@ async def create_team(
     return {"team": team_json(rt.base_url, team, parents.get(team.parent_id or ""))}
 
 
-@router.get("/teams/{team_id}")
+@router.get("/teams/{team_id}", openapi_extra=documented("include[]"))
 async def get_team(team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     _includes(request, {"privileges"})
     async with rt.db.transaction() as session:
@@ -95,7 +95,7 @@ async def delete_team(
     return Response(status_code=204)
 
 
-@router.get("/teams/{team_id}/members")
+@router.get("/teams/{team_id}/members", openapi_extra=documented(*PAGE, "include[]"))
 async def list_members(team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
     expand = "users" in _includes(request, {"users"})

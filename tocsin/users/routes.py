@@ -12,7 +12,7 @@ from tocsin.auth.access import Principal, acting_user, audit_actor, require
 from tocsin.auth.models import User
 from tocsin.errors import Conflict, InvalidInput, NoUserForCredential
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import array
+from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.users import logic
 from tocsin.users.logic import Editor
@@ -63,12 +63,12 @@ async def _render(
     ]
 
 
-@router.get("/users")
+@router.get("/users", openapi_extra=documented(*PAGE, "query", "team_ids[]", "include[]"))
 async def list_users(request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
     include = _includes(request, USER_INCLUDES - {"calendar_urls"})
     where = [User.deleted_at.is_(None)]
-    query_text = request.query_params.get("query")
+    query_text = text_filter(request, "query")
     if query_text:
         where.append(or_(name_contains(User.name, query_text), name_contains(User.email, query_text)))
     async with rt.db.transaction() as session:
@@ -91,7 +91,7 @@ async def create_user(
     return {"user": item}
 
 
-@router.get("/users/me")
+@router.get("/users/me", openapi_extra=documented("include[]"))
 async def get_me(request: Request, rt: Runtime = Depends(runtime), principal: Principal = Depends(READ)) -> dict[str, Any]:
     if principal.user_id is None:
         raise NoUserForCredential()
@@ -106,7 +106,7 @@ async def _one(request: Request, rt: Runtime, user_id: str) -> dict[str, Any]:
     return {"user": item}
 
 
-@router.get("/users/{user_id}")
+@router.get("/users/{user_id}", openapi_extra=documented("include[]"))
 async def get_user(user_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     return await _one(request, rt, user_id)
 
@@ -191,7 +191,7 @@ async def delete_contact_method(
 
 # --- notification rules --------------------------------------------------------------------------
 
-@router.get("/users/{user_id}/notification_rules")
+@router.get("/users/{user_id}/notification_rules", openapi_extra=documented("urgency", "include[]"))
 async def list_notification_rules(
     user_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ),
 ) -> dict[str, Any]:

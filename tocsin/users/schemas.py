@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from tocsin.http.inputs import WireInput
+from tocsin.jsondepth import MAX_NESTING_DEPTH, nests_deeper_than
 from tocsin.users.rules import EMAIL, valid_time_zone
 
 Role = Literal[
@@ -90,6 +91,14 @@ class ContactMethodFields(WireInput):
 
     _not_nullable = field_validator("type", "label", "address", "send_short_email", mode="before")(
         classmethod(lambda cls, v: _no_null(v)))
+
+    @field_validator("sounds")
+    @classmethod
+    def _shallow(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        # Stored as free JSON: what could not be stored and answered is refused here.
+        if nests_deeper_than(value, MAX_NESTING_DEPTH):
+            raise ValueError(f"is nested too deeply (at most {MAX_NESTING_DEPTH} levels)")
+        return value
 
     @field_validator("address", "label")
     @classmethod
