@@ -75,14 +75,43 @@ def _validator_class():  # type: ignore[no-untyped-def]
     return OAS30Validator
 
 
-def assert_conforms(response: Any, method: str, path: str, status: int | None = None) -> None:
-    """Fail with every schema violation if ``response`` does not match PagerDuty's contract."""
+def _expanded_types(node: Any) -> Any:
+    """``node`` with every enum of ``*_reference`` types also allowing the type itself.
+
+    With ``include[]``, PagerDuty answers the object itself where its schema shows a reference
+    (``"type": "service"`` for a ``service_reference``); the schema does not model that. Where it
+    does (``oneOf: [Team, TeamReference]``), an expanded object now matches both branches, so
+    ``oneOf`` becomes ``anyOf``."""
+    if isinstance(node, list):
+        return [_expanded_types(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {("anyOf" if key == "oneOf" else key): _expanded_types(value) for key, value in node.items()}
+    enum = copied.get("enum")
+    if isinstance(enum, list) and enum and all(isinstance(v, str) and v.endswith("_reference") for v in enum):
+        copied["enum"] = [*enum, *(v.removesuffix("_reference") for v in enum)]
+    return copied
+
+
+@functools.cache
+def _components(expanded: bool) -> dict[str, Any]:
+    components = spec_or_skip()["components"]
+    return _expanded_types(components) if expanded else components  # type: ignore[no-any-return]
+
+
+def assert_conforms(response: Any, method: str, path: str, status: int | None = None, *,
+                    expanded: bool = False) -> None:
+    """Fail with every schema violation if ``response`` does not match PagerDuty's contract.
+
+    ``expanded``: the request asked for ``include[]``, so an expanded object may stand where the
+    schema shows a reference (its ``type`` without ``_reference``)."""
     status = status if status is not None else response.status_code
     assert response.status_code == status, (response.status_code, response.text[:500])
-    spec = spec_or_skip()
     schema = dict(response_schema(method, path, status))
+    if expanded:
+        schema = _expanded_types(schema)
     # Let "#/components/..." references resolve against the whole document.
-    schema["components"] = spec["components"]
+    schema["components"] = _components(expanded)
     validator = _validator_class()(schema)
     body = response.json()
     errors = []

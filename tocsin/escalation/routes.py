@@ -19,6 +19,7 @@ from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, Esc
 from tocsin.escalation.oncalls import on_calls
 from tocsin.escalation.schemas import PolicyCreateBody, PolicyUpdateBody
 from tocsin.escalation.wire import Names, policy_json, policy_ref_json, schedule_json, user_json
+from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, array, boolean, documented, optional_datetime, sort_by, text_filter, time_zone
 from tocsin.http.refs import iso
@@ -32,8 +33,10 @@ READ = Depends(require("escalation_policies.read"))
 WRITE = Depends(require("escalation_policies.write"))
 ONCALLS_READ = Depends(require("oncalls.read"))
 
-POLICY_INCLUDES = {"services", "teams", "targets", "escalation_rule_assignment_strategies"}
-ONCALL_INCLUDES = {"users", "schedules", "escalation_policies"}
+# include[] values PagerDuty documents (tests/api/test_includes.py checks them). Each rule's
+# escalation_rule_assignment_strategy is always shown.
+POLICY_INCLUDES = ("services", "teams", "targets", "escalation_rule_assignment_strategies")
+ONCALL_INCLUDES = ("escalation_policies", "users", "schedules")
 MAX_ONCALL_WINDOW = timedelta(days=90)  # PagerDuty's limit on until - since
 
 
@@ -41,14 +44,6 @@ def services_lookup(rt: Runtime) -> ServicesOf:
     """The services domain's ``services_using_policies``, injected by the composition root
     (escalation sits below services and may not import it; see ``tocsin.escalation.logic``)."""
     return rt.hooks.get("services_using_policies") or logic.no_services  # type: ignore[no-any-return]
-
-
-def _includes(request: Request, allowed: set[str]) -> set[str]:
-    asked = set(array(request, "include"))
-    unknown = sorted(asked - allowed)
-    if unknown:
-        raise InvalidInput(errors=[f"include[] must be among {sorted(allowed)}; got {', '.join(unknown)}"])
-    return asked
 
 
 async def _names(session: AsyncSession, views: Sequence[PolicyView]) -> Names:
@@ -62,14 +57,14 @@ async def _names(session: AsyncSession, views: Sequence[PolicyView]) -> Names:
 
 async def _render(session: AsyncSession, rt: Runtime, request: Request, policy: EscalationPolicy) -> dict[str, Any]:
     v = await logic.view(session, policy, services_lookup(rt), rt.clock.now())
-    include = _includes(request, POLICY_INCLUDES)
+    include = includes.asked(request, POLICY_INCLUDES)
     return {"escalation_policy": policy_json(rt.base_url, v, await _names(session, [v]), include, time_zone(request))}
 
 
 @router.get("/escalation_policies", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "user_ids[]", "team_ids[]", "include[]", "sort_by", "time_zone"))
 async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
-    include = _includes(request, POLICY_INCLUDES)
+    include = includes.asked(request, POLICY_INCLUDES)
     _, descending = sort_by(request, {"name"}, "name")
     tz = time_zone(request)
     where = [EscalationPolicy.deleted_at.is_(None)]
@@ -175,7 +170,7 @@ async def remove_policy_from_team(
 async def list_oncalls(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """On-calls between ``since`` and ``until`` (both default to now: who is on call now)."""
     p = page(request)
-    include = _includes(request, ONCALL_INCLUDES)
+    include = includes.asked(request, ONCALL_INCLUDES)
     tz = time_zone(request)
     now = rt.clock.now()
     since = optional_datetime(request, "since") or now

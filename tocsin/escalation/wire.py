@@ -79,7 +79,7 @@ def warning_json(base: str, warning: dict[str, Any], tz: ZoneInfo | None) -> dic
 
 
 def policy_json(
-    base: str, v: PolicyView, names: Names, include: set[str], tz: ZoneInfo | None = None
+    base: str, v: PolicyView, names: Names, include: frozenset[str], tz: ZoneInfo | None = None
 ) -> dict[str, Any]:
     p = v.policy
     body = envelope(base, "escalation_policy", p.id, p.name)

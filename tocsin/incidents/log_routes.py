@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tocsin.auth.access import require
 from tocsin.errors import NotFound
-from tocsin.http import params
+from tocsin.http import includes, params
 from tocsin.http.pagination import page
 from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
@@ -21,6 +21,15 @@ from tocsin.incidents.wire import Context, log_entry_json
 router = APIRouter(tags=["Incidents"])
 READ = Depends(require("incidents.read"))
 DEFAULT_WINDOW = timedelta(days=30)
+# include[] values PagerDuty documents for the log entry routes (tests/api/test_includes.py checks
+# them); channels are always shown in full, and log entries name no teams yet.
+LOG_ENTRY_INCLUDES = ("incidents", "services", "channels", "teams")
+LOG_ENTRY_EXPANDS = {"incidents", "services"}
+
+
+def _context(request: Request, rt: Runtime) -> Context:
+    return Context(rt.base_url, params.time_zone(request),
+                   includes.asked(request, LOG_ENTRY_INCLUDES, LOG_ENTRY_EXPANDS), rt.clock.now())
 
 
 def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
@@ -31,7 +40,7 @@ def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
 async def incident_log(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = [LogEntry.incident_id == incident_id, *_window_or_all(request, rt)]
-    ctx = Context(rt.base_url, params.time_zone(request))
+    ctx = _context(request, rt)
     async with rt.db.transaction() as session:
         incident = await get_incident(session, incident_id)
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
@@ -52,7 +61,7 @@ def _window_or_all(request: Request, rt: Runtime) -> list[Any]:
 async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = _window(request, rt, LogEntry.created_at)
-    ctx = Context(rt.base_url, params.time_zone(request))
+    ctx = _context(request, rt)
     async with rt.db.transaction() as session:
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
         rows, total = await p.fetch(session, query)
@@ -68,7 +77,7 @@ async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> 
 
 @router.get("/log_entries/{log_entry_id}", dependencies=[READ], openapi_extra=documented("time_zone"))
 async def get_log_entry(log_entry_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    ctx = Context(rt.base_url, params.time_zone(request))
+    ctx = _context(request, rt)
     async with rt.db.transaction() as session:
         entry = await session.get(LogEntry, log_entry_id)
         if entry is None:

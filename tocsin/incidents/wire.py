@@ -8,15 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tocsin.http.refs import envelope, iso, reference
+from tocsin.incidents.contexts import alert_contexts
 from tocsin.incidents.models import Alert, Incident, IncidentNote, LogEntry, Priority
 
 AGENT_SUMMARIES = {"service_reference": "Service", "user_reference": "User"}
 # Left out when empty. ``priority`` and ``resolved_at`` stay as null, as the live API sends them
 # and clients read them directly (``incident["priority"]``).
 OPTIONAL_NOT_NULLABLE = ("alert_grouping", "resolve_reason", "conference_bridge", "first_trigger_log_entry")
-INCLUDES = frozenset({"acknowledgers", "agents", "assignees", "conference_bridge", "custom_fields",
-                      "escalation_policies", "first_trigger_log_entries", "priorities", "services",
-                      "teams", "users"})
 
 
 @dataclass
@@ -125,6 +123,11 @@ def incident_ref(ctx: Context, incident: Incident) -> dict[str, Any]:
     return reference(ctx.base, "incident", incident.id, f"[#{incident.number}] {incident.title}")
 
 
+def _incident(ctx: Context, incident: Incident) -> dict[str, Any]:
+    """An alert's or log entry's incident: in full with ``include[]=incidents``."""
+    return incident_json(ctx, incident) if ctx.wants("incidents") else incident_ref(ctx, incident)
+
+
 def pending_actions(ctx: Context, incident: Incident) -> list[dict[str, Any]]:
     """The automatic changes due (SPEC-NOTES 3), from the service's timeouts and the snooze;
     the engine (next issue) carries them out."""
@@ -221,7 +224,7 @@ def alert_json(ctx: Context, alert: Alert, incident: Incident) -> dict[str, Any]
         status=alert.status,
         alert_key=alert.dedup_key,
         service=ctx.service_ref(alert.service_id),
-        incident=incident_ref(ctx, incident),
+        incident=_incident(ctx, incident),
         suppressed=False,
         severity=alert.severity,
         integration={"id": alert.integration_id, "type": "events_api_v2_inbound_integration_reference",
@@ -229,7 +232,7 @@ def alert_json(ctx: Context, alert: Alert, incident: Incident) -> dict[str, Any]
         resolved_at=ctx.time(alert.resolved_at),
         body={
             "type": "alert_body",
-            "contexts": [*(payload.get("links") or []), *(payload.get("images") or [])],
+            "contexts": alert_contexts(payload.get("links"), payload.get("images")),
             "details": payload.get("custom_details") or {},
             "cef_details": {
                 "summary": alert.summary,
@@ -257,7 +260,7 @@ def log_entry_json(ctx: Context, entry: LogEntry, incident: Incident | None) -> 
         agent=ctx.agent_ref(entry.agent),
         channel=entry.channel,
         service=ctx.service_ref(entry.service_id),
-        incident=incident_ref(ctx, incident) if incident is not None else None,
+        incident=_incident(ctx, incident) if incident is not None else None,
         teams=[],
         contexts=[],
         event_details={"description": entry.summary},

@@ -9,14 +9,14 @@ from sqlalchemy import ColumnElement, exists, false, select
 
 from tocsin.auth.access import Principal, acting_user, audit_actor, require
 from tocsin.errors import InvalidInput
-from tocsin.http import params
+from tocsin.http import includes, params
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.maintenance import logic
 from tocsin.maintenance.models import MaintenanceWindow, MaintenanceWindowService, SuppressedEvent
 from tocsin.maintenance.schemas import WindowCreateBody, WindowUpdateBody
-from tocsin.maintenance.wire import INCLUDES, suppressed_json, window_json
+from tocsin.maintenance.wire import suppressed_json, window_json
 
 router = APIRouter(tags=["Maintenance Windows"])
 # PagerDuty scopes maintenance windows under services.
@@ -25,11 +25,8 @@ WRITE = require("services.write")
 FILTERS = {"past", "future", "ongoing", "open", "all"}
 
 
-def _include(request: Request) -> frozenset[str]:
-    wanted = frozenset(params.array(request, "include"))
-    if unknown := sorted(wanted - INCLUDES):
-        raise InvalidInput(errors=[f"include[]: {', '.join(unknown)} is not one of {sorted(INCLUDES)}"])
-    return wanted
+# include[] values PagerDuty documents for both GET routes (tests/api/test_includes.py checks them).
+WINDOW_INCLUDES = ("teams", "services", "users")
 
 
 def _state_filter(request: Request, rt: Runtime) -> list[ColumnElement[bool]]:
@@ -57,7 +54,7 @@ def _covers_any(service_ids: list[str]) -> ColumnElement[bool]:
 @router.get("/maintenance_windows", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "team_ids[]", "service_ids[]", "include[]", "filter"))
 async def list_windows(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
-    include = _include(request)
+    include = includes.asked(request, WINDOW_INCLUDES)
     where = [MaintenanceWindow.deleted_at.is_(None), *_state_filter(request, rt)]
     if text := params.text_filter(request, "query"):
         where.append(name_contains(MaintenanceWindow.description, text))
@@ -90,7 +87,7 @@ async def create_window(
 
 @router.get("/maintenance_windows/{window_id}", dependencies=[READ], openapi_extra=documented("include[]"))
 async def get_window(window_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    include = _include(request)
+    include = includes.asked(request, WINDOW_INCLUDES)
     async with rt.db.transaction() as session:
         window = await logic.get_window(session, window_id)
         related = await logic.related(session, [window])

@@ -8,8 +8,6 @@ from typing import Any
 from tocsin.http.refs import envelope, iso, reference
 from tocsin.maintenance.models import MaintenanceWindow, SuppressedEvent
 
-INCLUDES = {"services", "teams", "users"}
-
 
 @dataclass
 class Related:

@@ -351,10 +351,14 @@ async def delete_schedule(session: AsyncSession, schedule_id: str, now: datetime
 async def create_override(
     session: AsyncSession, schedule: Schedule, override: OverrideIn, now: datetime, field: str = "override"
 ) -> ScheduleOverride:
-    await require_users(session, [(f"{field}.user.id", override.user.id)])
     zone = zone_info(schedule.time_zone)
+    start, end = aware(override.start, zone), aware(override.end, zone)
+    problems = [f"{field}.end: end must be after start"] if end <= start else []
+    problems += await _missing_users(session, [(f"{field}.user.id", override.user.id)])
+    if problems:
+        raise InvalidInput(errors=problems)
     row = ScheduleOverride(id=new_id(), schedule_id=schedule.id, user_id=override.user.id,
-                           start=aware(override.start, zone), end=aware(override.end, zone), created_at=now)
+                           start=start, end=end, created_at=now)
     session.add(row)
     await session.flush()
     return row

@@ -17,10 +17,15 @@ from tocsin.http.inputs import field_errors
 from tocsin.http.params import boolean, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import logic
+from tocsin.schedules.layers import aware
 from tocsin.schedules.models import Schedule, ScheduleOverride
 from tocsin.schedules.params import time_zone, window
 from tocsin.schedules.schemas import OverrideIn, OverridesBody
-from tocsin.schedules.wire import override_json, override_snapshot
+from tocsin.schedules.wire import (
+    override_json,
+    override_snapshot,
+    refused_override_json,
+)
 from tocsin.schedules.zones import zone_info
 
 router = APIRouter(tags=["Schedules"])
@@ -58,9 +63,13 @@ async def create_overrides(
     schedule_id: str, body: OverridesBody, request: Request, rt: Runtime = Depends(runtime),
     principal: Principal = WRITE,
 ) -> Any:
-    """One ``override`` -> ``{"override"}``; a list of ``overrides`` -> one result per item."""
+    """One ``override`` -> ``{"override"}``. A list of ``overrides`` (1 to 100) -> one result per
+    item, as PagerDuty answers: ``{"status": 201, "override"}`` for each created, ``{"status": 400,
+    "errors", "override"}`` (as asked) for each refused for what it says (end not after start,
+    unknown user). An item that is not an override at all refuses the whole request, writing nothing."""
     now = rt.clock.now()
     actor = audit_actor(principal, request)
+    items = _shaped(body.overrides) if body.overrides is not None else []
     async with rt.db.transaction() as session:
         schedule = await logic.get_schedule(session, schedule_id)
         zone = zone_info(schedule.time_zone)
@@ -69,23 +78,35 @@ async def create_overrides(
             _record_override(session, actor, "create", schedule, row, None, now)
             users = await logic.users_by_id(session, [row.user_id])
             return {"override": override_json(rt.base_url, row, users, zone)}
+        users = await logic.users_by_id(session, {item.user.id for item in items})
         results: list[dict[str, Any]] = []
-        for index, raw in enumerate(body.overrides or []):
-            field = f"overrides[{index}]"
+        for index, item in enumerate(items):
             try:
-                item = OverrideIn.model_validate(raw)
                 # Creation order decides overlaps, so items of one batch get distinct instants.
-                row = await logic.create_override(session, schedule, item, now + timedelta(microseconds=index), field)
-            except ValidationError as error:
-                results.append({"status": 400, "errors": field_errors(error, field)})
-                continue
+                row = await logic.create_override(session, schedule, item, now + timedelta(microseconds=index),
+                                                  f"overrides[{index}]")
             except InvalidInput as error:
-                results.append({"status": 400, "errors": error.errors or [error.message]})
+                asked = refused_override_json(rt.base_url, aware(item.start, zone), aware(item.end, zone),
+                                              item.user.id, users, zone)
+                results.append({"status": 400, "errors": error.errors or [error.message], "override": asked})
                 continue
             _record_override(session, actor, "create", schedule, row, None, now)
-            users = await logic.users_by_id(session, [row.user_id])
             results.append({"status": 201, "override": override_json(rt.base_url, row, users, zone)})
     return JSONResponse(results, status_code=201)
+
+
+def _shaped(raw_items: list[Any]) -> list[OverrideIn]:
+    """Every batch item as an override, or a 400 naming each malformed field (nothing is written)."""
+    items: list[OverrideIn] = []
+    errors: list[str] = []
+    for index, raw in enumerate(raw_items):
+        try:
+            items.append(OverrideIn.model_validate(raw))
+        except ValidationError as error:
+            errors += field_errors(error, f"overrides[{index}]")
+    if errors:
+        raise InvalidInput(errors=errors)
+    return items
 
 
 @router.delete("/schedules/{schedule_id}/overrides/{override_id}", status_code=204)

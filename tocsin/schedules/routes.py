@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import Conflict, InvalidInput
+from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, array, boolean, documented, text_filter
 from tocsin.http.refs import iso
@@ -39,15 +40,9 @@ WRITE = Depends(require("schedules.write"))
 
 NEXT_ONCALL_HORIZON = timedelta(days=90)  # how far include_next_oncall_for_user looks ahead
 PREVIEW_ID = "PREVIEW"  # a preview is never saved, so it has no feed
-INCLUDES = ("schedule_layers", "overrides_subschedule", "final_schedule")
-
-
-def _includes(request: Request) -> set[str]:
-    wanted = set(array(request, "include"))
-    unknown = sorted(wanted - set(INCLUDES))
-    if unknown:
-        raise InvalidInput(errors=[f"include[] {', '.join(unknown)} is not one of {', '.join(INCLUDES)}"])
-    return wanted
+# include[] values PagerDuty documents for GET /schedules (tests/api/test_includes.py checks them);
+# GET /schedules/{id} documents none and always renders every part.
+LIST_INCLUDES = ("schedule_layers", "overrides_subschedule", "final_schedule")
 
 
 async def _snapshot(session: AsyncSession, schedule: Schedule) -> dict[str, Any]:
@@ -87,7 +82,7 @@ async def _rendered(
     return body
 
 
-def _only_included(body: dict[str, Any], included: set[str]) -> dict[str, Any]:
+def _only_included(body: dict[str, Any], included: frozenset[str]) -> dict[str, Any]:
     """Keep the rendered parts ``include[]`` asked for; layer definitions are always listed."""
     if "schedule_layers" not in included:
         for layer in body["schedule_layers"]:
@@ -107,7 +102,7 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
     (``logic.MAX_TOTAL_TURNS``), checked before any is rendered."""
     p = page(request)
     query_text = text_filter(request, "query")
-    included = _includes(request)
+    included = includes.asked(request, LIST_INCLUDES)
     tz = time_zone(request)
     since, until = window(request, rt.clock.now())
     where = [Schedule.deleted_at.is_(None)]

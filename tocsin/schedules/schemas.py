@@ -111,22 +111,21 @@ class ScheduleUpdateBody(WireInput):
 
 
 class OverrideIn(WireInput):
+    """An override's shape. Whether it makes sense (end after start, a known user) is checked by
+    ``logic.create_override``, after wall-clock times are placed in the schedule's zone; so a batch
+    refuses a malformed item outright and a well-formed but refused one item by item."""
+
     start: Stamp
     end: Stamp
     user: ReferenceIn
 
-    @model_validator(mode="after")
-    def _ordered(self) -> OverrideIn:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
-
 
 class OverridesBody(WireInput):
-    """``{"override": {...}}`` or ``{"overrides": [...]}``; batch items are validated one by one."""
+    """``{"override": {...}}`` or ``{"overrides": [...]}`` (1 to 100); batch items are validated
+    one by one."""
 
     override: OverrideIn | None = None
-    overrides: list[Any] | None = Field(default=None, max_length=100)
+    overrides: list[Any] | None = Field(default=None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> OverridesBody:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -110,6 +111,13 @@ def override_json(base: str, override: ScheduleOverride, users: dict[str, User],
         "end": iso(override.end, tz),
         "user": user_ref(base, override.user_id, users),
     }
+
+
+def refused_override_json(
+    base: str, start: datetime, end: datetime, user_id: str, users: dict[str, User], tz: ZoneInfo
+) -> dict[str, Any]:
+    """A batch item that was not created, shown as asked (no ``id``), as PagerDuty echoes it."""
+    return {"start": iso(start, tz), "end": iso(end, tz), "user": user_ref(base, user_id, users)}
 
 
 # --- audit snapshots: the configurable fields, as plain JSON-able values ------------------------

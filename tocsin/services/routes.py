@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
-from tocsin.errors import InvalidInput
 from tocsin.escalation.queries import policy_refs, policy_team_ids
+from tocsin.http import includes
 from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.runtime import Runtime, runtime
@@ -32,15 +32,10 @@ READ = Depends(require("services.read"))
 WRITE = Depends(require("services.write"))
 
 
-INCLUDES = {"escalation_policies", "teams", "integrations"}
-
-
-def _includes(request: Request) -> set[str]:
-    asked = set(array(request, "include"))
-    unknown = sorted(asked - INCLUDES)
-    if unknown:
-        raise InvalidInput(errors=[f"include[] must be among {sorted(INCLUDES)}; got {', '.join(unknown)}"])
-    return asked
+# include[] values PagerDuty documents for each operation (tests/api/test_includes.py checks them).
+LIST_INCLUDES = ("escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters")
+SERVICE_INCLUDES = ("escalation_policies", "teams", "auto_pause_notifications_parameters", "integrations")
+INTEGRATION_INCLUDES = ("services", "vendors")  # vendors: Tocsin has none to show
 
 
 async def _related(session: AsyncSession, services: list[Service]) -> Related:
@@ -64,7 +59,7 @@ def _forget_keys(rt: Runtime, keys: list[str]) -> None:
 @router.get("/services", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "include[]"))
 async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
-    include = _includes(request)
+    include = includes.asked(request, LIST_INCLUDES)
     query_text = text_filter(request, "query")
     where = [Service.deleted_at.is_(None)]
     if query_text:
@@ -81,7 +76,7 @@ async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dic
 async def create_service(
     body: ServiceCreateBody, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
 ) -> dict[str, Any]:
-    include = _includes(request)
+    include = includes.asked(request, SERVICE_INCLUDES)
     async with rt.db.transaction() as session:
         now = rt.clock.now()
         service = await logic.create_service(session, body.service, now)
@@ -93,7 +88,7 @@ async def create_service(
 
 @router.get("/services/{service_id}", dependencies=[READ], openapi_extra=documented("include[]"))
 async def get_service(service_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
-    include = _includes(request)
+    include = includes.asked(request, SERVICE_INCLUDES)
     async with rt.db.transaction() as session:
         service = await logic.get_service(session, service_id)
         integrations = await logic.integrations_of(session, [service_id])
@@ -106,7 +101,7 @@ async def update_service(
     service_id: str, body: ServiceUpdateBody, request: Request, rt: Runtime = Depends(runtime),
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
-    include = _includes(request)
+    include = includes.asked(request, SERVICE_INCLUDES)
     async with rt.db.transaction() as session:
         now = rt.clock.now()
         before = service_snapshot(await logic.get_service(session, service_id))
@@ -149,11 +144,14 @@ async def create_integration(
 
 
 @router.get("/services/{service_id}/integrations/{integration_id}", dependencies=[READ])
-async def get_integration(service_id: str, integration_id: str, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+async def get_integration(
+    service_id: str, integration_id: str, request: Request, rt: Runtime = Depends(runtime)
+) -> dict[str, Any]:
+    expand = "services" in includes.asked(request, INTEGRATION_INCLUDES, supported={"services"})
     async with rt.db.transaction() as session:
         service = await logic.get_service(session, service_id)
         integration = await logic.get_integration(session, service_id, integration_id)
-    return {"integration": integration_json(rt.base_url, integration, service)}
+    return {"integration": integration_json(rt.base_url, integration, service, expand_service=expand)}
 
 
 @router.put("/services/{service_id}/integrations/{integration_id}")

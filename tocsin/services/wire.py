@@ -56,7 +56,10 @@ def service_json(
             if policy_id
             else None
         ),
-        integrations=[integration_ref(base, i) for i in integrations],
+        integrations=[
+            integration_json(base, i, service) if "integrations" in include else integration_ref(base, i)
+            for i in integrations
+        ],
         teams=[_named(base, "team", t, related.team_names.get(t, t), "teams" in include) for t in team_ids],
         addons=[],
         scheduled_actions=[],
@@ -66,6 +69,9 @@ def service_json(
     # PagerDuty's schema has no null for these: leave them out until they have a value.
     if service.support_hours is not None:
         body["support_hours"] = service.support_hours
+    if "auto_pause_notifications_parameters" in include:
+        # Tocsin never holds back notifications of transient alerts: the feature is off.
+        body["auto_pause_notifications_parameters"] = {"enabled": False}
     return body
 
 
@@ -86,11 +92,13 @@ def integration_ref(base: str, integration: Integration) -> dict[str, Any]:
     return ref
 
 
-def integration_json(base: str, integration: Integration, service: Service) -> dict[str, Any]:
+def integration_json(
+    base: str, integration: Integration, service: Service, expand_service: bool = False
+) -> dict[str, Any]:
     body = _integration_envelope(base, integration)
     body.update(
         name=integration.name,
-        service=reference(base, "service", service.id, service.name),
+        service=_named(base, "service", service.id, service.name, expand_service),
         created_at=iso(integration.created_at),
         integration_key=integration.integration_key,
         vendor=None,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from tocsin.auth.access import Principal, audit_actor, require
-from tocsin.errors import InvalidInput
+from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
@@ -35,11 +35,9 @@ async def _parents(session: Any, teams: list[Team]) -> dict[str, Team]:
     return {t.id: t for t in (await session.execute(select(Team).where(Team.id.in_(ids)))).scalars()}
 
 
-def _includes(request: Request, allowed: set[str]) -> set[str]:
-    wanted = set(array(request, "include"))
-    if wanted - allowed:
-        raise InvalidInput(errors=[f"include[] must be among {sorted(allowed)}; got {sorted(wanted - allowed)}"])
-    return wanted
+# include[] values PagerDuty documents (tests/api/test_includes.py checks them).
+TEAM_INCLUDES = ("privileges",)  # accepted; Tocsin's access is by role, not per-team privileges
+MEMBER_INCLUDES = ("users",)
 
 
 @router.get("/teams", openapi_extra=documented(*PAGE, "query"))
@@ -68,7 +66,7 @@ async def create_team(
 
 @router.get("/teams/{team_id}", openapi_extra=documented("include[]"))
 async def get_team(team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
-    _includes(request, {"privileges"})
+    includes.asked(request, TEAM_INCLUDES, supported=())
     async with rt.db.transaction() as session:
         team = await logic.get_team(session, team_id)
         parents = await _parents(session, [team])
@@ -98,7 +96,7 @@ async def delete_team(
 @router.get("/teams/{team_id}/members", openapi_extra=documented(*PAGE, "include[]"))
 async def list_members(team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
-    expand = "users" in _includes(request, {"users"})
+    expand = "users" in includes.asked(request, MEMBER_INCLUDES)
     async with rt.db.transaction() as session:
         await logic.get_team(session, team_id)
         members = await logic.members_of(session, team_id)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.auth.access import Principal, acting_user, audit_actor, require
 from tocsin.auth.models import User
 from tocsin.errors import Conflict, InvalidInput, NoUserForCredential
+from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
@@ -31,7 +32,11 @@ router = APIRouter(tags=["Users"])
 READ = require("users.read")
 WRITE = require("users.write")
 
-USER_INCLUDES = {"contact_methods", "notification_rules", "teams", "subdomains", "calendar_urls"}
+# include[] values PagerDuty documents for each operation (tests/api/test_includes.py checks them).
+# subdomains and calendar_urls are accepted; Tocsin has one account and shows feeds elsewhere.
+LIST_INCLUDES = ("contact_methods", "notification_rules", "teams", "subdomains")
+USER_INCLUDES = ("contact_methods", "notification_rules", "teams", "subdomains", "calendar_urls")
+RULE_INCLUDES = ("contact_methods",)
 
 
 def _teams(rt: Runtime) -> TeamDirectory:
@@ -42,16 +47,8 @@ def _editor(principal: Principal, request: Request) -> Editor:
     return Editor(role=principal.role, user_id=principal.user_id, audit=audit_actor(principal, request))
 
 
-def _includes(request: Request, allowed: set[str]) -> set[str]:
-    wanted = set(array(request, "include"))
-    unknown = wanted - allowed
-    if unknown:
-        raise InvalidInput(errors=[f"include[] must be among {sorted(allowed)}; got {sorted(unknown)}"])
-    return wanted
-
-
 async def _render(
-    session: AsyncSession, rt: Runtime, users: list[User], include: set[str],
+    session: AsyncSession, rt: Runtime, users: list[User], include: frozenset[str],
 ) -> list[dict[str, Any]]:
     ids = [u.id for u in users]
     methods, rules = await logic.details_of(session, ids)
@@ -66,7 +63,7 @@ async def _render(
 @router.get("/users", openapi_extra=documented(*PAGE, "query", "team_ids[]", "include[]"))
 async def list_users(request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
-    include = _includes(request, USER_INCLUDES - {"calendar_urls"})
+    include = includes.asked(request, LIST_INCLUDES)
     where = [User.deleted_at.is_(None)]
     query_text = text_filter(request, "query")
     if query_text:
@@ -87,7 +84,7 @@ async def create_user(
     await acting_user(request, principal, rt)  # PagerDuty requires From here for account keys
     async with rt.db.transaction() as session:
         user = await logic.create_user(session, _editor(principal, request), body.user, rt.clock.now())
-        [item] = await _render(session, rt, [user], set())
+        [item] = await _render(session, rt, [user], frozenset())
     return {"user": item}
 
 
@@ -99,7 +96,7 @@ async def get_me(request: Request, rt: Runtime = Depends(runtime), principal: Pr
 
 
 async def _one(request: Request, rt: Runtime, user_id: str) -> dict[str, Any]:
-    include = _includes(request, USER_INCLUDES)
+    include = includes.asked(request, USER_INCLUDES)
     async with rt.db.transaction() as session:
         user = await logic.get_user(session, user_id)
         [item] = await _render(session, rt, [user], include)
@@ -118,7 +115,7 @@ async def update_user(
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
         user = await logic.update_user(session, _editor(principal, request), user_id, body.user, rt.clock.now())
-        [item] = await _render(session, rt, [user], set())
+        [item] = await _render(session, rt, [user], frozenset())
     return {"user": item}
 
 
@@ -198,7 +195,7 @@ async def list_notification_rules(
     urgency = request.query_params.get("urgency") or "high"  # PagerDuty's default
     if urgency not in ("high", "low", "all"):
         raise InvalidInput(errors=["urgency must be high, low or all"])
-    expand = "contact_methods" in _includes(request, {"contact_methods"})
+    expand = "contact_methods" in includes.asked(request, RULE_INCLUDES)
     async with rt.db.transaction() as session:
         user = await logic.get_user(session, user_id)
         methods, rules = await logic.details_of(session, [user.id])
@@ -224,7 +221,7 @@ async def create_notification_rule(
 async def get_notification_rule(
     user_id: str, rule_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ),
 ) -> dict[str, Any]:
-    expand = "contact_methods" in _includes(request, {"contact_methods"})
+    expand = "contact_methods" in includes.asked(request, RULE_INCLUDES)
     async with rt.db.transaction() as session:
         await logic.get_user(session, user_id)
         rule = await logic.get_rule(session, user_id, rule_id)

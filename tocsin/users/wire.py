@@ -64,7 +64,7 @@ def user_json(
     teams: list[dict[str, Any]],
     methods: list[ContactMethod],
     rules: list[NotificationRule],
-    include: set[str] = frozenset(),  # type: ignore[assignment]
+    include: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """``teams`` are already-rendered team references (the teams domain sits above this one)."""
     by_id = {m.id: m for m in methods}
