@@ -31,15 +31,21 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self, cast
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # ingest.py: shared server plumbing
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this checkout's tocsin
-from ingest import (  # noqa: E402
-    free_port, loop_factory, machine_info, read_response, recreate_pg, stop, wait_health,
+from ingest import (
+    free_port,
+    loop_factory,
+    machine_info,
+    read_response,
+    recreate_pg,
+    stop,
+    wait_health,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -155,7 +161,7 @@ def incident_rows(n: int, account: dict[str, Any], now: datetime, seed: int) -> 
 
 
 async def bulk_load(db_url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
-    from sqlalchemy import insert, text, update
+    from sqlalchemy import Table, insert, text, update
 
     from tocsin.db.sequences import Sequence
     from tocsin.db.session import Database
@@ -168,7 +174,7 @@ async def bulk_load(db_url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
                            (IncidentAssignment, "assignments")):
             for i in range(0, len(rows[key]), CHUNK):
                 async with db.transaction() as session:
-                    await session.execute(insert(table.__table__), rows[key][i:i + CHUNK])
+                    await session.execute(insert(cast(Table, table.__table__)), rows[key][i:i + CHUNK])
         async with db.transaction() as session:  # later incidents continue the numbering
             await session.execute(update(Sequence).where(Sequence.name == INCIDENT_NUMBERS)
                                   .values(value=len(rows["incidents"])))
@@ -203,7 +209,7 @@ class Server:
         creds, _ = json.JSONDecoder().raw_decode(init.stdout[init.stdout.index("{"):])
         return dict(creds)
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         with open(self.tmp / "server.log", "wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "tocsin", "serve"], env=self.env, cwd=REPO,
                                          stdout=log, stderr=subprocess.STDOUT)
@@ -222,11 +228,11 @@ def prepare(args: argparse.Namespace, backend: str) -> tuple[str, dict[str, Any]
     cache.mkdir(parents=True, exist_ok=True)
     meta_path = cache / f"rest-{backend}.json"
     db_url = f"sqlite:///{cache.resolve()}/rest-sqlite.db" if backend == "sqlite" else args.pg_url
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
-    fresh = (meta and not args.reload and meta["incidents"] == args.incidents
+    meta: dict[str, Any] | None = json.loads(meta_path.read_text()) if meta_path.exists() else None
+    fresh = (meta is not None and not args.reload and meta["incidents"] == args.incidents
              and time.time() - meta["loaded_at"] < CACHE_DAYS * 86400
              and (backend != "sqlite" or (cache / "rest-sqlite.db").exists()))
-    if fresh:
+    if fresh and meta is not None:
         from tocsin.db.migrate import upgrade
 
         upgrade(db_url)  # new migrations (indexes) apply to the cached data
