@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py --spawn both
 	$(BIN)/python bench/schedules.py
+	$(BIN)/python bench/rest.py --spawn both
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
