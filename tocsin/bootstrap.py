@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from tocsin.audit.recorder import SYSTEM, record
+from tocsin.audit.recorder import SYSTEM
 from tocsin.auth.logic import ensure_admin, issue_api_key
 from tocsin.auth.models import User
 from tocsin.config import Settings
@@ -55,10 +55,7 @@ async def _default_policy(session, admin: User, now: datetime) -> str | None:  #
         "escalation_rules": [{"escalation_delay_in_minutes": 30,
                               "targets": [{"type": "user_reference", "id": admin.id}]}],
     })
-    policy = await escalation.create_policy(session, fields, now)
-    record(session, SYSTEM, action="create", resource_type="escalation_policy", resource_id=policy.id,
-           summary=policy.name, after=(await escalation.view(session, policy, escalation.no_services, now)).snapshot(),
-           at=now)
+    policy = await escalation.create_policy(session, fields, SYSTEM, now)
     return policy.id
 
 
@@ -71,8 +68,9 @@ async def _demo(session, policy_id: str | None, now: datetime) -> tuple[str | No
         service = await services.create_service(session, ServiceCreate(
             name=DEMO_SERVICE, description="Created by tocsin init",
             escalation_policy=ReferenceIn(id=policy_id, type="escalation_policy_reference"),
-        ), now)
-        await services.create_integration(session, service.id, IntegrationCreate(name="Demo Events API v2"), now)
+        ), SYSTEM, now)
+        await services.create_integration(session, service.id, IntegrationCreate(name="Demo Events API v2"),
+                                          SYSTEM, now)
     if service is None:
         return None, None
     if service.escalation_policy_id is None and policy_id is not None:
