@@ -37,3 +37,17 @@ async def create_policy(harness: Any, name: str = "Policy", targets: list[dict[s
     r = await harness.client.post("/escalation_policies", headers=harness.writer, json={"escalation_policy": body})
     assert r.status_code == 201, r.text
     return r.json()["escalation_policy"]  # type: ignore[no-any-return]
+
+
+async def audit_trail(harness: Any, root_id: str) -> list[tuple[str, str, str]]:
+    """(action, root type, actor id) of every audit record filed under ``root_id``, sorted (records
+    of one instant have no order of their own)."""
+    from sqlalchemy import select
+
+    from tocsin.audit.models import AuditRecord
+
+    async with harness.tocsin.db.transaction() as session:
+        rows = await session.execute(
+            select(AuditRecord.action, AuditRecord.root_type, AuditRecord.actor_id)
+            .where(AuditRecord.root_id == root_id).order_by(AuditRecord.execution_time, AuditRecord.id))
+        return sorted((a, t, i) for a, t, i in rows)

@@ -1,6 +1,7 @@
 """``tocsin init``: migrate, then on an empty database create the first admin, an account API
 key and a demo service with an Events API v2 integration. Safe to run again: it reuses what
-exists and issues a fresh key (old keys stay valid; only their hashes were ever stored).
+exists and mints no key — the first run's key is shown once (only its hash is stored), and more
+keys come from ``tocsin api-key create``, so re-running init never leaves full-access keys behind.
 
 Like PagerDuty, a new account has a "Default" escalation policy paging the first admin; the demo
 service uses it (a service cannot exist without a policy)."""
@@ -10,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from tocsin.audit.recorder import SYSTEM, record
+from tocsin.audit.recorder import SYSTEM
 from tocsin.auth.logic import ensure_admin, issue_api_key
-from tocsin.auth.models import User
+from tocsin.auth.models import ApiKey, User
 from tocsin.config import Settings
 from tocsin.db.migrate import upgrade_async
 from tocsin.db.session import Database
@@ -32,7 +33,7 @@ DEFAULT_POLICY = "Default"
 @dataclass(frozen=True)
 class InitResult:
     url: str
-    api_key: str
+    api_key: str | None  # the first initialisation's account key; None on every later run
     admin_email: str
     service_id: str | None
     integration_key: str | None
@@ -55,10 +56,7 @@ async def _default_policy(session, admin: User, now: datetime) -> str | None:  #
         "escalation_rules": [{"escalation_delay_in_minutes": 30,
                               "targets": [{"type": "user_reference", "id": admin.id}]}],
     })
-    policy = await escalation.create_policy(session, fields, now)
-    record(session, SYSTEM, action="create", resource_type="escalation_policy", resource_id=policy.id,
-           summary=policy.name, after=(await escalation.view(session, policy, escalation.no_services, now)).snapshot(),
-           at=now)
+    policy = await escalation.create_policy(session, fields, SYSTEM, now)
     return policy.id
 
 
@@ -71,8 +69,9 @@ async def _demo(session, policy_id: str | None, now: datetime) -> tuple[str | No
         service = await services.create_service(session, ServiceCreate(
             name=DEMO_SERVICE, description="Created by tocsin init",
             escalation_policy=ReferenceIn(id=policy_id, type="escalation_policy_reference"),
-        ), now)
-        await services.create_integration(session, service.id, IntegrationCreate(name="Demo Events API v2"), now)
+        ), SYSTEM, now)
+        await services.create_integration(session, service.id, IntegrationCreate(name="Demo Events API v2"),
+                                          SYSTEM, now)
     if service is None:
         return None, None
     if service.escalation_policy_id is None and policy_id is not None:
@@ -91,8 +90,10 @@ async def initialise(settings: Settings) -> InitResult:
     now = datetime.now(UTC)
     try:
         async with db.transaction() as session:
+            # First initialisation: no key was ever issued (revoked ones count: the account had one).
+            first = not (await session.execute(select(func.count()).select_from(ApiKey))).scalar_one()
             admin = await ensure_admin(session, settings.admin_email, now)
-            key = await issue_api_key(session, now, description="tocsin init")
+            key = await issue_api_key(session, now, description="tocsin init") if first else None
             policy_id = await _default_policy(session, admin, now)
             service_id, integration_key = await _demo(session, policy_id, now)
     finally:

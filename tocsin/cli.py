@@ -17,7 +17,11 @@ app = typer.Typer(help="Tocsin: self-hosted incident response speaking the Pager
 
 @app.command()
 def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object for scripts.")) -> None:
-    """Create or migrate the database; on first run create an admin, an API key and a demo service."""
+    """Create or migrate the database; on first run create an admin, an API key and a demo service.
+
+    The API key is printed by the first run only; later runs mint none (``tocsin api-key create``
+    makes another). The integration key is printed every time: it is the demo service's routing
+    key, which the REST API also shows to anyone who may read services."""
     from tocsin.bootstrap import initialise
 
     result = asyncio.run(initialise(Settings()))
@@ -26,7 +30,11 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object
         return
     typer.echo(f"Tocsin URL:       {result.url}")
     typer.echo(f"Admin:            {result.admin_email}")
-    typer.echo(f"API key:          {result.api_key}   (shown once; stored hashed)")
+    if result.api_key is not None:
+        typer.echo(f"API key:          {result.api_key}   (shown once; stored hashed)")
+    else:
+        typer.echo("API key:          none issued (this database was initialised before); "
+                   "create one with: tocsin api-key create")
     typer.echo(f"Demo service:     {result.service_id}")
     typer.echo(f"Integration key:  {result.integration_key}")
 

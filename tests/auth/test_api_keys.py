@@ -116,7 +116,7 @@ async def test_cli_creates_a_read_only_user_key_lists_and_revokes_it(harness: Ha
     assert key_id in listed.output and secret not in listed.output
     revoked = await asyncio.to_thread(_cli, harness, "api-key", "revoke", key_id)
     assert revoked.exit_code == 0, revoked.output
-    harness.tocsin.runtime.hooks["authenticator"]._cache.clear()  # another process: skip the 5 s TTL
+    harness.tocsin.runtime.wiring.authenticator._cache.clear()  # another process: skip the 5 s TTL
     assert_error(await harness.client.get("/services", headers=auth), 401, 2006)
 
 

@@ -106,5 +106,5 @@ async def test_a_deleted_users_keys_stop_working(harness: Harness) -> None:
     async with harness.tocsin.db.transaction() as session:
         await session.execute(update(User).where(User.id == user_id).values(
             deleted_at=harness.tocsin.runtime.clock.now()))
-    harness.tocsin.runtime.hooks["authenticator"]._cache.clear()  # skip the 5 s cache TTL
+    harness.tocsin.runtime.wiring.authenticator._cache.clear()  # skip the 5 s cache TTL
     assert_error(await harness.client.get("/services", headers=auth), 401, 2006)

@@ -160,7 +160,7 @@ async def test_delete_is_soft_revokes_keys_and_keeps_email_reserved(harness: Har
     error = assert_error(await h.client.post("/users", headers=h.writer, json={
         "user": {"name": "Again", "email": ada["email"]}}), 400, 2001)
     assert any("deleted" in e for e in error["errors"])
-    h.tocsin.runtime.hooks["authenticator"]._cache.clear()  # skip the 5 s credential cache
+    h.tocsin.runtime.wiring.authenticator._cache.clear()  # skip the 5 s credential cache
     assert (await h.client.get("/users", headers=ada_key)).status_code == 401
 
 

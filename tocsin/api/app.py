@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,6 +30,7 @@ from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.routes import router as events_router
 from tocsin.events.worker import InboxWorker
 from tocsin.http.runtime import Runtime
+from tocsin.http.wiring import Wiring
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.schedules.routes import router as schedules_router
@@ -36,7 +38,7 @@ from tocsin.services.queries import services_using_policies
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
 from tocsin.services.routes import router as services_router
 from tocsin.teams.routes import router as teams_router
-from tocsin.teams.queries import DIRECTORY as TEAM_DIRECTORY
+from tocsin.teams.directory import DIRECTORY as TEAM_DIRECTORY
 from tocsin.users.routes import router as users_router
 
 log = logging.getLogger(__name__)
@@ -48,24 +50,32 @@ class Tocsin:
     def __init__(self, settings: Settings, *, start_worker: bool = True) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
-        self.runtime = Runtime(settings=settings, db=self.db)
-        # Read the clock through the runtime on each batch: tests swap in a FrozenClock.
-        self.worker = InboxWorker(self.db, now=lambda: self.runtime.clock.now())
+        # Every collaborator the clock-reading parts need reads it through the runtime on each
+        # call: tests swap in a FrozenClock after construction.
+        def now() -> datetime:
+            return self.runtime.clock.now()
+
+        self.worker = InboxWorker(self.db, now=now)
         # Deletes change events and suppressed triggers past retention; runs beside the worker.
-        self.retention = RetentionSweeper(self.db, now=lambda: self.runtime.clock.now())
+        self.retention = RetentionSweeper(self.db, now=now)
         self.directory = IntegrationDirectory(self.db)
         self.committer = GroupCommitter(self.db, on_commit=self.worker.wake)
         self.events = EventsEndpoint(
             self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit)
         )
-        self.runtime.hooks["forget_routing_key"] = self.directory.forget
-        self.runtime.hooks["team_directory"] = TEAM_DIRECTORY  # users render their teams through it
-        # Escalation sits below services in the layers; it sees services through this injected query.
-        self.runtime.hooks["services_using_policies"] = services_using_policies
-        # Likewise schedules (below escalation) refuse deletion while a policy targets them.
-        self.runtime.hooks["policies_using_schedule"] = policies_targeting_schedule
-        self.runtime.hooks["policies_using_user"] = policies_targeting_user
-        self.runtime.hooks["authenticator"] = authenticator = Authenticator(self.runtime)
+        # The one authenticator: the REST gate and the access dependency share it (and its cache),
+        # so revoking a key drops it from the only cache there is.
+        authenticator = Authenticator(self.db, now)
+        self.runtime = Runtime(settings=settings, db=self.db, wiring=Wiring(
+            authenticator=authenticator,
+            team_directory=TEAM_DIRECTORY,  # users show their teams and leave them through it
+            # Escalation sits below services in the layers; it sees services through this query.
+            services_using_policies=services_using_policies,
+            # Likewise schedules and users (below escalation) refuse deletion while a policy targets them.
+            policies_using_schedule=policies_targeting_schedule,
+            policies_using_user=policies_targeting_user,
+            forget_routing_key=self.directory.forget,
+        ))
         self._start_worker = start_worker
         self.rest = self._build_rest()
         self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)

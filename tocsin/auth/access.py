@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from tocsin.audit.recorder import Actor
 from tocsin.auth import roles
 from tocsin.auth.models import ApiKey, OAuthClient, OAuthToken, User
+from tocsin.db.session import Database
 from tocsin.errors import AccessDenied, AuthenticationFailed, InvalidInput
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.ids import API_KEY_LENGTH, hash_secret
@@ -76,12 +78,16 @@ class Authenticator:
 
     The cache is keyed by the token's digest and bounded, so random bogus tokens cannot grow it
     without limit; failures are cached too (briefly) so they cannot hammer the database.
+
+    One per process (the composition root puts it in ``Runtime.wiring``): a second one would keep
+    its own cache, and a key revoked through the first would live on in it.
     """
 
     MAX_ENTRIES = 10_000
 
-    def __init__(self, rt: Runtime) -> None:
-        self._rt = rt
+    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
+        self._db = db
+        self._now = now  # the runtime clock, read on each call (tests swap it)
         self._cache: dict[str, tuple[Principal | None, float]] = {}
 
     async def authenticate(self, header: str) -> Principal:
@@ -98,8 +104,8 @@ class Authenticator:
         if hit is not None and hit[1] > now:
             principal = hit[0]
         else:
-            principal = await (_load_api_key(self._rt, digest) if is_api_key
-                               else _load_oauth_token(self._rt, digest, token[-4:]))
+            principal = await (_load_api_key(self._db, digest) if is_api_key
+                               else _load_oauth_token(self._db, digest, token[-4:], self._now()))
             if len(self._cache) >= self.MAX_ENTRIES:
                 # Evict the oldest tenth (dicts keep insertion order), so a flood of bogus
                 # tokens cannot push every valid key out at once.
@@ -109,7 +115,7 @@ class Authenticator:
         if principal is None:
             raise AuthenticationFailed()
         # Checked on every request, not only at lookup, so a cached token dies on the second.
-        if principal.expires_at is not None and principal.expires_at <= self._rt.clock.now():
+        if principal.expires_at is not None and principal.expires_at <= self._now():
             raise AuthenticationFailed()
         return principal
 
@@ -122,14 +128,15 @@ class Authenticator:
 async def authenticate(request: Request, rt: Runtime = Depends(runtime)) -> Principal:
     """The principal the ASGI gate (``tocsin.api.gate``) already established, or look it up."""
     principal = request.scope.get("state", {}).get("principal")
-    if principal is None:
-        authenticator = rt.hooks.get("authenticator") or rt.hooks.setdefault("authenticator", Authenticator(rt))
-        principal = await authenticator.authenticate(request.headers.get("authorization", ""))
-    return principal  # type: ignore[no-any-return]
+    if principal is None:  # a route reached without the gate: the same, shared authenticator
+        principal = await rt.wiring.authenticator.authenticate(request.headers.get("authorization", ""))
+    if not isinstance(principal, Principal):
+        raise AuthenticationFailed()
+    return principal
 
 
-async def _load_api_key(rt: Runtime, digest: str) -> Principal | None:
-    async with rt.db.transaction() as session:
+async def _load_api_key(db: Database, digest: str) -> Principal | None:
+    async with db.transaction() as session:
         row = (
             await session.execute(
                 select(ApiKey, User.role, User.name, User.deleted_at)
@@ -152,8 +159,8 @@ async def _load_api_key(rt: Runtime, digest: str) -> Principal | None:
     )
 
 
-async def _load_oauth_token(rt: Runtime, digest: str, tail: str) -> Principal | None:
-    async with rt.db.transaction() as session:
+async def _load_oauth_token(db: Database, digest: str, tail: str, now: datetime) -> Principal | None:
+    async with db.transaction() as session:
         row = (
             await session.execute(
                 select(OAuthToken, OAuthClient.name)
@@ -164,7 +171,7 @@ async def _load_oauth_token(rt: Runtime, digest: str, tail: str) -> Principal | 
     if row is None:
         return None
     token, client_name = row
-    if not hmac.compare_digest(token.token_hash, digest) or token.expires_at <= rt.clock.now():
+    if not hmac.compare_digest(token.token_hash, digest) or token.expires_at <= now:
         return None
     return Principal(
         token.client_id, "oauth", False, scopes=frozenset(token.scopes), summary=client_name,

@@ -67,9 +67,7 @@ class OAuthClientBody(WireInput):
 
 
 def _forget(rt: Runtime, digests: list[str]) -> None:
-    authenticator = rt.hooks.get("authenticator")
-    if authenticator is not None:
-        authenticator.forget(digests)
+    rt.wiring.authenticator.forget(digests)
 
 
 def api_key_json(base: str, key: ApiKey, user_name: str | None) -> dict[str, Any]:

@@ -1,15 +1,16 @@
 """Escalation policy changes and reads, in the caller's transaction.
 
+Every change writes its audit record here, in the same transaction.
+
 Services sit ABOVE escalation in the layers (a service names its policy), so this domain cannot
 import the services domain, yet a policy shows the services using it and refuses deletion while
-one does. The composition root (``tocsin.api.app``) therefore injects
-``tocsin.services.queries.services_using_policies`` as ``rt.hooks["services_using_policies"]``;
-routes read it with ``services_lookup(rt)`` and hand it to the functions here (``ServicesOf``).
+one does. The functions that need it take the process's ``Wiring`` (``tocsin.http.wiring``),
+whose ``services_using_policies`` the composition root fills with the services domain's query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,28 +18,22 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.audit.recorder import Actor, record
 from tocsin.db.links import linked
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
 from tocsin.escalation.schemas import PolicyCreate, PolicyFields, RuleIn
+from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
 from tocsin.schedules.queries import existing_schedule_ids, gaps_between, on_call_sources, turns_between
 from tocsin.teams.queries import existing_team_ids
 from tocsin.users.queries import existing_user_ids
-
-# policy ids -> {policy id: [(service id, service name)]}; policies without services may be absent.
-ServicesOf = Callable[[AsyncSession, list[str]], Awaitable[dict[str, list[tuple[str, str]]]]]
 
 GAP_WINDOW = timedelta(days=14)  # how far ahead a schedule gap becomes a policy warning
 # Rotation turns the gap check of one request may render across all its schedules; schedules
 # past it are not checked (as a single too-dense schedule is not), so a page of policies
 # targeting many dense schedules cannot take minutes.
 GAP_TURN_BUDGET = 400_000
-
-
-async def no_services(_: AsyncSession, __: list[str]) -> dict[str, list[tuple[str, str]]]:
-    """Stand-in when no services domain is wired in (a bare app in a unit test)."""
-    return {}
 
 
 # --- what a policy is made of ----------------------------------------------------------------
@@ -121,20 +116,26 @@ async def teams_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str
 
 
 async def views(
-    session: AsyncSession, policies: Sequence[EscalationPolicy], services_of: ServicesOf, now: datetime
+    session: AsyncSession, policies: Sequence[EscalationPolicy], wiring: Wiring, now: datetime
 ) -> list[PolicyView]:
     """Rules, teams, services and gap warnings of many policies in a handful of queries."""
     ids = [p.id for p in policies]
     rules = await rules_of(session, ids)
     teams = await teams_of(session, ids)
-    services = await services_of(session, ids) if ids else {}
+    services = await wiring.services_using_policies(session, ids) if ids else {}
     found = [PolicyView(p, rules[p.id], teams[p.id], list(services.get(p.id, []))) for p in policies]
     await _add_gap_warnings(session, found, now)
     return found
 
 
-async def view(session: AsyncSession, policy: EscalationPolicy, services_of: ServicesOf, now: datetime) -> PolicyView:
-    return (await views(session, [policy], services_of, now))[0]
+async def view(session: AsyncSession, policy: EscalationPolicy, wiring: Wiring, now: datetime) -> PolicyView:
+    return (await views(session, [policy], wiring, now))[0]
+
+
+async def snapshot(session: AsyncSession, policy: EscalationPolicy) -> dict[str, Any]:
+    """The policy's configurable fields as the audit trail records them (no services or warnings)."""
+    return PolicyView(policy, (await rules_of(session, [policy.id]))[policy.id],
+                      (await teams_of(session, [policy.id]))[policy.id]).snapshot()
 
 
 async def _add_gap_warnings(session: AsyncSession, found: list[PolicyView], now: datetime) -> None:
@@ -219,7 +220,7 @@ def _apply(policy: EscalationPolicy, fields: PolicyFields) -> None:
             setattr(policy, name, data[name])
 
 
-async def create_policy(session: AsyncSession, fields: PolicyCreate, now: datetime) -> EscalationPolicy:
+async def create_policy(session: AsyncSession, fields: PolicyCreate, actor: Actor, now: datetime) -> EscalationPolicy:
     await _check_references(session, fields)
     policy = EscalationPolicy(id=new_id(), name=fields.name, num_loops=0,
                               on_call_handoff_notifications="if_has_services", created_at=now, updated_at=now)
@@ -228,11 +229,16 @@ async def create_policy(session: AsyncSession, fields: PolicyCreate, now: dateti
     await session.flush()
     await _write_rules(session, policy.id, fields.escalation_rules, set())
     await _write_teams(session, policy.id, [t.id for t in fields.teams or []])
+    record(session, actor, action="create", resource_type="escalation_policy", resource_id=policy.id,
+           summary=policy.name, after=await snapshot(session, policy), at=now)
     return policy
 
 
-async def update_policy(session: AsyncSession, policy_id: str, fields: PolicyFields, now: datetime) -> EscalationPolicy:
+async def update_policy(
+    session: AsyncSession, policy_id: str, fields: PolicyFields, actor: Actor, now: datetime,
+) -> EscalationPolicy:
     policy = await get_policy(session, policy_id)
+    before = await snapshot(session, policy)
     await _check_references(session, fields)
     _apply(policy, fields)
     sent = fields.model_fields_set
@@ -243,34 +249,48 @@ async def update_policy(session: AsyncSession, policy_id: str, fields: PolicyFie
         await _write_teams(session, policy_id, [t.id for t in fields.teams])
     policy.updated_at = now
     await session.flush()
+    _record_update(session, actor, policy, before, await snapshot(session, policy), now)
     return policy
 
 
-async def delete_policy(session: AsyncSession, policy_id: str, services_of: ServicesOf, now: datetime) -> EscalationPolicy:
+def _record_update(session: AsyncSession, actor: Actor, policy: EscalationPolicy,
+                   before: dict[str, Any], after: dict[str, Any], now: datetime) -> None:
+    record(session, actor, action="update", resource_type="escalation_policy", resource_id=policy.id,
+           summary=policy.name, before=before, after=after, at=now)
+
+
+async def delete_policy(
+    session: AsyncSession, policy_id: str, wiring: Wiring, actor: Actor, now: datetime,
+) -> EscalationPolicy:
     """Soft delete; refused (400) while a service uses the policy, naming those services."""
     policy = await get_policy(session, policy_id)
-    users = (await services_of(session, [policy_id])).get(policy_id, [])
+    users = (await wiring.services_using_policies(session, [policy_id])).get(policy_id, [])
     if users:
         names = ", ".join(f"{name} ({sid})" for sid, name in users)
         raise Conflict(errors=[f"This escalation policy is used by services and cannot be deleted: {names}"])
+    before = await snapshot(session, policy)
     policy.deleted_at = now
     await session.flush()
+    record(session, actor, action="delete", resource_type="escalation_policy", resource_id=policy.id,
+           summary=policy.name, before=before, at=now)
     return policy
 
 
-async def add_team(session: AsyncSession, team_id: str, policy_id: str, now: datetime) -> EscalationPolicy:
+async def add_team(session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime) -> EscalationPolicy:
     policy = await get_policy(session, policy_id)
     if not await existing_team_ids(session, [team_id]):
         raise NotFound(f"Team {team_id} not found", errors=["Team not found"])
     current = (await teams_of(session, [policy_id]))[policy_id]
     if team_id not in current:
+        before = await snapshot(session, policy)
         session.add(EscalationPolicyTeam(policy_id=policy_id, team_id=team_id))
         policy.updated_at = now
         await session.flush()
+        _record_update(session, actor, policy, before, await snapshot(session, policy), now)
     return policy
 
 
-async def remove_team(session: AsyncSession, team_id: str, policy_id: str, now: datetime) -> EscalationPolicy:
+async def remove_team(session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime) -> EscalationPolicy:
     policy = await get_policy(session, policy_id)
     if not await existing_team_ids(session, [team_id]):
         raise NotFound(f"Team {team_id} not found", errors=["Team not found"])
@@ -278,8 +298,10 @@ async def remove_team(session: AsyncSession, team_id: str, policy_id: str, now: 
     if team_id not in current:
         raise NotFound(f"Escalation policy {policy_id} does not belong to team {team_id}",
                        errors=["The escalation policy is not associated with this team"])
+    before = await snapshot(session, policy)
     await session.execute(delete(EscalationPolicyTeam).where(
         EscalationPolicyTeam.policy_id == policy_id, EscalationPolicyTeam.team_id == team_id))
     policy.updated_at = now
     await session.flush()
+    _record_update(session, actor, policy, before, await snapshot(session, policy), now)
     return policy

@@ -103,7 +103,7 @@ async def policies_targeting_schedule(session: AsyncSession, schedule_id: str) -
     """(id, name) of the live policies with a level targeting the schedule, by name.
 
     Injected into the schedules domain (which sits below this one) as
-    ``rt.hooks["policies_using_schedule"]``: a schedule in use cannot be deleted."""
+    ``Runtime.wiring.policies_using_schedule``: a schedule in use cannot be deleted."""
     rows = await session.execute(
         select(EscalationPolicy.id, EscalationPolicy.name).distinct()
         .join(EscalationRule, EscalationRule.policy_id == EscalationPolicy.id)
@@ -117,7 +117,7 @@ async def policies_targeting_schedule(session: AsyncSession, schedule_id: str) -
 async def policies_targeting_user(session: AsyncSession, user_id: str) -> list[tuple[str, str]]:
     """(id, name) of the live policies with a level targeting the user directly, by name.
 
-    Injected into the users domain as ``rt.hooks["policies_using_user"]``: a user a policy pages
+    Injected into the users domain as ``Runtime.wiring.policies_using_user``: a user a policy pages
     directly cannot be deleted until the policy stops naming them (a level would page nobody)."""
     rows = await session.execute(
         select(EscalationPolicy.id, EscalationPolicy.name).distinct()

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.escalation import logic
-from tocsin.escalation.logic import PolicyView, ServicesOf
+from tocsin.escalation.logic import PolicyView
 from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
 from tocsin.escalation.oncalls import on_calls
 from tocsin.escalation.schemas import PolicyCreateBody, PolicyUpdateBody
@@ -40,10 +39,6 @@ ONCALL_INCLUDES = ("escalation_policies", "users", "schedules")
 MAX_ONCALL_WINDOW = timedelta(days=90)  # PagerDuty's limit on until - since
 
 
-def services_lookup(rt: Runtime) -> ServicesOf:
-    """The services domain's ``services_using_policies``, injected by the composition root
-    (escalation sits below services and may not import it; see ``tocsin.escalation.logic``)."""
-    return rt.hooks.get("services_using_policies") or logic.no_services  # type: ignore[no-any-return]
 
 
 async def _names(session: AsyncSession, views: Sequence[PolicyView]) -> Names:
@@ -56,7 +51,7 @@ async def _names(session: AsyncSession, views: Sequence[PolicyView]) -> Names:
 
 
 async def _render(session: AsyncSession, rt: Runtime, request: Request, policy: EscalationPolicy) -> dict[str, Any]:
-    v = await logic.view(session, policy, services_lookup(rt), rt.clock.now())
+    v = await logic.view(session, policy, rt.wiring, rt.clock.now())
     include = includes.asked(request, POLICY_INCLUDES)
     return {"escalation_policy": policy_json(rt.base_url, v, await _names(session, [v]), include, time_zone(request))}
 
@@ -82,7 +77,7 @@ async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dic
     order = EscalationPolicy.name.desc() if descending else EscalationPolicy.name.asc()
     async with rt.db.transaction() as session:
         rows, total = await p.fetch(session, select(EscalationPolicy).where(*where).order_by(order, EscalationPolicy.id))
-        views = await logic.views(session, rows, services_lookup(rt), rt.clock.now())
+        views = await logic.views(session, rows, rt.wiring, rt.clock.now())
         names = await _names(session, views)
     items = [policy_json(rt.base_url, v, names, include, tz) for v in views]
     return p.body("escalation_policies", items, total, p.offset + len(items) < total)
@@ -92,12 +87,8 @@ async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dic
 async def create_policy(
     body: PolicyCreateBody, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
 ) -> dict[str, Any]:
-    now = rt.clock.now()
     async with rt.db.transaction() as session:
-        policy = await logic.create_policy(session, body.escalation_policy, now)
-        after = await logic.view(session, policy, services_lookup(rt), now)
-        record(session, audit_actor(principal, request), action="create", resource_type="escalation_policy",
-               resource_id=policy.id, summary=policy.name, after=after.snapshot(), at=now)
+        policy = await logic.create_policy(session, body.escalation_policy, audit_actor(principal, request), rt.clock.now())
         return await _render(session, rt, request, policy)
 
 
@@ -113,14 +104,9 @@ async def update_policy(
     policy_id: str, body: PolicyUpdateBody, request: Request, rt: Runtime = Depends(runtime),
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
-    now = rt.clock.now()
     async with rt.db.transaction() as session:
-        before = await logic.view(session, await logic.get_policy(session, policy_id), logic.no_services, now)
-        before_snapshot = before.snapshot()
-        policy = await logic.update_policy(session, policy_id, body.escalation_policy, now)
-        after = await logic.view(session, policy, logic.no_services, now)
-        record(session, audit_actor(principal, request), action="update", resource_type="escalation_policy",
-               resource_id=policy.id, summary=policy.name, before=before_snapshot, after=after.snapshot(), at=now)
+        policy = await logic.update_policy(session, policy_id, body.escalation_policy, audit_actor(principal, request),
+                                           rt.clock.now())
         return await _render(session, rt, request, policy)
 
 
@@ -128,24 +114,15 @@ async def update_policy(
 async def delete_policy(
     policy_id: str, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
 ) -> Response:
-    now = rt.clock.now()
     async with rt.db.transaction() as session:
-        before = await logic.view(session, await logic.get_policy(session, policy_id), logic.no_services, now)
-        policy = await logic.delete_policy(session, policy_id, services_lookup(rt), now)
-        record(session, audit_actor(principal, request), action="delete", resource_type="escalation_policy",
-               resource_id=policy.id, summary=policy.name, before=before.snapshot(), at=now)
+        await logic.delete_policy(session, policy_id, rt.wiring, audit_actor(principal, request), rt.clock.now())
     return Response(status_code=204)
 
 
 async def _team_change(request: Request, rt: Runtime, principal: Principal, team_id: str, policy_id: str, add: bool) -> None:
-    now = rt.clock.now()
+    change = logic.add_team if add else logic.remove_team
     async with rt.db.transaction() as session:
-        before = (await logic.view(session, await logic.get_policy(session, policy_id), logic.no_services, now)).snapshot()
-        change = logic.add_team if add else logic.remove_team
-        policy = await change(session, team_id, policy_id, now)
-        after = (await logic.view(session, policy, logic.no_services, now)).snapshot()
-        record(session, audit_actor(principal, request), action="update", resource_type="escalation_policy",
-               resource_id=policy.id, summary=policy.name, before=before, after=after, at=now)
+        await change(session, team_id, policy_id, audit_actor(principal, request), rt.clock.now())
 
 
 @router.put("/teams/{team_id}/escalation_policies/{escalation_policy_id}", status_code=204)

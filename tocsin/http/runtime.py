@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import Request
 
 from tocsin.clock import Clock, SystemClock
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.http.wiring import Wiring
 
 
 @dataclass
 class Runtime:
     settings: Settings
     db: Database
+    # Required: the domains' collaborators (``tocsin.http.wiring``), built once by ``tocsin.api.app``.
+    wiring: Wiring
+    # Not frozen: tests swap in a FrozenClock.
     clock: Clock = field(default_factory=SystemClock)
-    # Hooks other parts register, e.g. the events directory forgetting a deleted routing key.
-    hooks: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:

@@ -7,9 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
-from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
-from tocsin.errors import AccessDenied
 from tocsin.http.pagination import page
 from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
@@ -22,14 +20,10 @@ from tocsin.incidents.wire import priority_json
 router = APIRouter(tags=["Priorities"])
 PRIORITIES_READ = Depends(require("priorities.read"))
 PRIORITIES_WRITE = require("priorities.write")
-ADMIN_ROLES = {"admin", "owner"}
 
 
-def _require_admin(principal: Principal) -> None:
-    """Priorities are account configuration: user keys must belong to an admin or owner
-    (account keys act for the account)."""
-    if principal.user_id is not None and principal.role not in ADMIN_ROLES:
-        raise AccessDenied(errors=["Only an admin or owner may change priorities"])
+def _editor(principal: Principal, request: Request) -> priorities.Editor:
+    return priorities.Editor(role=principal.role, user_id=principal.user_id, audit=audit_actor(principal, request))
 
 
 @router.get("/priorities", dependencies=[PRIORITIES_READ], openapi_extra=documented(*PAGE))
@@ -56,12 +50,8 @@ async def create_priority(
 ) -> dict[str, Any]:
     """Tocsin extension: PagerDuty's priorities are edited in its web UI only. The new priority
     ranks below the existing ones."""
-    _require_admin(principal)
-    now = rt.clock.now()
     async with rt.db.transaction() as session:
-        priority = await priorities.create_priority(session, body.priority, now)
-        record(session, audit_actor(principal, request), action="create", resource_type="priority",
-               resource_id=priority.id, summary=priority.name, after=priorities.priority_snapshot(priority), at=now)
+        priority = await priorities.create_priority(session, _editor(principal, request), body.priority, rt.clock.now())
     return {"priority": priority_json(rt.base_url, priority)}
 
 
@@ -71,12 +61,7 @@ async def update_priority(
     rt: Runtime = Depends(runtime),
 ) -> dict[str, Any]:
     """Tocsin extension: PagerDuty's priorities are edited in its web UI only."""
-    _require_admin(principal)
-    now = rt.clock.now()
     async with rt.db.transaction() as session:
-        before = priorities.priority_snapshot(await get_priority(session, priority_id))
-        priority = await priorities.update_priority(session, priority_id, body.priority, now)
-        record(session, audit_actor(principal, request), action="update", resource_type="priority",
-               resource_id=priority.id, summary=priority.name, before=before,
-               after=priorities.priority_snapshot(priority), at=now)
+        priority = await priorities.update_priority(session, _editor(principal, request), priority_id, body.priority,
+                                                    rt.clock.now())
     return {"priority": priority_json(rt.base_url, priority)}

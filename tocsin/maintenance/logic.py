@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +20,19 @@ from tocsin.ids import new_id
 from tocsin.maintenance import rule
 from tocsin.maintenance.models import MaintenanceWindow, MaintenanceWindowService
 from tocsin.maintenance.schemas import ServiceReferenceIn, WindowCreate, WindowFields
-from tocsin.maintenance.wire import Related
 from tocsin.services.models import Service
 
 SEQUENCE = "maintenance_window_number"
 RESOURCE = "maintenance_windows"
+
+
+@dataclass
+class Related:
+    """What a page of windows refers to, loaded once for the page (``wire`` renders it)."""
+
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> name, description, status
+    window_services: dict[str, list[str]] = field(default_factory=dict)  # window id -> service ids
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> name, email
 
 
 async def get_window(session: AsyncSession, window_id: str) -> MaintenanceWindow:

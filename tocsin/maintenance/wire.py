@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from tocsin.http.refs import envelope, iso, reference
+from tocsin.maintenance.logic import Related
 from tocsin.maintenance.models import MaintenanceWindow, SuppressedEvent
-
-
-@dataclass
-class Related:
-    """What a page of windows refers to, loaded once for the page."""
-
-    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> name, description, status
-    window_services: dict[str, list[str]] = field(default_factory=dict)  # window id -> service ids
-    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> name, email
 
 
 def _summary(window: MaintenanceWindow) -> str:

@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import AccessDenied
 from tocsin.http.runtime import Runtime, runtime
@@ -85,10 +84,7 @@ async def rotate_user_feed(
     async with rt.db.transaction() as session:
         user = await feeds.live_user(session, user_id)
         feed = await feeds.user_feed(session, user_id, now)
-        feeds.rotate(feed, now)
-        record(session, audit_actor(principal, request), action="update", resource_type="calendar_feed",
-               resource_id=feed.id, summary=f"Calendar feed of {user.name}",
-               before={"token": "previous"}, after={"token": "rotated"}, at=now)
+        feeds.rotate(session, feed, user.name, audit_actor(principal, request), now)
         await session.flush()
         return await _user_feed_json(session, rt, user_id)
 
@@ -103,10 +99,7 @@ async def rotate_schedule_feed(
     async with rt.db.transaction() as session:
         schedule = await logic.get_schedule(session, schedule_id)
         feed = (await feeds.schedule_feeds(session, [schedule_id], now))[schedule_id]
-        feeds.rotate(feed, now)
-        record(session, audit_actor(principal, request), action="update", resource_type="calendar_feed",
-               resource_id=feed.id, summary=f"Calendar feed of {schedule.name}",
-               before={"token": "previous"}, after={"token": "rotated"}, at=now)
+        feeds.rotate(session, feed, schedule.name, audit_actor(principal, request), now)
         await session.flush()
         versions = (await logic.layer_versions(session, [schedule_id]))[schedule_id]
         users = await logic.users_by_id(session, {u for v in versions for u in v.users})

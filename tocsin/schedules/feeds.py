@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.audit.recorder import Actor, record
 from tocsin.auth.models import User
 from tocsin.errors import NotFound
 from tocsin.ids import new_id
@@ -88,10 +89,13 @@ async def user_feed(session: AsyncSession, user_id: str, now: datetime) -> Calen
     return feed
 
 
-def rotate(feed: CalendarFeed, now: datetime) -> None:
-    """A new token: every copy of the old URL stops working."""
+def rotate(session: AsyncSession, feed: CalendarFeed, of: str, actor: Actor, now: datetime) -> None:
+    """A new token: every copy of the old URL stops working. ``of`` names the feed's schedule or
+    user in the audit record (which never holds a token)."""
     feed.token = new_token()
     feed.rotated_at = now
+    record(session, actor, action="update", resource_type="calendar_feed", resource_id=feed.id,
+           summary=f"Calendar feed of {of}", before={"token": "previous"}, after={"token": "rotated"}, at=now)
 
 
 def _matches(feed: CalendarFeed | None, token: str) -> bool:

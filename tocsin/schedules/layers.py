@@ -7,7 +7,10 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tocsin.schedules.models import ScheduleLayer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.schedules.models import ScheduleLayer, ScheduleLayerUser
 from tocsin.schedules.oncall import Layer, Restriction
 from tocsin.schedules.schemas import LayerIn
 from tocsin.schedules.zones import iana_name
@@ -92,3 +95,39 @@ def row_def(row: ScheduleLayer, users: list[str]) -> LayerDef:
         ),
         users=tuple(users), current=row.superseded_at is None, time_zone=row.time_zone,
     )
+
+
+# --- loading (below logic and queries: both read layer versions) --------------------------------
+
+MAX_TURNS = 200_000  # rotation turns one rendering may walk through (guards turn length 1 s)
+
+
+def restriction_windows(count: int, lo: datetime, hi: datetime) -> int:
+    """About how many restriction windows ``count`` restrictions open in [lo, hi) (a bound)."""
+    return count * ((hi - lo).days + 2) if count else 0
+
+
+async def version_rows(session: AsyncSession, schedule_ids: list[str]) -> list[tuple[ScheduleLayer, list[str]]]:
+    if not schedule_ids:
+        return []
+    rows = list((await session.execute(
+        select(ScheduleLayer).where(ScheduleLayer.schedule_id.in_(schedule_ids))
+        .order_by(ScheduleLayer.position, ScheduleLayer.start, ScheduleLayer.created_at)
+    )).scalars())
+    users: dict[str, list[str]] = {row.id: [] for row in rows}
+    if rows:
+        for version_id, user_id in await session.execute(
+            select(ScheduleLayerUser.layer_version_id, ScheduleLayerUser.user_id)
+            .where(ScheduleLayerUser.layer_version_id.in_(list(users)))
+            .order_by(ScheduleLayerUser.layer_version_id, ScheduleLayerUser.position)
+        ):
+            users[version_id].append(user_id)
+    return [(row, users[row.id]) for row in rows]
+
+
+async def layer_versions(session: AsyncSession, schedule_ids: list[str]) -> dict[str, list[LayerDef]]:
+    """Every layer version of each schedule (history included), in precedence order."""
+    found: dict[str, list[LayerDef]] = {sid: [] for sid in schedule_ids}
+    for row, users in await version_rows(session, schedule_ids):
+        found[row.schedule_id].append(row_def(row, users))
+    return found

@@ -10,15 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.audit.recorder import Actor, record
 from tocsin.auth.models import User
 from tocsin.db.links import linked
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.errors import Conflict, InvalidInput, NotFound
+from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
-from tocsin.schedules.layers import LayerDef, aware, layer_def, row_def
+from tocsin.schedules.audit import override_snapshot, schedule_snapshot
+from tocsin.schedules.layers import MAX_TURNS as MAX_TURNS  # re-exported: the routes' budget
+from tocsin.schedules.layers import LayerDef, aware, layer_def, layer_versions, restriction_windows, row_def, version_rows
 from tocsin.schedules.model import Entry
 from tocsin.schedules.models import (
     Schedule,
@@ -33,7 +38,6 @@ from tocsin.schedules.zones import iana_name, zone_info
 from tocsin.teams.queries import existing_team_ids, team_refs
 
 MAX_WINDOW = timedelta(days=366)
-MAX_TURNS = 200_000  # rotation turns one rendering may walk through (guards turn length 1 s)
 # Rotation turns one request may render across all the schedules it lists (each schedule alone
 # is held to MAX_TURNS): about five seconds of rendering, as GET /oncalls allows.
 MAX_TOTAL_TURNS = 1_000_000
@@ -46,32 +50,6 @@ async def get_schedule(session: AsyncSession, schedule_id: str) -> Schedule:
     if schedule is None or schedule.deleted_at is not None:
         raise NotFound(f"Schedule {schedule_id} not found", errors=["Schedule not found"])
     return schedule
-
-
-async def _version_rows(session: AsyncSession, schedule_ids: list[str]) -> list[tuple[ScheduleLayer, list[str]]]:
-    if not schedule_ids:
-        return []
-    rows = list((await session.execute(
-        select(ScheduleLayer).where(ScheduleLayer.schedule_id.in_(schedule_ids))
-        .order_by(ScheduleLayer.position, ScheduleLayer.start, ScheduleLayer.created_at)
-    )).scalars())
-    users: dict[str, list[str]] = {row.id: [] for row in rows}
-    if rows:
-        for version_id, user_id in await session.execute(
-            select(ScheduleLayerUser.layer_version_id, ScheduleLayerUser.user_id)
-            .where(ScheduleLayerUser.layer_version_id.in_(list(users)))
-            .order_by(ScheduleLayerUser.layer_version_id, ScheduleLayerUser.position)
-        ):
-            users[version_id].append(user_id)
-    return [(row, users[row.id]) for row in rows]
-
-
-async def layer_versions(session: AsyncSession, schedule_ids: list[str]) -> dict[str, list[LayerDef]]:
-    """Every layer version of each schedule (history included), in precedence order."""
-    found: dict[str, list[LayerDef]] = {sid: [] for sid in schedule_ids}
-    for row, users in await _version_rows(session, schedule_ids):
-        found[row.schedule_id].append(row_def(row, users))
-    return found
 
 
 async def overrides_in(
@@ -169,11 +147,6 @@ def check_window(since: datetime, until: datetime) -> None:
         raise InvalidInput(errors=[f"The window from since to until may be at most {MAX_WINDOW.days} days"])
 
 
-def restriction_windows(count: int, lo: datetime, hi: datetime) -> int:
-    """About how many restriction windows ``count`` restrictions open in [lo, hi) (a bound)."""
-    return count * ((hi - lo).days + 2) if count else 0
-
-
 def _turns(versions: Sequence[LayerDef], since: datetime, until: datetime) -> int:
     """The rendering's cost: rotation turns plus restriction windows walked through."""
     total = 0
@@ -247,7 +220,12 @@ def _end_version(row: ScheduleLayer, now: datetime) -> None:
     row.end = cut if row.end is None else min(row.end, cut)
 
 
-async def create_schedule(session: AsyncSession, fields: ScheduleCreate, now: datetime) -> Schedule:
+async def _snapshot(session: AsyncSession, schedule: Schedule) -> dict[str, Any]:
+    versions = (await layer_versions(session, [schedule.id]))[schedule.id]
+    return schedule_snapshot(schedule, versions, (await teams_of(session, [schedule.id]))[schedule.id])
+
+
+async def create_schedule(session: AsyncSession, fields: ScheduleCreate, actor: Actor, now: datetime) -> Schedule:
     await _require_references(session, "schedule", fields.schedule_layers, fields.teams)
     zone = zone_info(fields.time_zone)
     schedule = Schedule(id=new_id(), name=fields.name, description=fields.description,
@@ -258,6 +236,8 @@ async def create_schedule(session: AsyncSession, fields: ScheduleCreate, now: da
         _add_version(session, schedule.id, layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id()), now)
     await _write_teams(session, schedule.id, [t.id for t in fields.teams or []])
     await session.flush()
+    record(session, actor, action="create", resource_type="schedule", resource_id=schedule.id,
+           summary=schedule.name, after=await _snapshot(session, schedule), at=now)
     return schedule
 
 
@@ -273,8 +253,11 @@ async def check_preview_users(session: AsyncSession, fields: ScheduleCreate) -> 
     await _require_references(session, "schedule", fields.schedule_layers, fields.teams)
 
 
-async def update_schedule(session: AsyncSession, schedule_id: str, fields: ScheduleFields, now: datetime) -> Schedule:
+async def update_schedule(
+    session: AsyncSession, schedule_id: str, fields: ScheduleFields, actor: Actor, now: datetime,
+) -> Schedule:
     schedule = await get_schedule(session, schedule_id)
+    before = await _snapshot(session, schedule)
     data = fields.model_dump(exclude_unset=True)
     await _require_references(session, "schedule", fields.schedule_layers if "schedule_layers" in data else None,
                               fields.teams if "teams" in data else None)
@@ -290,6 +273,8 @@ async def update_schedule(session: AsyncSession, schedule_id: str, fields: Sched
         await _write_teams(session, schedule_id, [t.id for t in fields.teams])
     schedule.updated_at = now
     await session.flush()
+    record(session, actor, action="update", resource_type="schedule", resource_id=schedule.id,
+           summary=schedule.name, before=before, after=await _snapshot(session, schedule), at=now)
     return schedule
 
 
@@ -300,7 +285,7 @@ async def _replace_layers(session: AsyncSession, schedule: Schedule, layers: lis
     """
     now = now.replace(microsecond=0)  # wire times have whole seconds; a round trip must compare equal
     zone = zone_info(schedule.time_zone)
-    live = {row.layer_id: (row, users) for row, users in await _version_rows(session, [schedule.id])
+    live = {row.layer_id: (row, users) for row, users in await version_rows(session, [schedule.id])
             if row.superseded_at is None}
     seen: set[str] = set()
     for position, layer in enumerate(layers):
@@ -331,7 +316,7 @@ async def _rezone_layers(session: AsyncSession, schedule: Schedule, now: datetim
     """
     now = now.replace(microsecond=0)
     zone = iana_name(schedule.time_zone)
-    for row, users in await _version_rows(session, [schedule.id]):
+    for row, users in await version_rows(session, [schedule.id]):
         current = row_def(row, users)
         if row.superseded_at is not None or current.zone_key() == zone:
             continue
@@ -342,14 +327,23 @@ async def _rezone_layers(session: AsyncSession, schedule: Schedule, now: datetim
                                                   time_zone=zone), now)
 
 
-async def delete_schedule(session: AsyncSession, schedule_id: str, now: datetime) -> None:
+async def delete_schedule(session: AsyncSession, schedule_id: str, wiring: Wiring, actor: Actor, now: datetime) -> None:
+    """Soft delete; refused (400) while an escalation policy targets the schedule. Escalation sits
+    above schedules in the layers, so its query comes in ``wiring``."""
     schedule = await get_schedule(session, schedule_id)
+    if used_by := await wiring.policies_using_schedule(session, schedule_id):
+        names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
+        raise Conflict(errors=[f"This schedule is used by escalation policies and cannot be deleted: {names}"])
+    before = await _snapshot(session, schedule)
     schedule.deleted_at = now
     await session.flush()
+    record(session, actor, action="delete", resource_type="schedule", resource_id=schedule_id,
+           summary=schedule.name, before=before, at=now)
 
 
 async def create_override(
-    session: AsyncSession, schedule: Schedule, override: OverrideIn, now: datetime, field: str = "override"
+    session: AsyncSession, schedule: Schedule, override: OverrideIn, actor: Actor, now: datetime,
+    field: str = "override",
 ) -> ScheduleOverride:
     zone = zone_info(schedule.time_zone)
     start, end = aware(override.start, zone), aware(override.end, zone)
@@ -361,26 +355,32 @@ async def create_override(
                            start=start, end=end, created_at=now)
     session.add(row)
     await session.flush()
+    record(session, actor, action="create", resource_type="override", resource_id=row.id,
+           summary=f"Override on {schedule.name}", after=override_snapshot(row), at=now)
     return row
 
 
 async def delete_override(
-    session: AsyncSession, schedule_id: str, override_id: str, now: datetime
+    session: AsyncSession, schedule_id: str, override_id: str, actor: Actor, now: datetime
 ) -> tuple[ScheduleOverride, bool]:
     """A future override goes; one in progress is cut short at ``now``; the past stays as it was.
 
     Returns the row (as it now is) and whether it was removed (True) or cut short (False).
     """
-    await get_schedule(session, schedule_id)
+    schedule = await get_schedule(session, schedule_id)
     row = await session.get(ScheduleOverride, override_id)
     if row is None or row.schedule_id != schedule_id:
         raise NotFound(f"Override {override_id} not found", errors=["Override not found"])
     if row.end <= now:
         raise InvalidInput(errors=["A past override cannot be removed"])
+    before = override_snapshot(row)
     removed = row.start >= now
     if removed:
         await session.execute(delete(ScheduleOverride).where(ScheduleOverride.id == row.id))
     else:
         row.end = now
     await session.flush()
+    record(session, actor, action="delete" if removed else "update", resource_type="override", resource_id=row.id,
+           summary=f"Override on {schedule.name}", before=before,
+           after=None if removed else override_snapshot(row), at=now)
     return row, removed

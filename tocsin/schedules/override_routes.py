@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.audit.recorder import Actor, record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.errors import InvalidInput
 from tocsin.http.inputs import field_errors
@@ -18,14 +16,9 @@ from tocsin.http.params import boolean, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import logic
 from tocsin.schedules.layers import aware
-from tocsin.schedules.models import Schedule, ScheduleOverride
 from tocsin.schedules.params import time_zone, window
 from tocsin.schedules.schemas import OverrideIn, OverridesBody
-from tocsin.schedules.wire import (
-    override_json,
-    override_snapshot,
-    refused_override_json,
-)
+from tocsin.schedules.wire import override_json, refused_override_json
 from tocsin.schedules.zones import zone_info
 
 router = APIRouter(tags=["Schedules"])
@@ -51,13 +44,6 @@ async def list_overrides(schedule_id: str, request: Request, rt: Runtime = Depen
     return {"overrides": [override_json(rt.base_url, o, users, zone) for o in rows]}
 
 
-def _record_override(session: AsyncSession, actor: Actor, action: str, schedule: Schedule,
-                     row: ScheduleOverride, before: dict[str, Any] | None, now: datetime) -> None:
-    record(session, actor, action=action, resource_type="override", resource_id=row.id,
-           summary=f"Override on {schedule.name}", before=before,
-           after=None if action == "delete" else override_snapshot(row), at=now)
-
-
 @router.post("/schedules/{schedule_id}/overrides", status_code=201)
 async def create_overrides(
     schedule_id: str, body: OverridesBody, request: Request, rt: Runtime = Depends(runtime),
@@ -74,8 +60,7 @@ async def create_overrides(
         schedule = await logic.get_schedule(session, schedule_id)
         zone = zone_info(schedule.time_zone)
         if body.override is not None:
-            row = await logic.create_override(session, schedule, body.override, now)
-            _record_override(session, actor, "create", schedule, row, None, now)
+            row = await logic.create_override(session, schedule, body.override, actor, now)
             users = await logic.users_by_id(session, [row.user_id])
             return {"override": override_json(rt.base_url, row, users, zone)}
         users = await logic.users_by_id(session, {item.user.id for item in items})
@@ -83,14 +68,13 @@ async def create_overrides(
         for index, item in enumerate(items):
             try:
                 # Creation order decides overlaps, so items of one batch get distinct instants.
-                row = await logic.create_override(session, schedule, item, now + timedelta(microseconds=index),
+                row = await logic.create_override(session, schedule, item, actor, now + timedelta(microseconds=index),
                                                   f"overrides[{index}]")
             except InvalidInput as error:
                 asked = refused_override_json(rt.base_url, aware(item.start, zone), aware(item.end, zone),
                                               item.user.id, users, zone)
                 results.append({"status": 400, "errors": error.errors or [error.message], "override": asked})
                 continue
-            _record_override(session, actor, "create", schedule, row, None, now)
             results.append({"status": 201, "override": override_json(rt.base_url, row, users, zone)})
     return JSONResponse(results, status_code=201)
 
@@ -115,12 +99,6 @@ async def delete_override(
     principal: Principal = WRITE,
 ) -> Response:
     """204 when the override is gone; an override already under way is cut short at now instead."""
-    now = rt.clock.now()
     async with rt.db.transaction() as session:
-        schedule = await logic.get_schedule(session, schedule_id)
-        existing = await session.get(ScheduleOverride, override_id)
-        before = override_snapshot(existing) if existing is not None else None
-        row, removed = await logic.delete_override(session, schedule_id, override_id, now)
-        _record_override(session, audit_actor(principal, request), "delete" if removed else "update",
-                         schedule, row, before, now)
+        await logic.delete_override(session, schedule_id, override_id, audit_actor(principal, request), rt.clock.now())
     return Response(status_code=204)

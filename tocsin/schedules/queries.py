@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import InvalidInput
-from tocsin.schedules.logic import MAX_TURNS, layer_versions, restriction_windows
+from tocsin.schedules.layers import MAX_TURNS, layer_versions, restriction_windows
 from tocsin.schedules.model import Entry, Layer, Override
 from tocsin.schedules.models import Schedule, ScheduleOverride
 from tocsin.schedules.oncall import OVERFLOW_HORIZON, on_call_entry_at, render_schedule

@@ -17,9 +17,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
-from tocsin.errors import Conflict, InvalidInput
+from tocsin.errors import InvalidInput
 from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, array, boolean, documented, text_filter
@@ -30,7 +29,7 @@ from tocsin.schedules.params import time_zone, window
 from tocsin.schedules.logic import LayerDef
 from tocsin.schedules.models import Schedule, ScheduleOverride, ScheduleTeam
 from tocsin.schedules.schemas import ScheduleCreateBody, SchedulePreviewBody, ScheduleUpdateBody
-from tocsin.schedules.wire import schedule_json, schedule_snapshot, user_json, user_ref
+from tocsin.schedules.wire import schedule_json, user_json, user_ref
 from tocsin.schedules.zones import zone_info
 from tocsin.teams.queries import existing_team_ids, team_refs
 
@@ -43,11 +42,6 @@ PREVIEW_ID = "PREVIEW"  # a preview is never saved, so it has no feed
 # include[] values PagerDuty documents for GET /schedules (tests/api/test_includes.py checks them);
 # GET /schedules/{id} documents none and always renders every part.
 LIST_INCLUDES = ("schedule_layers", "overrides_subschedule", "final_schedule")
-
-
-async def _snapshot(session: AsyncSession, schedule: Schedule) -> dict[str, Any]:
-    versions = (await logic.layer_versions(session, [schedule.id]))[schedule.id]
-    return schedule_snapshot(schedule, versions, (await logic.teams_of(session, [schedule.id]))[schedule.id])
 
 
 async def _rendered(
@@ -141,10 +135,7 @@ async def create_schedule(
 ) -> dict[str, Any]:
     now = rt.clock.now()
     async with rt.db.transaction() as session:
-        schedule = await logic.create_schedule(session, body.schedule, now)
-        after = await _snapshot(session, schedule)
-        record(session, audit_actor(principal, request), action="create", resource_type="schedule",
-               resource_id=schedule.id, summary=schedule.name, after=after, at=now)
+        schedule = await logic.create_schedule(session, body.schedule, audit_actor(principal, request), now)
         versions = (await logic.layer_versions(session, [schedule.id]))[schedule.id]
         return {"schedule": await _rendered(session, rt, request, schedule, versions, [], after_write=True)}
 
@@ -214,11 +205,7 @@ async def update_schedule(
 ) -> dict[str, Any]:
     now = rt.clock.now()
     async with rt.db.transaction() as session:
-        before = await _snapshot(session, await logic.get_schedule(session, schedule_id))
-        schedule = await logic.update_schedule(session, schedule_id, body.schedule, now)
-        record(session, audit_actor(principal, request), action="update", resource_type="schedule",
-               resource_id=schedule.id, summary=schedule.name, before=before,
-               after=await _snapshot(session, schedule), at=now)
+        schedule = await logic.update_schedule(session, schedule_id, body.schedule, audit_actor(principal, request), now)
         versions = (await logic.layer_versions(session, [schedule_id]))[schedule_id]
         return {"schedule": await _rendered(session, rt, request, schedule, versions, after_write=True)}
 
@@ -227,18 +214,8 @@ async def update_schedule(
 async def delete_schedule(
     schedule_id: str, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
 ) -> Response:
-    now = rt.clock.now()
     async with rt.db.transaction() as session:
-        schedule = await logic.get_schedule(session, schedule_id)
-        # Escalation sits above schedules in the layers; the composition root injects its query.
-        policies_using = rt.hooks.get("policies_using_schedule")
-        if policies_using is not None and (used_by := await policies_using(session, schedule_id)):
-            names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
-            raise Conflict(errors=[f"This schedule is used by escalation policies and cannot be deleted: {names}"])
-        before = await _snapshot(session, schedule)
-        await logic.delete_schedule(session, schedule_id, now)
-        record(session, audit_actor(principal, request), action="delete", resource_type="schedule",
-               resource_id=schedule_id, summary=schedule.name, before=before, at=now)
+        await logic.delete_schedule(session, schedule_id, rt.wiring, audit_actor(principal, request), rt.clock.now())
     return Response(status_code=204)
 
 

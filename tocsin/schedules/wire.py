@@ -118,36 +118,3 @@ def refused_override_json(
 ) -> dict[str, Any]:
     """A batch item that was not created, shown as asked (no ``id``), as PagerDuty echoes it."""
     return {"start": iso(start, tz), "end": iso(end, tz), "user": user_ref(base, user_id, users)}
-
-
-# --- audit snapshots: the configurable fields, as plain JSON-able values ------------------------
-
-def schedule_snapshot(schedule: Schedule, versions: Sequence[LayerDef], team_ids: Sequence[str]) -> dict[str, Any]:
-    return {
-        "name": schedule.name,
-        "description": schedule.description,
-        "time_zone": schedule.time_zone,
-        "teams": sorted(team_ids),
-        "schedule_layers": [
-            {
-                "id": v.layer_id,
-                "name": v.name,
-                "start": iso(v.start),
-                "end": iso(v.end),
-                "rotation_virtual_start": iso(v.rotation_virtual_start),
-                "rotation_turn_length_seconds": v.rotation_turn_length_seconds,
-                "users": list(v.users),
-                "restrictions": v.restrictions_json(),
-            }
-            for v in current_layers(versions)
-        ],
-    }
-
-
-def override_snapshot(override: ScheduleOverride) -> dict[str, Any]:
-    return {
-        "schedule_id": override.schedule_id,
-        "user_id": override.user_id,
-        "start": iso(override.start),
-        "end": iso(override.end),
-    }

@@ -1,4 +1,4 @@
-"""Service and integration changes, in the caller's transaction."""
+"""Service and integration changes, in the caller's transaction, each with its audit record."""
 
 from __future__ import annotations
 
@@ -8,16 +8,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.audit.recorder import Actor, record
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.escalation.queries import existing_policy_ids
 from tocsin.ids import new_id, new_integration_key
+from tocsin.services.audit import integration_snapshot, service_snapshot
 from tocsin.services.models import Integration, Service
 from tocsin.services.schemas import IntegrationCreate, IntegrationFields, ServiceCreate, ServiceFields
 from tocsin.services.urgency import DEFAULT_RULE
-from tocsin.services.wire import INTEGRATION_NAMES
 
 DEFAULT_AUTO_RESOLVE = 14400  # seconds; None or 0 disables
 DEFAULT_ACK_TIMEOUT = 1800
+INTEGRATION_NAMES = {  # the name an integration gets when none is sent
+    "events_api_v2_inbound_integration": "Events API V2",
+    "generic_events_api_inbound_integration": "Events API V1",
+    "generic_email_inbound_integration": "Email",
+}
 
 
 async def get_service(session: AsyncSession, service_id: str) -> Service:
@@ -61,7 +67,7 @@ def _apply(service: Service, fields: ServiceFields) -> None:
         service.escalation_policy_id = (data["escalation_policy"] or {}).get("id")
 
 
-async def create_service(session: AsyncSession, fields: ServiceCreate, now: datetime) -> Service:
+async def create_service(session: AsyncSession, fields: ServiceCreate, actor: Actor, now: datetime) -> Service:
     await _check_policy(session, fields, required=True)
     service = Service(
         id=new_id(), name=fields.name, status="active", incident_urgency_rule=dict(DEFAULT_RULE),
@@ -71,26 +77,36 @@ async def create_service(session: AsyncSession, fields: ServiceCreate, now: date
     _apply(service, fields)
     session.add(service)
     await session.flush()
+    record(session, actor, action="create", resource_type="service", resource_id=service.id,
+           summary=service.name, after=service_snapshot(service), at=now)
     return service
 
 
-async def update_service(session: AsyncSession, service_id: str, fields: ServiceFields, now: datetime) -> Service:
+async def update_service(
+    session: AsyncSession, service_id: str, fields: ServiceFields, actor: Actor, now: datetime,
+) -> Service:
     service = await get_service(session, service_id)
+    before = service_snapshot(service)
     await _check_policy(session, fields, required=False)
     _apply(service, fields)
     service.updated_at = now
     await session.flush()
+    record(session, actor, action="update", resource_type="service", resource_id=service.id,
+           summary=service.name, before=before, after=service_snapshot(service), at=now)
     return service
 
 
-async def delete_service(session: AsyncSession, service_id: str, now: datetime) -> list[str]:
+async def delete_service(session: AsyncSession, service_id: str, actor: Actor, now: datetime) -> list[str]:
     """Soft delete (incidents keep their service); returns the routing keys that stop working."""
     service = await get_service(session, service_id)
+    before = service_snapshot(service)
     service.deleted_at = now
     integrations = (await integrations_of(session, [service_id]))[service_id]
     for integration in integrations:
         integration.deleted_at = now
     await session.flush()
+    record(session, actor, action="delete", resource_type="service", resource_id=service_id,
+           summary=service.name, before=before, at=now)
     return [i.integration_key for i in integrations]
 
 
@@ -101,10 +117,15 @@ async def get_integration(session: AsyncSession, service_id: str, integration_id
     return integration
 
 
+def _root(service: Service) -> tuple[str, str, str]:
+    """An integration's audit records are filed under its service."""
+    return "service", service.id, service.name
+
+
 async def create_integration(
-    session: AsyncSession, service_id: str, fields: IntegrationCreate, now: datetime
+    session: AsyncSession, service_id: str, fields: IntegrationCreate, actor: Actor, now: datetime
 ) -> Integration:
-    await get_service(session, service_id)
+    service = await get_service(session, service_id)
     integration = Integration(
         id=new_id(), service_id=service_id, type=fields.type,
         name=fields.name or INTEGRATION_NAMES.get(fields.type, fields.type),
@@ -112,23 +133,37 @@ async def create_integration(
     )
     session.add(integration)
     await session.flush()
+    record(session, actor, action="create", resource_type="integration", resource_id=integration.id,
+           summary=integration.name, after=integration_snapshot(integration), root=_root(service), at=now)
     return integration
 
 
 async def update_integration(
-    session: AsyncSession, service_id: str, integration_id: str, fields: IntegrationFields
+    session: AsyncSession, service_id: str, integration_id: str, fields: IntegrationFields, actor: Actor,
+    now: datetime,
 ) -> Integration:
-    await get_service(session, service_id)
+    service = await get_service(session, service_id)
     integration = await get_integration(session, service_id, integration_id)
+    before = integration_snapshot(integration)
     data: dict[str, Any] = fields.model_dump(exclude_unset=True)
     if data.get("name"):
         integration.name = data["name"]
     await session.flush()
+    record(session, actor, action="update", resource_type="integration", resource_id=integration.id,
+           summary=integration.name, before=before, after=integration_snapshot(integration),
+           root=_root(service), at=now)
     return integration
 
 
-async def delete_integration(session: AsyncSession, service_id: str, integration_id: str, now: datetime) -> str:
+async def delete_integration(
+    session: AsyncSession, service_id: str, integration_id: str, actor: Actor, now: datetime,
+) -> str:
+    """Returns the routing key that stops working."""
+    service = await get_service(session, service_id)
     integration = await get_integration(session, service_id, integration_id)
+    before = integration_snapshot(integration)
     integration.deleted_at = now
     await session.flush()
+    record(session, actor, action="delete", resource_type="integration", resource_id=integration_id,
+           summary=integration.name, before=before, root=_root(service), at=now)
     return integration.integration_key

@@ -55,7 +55,7 @@ async def services_using_policies(session: AsyncSession, policy_ids: list[str]) 
     """Live services by escalation policy id: {policy id: [(service id, name)]}, by name.
 
     The escalation domain (a lower layer) cannot import this module; the composition root hands
-    this function to it as ``rt.hooks["services_using_policies"]``.
+    this function to it as ``Runtime.wiring.services_using_policies``.
     """
     found: dict[str, list[tuple[str, str]]] = {}
     if not policy_ids:

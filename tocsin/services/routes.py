@@ -8,15 +8,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.audit.recorder import record
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.escalation.queries import policy_refs, policy_team_ids
 from tocsin.http import includes
-from tocsin.http.params import PAGE, array, documented, text_filter
+from tocsin.http.params import PAGE, documented, text_filter
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
-from tocsin.services.audit import integration_snapshot, service_snapshot
 from tocsin.services.models import Service
 from tocsin.services.schemas import (
     IntegrationCreateBody,
@@ -50,10 +48,9 @@ async def _related(session: AsyncSession, services: list[Service]) -> Related:
 
 
 def _forget_keys(rt: Runtime, keys: list[str]) -> None:
-    forget = rt.hooks.get("forget_routing_key")
+    """After the commit: the events hot path stops accepting these keys now, not at its cache's TTL."""
     for key in keys:
-        if forget is not None:
-            forget(key)
+        rt.wiring.forget_routing_key(key)
 
 
 @router.get("/services", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "include[]"))
@@ -78,10 +75,7 @@ async def create_service(
 ) -> dict[str, Any]:
     include = includes.asked(request, SERVICE_INCLUDES)
     async with rt.db.transaction() as session:
-        now = rt.clock.now()
-        service = await logic.create_service(session, body.service, now)
-        record(session, audit_actor(principal, request), action="create", resource_type="service",
-               resource_id=service.id, summary=service.name, after=service_snapshot(service), at=now)
+        service = await logic.create_service(session, body.service, audit_actor(principal, request), rt.clock.now())
         related = await _related(session, [service])
     return {"service": service_json(rt.base_url, service, [], related, include)}
 
@@ -103,11 +97,8 @@ async def update_service(
 ) -> dict[str, Any]:
     include = includes.asked(request, SERVICE_INCLUDES)
     async with rt.db.transaction() as session:
-        now = rt.clock.now()
-        before = service_snapshot(await logic.get_service(session, service_id))
-        service = await logic.update_service(session, service_id, body.service, now)
-        record(session, audit_actor(principal, request), action="update", resource_type="service",
-               resource_id=service.id, summary=service.name, before=before, after=service_snapshot(service), at=now)
+        service = await logic.update_service(session, service_id, body.service, audit_actor(principal, request),
+                                             rt.clock.now())
         integrations = await logic.integrations_of(session, [service_id])
         related = await _related(session, [service])
     return {"service": service_json(rt.base_url, service, integrations[service_id], related, include)}
@@ -118,12 +109,7 @@ async def delete_service(
     service_id: str, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
 ) -> Response:
     async with rt.db.transaction() as session:
-        now = rt.clock.now()
-        service = await logic.get_service(session, service_id)
-        before = service_snapshot(service)
-        keys = await logic.delete_service(session, service_id, now)
-        record(session, audit_actor(principal, request), action="delete", resource_type="service",
-               resource_id=service_id, summary=service.name, before=before, at=now)
+        keys = await logic.delete_service(session, service_id, audit_actor(principal, request), rt.clock.now())
     _forget_keys(rt, keys)
     return Response(status_code=204)
 
@@ -134,12 +120,9 @@ async def create_integration(
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        now = rt.clock.now()
-        integration = await logic.create_integration(session, service_id, body.integration, now)
+        integration = await logic.create_integration(session, service_id, body.integration,
+                                                     audit_actor(principal, request), rt.clock.now())
         service = await logic.get_service(session, service_id)
-        record(session, audit_actor(principal, request), action="create", resource_type="integration",
-               resource_id=integration.id, summary=integration.name, after=integration_snapshot(integration),
-               root=("service", service.id, service.name), at=now)
     return {"integration": integration_json(rt.base_url, integration, service)}
 
 
@@ -160,13 +143,9 @@ async def update_integration(
     rt: Runtime = Depends(runtime), principal: Principal = WRITE,
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        before = integration_snapshot(await logic.get_integration(session, service_id, integration_id))
-        integration = await logic.update_integration(session, service_id, integration_id, body.integration)
+        integration = await logic.update_integration(session, service_id, integration_id, body.integration,
+                                                     audit_actor(principal, request), rt.clock.now())
         service = await logic.get_service(session, service_id)
-        record(session, audit_actor(principal, request), action="update", resource_type="integration",
-               resource_id=integration.id, summary=integration.name, before=before,
-               after=integration_snapshot(integration), root=("service", service.id, service.name),
-               at=rt.clock.now())
     return {"integration": integration_json(rt.base_url, integration, service)}
 
 
@@ -176,13 +155,7 @@ async def delete_integration(
     principal: Principal = WRITE,
 ) -> Response:
     async with rt.db.transaction() as session:
-        now = rt.clock.now()
-        service = await logic.get_service(session, service_id)
-        integration = await logic.get_integration(session, service_id, integration_id)
-        before = integration_snapshot(integration)
-        key = await logic.delete_integration(session, service_id, integration_id, now)
-        record(session, audit_actor(principal, request), action="delete", resource_type="integration",
-               resource_id=integration_id, summary=integration.name, before=before,
-               root=("service", service.id, service.name), at=now)
+        key = await logic.delete_integration(session, service_id, integration_id, audit_actor(principal, request),
+                                             rt.clock.now())
     _forget_keys(rt, [key])
     return Response(status_code=204)

@@ -8,13 +8,6 @@ from typing import Any
 from tocsin.http.refs import envelope, iso, reference
 from tocsin.services.models import Integration, Service
 
-INTEGRATION_NAMES = {
-    "events_api_v2_inbound_integration": "Events API V2",
-    "generic_events_api_inbound_integration": "Events API V1",
-    "generic_email_inbound_integration": "Email",
-}
-
-
 @dataclass
 class Related:
     """What a service's JSON shows about its escalation policy and teams (loaded in bulk)."""

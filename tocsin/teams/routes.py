@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
-from tocsin.http.params import PAGE, array, documented, text_filter
+from tocsin.http.params import PAGE, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.teams import logic
 from tocsin.teams.logic import Editor

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.recorder import Actor, record
 from tocsin.auth.models import ApiKey, User
-from tocsin.errors import AccessDenied, InvalidInput, NotFound
+from tocsin.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
 from tocsin.users import rules
 from tocsin.users.models import ContactMethod, NotificationRule
-from tocsin.users.queries import TeamDirectory
 from tocsin.users.schemas import (
     ContactMethodCreate,
     ContactMethodFields,
@@ -157,20 +157,26 @@ async def update_user(
 
 
 async def delete_user(
-    session: AsyncSession, editor: Editor, user_id: str, teams: TeamDirectory, now: datetime,
+    session: AsyncSession, editor: Editor, user_id: str, wiring: Wiring, now: datetime,
 ) -> None:
     """Soft delete: the row stays for the incidents and audit records naming it; the user's keys
-    are revoked and their team memberships end."""
+    are revoked and their team memberships end.
+
+    Refused (400) while an escalation policy targets the user directly (a level would page
+    nobody). Escalation sits above users in the layers; ``wiring`` carries its query."""
     user = await get_user(session, user_id)
     if not rules.is_admin(editor.role):
         raise AccessDenied(errors=["Only admins may delete users"])
     if user.role == rules.OWNER:
         raise InvalidInput(errors=["The account owner cannot be deleted"])
+    if used_by := await wiring.policies_using_user(session, user_id):
+        names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
+        raise Conflict(errors=[f"This user is a target of escalation policies and cannot be deleted: {names}"])
     before = user_snapshot(user)
     user.deleted_at = now
     await session.execute(
         update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
-    await teams.remove_user(session, user.id)
+    await wiring.team_directory.remove_user(session, user.id)
     await session.flush()
     record(session, editor.audit, action="delete", resource_type="user", resource_id=user.id,
            summary=user.name, before=before, at=now)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,37 +97,3 @@ async def notification_rules_of(
         found[r.user_id].append(NotificationRuleFacts(
             r.id, r.user_id, r.contact_method_id, r.start_delay_in_minutes, r.urgency))
     return found
-
-
-class TeamDirectory(Protocol):
-    """What the users domain needs to know about teams. Teams sit above users in the layers, so
-    the teams domain implements this and the composition root registers it as the runtime hook
-    ``team_directory``; without it users simply belong to no team."""
-
-    async def team_refs_of_users(
-        self, session: AsyncSession, base: str, user_ids: list[str], *, expand: bool = False,
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Each user's teams as references (full team objects when ``expand``)."""
-        ...
-
-    async def user_ids_of_teams(self, session: AsyncSession, team_ids: list[str]) -> set[str]: ...
-
-    async def existing_team_ids(self, session: AsyncSession, team_ids: list[str]) -> set[str]: ...
-
-    async def remove_user(self, session: AsyncSession, user_id: str) -> None: ...
-
-
-class NoTeams:
-    async def team_refs_of_users(
-        self, session: AsyncSession, base: str, user_ids: list[str], *, expand: bool = False,
-    ) -> dict[str, list[dict[str, Any]]]:
-        return {}
-
-    async def user_ids_of_teams(self, session: AsyncSession, team_ids: list[str]) -> set[str]:
-        return set()
-
-    async def existing_team_ids(self, session: AsyncSession, team_ids: list[str]) -> set[str]:
-        return set()
-
-    async def remove_user(self, session: AsyncSession, user_id: str) -> None:
-        return None

@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, acting_user, audit_actor, require
 from tocsin.auth.models import User
-from tocsin.errors import Conflict, InvalidInput, NoUserForCredential
+from tocsin.errors import InvalidInput, NoUserForCredential
 from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
+from tocsin.http.wiring import TeamDirectory
 from tocsin.users import logic
 from tocsin.users.logic import Editor
-from tocsin.users.queries import NoTeams, TeamDirectory
 from tocsin.users.schemas import (
     ContactMethodCreateBody,
     ContactMethodUpdateBody,
@@ -40,7 +40,7 @@ RULE_INCLUDES = ("contact_methods",)
 
 
 def _teams(rt: Runtime) -> TeamDirectory:
-    return rt.hooks.get("team_directory") or NoTeams()  # type: ignore[no-any-return]
+    return rt.wiring.team_directory
 
 
 def _editor(principal: Principal, request: Request) -> Editor:
@@ -124,13 +124,7 @@ async def delete_user(
     user_id: str, request: Request, rt: Runtime = Depends(runtime), principal: Principal = Depends(WRITE),
 ) -> Response:
     async with rt.db.transaction() as session:
-        await logic.delete_user(session, _editor(principal, request), user_id, _teams(rt), rt.clock.now())
-        # Escalation sits above users in the layers; the composition root injects its query.
-        # Raising here rolls the whole delete back.
-        policies_using = rt.hooks.get("policies_using_user")
-        if policies_using is not None and (used_by := await policies_using(session, user_id)):
-            names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
-            raise Conflict(errors=[f"This user is a target of escalation policies and cannot be deleted: {names}"])
+        await logic.delete_user(session, _editor(principal, request), user_id, rt.wiring, rt.clock.now())
     return Response(status_code=204)
 
 
