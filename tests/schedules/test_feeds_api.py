@@ -183,3 +183,17 @@ async def test_feeds_parse_with_an_independent_icalendar_library(h: Harness) -> 
             assert event.get("DTSTAMP") is not None
         summaries = {str(e["SUMMARY"]) for e in shifts}
         assert "On call: Ann, the very patient on-call engineer; with a name long enough to be folded twice (Primary)" in summaries
+
+
+def test_every_feeds_function_names_only_types_that_exist() -> None:
+    """Annotations are evaluated lazily (``from __future__ import annotations``), so a name they use
+    but the module never imports goes unnoticed until FastAPI, pydantic or a type checker reads them."""
+    import inspect
+    import typing
+
+    from tocsin.schedules import feeds
+
+    functions = [f for _, f in inspect.getmembers(feeds, inspect.isfunction) if f.__module__ == feeds.__name__]
+    assert functions
+    for function in functions:
+        typing.get_type_hints(function)  # raises NameError for an undefined name

@@ -16,6 +16,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -179,7 +180,7 @@ async def user_shifts(session: AsyncSession, user: User, now: datetime, base: st
     return shifts
 
 
-def with_feed_urls(body: dict[str, Any], base: str, feed: Any) -> dict[str, Any]:
+def with_feed_urls(body: dict[str, Any], base: str, feed: CalendarFeed | None) -> dict[str, Any]:
     if feed is not None:
         body.update(feed_urls(base, feed))
     return body
