@@ -17,9 +17,14 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/tocsin run
 
-## The whole test suite (SQLite always; PostgreSQL on 127.0.0.1:5432 when reachable) and the layer contracts.
-test: $(STAMP)
+## The static gates: ruff (style and bug patterns), mypy (types; strict on pure modules), the layer contracts.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+## The gates, then the whole test suite (SQLite always; PostgreSQL on 127.0.0.1:5432 when reachable).
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
