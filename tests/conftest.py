@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from hypothesis import settings as hypothesis_settings
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from tocsin.api.app import Tocsin

@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 from tests.conftest import PG_ADMIN_URL, pg_admin, require_postgres
+
 STARTUP_TIMEOUT = 20.0  # seconds for the server to answer /health over TLS
 INIT_TIMEOUT = 60.0
 

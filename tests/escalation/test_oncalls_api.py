@@ -9,7 +9,15 @@ import pytest
 
 from tests.conftest import Harness
 from tests.contract import assert_conforms
-from tests.escalation.conftest import NOW, make_policy, make_schedule, make_team, make_user, schedule_target, user_target
+from tests.escalation.helpers import (
+    NOW,
+    make_policy,
+    make_schedule,
+    make_team,
+    make_user,
+    schedule_target,
+    user_target,
+)
 from tests.helpers import assert_error
 from tocsin.escalation import queries
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Harness
-from tests.escalation.conftest import make_policy, make_schedule, make_user, schedule_target, user_target
+from tests.escalation.helpers import make_policy, make_schedule, make_user, schedule_target, user_target
 from tests.helpers import assert_error
 from tocsin.escalation import oncalls as oncalls_module
 from tocsin.schedules import queries

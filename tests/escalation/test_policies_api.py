@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import Harness
 from tests.contract import assert_conforms
-from tests.escalation.conftest import (
+from tests.escalation.helpers import (
     make_policy,
     make_schedule,
     make_team,

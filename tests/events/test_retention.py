@@ -4,7 +4,6 @@ than 90 days are deleted in small batches; younger ones stay and the API answers
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,9 +21,9 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
+def h(harness: Harness) -> Harness:
     freeze(harness)
-    yield harness
+    return harness
 
 
 async def count(h: Harness, model: Any) -> int:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -369,7 +369,7 @@ def test_severity_invalid(value):
 
 # --- timestamp --------------------------------------------------------------------------------
 
-UTC = timezone.utc
+UTC = UTC
 TIMESTAMP_CASES = [
     ("2015-07-17T08:42:58Z", datetime(2015, 7, 17, 8, 42, 58, tzinfo=UTC)),
     ("2015-07-17T08:42:58.315Z", datetime(2015, 7, 17, 8, 42, 58, 315000, tzinfo=UTC)),

@@ -4,7 +4,6 @@ for incidents opened before the window still apply. Judged by the processing clo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,15 +12,9 @@ from sqlalchemy import func, select
 
 from tests.conftest import Harness
 from tests.contract import assert_conforms
-from tests.maintenance.helpers import HOUR, T0, clock, freeze, stamp, window_id
+from tests.maintenance.helpers import HOUR, T0, clock, stamp, window_id
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.incidents.models import Alert, Incident, LogEntry
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    freeze(harness)
-    yield harness
 
 
 async def incidents(h: Harness) -> list[tuple[str | None, str]]:

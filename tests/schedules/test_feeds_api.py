@@ -3,7 +3,6 @@ calendar apps (RFC 5545), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,16 +12,9 @@ from sqlalchemy import select
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
-from tests.schedules.test_schedules_api import at, clock, create, layer, make_user
+from tests.schedules.helpers import clock, create, layer, make_user
 from tocsin.audit.models import AuditRecord
 from tocsin.auth.logic import issue_api_key
-from tocsin.clock import FrozenClock
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    harness.tocsin.runtime.clock = FrozenClock(at("2030-01-01T00:00:00"))
-    yield harness
 
 
 def path_of(url: str) -> str:
@@ -36,7 +28,7 @@ def events(text: str) -> list[dict[str, str]]:
     for line in text.replace("\r\n ", "").split("\r\n"):
         if line == "BEGIN:VEVENT":
             found.append({})
-        elif found and line != "END:VEVENT" and ":" in line and "END:VCALENDAR" != line:
+        elif found and line != "END:VEVENT" and ":" in line and line != "END:VCALENDAR":
             key, _, value = line.partition(":")
             found[-1].setdefault(key, value)
     return found

@@ -4,7 +4,6 @@ input per field — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,18 +13,11 @@ from sqlalchemy import func, select
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
-from tests.schedules.test_schedules_api import DAY, at, clock, create, fetch, layer, make_user, schedule_body, spans
+from tests.schedules.helpers import DAY, at, clock, create, fetch, layer, make_user, schedule_body, spans
 from tocsin.audit.models import AuditRecord
-from tocsin.clock import FrozenClock
 from tocsin.schedules.models import Schedule, ScheduleLayer, ScheduleOverride
 
 WINDOW = {"since": "2030-01-07T00:00:00Z", "until": "2030-01-21T00:00:00Z"}
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    harness.tocsin.runtime.clock = FrozenClock(at("2030-01-01T00:00:00"))
-    yield harness
 
 
 async def audit(h: Harness, resource_type: str) -> list[AuditRecord]:
