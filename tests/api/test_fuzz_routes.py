@@ -147,7 +147,10 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
     c, w, a = h.client, h.writer, h.auth
 
     async def ok(resp: httpx.Response) -> Any:
-        assert resp.status_code in (200, 201), f"{resp.request.method} {resp.request.url}: {resp.text}"
+        # PagerDuty answers 201 for a POST that creates a resource, 200 for a note (its documented answer)
+        creates = resp.request.method == "POST" and not resp.request.url.path.endswith("/notes")
+        expected = 201 if creates else 200
+        assert resp.status_code == expected, f"{resp.request.method} {resp.request.url}: {resp.text}"
         return resp.json()
 
     world: dict[str, list[str]] = {}
