@@ -12,7 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ if os.environ.get("CI"):
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 def _tables() -> list[str]:
-    """Every table the ORM knows, so a new domain's tables are emptied between tests too."""
+    """Every table the ORM knows, parents before children, so a new domain's tables are emptied
+    between tests too."""
     from tocsin.migrations.models import metadata
 
     return [t.name for t in metadata.sorted_tables]
@@ -73,52 +74,100 @@ async def pg_admin(sql: str) -> None:
         await conn.close()
 
 
+Rows = dict[str, tuple[list[str], list[tuple[Any, ...]]]]  # table -> (columns, records)
+
+
+@dataclass
+class PgDatabase:
+    """The session's PostgreSQL database and the rows it is reset to between tests.
+
+    Emptying it with DELETE (in foreign-key order) and putting the remembered rows back takes a
+    few milliseconds; TRUNCATE of every table took 0.2-0.4 s a test (new files for each table).
+    """
+
+    url: str
+    migrated: Rows  # what the migrations insert (e.g. the default priorities)
+    seeded: Rows  # that plus what ``tocsin init`` makes (admin, key, Default policy, demo service)
+    seed: InitResult
+    sequences: list[str]
+
+
+async def _rows(url: str) -> Rows:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        found: Rows = {}
+        for table in _tables():
+            rows = await conn.fetch(f"SELECT * FROM {table}")
+            if rows:
+                found[table] = (list(rows[0].keys()), [tuple(r) for r in rows])
+        return found
+    finally:
+        await conn.close()
+
+
+async def _sequences(url: str) -> list[str]:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        return [r["name"] for r in await conn.fetch(
+            "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) AS name"
+            " FROM information_schema.sequences")]
+    finally:
+        await conn.close()
+
+
+def _reset(db: PgDatabase, rows: Rows) -> None:
+    """Empty every table, restart the sequences, put ``rows`` back."""
+    async def run() -> None:
+        conn = await asyncpg.connect(_dsn(db.url))
+        try:
+            async with conn.transaction():
+                await conn.execute(";".join(f"DELETE FROM {t}" for t in reversed(_tables())))
+                for sequence in db.sequences:
+                    await conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
+                for table in _tables():  # parents first
+                    if table in rows:
+                        columns, records = rows[table]
+                        await conn.copy_records_to_table(table, records=records, columns=columns)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def pg_database() -> Iterator[PgDatabase]:
     require_postgres()
     name = f"tocsin_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    asyncio.run(_remember_seeded_rows(url))
-    yield url
+    migrated = asyncio.run(_rows(url))
+    seed = asyncio.run(initialise(make_settings(url)))
+    seeded = asyncio.run(_rows(url))
+    yield PgDatabase(url, migrated, seeded, seed, asyncio.run(_sequences(url)))
     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
+def pg_url(pg_database: PgDatabase) -> str:
+    return pg_database.url
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database, copied for each test."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
 
 
-# Rows the migrations themselves insert (e.g. the default priorities), put back after each
-# TRUNCATE so PostgreSQL tests start from the same state as SQLite's copied template.
-_SEEDED_ROWS: dict[str, dict[str, tuple[list[str], list[tuple[Any, ...]]]]] = {}
-
-
-async def _remember_seeded_rows(url: str) -> None:
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        for table in sorted(set(_tables())):
-            rows = await conn.fetch(f"SELECT * FROM {table}")
-            if rows:
-                _SEEDED_ROWS.setdefault(url, {})[table] = (list(rows[0].keys()), [tuple(r) for r in rows])
-    finally:
-        await conn.close()
-
-
-def _truncate(url: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(_dsn(url))
-        try:
-            await conn.execute(f"TRUNCATE {', '.join(sorted(set(_tables())))} RESTART IDENTITY CASCADE")
-            for table, (columns, records) in _SEEDED_ROWS.get(url, {}).items():
-                await conn.copy_records_to_table(table, records=records, columns=columns)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+@pytest.fixture(scope="session")
+def sqlite_seeded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> tuple[Path, InitResult]:
+    """The template after ``tocsin init``, and what init printed: harness tests start from a copy,
+    so init (a migration check and a dozen writes) runs once a session, not once a test."""
+    path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+    shutil.copy(sqlite_template, path)
+    return path, asyncio.run(initialise(make_settings(f"sqlite:///{path}")))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -128,9 +177,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         target = tmp_path / "tocsin.db"
         shutil.copy(sqlite_template, target)
         return f"sqlite:///{target}"
-    url: str = request.getfixturevalue("pg_url")
-    _truncate(url)
-    return url
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    _reset(db, db.migrated)
+    return db.url
+
+
+@pytest.fixture
+def init_result(request: pytest.FixtureRequest, db_url: str) -> InitResult:
+    """Turns the test's empty database into the state ``tocsin init`` leaves; what init printed.
+    (A plain fixture: the copy and the reset run their own event loops, outside the test's.)"""
+    if db_url.startswith("sqlite"):
+        path, seed = request.getfixturevalue("sqlite_seeded")
+        shutil.copy(path, make_url(db_url).database)  # not opened yet: the harness is its first user
+        assert isinstance(seed, InitResult)
+        return seed
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    _reset(db, db.seeded)
+    return db.seed
 
 
 @dataclass
@@ -185,9 +248,9 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def harness(db_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
+async def harness(db_url: str, init_result: InitResult, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
     settings = make_settings(db_url, **settings_overrides)
-    seed = await initialise(settings)
+    seed = replace(init_result, url=settings.base_url)
     tocsin = Tocsin(settings, start_worker=False)
     transport = httpx.ASGITransport(app=tocsin)
     async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
