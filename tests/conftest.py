@@ -188,7 +188,7 @@ def init_result(request: pytest.FixtureRequest, db_url: str) -> InitResult:
     (A plain fixture: the copy and the reset run their own event loops, outside the test's.)"""
     if db_url.startswith("sqlite"):
         path, seed = request.getfixturevalue("sqlite_seeded")
-        shutil.copy(path, make_url(db_url).database)  # not opened yet: the harness is its first user
+        shutil.copy(path, str(make_url(db_url).database))  # not opened yet: the harness is its first user
         assert isinstance(seed, InitResult)
         return seed
     db: PgDatabase = request.getfixturevalue("pg_database")

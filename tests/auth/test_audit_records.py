@@ -43,7 +43,7 @@ async def add(h: Harness, n: int, *, at: datetime | None = None, step: timedelta
 async def records(h: Harness, query: str = "", path: str = "/audit/records") -> dict[str, Any]:
     r = await h.client.get(f"{path}{query}", headers=h.auth)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 async def test_shape_conforms_to_pagerduty(trail: Harness) -> None:

@@ -349,7 +349,8 @@ async def test_snooze_only_acknowledged(harness: Harness) -> None:
     assert abs(delta.total_seconds() - 3600) <= 1
     assert (await log_types(harness, incident["id"]))[-1] == "snooze_log_entry"
     async with harness.tocsin.db.transaction() as session:
-        assert (await session.get(Incident, incident["id"])).snoozed_until is not None  # type: ignore[union-attr]
+        row = await session.get(Incident, incident["id"])
+        assert row is not None and row.snoozed_until is not None
 
 
 @pytest.mark.parametrize("body", [{}, {"duration": 0}, {"duration": -5}, {"duration": "60"},

@@ -110,6 +110,7 @@ async def world(harness: Harness) -> World:
         if status != "triggered":
             assert (await put(harness, incident["id"], status=status)).status_code == 200
         await set_created(harness, number, now - timedelta(days=days))
+    assert harness.seed.service_id is not None
     return World(now, harness.seed.service_id, low)
 
 
@@ -121,7 +122,7 @@ def days_ago(w: World, days: float) -> str:
     return (w.now - timedelta(days=days)).isoformat()
 
 
-LIST_CASES = [
+LIST_CASES: list[tuple[str, dict[str, Any], list[int]]] = [
     ("default window, created_at ascending", {}, [2, 4, 1, 3]),
     ("all dates", {"date_range": "all"}, [5, 2, 4, 1, 3]),
     ("triggered", {"statuses[]": "triggered"}, [1, 3]),
@@ -192,7 +193,7 @@ async def test_list_renders_times_in_the_asked_time_zone(harness: Harness, world
     utc = (await get(harness, "/incidents"))["incidents"]
     tokyo = (await get(harness, "/incidents", time_zone="Asia/Tokyo"))["incidents"]
     assert [i["id"] for i in tokyo] == [i["id"] for i in utc]
-    for a, b in zip(utc, tokyo):
+    for a, b in zip(utc, tokyo, strict=True):
         assert a["created_at"].endswith("Z")
         assert b["created_at"].endswith("+09:00"), b["created_at"]
         assert datetime.fromisoformat(b["created_at"]) == datetime.fromisoformat(a["created_at"].replace("Z", "+00:00"))

@@ -34,7 +34,7 @@ async def suppressed(h: Harness, wid: str) -> list[dict[str, Any]]:
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["total"] == len(body["suppressed_events"])
-    return body["suppressed_events"]  # type: ignore[no-any-return]
+    return body["suppressed_events"]
 
 
 async def send(h: Harness, action: str, key: str, **payload: Any) -> None:

@@ -152,7 +152,8 @@ async def test_editing_a_layer_keeps_its_history(h: Harness) -> None:
                            json={"schedule": {"schedule_layers": [layer([other])]}})
     assert r.status_code == 200, r.text
     final = spans((await fetch(h, created["id"], **window))["final_schedule"]["rendered_schedule_entries"])
-    assert final == expected[:2] + [
+    assert final == [
+        *expected[:2],
         (at("2030-01-17T12:00:00"), at("2030-01-18T12:00:00"), a),
         (at("2030-01-18T12:00:00"), at("2030-01-28T00:00:00"), other),
     ]

@@ -14,7 +14,7 @@ from tests.users.people import audit_rows, key_for, make_user
 async def make_team(h: Harness, name: str = "Platform", **fields: Any) -> dict[str, Any]:
     resp = await h.client.post("/teams", headers=h.writer, json={"team": {"type": "team", "name": name, **fields}})
     assert resp.status_code == 201, resp.text
-    return resp.json()["team"]  # type: ignore[no-any-return]
+    return resp.json()["team"]
 
 
 async def test_team_crud_and_shapes(harness: Harness) -> None:

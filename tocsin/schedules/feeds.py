@@ -53,7 +53,7 @@ def feed_urls(base: str, feed: CalendarFeed) -> dict[str, str]:
     path = (schedule_feed_path(feed.token, feed.schedule_id) if feed.schedule_id is not None
             else user_feed_path(feed.token, feed.user_id or ""))
     http = base + path
-    scheme, sep, rest = http.partition("://")
+    _, sep, rest = http.partition("://")
     return {"http_cal_url": http, "web_cal_url": f"webcal://{rest}" if sep else http}
 
 
