@@ -192,8 +192,8 @@ async def test_both_authorization_forms_work_for_reads_and_writes(harness: Harne
     r = await harness.client.get("/services", headers=headers)
     assert r.status_code == 200, r.text
     assert [s["id"] for s in r.json()["services"]] == [harness.seed.service_id]
-    r = await harness.client.post("/services", headers=headers, json={"service": {"name": "via " + template,
-                                                                           "escalation_policy": default_policy(harness)}})
+    body = {"service": {"name": "via " + template, "escalation_policy": default_policy(harness)}}
+    r = await harness.client.post("/services", headers=headers, json=body)
     assert r.status_code == 201, r.text
 
 

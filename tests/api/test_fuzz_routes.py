@@ -156,7 +156,8 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
     world: dict[str, list[str]] = {}
     policy = await create_policy(h, "Fuzz policy")
     world["policy"] = [policy["id"], default_policy(h)["id"]]
-    user = (await ok(await c.post("/users", headers=w, json={"user": {"name": "Fuzz Target", "email": "fuzz@example.com"}})))["user"]
+    user = (await ok(await c.post("/users", headers=w,
+                                  json={"user": {"name": "Fuzz Target", "email": "fuzz@example.com"}})))["user"]
     world["user"] = [user["id"]]
     world["contact_method"] = [m["id"] for m in user["contact_methods"]]
     cm = (await ok(await c.post(f"/users/{user['id']}/contact_methods", headers=w, json={"contact_method": {
@@ -170,7 +171,8 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
             "contact_method": {"id": world["contact_method"][0], "type": "email_contact_method_reference"}}}))
         world["notification_rule"] = [rule["notification_rule"]["id"]]
     service = (await ok(await c.post("/services", headers=w, json={"service": {
-        "name": "Fuzz service", "escalation_policy": {"id": policy["id"], "type": "escalation_policy_reference"}}})))["service"]
+        "name": "Fuzz service",
+        "escalation_policy": {"id": policy["id"], "type": "escalation_policy_reference"}}})))["service"]
     world["service"] = [service["id"], h.seed.service_id or ""]
     integration = await ok(await c.post(f"/services/{service['id']}/integrations", headers=w, json={
         "integration": {"type": "events_api_v2_inbound_integration", "name": "fuzz"}}))
@@ -180,7 +182,8 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
     schedule = (await ok(await c.post("/schedules", headers=w, json={"schedule": {
         "name": "Fuzz schedule", "time_zone": "Etc/UTC", "schedule_layers": [{
             "start": "2030-01-07T00:00:00Z", "rotation_virtual_start": "2030-01-07T00:00:00Z",
-            "rotation_turn_length_seconds": 86400, "users": [{"user": {"id": user["id"], "type": "user_reference"}}]}]}})))
+            "rotation_turn_length_seconds": 86400,
+            "users": [{"user": {"id": user["id"], "type": "user_reference"}}]}]}})))
     world["schedule"] = [schedule["schedule"]["id"]]
     override = await ok(await c.post(f"/schedules/{world['schedule'][0]}/overrides", headers=w, json={"overrides": [{
         "start": "2030-02-01T00:00:00Z", "end": "2030-02-02T00:00:00Z",
@@ -199,13 +202,15 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
     world["incident"] = _ids_of(await ok(await c.get("/incidents", headers=a)), "incidents")
     assert len(world["incident"]) == 6
     world["alert"] = _ids_of(await ok(await c.get(f"/incidents/{world['incident'][0]}/alerts", headers=a)), "alerts")
-    note = await ok(await c.post(f"/incidents/{world['incident'][0]}/notes", headers=w, json={"note": {"content": "n"}}))
+    note = await ok(await c.post(f"/incidents/{world['incident'][0]}/notes", headers=w,
+                                 json={"note": {"content": "n"}}))
     world["note"] = [note["note"]["id"]]
     world["log_entry"] = _ids_of(await ok(await c.get("/log_entries", headers=a)), "log_entries")[:2]
     world["change_event"] = _ids_of(await ok(await c.get("/change_events", headers=a)), "change_events")
     world["priority"] = _ids_of(await ok(await c.get("/priorities", headers=a)), "priorities")[:2]
     world["api_key"] = _ids_of(await ok(await c.get("/api_keys", headers=a)), "api_keys")[:1]
-    client = await ok(await c.post("/oauth_clients", headers=w, json={"oauth_client": {"name": "fuzz", "scopes": ["incidents.read"]}}))
+    client = await ok(await c.post("/oauth_clients", headers=w,
+                                   json={"oauth_client": {"name": "fuzz", "scopes": ["incidents.read"]}}))
     world["oauth_client"] = [client["oauth_client"]["id"]]
     world["ability"] = list((await ok(await c.get("/abilities", headers=a)))["abilities"])[:1]
     assert all(world.values()), {k: v for k, v in world.items() if not v}

@@ -50,7 +50,8 @@ async def test_schedule_layer_ending_before_it_starts_is_a_400(harness: Harness)
     assert any("end must be after start" in e for e in error["errors"]), error
 
 
-async def test_unreachable_credential_store_is_a_pagerduty_shaped_503(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unreachable_credential_store_is_a_pagerduty_shaped_503(harness: Harness,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import tocsin.auth.access as access
 
     async def broken(*_: object) -> None:

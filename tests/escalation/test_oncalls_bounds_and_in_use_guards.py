@@ -64,7 +64,8 @@ async def test_gap_warnings_share_one_rendering_budget(h: Harness, monkeypatch: 
     rendered: list[str] = []
     real = logic.gaps_between
 
-    def counting(source: queries.OnCallSource, since: datetime, until: datetime) -> list[tuple[datetime, datetime]] | None:
+    def counting(source: queries.OnCallSource, since: datetime,
+                 until: datetime) -> list[tuple[datetime, datetime]] | None:
         rendered.append(source.id)
         return real(source, since, until)
 

@@ -36,7 +36,8 @@ async def test_a_failing_trigger_holds_back_its_resolve_and_becomes_a_dead_lette
         await processor.process_batch(harness.tocsin.db)
     left = await inbox()
     # While the trigger is retried, its resolve waits behind it; the unrelated event went through.
-    assert [(r.event["event_action"], r.attempts) for r in left] == [("trigger", processor.MAX_ATTEMPTS), ("resolve", 0)]
+    assert [(r.event["event_action"], r.attempts) for r in left] == [("trigger", processor.MAX_ATTEMPTS),
+                                                                     ("resolve", 0)]
     assert "cannot apply this event" in (left[0].last_error or "")
 
     # Once the trigger is a dead letter, the queue moves on: the resolve finds no open alert.

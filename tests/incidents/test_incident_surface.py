@@ -142,7 +142,8 @@ async def test_create_with_direct_assignments(harness: Harness) -> None:
     # tocsin.api.errors drops every "body" part of the location, so this reads incident.details.
     ({"body": {"type": "incident_body", "details": 7}}, "incident.details"),
 ])
-async def test_create_bad_input_is_400_and_creates_nothing(harness: Harness, fields: dict[str, Any], field: str) -> None:
+async def test_create_bad_input_is_400_and_creates_nothing(harness: Harness, fields: dict[str, Any],
+                                                           field: str) -> None:
     body = incident_body(harness)
     body["incident"].update(fields)
     body["incident"] = {k: v for k, v in body["incident"].items() if v is not None}
@@ -152,7 +153,8 @@ async def test_create_bad_input_is_400_and_creates_nothing(harness: Harness, fie
 
 
 async def test_create_needs_from(harness: Harness) -> None:
-    error = assert_error(await harness.client.post("/incidents", headers=harness.auth, json=incident_body(harness)), 400, 2001)
+    error = assert_error(await harness.client.post("/incidents", headers=harness.auth, json=incident_body(harness)),
+                         400, 2001)
     assert "from" in (error["message"] + " ".join(error["errors"])).lower()
 
 
@@ -188,7 +190,8 @@ async def test_resolution_becomes_a_note(harness: Harness) -> None:
     notes = (await get(harness, f"/incidents/{incident['id']}/notes"))["notes"]
     assert [n["content"] for n in notes] == ["Restarted the primary"]
     async with harness.tocsin.db.transaction() as session:
-        rows = (await session.execute(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident["id"]))).all()
+        assigned = select(IncidentAssignment).where(IncidentAssignment.incident_id == incident["id"])
+        rows = (await session.execute(assigned)).all()
     assert rows == []
 
 
@@ -413,8 +416,10 @@ async def test_one_alert_get_and_resolve(harness: Harness) -> None:
     r = await harness.client.get(url, headers=harness.auth)
     assert_conforms(r, "GET", "/incidents/{id}/alerts/{alert_id}")
     assert r.json()["alert"]["id"] == alert["id"]
-    assert_error(await harness.client.get(f"/incidents/{incident['id']}/alerts/PNOSUCHALR", headers=harness.auth), 404, 2100)
-    error = assert_error(await harness.client.put(url, headers=harness.writer, json={"alert": {"status": "gone"}}), 400, 2001)
+    assert_error(await harness.client.get(f"/incidents/{incident['id']}/alerts/PNOSUCHALR", headers=harness.auth), 404,
+                 2100)
+    error = assert_error(await harness.client.put(url, headers=harness.writer, json={"alert": {"status": "gone"}}), 400,
+                         2001)
     assert error["errors"][0].startswith("alert.status")
     r = await harness.client.put(url, headers=harness.writer, json={"alert": {"status": "resolved"}})
     assert_conforms(r, "PUT", "/incidents/{id}/alerts/{alert_id}", 200)
@@ -439,7 +444,8 @@ async def test_bulk_alert_update(harness: Harness) -> None:
     assert (await get(harness, f"/incidents/{target['id']}"))["incident"]["status"] == "triggered"
     many = [{"id": alerts[1]["id"], "status": "resolved"}] * 251
     assert_error(await harness.client.put(url, headers=harness.writer, json={"alerts": many}), 413, 2001)
-    r = await harness.client.put(url, headers=harness.writer, json={"alerts": [{"id": alerts[1]["id"], "status": "resolved"}]})
+    r = await harness.client.put(url, headers=harness.writer,
+                                 json={"alerts": [{"id": alerts[1]["id"], "status": "resolved"}]})
     assert r.status_code == 200
     assert (await get(harness, f"/incidents/{target['id']}"))["incident"]["status"] == "resolved"
 
@@ -472,7 +478,8 @@ async def test_includes_expand_references(harness: Harness) -> None:
     assert one["first_trigger_log_entry"]["type"] == "trigger_log_entry"
     r = await harness.client.get("/incidents", headers=harness.auth, params={"include[]": everything})
     assert_conforms(r, "GET", "/incidents")
-    assert [i["id"] for i in (await get(harness, "/incidents", **{"team_ids[]": team}))["incidents"]] == [incident["id"]]
+    assert [i["id"] for i in (await get(harness, "/incidents",
+                                        **{"team_ids[]": team}))["incidents"]] == [incident["id"]]
     assert (await get(harness, "/incidents", **{"team_ids[]": "PNOSUCHTEAM"}))["incidents"] == []
     plain = (await get(harness, f"/incidents/{incident['id']}"))["incident"]
     assert plain["service"]["type"] == "service_reference"

@@ -231,7 +231,8 @@ async def test_get_one_has_the_full_shape(harness: Harness) -> None:
     one = got["incident"]
     assert_incident_shape(one)
     assert one == incident
-    assert (one["status"], one["urgency"], one["incident_key"], one["title"]) == ("triggered", "high", "shape/1", "Disk full on db-1")
+    assert (one["status"], one["urgency"], one["incident_key"], one["title"]) == ("triggered", "high", "shape/1",
+                                                                                  "Disk full on db-1")
     assert one["summary"] == f"[#{one['incident_number']}] Disk full on db-1"
     assert one["service"]["id"] == harness.seed.service_id
     assert one["alert_counts"] == {"all": 1, "triggered": 1, "resolved": 0}
@@ -283,7 +284,8 @@ async def test_acknowledge_records_the_user(harness: Harness) -> None:
     assert_incident_shape(acked)
     user = await admin_id(harness)
     assert acked["status"] == "acknowledged"
-    assert [(a["acknowledger"]["id"], a["acknowledger"]["type"]) for a in acked["acknowledgements"]] == [(user, "user_reference")]
+    acknowledgers = [(a["acknowledger"]["id"], a["acknowledger"]["type"]) for a in acked["acknowledgements"]]
+    assert acknowledgers == [(user, "user_reference")]
     assert (acked["last_status_change_by"]["id"], acked["last_status_change_by"]["type"]) == (user, "user_reference")
     assert (await get(harness, f"/incidents/{incident['id']}"))["incident"]["status"] == "acknowledged"
 
@@ -365,7 +367,8 @@ async def test_after_a_rest_resolve_the_same_dedup_key_opens_a_new_incident(harn
     assert second["status"] == "triggered"
     assert (await get(harness, f"/incidents/{first['id']}"))["incident"]["status"] == "resolved"
     listed = await get(harness, "/incidents", incident_key="again/1", total="true")
-    assert [(i["id"], i["status"]) for i in listed["incidents"]] == [(first["id"], "resolved"), (second["id"], "triggered")]
+    assert [(i["id"], i["status"]) for i in listed["incidents"]] == [(first["id"], "resolved"),
+                                                                     (second["id"], "triggered")]
 
 
 # --- alerts and log entries ------------------------------------------------------------------

@@ -70,7 +70,8 @@ async def test_a_trigger_in_maintenance_opens_nothing_and_is_listed(h: Harness) 
     (HOUR - timedelta(seconds=1), True),  # last second of the window
     (HOUR, False),  # exactly end_time: excluded
 ])
-async def test_boundaries_are_start_inclusive_end_exclusive(h: Harness, offset: timedelta, in_maintenance: bool) -> None:
+async def test_boundaries_are_start_inclusive_end_exclusive(h: Harness, offset: timedelta,
+                                                            in_maintenance: bool) -> None:
     start = T0 + HOUR
     wid = await window_id(h, start, start + HOUR)
     clock(h).advance(seconds=(start + offset - T0).total_seconds())
@@ -132,7 +133,8 @@ async def test_a_batch_mixing_held_and_applied_events(h: Harness) -> None:
 
 async def test_other_services_and_change_events_are_unaffected(h: Harness) -> None:
     made = await h.client.post("/services", headers=h.writer, json={"service": {
-        "name": "Billing", "escalation_policy": {"id": h.seed.escalation_policy_id, "type": "escalation_policy_reference"}}})
+        "name": "Billing",
+        "escalation_policy": {"id": h.seed.escalation_policy_id, "type": "escalation_policy_reference"}}})
     other = made.json()["service"]["id"]
     integration = await h.client.post(f"/services/{other}/integrations", headers=h.writer,
                                       json={"integration": {"type": "events_api_v2_inbound_integration"}})

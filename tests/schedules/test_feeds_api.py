@@ -159,7 +159,8 @@ async def test_feeds_parse_with_an_independent_icalendar_library(h: Harness) -> 
     b = await make_user(h, "Bob")
     created = await create(h, [a, b])
     for url in (created["http_cal_url"],
-                (await h.client.get(f"/schedules/feeds/users/{a}", headers=h.auth)).json()["calendar_feed"]["http_cal_url"]):
+                (await h.client.get(f"/schedules/feeds/users/{a}",
+                                    headers=h.auth)).json()["calendar_feed"]["http_cal_url"]):
         raw = (await h.client.get(path_of(url))).content
         assert all(len(line) <= 75 for line in raw.split(b"\r\n")), "lines must fold at 75 octets"
         calendar = icalendar.Calendar.from_ical(raw)
@@ -174,7 +175,8 @@ async def test_feeds_parse_with_an_independent_icalendar_library(h: Harness) -> 
             assert end > start
             assert event.get("DTSTAMP") is not None
         summaries = {str(e["SUMMARY"]) for e in shifts}
-        assert "On call: Ann, the very patient on-call engineer; with a name long enough to be folded twice (Primary)" in summaries
+        assert ("On call: Ann, the very patient on-call engineer; with a name long enough to be folded twice (Primary)"
+                in summaries)
 
 
 def test_every_feeds_function_names_only_types_that_exist() -> None:

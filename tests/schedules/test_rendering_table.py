@@ -579,7 +579,7 @@ def test_overflow_stops_at_the_horizon_for_endless_shifts() -> None:
         lambda: Restriction("weekly_restriction", time(9), HOUR),
         lambda: Restriction("weekly_restriction", time(9), HOUR, 8),
         lambda: Restriction("daily_restriction", time(9), -1),
-        lambda: Restriction("monthly_restriction", time(9), HOUR),  # type: ignore[arg-type]  # the wrong kind on purpose
+        lambda: Restriction("monthly_restriction", time(9), HOUR),  # type: ignore[arg-type]  # wrong on purpose
         lambda: Override("O", t("01-01 00:00"), datetime(2024, 1, 2), "a"),
         lambda: render_schedule(
             [layer("L", ("a",)), layer("L", ("b",))], [], "UTC", t("01-01 00:00"), t("01-02 00:00")

@@ -229,10 +229,12 @@ async def test_users_on_call_in_a_window(h: Harness) -> None:
     a, b = await make_user(h, "Ann"), await make_user(h, "Bob")
     created = await create(h, [a, b])
     url = f"/schedules/{created['id']}/users"
-    r = await h.client.get(url, headers=h.auth, params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-10T00:00:00Z"})
+    r = await h.client.get(url, headers=h.auth,
+                           params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-10T00:00:00Z"})
     assert r.status_code == 200, r.text
     assert [(u["id"], u["type"], u["name"]) for u in r.json()["users"]] == [(a, "user", "Ann")]
-    r = await h.client.get(url, headers=h.auth, params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-15T00:00:00Z"})
+    r = await h.client.get(url, headers=h.auth,
+                           params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-15T00:00:00Z"})
     assert [u["id"] for u in r.json()["users"]] == [a, b]
     # The default window is now (2030-01-01) to two weeks later: both users.
     assert [u["id"] for u in (await h.client.get(url, headers=h.auth)).json()["users"]] == [a, b]
@@ -265,7 +267,8 @@ async def test_preview_renders_without_saving(h: Harness) -> None:
     ({"schedule_layers": [layer(["USER"], restrictions=[
         {"type": "weekly_restriction", "start_time_of_day": "09:00:00", "duration_seconds": 3600}])]}, "restrictions"),
     ({"schedule_layers": [layer(["USER"], restrictions=[
-        {"type": "daily_restriction", "start_time_of_day": "25:00:00", "duration_seconds": 3600}])]}, "start_time_of_day"),
+        {"type": "daily_restriction", "start_time_of_day": "25:00:00", "duration_seconds": 3600}])]},
+        "start_time_of_day"),
 ])
 async def test_invalid_schedules_are_400(h: Harness, change: dict[str, Any], field: str) -> None:
     a = await make_user(h, "Ann")
@@ -309,7 +312,8 @@ async def test_bad_windows_are_400(h: Harness, params: dict[str, str]) -> None:
 ])
 async def test_unknown_schedule_is_404(h: Harness, method: str, path: str) -> None:
     bodies = {"PUT": {"schedule": {"name": "x"}},
-              "POST": {"override": {"start": "2030-01-08T00:00:00Z", "end": "2030-01-09T00:00:00Z", "user": {"id": "PX"}}}}
+              "POST": {"override": {"start": "2030-01-08T00:00:00Z", "end": "2030-01-09T00:00:00Z",
+                                    "user": {"id": "PX"}}}}
     r = await h.client.request(method, path, headers=h.writer, json=bodies.get(method))
     assert_error(r, 404, 2100)
 
