@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -75,21 +76,52 @@ async def pg_admin(sql: str) -> None:
 
 
 Rows = dict[str, tuple[list[str], list[tuple[Any, ...]]]]  # table -> (columns, records)
+T = TypeVar("T")
 
 
-@dataclass
 class PgDatabase:
     """The session's PostgreSQL database and the rows it is reset to between tests.
 
-    Emptying it with DELETE (in foreign-key order) and putting the remembered rows back takes a
-    few milliseconds; TRUNCATE of every table took 0.2-0.4 s a test (new files for each table).
+    Emptying it with DELETE (in foreign-key order) and putting the remembered rows back, over one
+    connection kept open for the session, takes a few milliseconds; TRUNCATE of every table took
+    0.2-0.4 s a test (new files for each table), and a new connection per reset some more. The
+    connection lives on its own event loop thread, so a reset can run inside a test's loop too.
     """
 
-    url: str
-    migrated: Rows  # what the migrations insert (e.g. the default priorities)
-    seeded: Rows  # that plus what ``tocsin init`` makes (admin, key, Default policy, demo service)
-    seed: InitResult
-    sequences: list[str]
+    def __init__(self, url: str, migrated: Rows, seeded: Rows, seed: InitResult, sequences: list[str]) -> None:
+        self.url = url
+        self.migrated = migrated  # what the migrations insert (e.g. the default priorities)
+        self.seeded = seeded  # that plus what ``tocsin init`` makes (admin, key, policy, demo service)
+        self.seed = seed
+        self.sequences = sequences
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="pg-reset", daemon=True)
+        self._thread.start()
+        # No statement cache: a test may drop and recreate a table (migration round trips).
+        self._conn: asyncpg.Connection = self._run(asyncpg.connect(_dsn(url), statement_cache_size=0))
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    def reset(self, rows: Rows) -> None:
+        """Empty every table, restart the sequences, put ``rows`` back."""
+        self._run(self._reset(rows))
+
+    async def _reset(self, rows: Rows) -> None:
+        async with self._conn.transaction():
+            await self._conn.execute(";".join(f"DELETE FROM {t}" for t in reversed(_tables())))
+            for sequence in self.sequences:
+                await self._conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
+            for table in _tables():  # parents first
+                if table in rows:
+                    columns, records = rows[table]
+                    await self._conn.copy_records_to_table(table, records=records, columns=columns)
+
+    def close(self) -> None:
+        self._run(self._conn.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
 
 
 async def _rows(url: str) -> Rows:
@@ -115,25 +147,6 @@ async def _sequences(url: str) -> list[str]:
         await conn.close()
 
 
-def _reset(db: PgDatabase, rows: Rows) -> None:
-    """Empty every table, restart the sequences, put ``rows`` back."""
-    async def run() -> None:
-        conn = await asyncpg.connect(_dsn(db.url))
-        try:
-            async with conn.transaction():
-                await conn.execute(";".join(f"DELETE FROM {t}" for t in reversed(_tables())))
-                for sequence in db.sequences:
-                    await conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
-                for table in _tables():  # parents first
-                    if table in rows:
-                        columns, records = rows[table]
-                        await conn.copy_records_to_table(table, records=records, columns=columns)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[PgDatabase]:
     require_postgres()
@@ -144,7 +157,9 @@ def pg_database() -> Iterator[PgDatabase]:
     migrated = asyncio.run(_rows(url))
     seed = asyncio.run(initialise(make_settings(url)))
     seeded = asyncio.run(_rows(url))
-    yield PgDatabase(url, migrated, seeded, seed, asyncio.run(_sequences(url)))
+    db = PgDatabase(url, migrated, seeded, seed, asyncio.run(_sequences(url)))
+    yield db
+    db.close()
     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
@@ -178,7 +193,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copy(sqlite_template, target)
         return f"sqlite:///{target}"
     db: PgDatabase = request.getfixturevalue("pg_database")
-    _reset(db, db.migrated)
+    db.reset(db.migrated)
     return db.url
 
 
@@ -192,7 +207,7 @@ def init_result(request: pytest.FixtureRequest, db_url: str) -> InitResult:
         assert isinstance(seed, InitResult)
         return seed
     db: PgDatabase = request.getfixturevalue("pg_database")
-    _reset(db, db.seeded)
+    db.reset(db.seeded)
     return db.seed
 
 

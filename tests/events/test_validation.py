@@ -370,7 +370,6 @@ def test_severity_invalid(value):
 
 # --- timestamp --------------------------------------------------------------------------------
 
-UTC = UTC
 TIMESTAMP_CASES = [
     ("2015-07-17T08:42:58Z", datetime(2015, 7, 17, 8, 42, 58, tzinfo=UTC)),
     ("2015-07-17T08:42:58.315Z", datetime(2015, 7, 17, 8, 42, 58, 315000, tzinfo=UTC)),
@@ -451,7 +450,7 @@ def test_client_fields(field):
 # --- links and images (alert and change events) ---------------------------------------------
 
 @pytest.mark.parametrize(("make", "validate"), [(trigger, validate_alert_event),
-                                           (change, validate_change_event)])
+                                               (change, validate_change_event)])
 class TestLinksAndImages:
     def test_links_and_images_absent_or_null(self, make, validate):
         event = ok(validate(make(links=None, images=None)))
