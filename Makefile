@@ -32,4 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/schedules.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -240,7 +240,8 @@ class TestRestApiV2:
         assert demo is not None
         assert demo["id"] == tls_server.service_id
         assert demo["name"] == "Demo Service"
-        assert rest.find("services", "demo service")["id"] == tls_server.service_id  # type: ignore[index]
+        found = rest.find("services", "demo service")  # case-insensitive, as PagerDuty's client matches
+        assert found is not None and found["id"] == tls_server.service_id
         assert rest.find("services", unique("No Such Service")) is None
 
     def test_create_service_and_integration_then_send_an_event(
@@ -263,7 +264,8 @@ class TestRestApiV2:
 
         refreshed = rest.rget(f"/services/{service['id']}")
         assert [i["id"] for i in refreshed["integrations"]] == [integration["id"]]
-        assert rest.find("services", name)["id"] == service["id"]  # type: ignore[index]
+        found = rest.find("services", name)
+        assert found is not None and found["id"] == service["id"]
 
         key = unique("new-service")
         assert tls_server.events(routing_key).trigger("First alert", "new-host", dedup_key=key) == key

@@ -53,7 +53,7 @@ async def schedule_refs(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
     if not wanted:
         return {}
     rows = await session.execute(select(Schedule.id, Schedule.name).where(Schedule.id.in_(wanted)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 @dataclass(frozen=True)
