@@ -3,6 +3,9 @@
 PostgreSQL comes from ``TOCSIN_TEST_PG_URL`` (default: the local server on 127.0.0.1:5432).
 Where it is unreachable its tests are skipped with the reason — except in CI (``CI`` set),
 where they must run, so an unreachable server fails the run instead of hiding tests.
+
+Safe under pytest-xdist (``make test`` runs two workers): each worker makes its own PostgreSQL
+database (named by its pid) and its own SQLite files.
 """
 
 from __future__ import annotations
