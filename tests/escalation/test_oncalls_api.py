@@ -1,4 +1,4 @@
-"""GET /oncalls (issue 4) and the escalation queries other domains use."""
+"""GET /oncalls and the escalation queries other domains use."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Review R3: /oncalls and policy views stay bounded however many dense schedules they touch."""
+"""/oncalls and policy views stay bounded however many dense schedules they touch; a schedule or
+user a live policy targets cannot be deleted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review R3: the pure on-call engine must stay bounded on pathological rotations (1-second
+"""The pure on-call engine stays bounded on pathological rotations (1-second
 turns under long shifts), so /oncalls, paging and overflow rendering cannot hang a worker."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Schedules over REST, the rest of issue 4: PagerDuty's contract on every route, include[] and
+"""Schedules over REST: PagerDuty's contract on every route, include[] and
 filters, ActiveSupport time-zone names, zone changes that keep history, audit records, and bad
 input per field — on SQLite and PostgreSQL."""
 
