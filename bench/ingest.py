@@ -197,7 +197,7 @@ def incident_total(url: str, api_key: str) -> int:
 
 def wait_incidents(url: str, api_key: str, expected: int, baseline: int) -> int:
     """Events are processed after the 202, so poll until the total stops growing (60 s max)."""
-    last, stable = -1, 0
+    last, stable, total = -1, 0, 0
     for _ in range(120):
         total = incident_total(url, api_key) - baseline
         stable = stable + 1 if total == last else 0

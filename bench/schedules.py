@@ -159,7 +159,8 @@ def bench_oncalls_endpoint(runs: int, seed: int) -> list[float]:
                 for index in range(200):
                     layers, _ = small_schedule(rng)
                     body = {"schedule": {"name": f"Schedule {index:03d}", "time_zone": TZ, "schedule_layers": [
-                        {"start": layer.start.isoformat(), "rotation_virtual_start": layer.rotation_virtual_start.isoformat(),
+                        {"start": layer.start.isoformat(),
+                         "rotation_virtual_start": layer.rotation_virtual_start.isoformat(),
                          "rotation_turn_length_seconds": layer.rotation_turn_length_seconds,
                          "users": [{"user": {"id": u, "type": "user_reference"}} for u in layer.users],
                          "restrictions": [{"type": r.type, "start_time_of_day": r.start_time_of_day.isoformat(),

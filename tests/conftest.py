@@ -3,6 +3,9 @@
 PostgreSQL comes from ``TOCSIN_TEST_PG_URL`` (default: the local server on 127.0.0.1:5432).
 Where it is unreachable its tests are skipped with the reason — except in CI (``CI`` set),
 where they must run, so an unreachable server fails the run instead of hiding tests.
+
+Safe under pytest-xdist (``make test`` runs two workers): each worker makes its own PostgreSQL
+database (named by its pid) and its own SQLite files.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
-from hypothesis import settings as hypothesis_settings
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from tocsin.api.app import Tocsin
@@ -35,7 +39,8 @@ if os.environ.get("CI"):
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 def _tables() -> list[str]:
-    """Every table the ORM knows, so a new domain's tables are emptied between tests too."""
+    """Every table the ORM knows, parents before children, so a new domain's tables are emptied
+    between tests too."""
     from tocsin.migrations.models import metadata
 
     return [t.name for t in metadata.sorted_tables]
@@ -73,52 +78,114 @@ async def pg_admin(sql: str) -> None:
         await conn.close()
 
 
+Rows = dict[str, tuple[list[str], list[tuple[Any, ...]]]]  # table -> (columns, records)
+T = TypeVar("T")
+
+
+class PgDatabase:
+    """The session's PostgreSQL database and the rows it is reset to between tests.
+
+    Emptying it with DELETE (in foreign-key order) and putting the remembered rows back, over one
+    connection kept open for the session, takes a few milliseconds; TRUNCATE of every table took
+    0.2-0.4 s a test (new files for each table), and a new connection per reset some more. The
+    connection lives on its own event loop thread, so a reset can run inside a test's loop too.
+    """
+
+    def __init__(self, url: str, migrated: Rows, seeded: Rows, seed: InitResult, sequences: list[str]) -> None:
+        self.url = url
+        self.migrated = migrated  # what the migrations insert (e.g. the default priorities)
+        self.seeded = seeded  # that plus what ``tocsin init`` makes (admin, key, policy, demo service)
+        self.seed = seed
+        self.sequences = sequences
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="pg-reset", daemon=True)
+        self._thread.start()
+        # No statement cache: a test may drop and recreate a table (migration round trips).
+        self._conn: asyncpg.Connection = self._run(asyncpg.connect(_dsn(url), statement_cache_size=0))
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    def reset(self, rows: Rows) -> None:
+        """Empty every table, restart the sequences, put ``rows`` back."""
+        self._run(self._reset(rows))
+
+    async def _reset(self, rows: Rows) -> None:
+        async with self._conn.transaction():
+            await self._conn.execute(";".join(f"DELETE FROM {t}" for t in reversed(_tables())))
+            for sequence in self.sequences:
+                await self._conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
+            for table in _tables():  # parents first
+                if table in rows:
+                    columns, records = rows[table]
+                    await self._conn.copy_records_to_table(table, records=records, columns=columns)
+
+    def close(self) -> None:
+        self._run(self._conn.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+
+async def _rows(url: str) -> Rows:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        found: Rows = {}
+        for table in _tables():
+            rows = await conn.fetch(f"SELECT * FROM {table}")
+            if rows:
+                found[table] = (list(rows[0].keys()), [tuple(r) for r in rows])
+        return found
+    finally:
+        await conn.close()
+
+
+async def _sequences(url: str) -> list[str]:
+    conn = await asyncpg.connect(_dsn(url))
+    try:
+        return [r["name"] for r in await conn.fetch(
+            "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) AS name"
+            " FROM information_schema.sequences")]
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def pg_database() -> Iterator[PgDatabase]:
     require_postgres()
     name = f"tocsin_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    asyncio.run(_remember_seeded_rows(url))
-    yield url
+    migrated = asyncio.run(_rows(url))
+    seed = asyncio.run(initialise(make_settings(url)))
+    seeded = asyncio.run(_rows(url))
+    db = PgDatabase(url, migrated, seeded, seed, asyncio.run(_sequences(url)))
+    yield db
+    db.close()
     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
+def pg_url(pg_database: PgDatabase) -> str:
+    return pg_database.url
+
+
+@pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database, copied for each test."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
 
 
-# Rows the migrations themselves insert (e.g. the default priorities), put back after each
-# TRUNCATE so PostgreSQL tests start from the same state as SQLite's copied template.
-_SEEDED_ROWS: dict[str, dict[str, tuple[list[str], list[tuple[Any, ...]]]]] = {}
-
-
-async def _remember_seeded_rows(url: str) -> None:
-    conn = await asyncpg.connect(_dsn(url))
-    try:
-        for table in sorted(set(_tables())):
-            rows = await conn.fetch(f"SELECT * FROM {table}")
-            if rows:
-                _SEEDED_ROWS.setdefault(url, {})[table] = (list(rows[0].keys()), [tuple(r) for r in rows])
-    finally:
-        await conn.close()
-
-
-def _truncate(url: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(_dsn(url))
-        try:
-            await conn.execute(f"TRUNCATE {', '.join(sorted(set(_tables())))} RESTART IDENTITY CASCADE")
-            for table, (columns, records) in _SEEDED_ROWS.get(url, {}).items():
-                await conn.copy_records_to_table(table, records=records, columns=columns)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+@pytest.fixture(scope="session")
+def sqlite_seeded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> tuple[Path, InitResult]:
+    """The template after ``tocsin init``, and what init printed: harness tests start from a copy,
+    so init (a migration check and a dozen writes) runs once a session, not once a test."""
+    path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+    shutil.copy(sqlite_template, path)
+    return path, asyncio.run(initialise(make_settings(f"sqlite:///{path}")))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -128,9 +195,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         target = tmp_path / "tocsin.db"
         shutil.copy(sqlite_template, target)
         return f"sqlite:///{target}"
-    url: str = request.getfixturevalue("pg_url")
-    _truncate(url)
-    return url
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    db.reset(db.migrated)
+    return db.url
+
+
+@pytest.fixture
+def init_result(request: pytest.FixtureRequest, db_url: str) -> InitResult:
+    """Turns the test's empty database into the state ``tocsin init`` leaves; what init printed.
+    (A plain fixture: the copy and the reset run their own event loops, outside the test's.)"""
+    if db_url.startswith("sqlite"):
+        path, seed = request.getfixturevalue("sqlite_seeded")
+        shutil.copy(path, str(make_url(db_url).database))  # not opened yet: the harness is its first user
+        assert isinstance(seed, InitResult)
+        return seed
+    db: PgDatabase = request.getfixturevalue("pg_database")
+    db.reset(db.seeded)
+    return db.seed
 
 
 @dataclass
@@ -185,9 +266,9 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def harness(db_url: str, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
+async def harness(db_url: str, init_result: InitResult, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
     settings = make_settings(db_url, **settings_overrides)
-    seed = await initialise(settings)
+    seed = replace(init_result, url=settings.base_url)
     tocsin = Tocsin(settings, start_worker=False)
     transport = httpx.ASGITransport(app=tocsin)
     async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:

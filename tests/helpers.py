@@ -36,7 +36,7 @@ async def create_policy(harness: Any, name: str = "Policy", targets: list[dict[s
     body = {"name": name, "escalation_rules": [{"escalation_delay_in_minutes": 30, "targets": targets}], **fields}
     r = await harness.client.post("/escalation_policies", headers=harness.writer, json={"escalation_policy": body})
     assert r.status_code == 201, r.text
-    return r.json()["escalation_policy"]  # type: ignore[no-any-return]
+    return r.json()["escalation_policy"]
 
 
 async def audit_trail(harness: Any, root_id: str) -> list[tuple[str, str, str]]:

@@ -44,9 +44,10 @@ async def test_remaining_counts_down_then_429_with_code_2020(harness: Harness) -
     assert await spend(harness, harness.auth, LIMIT) == [4, 3, 2, 1, 0]
     r = await harness.client.get("/services", headers=harness.auth)
     assert r.status_code == 429, r.text
-    assert r.json() == {"error": {"message": "Rate Limit Exceeded", "code": 2020, "errors": r.json()["error"]["errors"]}}
+    assert r.json() == {"error": {"message": "Rate Limit Exceeded", "code": 2020,
+                                  "errors": r.json()["error"]["errors"]}}
     assert isinstance(r.json()["error"]["errors"], list)
-    _, remaining, reset = limits(r)
+    _, remaining, _ = limits(r)
     assert remaining == 0
     assert 1 <= int(r.headers["retry-after"]) <= 60
     # Writes are refused too, and nothing is written.

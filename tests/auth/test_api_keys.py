@@ -6,7 +6,7 @@ import asyncio
 import re
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.auth.tokens import user_with_key
 from tests.conftest import Harness
@@ -36,7 +36,7 @@ async def test_account_key_is_shown_once_and_works(harness: Harness) -> None:
 
 
 async def test_user_key_acts_as_its_user_with_its_role(harness: Harness) -> None:
-    admin_id, admin_key = await user_with_key(harness, "admin")
+    _, admin_key = await user_with_key(harness, "admin")
     observer_id, _ = await user_with_key(harness, "observer")
     key = await _create(harness, {"type": "user", "user": {"id": observer_id, "type": "user_reference"}})
     assert key["key_type"] == "user" and key["user"]["id"] == observer_id
@@ -99,7 +99,7 @@ async def test_key_changes_are_audited_without_the_secret(harness: Harness) -> N
     assert key["token"] not in str(records)
 
 
-def _cli(h: Harness, *args: str):  # type: ignore[no-untyped-def]
+def _cli(h: Harness, *args: str) -> Result:
     env = {"TOCSIN_DATABASE_URL": h.db_url}
     return CliRunner().invoke(cli, list(args), env=env)
 
@@ -108,7 +108,9 @@ async def test_cli_creates_a_read_only_user_key_lists_and_revokes_it(harness: Ha
     result = await asyncio.to_thread(_cli, harness, "api-key", "create", "--user", harness.seed.admin_email,
                                      "--read-only")
     assert result.exit_code == 0, result.output
-    key_id, secret = re.search(r"API key (P\w+) \(user, read-only\): (\S{20})\n", result.output).groups()
+    created = re.search(r"API key (P\w+) \(user, read-only\): (\S{20})\n", result.output)
+    assert created is not None, result.output
+    key_id, secret = created.groups()
     auth = {"Authorization": f"Token token={secret}"}
     assert (await harness.client.get("/services", headers=auth)).status_code == 200
     assert_error(await harness.client.post("/services", headers=auth, json={"service": {"name": "x"}}), 403, 2010)

@@ -43,7 +43,7 @@ async def add(h: Harness, n: int, *, at: datetime | None = None, step: timedelta
 async def records(h: Harness, query: str = "", path: str = "/audit/records") -> dict[str, Any]:
     r = await h.client.get(f"{path}{query}", headers=h.auth)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 async def test_shape_conforms_to_pagerduty(trail: Harness) -> None:
@@ -153,7 +153,8 @@ async def test_per_resource_trails(trail: Harness, collection: str) -> None:
     assert_conforms(r, "GET", f"/{collection}/{{id}}/audit/records")
     first = r.json()
     assert [x["root_resource"]["id"] for x in first["records"]] == [resource_id] * 2
-    rest = await records(harness, f"?cursor={first['next_cursor']}&limit=2", f"/{collection}/{resource_id}/audit/records")
+    rest = await records(harness, f"?cursor={first['next_cursor']}&limit=2",
+                         f"/{collection}/{resource_id}/audit/records")
     assert len(rest["records"]) == 1 and rest["next_cursor"] is None
     assert_error(await harness.client.get(f"/{collection}/PXXXXXX/audit/records", headers=harness.auth), 404, 2100)
     assert_error(await harness.client.get(f"/{collection}/{resource_id}/audit/records?limit=-1",

@@ -50,7 +50,8 @@ async def test_token_answer_is_rfc_6749_and_the_token_carries_its_scopes(harness
                                  json={"incident": {"type": "incident_reference", "status": "acknowledged"}})
     assert_error(r, 404, 2100)
     # OAuth tokens are Bearer only.
-    assert_error(await harness.client.get("/services", headers={"Authorization": f"Token token={body['access_token']}"}), 401, 2006)
+    assert_error(await harness.client.get("/services",
+                                          headers={"Authorization": f"Token token={body['access_token']}"}), 401, 2006)
 
 
 async def test_no_scope_asked_grants_all_the_clients_scopes_and_broad_read_covers_reads(harness: Harness) -> None:

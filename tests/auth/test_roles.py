@@ -52,7 +52,7 @@ def test_oauth_scopes_write_does_not_imply_read_and_broad_scopes_skip_credential
     assert roles.oauth_allows({"api_keys.write"}, "api_keys.write")
 
 
-@pytest.mark.parametrize("scope,ok", [
+@pytest.mark.parametrize(("scope", "ok"), [
     ("incidents.read", True), ("users:contact_methods.write", True), ("read", True),
     ("incidents", False), ("Incidents.read", False), ("incidents.delete", False), ("a:b:c.read", False),
     (".read", False), ("", False),

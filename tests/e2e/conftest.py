@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,10 @@ import pagerduty
 import pytest
 from sqlalchemy.engine import make_url
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 from tests.conftest import PG_ADMIN_URL, pg_admin, require_postgres
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
 STARTUP_TIMEOUT = 20.0  # seconds for the server to answer /health over TLS
 INIT_TIMEOUT = 60.0
 
@@ -73,10 +75,10 @@ def _cert_with_cryptography(directory: Path) -> Certificate:
     import datetime as dt
     import ipaddress
 
-    from cryptography import x509  # type: ignore[import-not-found]
-    from cryptography.hazmat.primitives import hashes, serialization  # type: ignore[import-not-found]
-    from cryptography.hazmat.primitives.asymmetric import rsa  # type: ignore[import-not-found]
-    from cryptography.x509.oid import NameOID  # type: ignore[import-not-found]
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
@@ -118,7 +120,7 @@ def _cert_with_openssl(directory: Path) -> Certificate:
 def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
     directory = tmp_path_factory.mktemp("tls")
     try:
-        import cryptography  # type: ignore[import-not-found]  # noqa: F401
+        import cryptography  # noqa: F401
     except ImportError:
         return _cert_with_openssl(directory)
     return _cert_with_cryptography(directory)
@@ -299,13 +301,13 @@ def events(tls_server: TlsServer) -> pagerduty.EventsApiV2Client:
     return tls_server.events()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """On a failing e2e test, attach the server's log to the report (pytest prints it)."""
-    outcome = yield
-    report = outcome.get_result()
-    if not report.failed:
-        return
+    report = yield
     server = getattr(item, "funcargs", {}).get("tls_server")
-    if isinstance(server, TlsServer):
+    if report.failed and isinstance(server, TlsServer):
         report.sections.append((f"tocsin server log ({server.backend})", server.log() or "(empty)"))
+    return report

@@ -15,6 +15,12 @@ POLL_TIMEOUT = 5.0
 POLL_INTERVAL = 0.05
 
 
+def answer(error: pagerduty.HttpError) -> Any:
+    """The HTTP answer behind a client error (the client keeps it as ``response``)."""
+    assert error.response is not None, error
+    return error.response
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 

@@ -1,4 +1,4 @@
-"""GET /oncalls (issue 4) and the escalation queries other domains use."""
+"""GET /oncalls and the escalation queries other domains use."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import pytest
 
 from tests.conftest import Harness
 from tests.contract import assert_conforms
-from tests.escalation.conftest import NOW, make_policy, make_schedule, make_team, make_user, schedule_target, user_target
+from tests.escalation.helpers import (
+    NOW,
+    make_policy,
+    make_schedule,
+    make_team,
+    make_user,
+    schedule_target,
+    user_target,
+)
 from tests.helpers import assert_error
 from tocsin.escalation import queries
 
@@ -27,7 +35,7 @@ async def world(h: Harness) -> dict[str, str]:
 async def oncalls(h: Harness, params: Any = None) -> list[dict[str, Any]]:
     r = await h.client.get("/oncalls", headers=h.auth, params=params)
     assert r.status_code == 200, r.text
-    return r.json()["oncalls"]  # type: ignore[no-any-return]
+    return r.json()["oncalls"]
 
 
 def brief(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -58,7 +66,8 @@ async def test_now_lists_schedule_and_user_targets(h: Harness, world: dict[str, 
 
 
 async def test_window_filters_and_earliest(h: Harness, world: dict[str, str]) -> None:
-    window = {"escalation_policy_ids[]": world["policy"], "since": "2030-01-01T00:00:00Z", "until": "2030-01-04T00:00:00Z"}
+    window = {"escalation_policy_ids[]": world["policy"], "since": "2030-01-01T00:00:00Z",
+              "until": "2030-01-04T00:00:00Z"}
     assert [(lvl, who, start) for lvl, who, _, start, _ in brief(await oncalls(h, window))] == [
         (1, "Bob", "2030-01-01T00:00:00Z"), (1, "Ann", "2030-01-02T00:00:00Z"), (1, "Bob", "2030-01-03T00:00:00Z"),
         (2, "Cy", None),
@@ -81,16 +90,18 @@ async def test_a_shift_is_reported_whole_even_when_the_window_cuts_it(h: Harness
 
 
 async def test_time_zone_include_and_pagination(h: Harness, world: dict[str, str]) -> None:
-    params = [("escalation_policy_ids[]", world["policy"]), ("time_zone", "Asia/Tokyo"), ("include[]", "users"),
-              ("since", "2030-01-01T00:00:00Z"), ("until", "2030-01-02T00:00:00Z"), ("schedule_ids[]", world["schedule"]),
-              ("include[]", "schedules"), ("include[]", "escalation_policies"), ("limit", "1"), ("total", "true")]
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        ("escalation_policy_ids[]", world["policy"]), ("time_zone", "Asia/Tokyo"), ("include[]", "users"),
+        ("since", "2030-01-01T00:00:00Z"), ("until", "2030-01-02T00:00:00Z"), ("schedule_ids[]", world["schedule"]),
+        ("include[]", "schedules"), ("include[]", "escalation_policies"), ("limit", "1"), ("total", "true")]
     r = await h.client.get("/oncalls", headers=h.auth, params=params)
     assert r.status_code == 200, r.text  # include[] expands references, which the schema does not describe
     body = r.json()
     assert (body["limit"], body["offset"], body["more"], body["total"]) == (1, 0, False, 1)
     [entry] = body["oncalls"]
     assert entry["start"] == "2030-01-01T09:00:00+09:00"
-    assert entry["user"]["type"] == "user" and entry["user"]["name"] == "Bob" and entry["user"]["email"].endswith("@example.com")
+    user = entry["user"]
+    assert user["type"] == "user" and user["name"] == "Bob" and user["email"].endswith("@example.com")
     assert entry["schedule"]["type"] == "schedule" and entry["schedule"]["name"] == "Primary"
     assert entry["escalation_policy"]["type"] == "escalation_policy" and entry["escalation_policy"]["name"] == "Ops"
 
@@ -119,7 +130,8 @@ async def test_deleted_policy_has_no_oncalls(h: Harness, world: dict[str, str]) 
 
 async def test_queries_for_other_domains(h: Harness, world: dict[str, str]) -> None:
     team = await make_team(h, "Ops team")
-    assert (await h.client.put(f"/teams/{team}/escalation_policies/{world['policy']}", headers=h.writer)).status_code == 204
+    assert (await h.client.put(f"/teams/{team}/escalation_policies/{world['policy']}",
+                               headers=h.writer)).status_code == 204
     gone = await make_policy(h, [user_target(world["ann"])], name="Gone")
     assert (await h.client.delete(f"/escalation_policies/{gone['id']}", headers=h.writer)).status_code == 204
     pid = world["policy"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.conftest import Harness
 from tests.contract import assert_conforms
-from tests.escalation.conftest import (
+from tests.escalation.helpers import (
     make_policy,
     make_schedule,
     make_team,
@@ -31,13 +31,14 @@ async def audit_actions(h: Harness, policy_id: str) -> list[tuple[str, list[str]
             select(AuditRecord).where(AuditRecord.root_type == "escalation_policy", AuditRecord.root_id == policy_id)
             .order_by(AuditRecord.execution_time, AuditRecord.id)
         )).scalars()
-        return [(r.action, sorted(f["name"] if isinstance(f, dict) else str(f) for f in (r.fields or []))) for r in rows]
+        return [(r.action,
+                 sorted(f["name"] if isinstance(f, dict) else str(f) for f in (r.fields or []))) for r in rows]
 
 
 async def count_policies(h: Harness) -> int:
     r = await h.client.get("/escalation_policies", headers=h.auth, params={"total": "true"})
     assert r.status_code == 200, r.text
-    return r.json()["total"]  # type: ignore[no-any-return]
+    return r.json()["total"]
 
 
 # --- CRUD ------------------------------------------------------------------------------------
@@ -115,7 +116,8 @@ async def test_list_filters_sorting_and_pagination(h: Harness) -> None:
     assert (body["limit"], body["offset"], body["more"], body["total"]) == (1, 1, True, 3)
     assert [p["id"] for p in body["escalation_policies"]] == [beta["id"]]
     assert alpha["teams"][0]["id"] == team and alpha["teams"][0]["summary"] == "Payments"
-    assert_error(await h.client.get("/escalation_policies", headers=h.auth, params={"sort_by": "created_at"}), 400, 2001)
+    assert_error(await h.client.get("/escalation_policies", headers=h.auth, params={"sort_by": "created_at"}), 400,
+                 2001)
 
 
 async def test_include_expands_services_teams_and_targets(h: Harness) -> None:
@@ -152,29 +154,41 @@ BAD = [
     ("name a number", {"escalation_policy": {"name": 3, "escalation_rules": [_rule()]}}, "escalation_policy.name"),
     ("missing rules", {"escalation_policy": {"name": "x"}}, "escalation_policy.escalation_rules"),
     ("no rules", {"escalation_policy": {"name": "x", "escalation_rules": []}}, "escalation_policy.escalation_rules"),
-    ("rules not a list", {"escalation_policy": {"name": "x", "escalation_rules": "r"}}, "escalation_policy.escalation_rules"),
+    ("rules not a list", {"escalation_policy": {"name": "x", "escalation_rules": "r"}},
+     "escalation_policy.escalation_rules"),
     ("missing delay", {"escalation_policy": {"name": "x", "escalation_rules": [{"targets": _rule()["targets"]}]}},
      "escalation_policy.escalation_rules.0.escalation_delay_in_minutes"),
     ("zero delay", {"escalation_policy": {"name": "x", "escalation_rules": [_rule(escalation_delay_in_minutes=0)]}},
      "escalation_policy.escalation_rules.0.escalation_delay_in_minutes"),
-    ("delay a word", {"escalation_policy": {"name": "x", "escalation_rules": [_rule(escalation_delay_in_minutes="soon")]}},
+    ("delay a word",
+     {"escalation_policy": {"name": "x", "escalation_rules": [_rule(escalation_delay_in_minutes="soon")]}},
      "escalation_policy.escalation_rules.0.escalation_delay_in_minutes"),
-    ("delay over a week", {"escalation_policy": {"name": "x", "escalation_rules": [_rule(escalation_delay_in_minutes=10081)]}},
+    ("delay over a week",
+     {"escalation_policy": {"name": "x", "escalation_rules": [_rule(escalation_delay_in_minutes=10081)]}},
      "escalation_policy.escalation_rules.0.escalation_delay_in_minutes"),
     ("no targets", {"escalation_policy": {"name": "x", "escalation_rules": [_rule(targets=[])]}},
      "escalation_policy.escalation_rules.0.targets"),
-    ("eleven targets", {"escalation_policy": {"name": "x", "escalation_rules": [_rule(targets=_rule()["targets"] * 11)]}},
+    ("eleven targets",
+     {"escalation_policy": {"name": "x", "escalation_rules": [_rule(targets=_rule()["targets"] * 11)]}},
      "escalation_policy.escalation_rules.0.targets"),
-    ("target of a bad type", {"escalation_policy": {"name": "x", "escalation_rules": [_rule(targets=[{"id": "P1", "type": "team_reference"}])]}},
+    ("target of a bad type",
+     {"escalation_policy": {"name": "x",
+                            "escalation_rules": [_rule(targets=[{"id": "P1", "type": "team_reference"}])]}},
      "escalation_policy.escalation_rules.0.targets.0.type"),
-    ("target without id", {"escalation_policy": {"name": "x", "escalation_rules": [_rule(targets=[{"type": "user_reference"}])]}},
+    ("target without id",
+     {"escalation_policy": {"name": "x", "escalation_rules": [_rule(targets=[{"type": "user_reference"}])]}},
      "escalation_policy.escalation_rules.0.targets.0.id"),
-    ("negative loops", {"escalation_policy": {"name": "x", "num_loops": -1, "escalation_rules": [_rule()]}}, "escalation_policy.num_loops"),
-    ("ten loops", {"escalation_policy": {"name": "x", "num_loops": 10, "escalation_rules": [_rule()]}}, "escalation_policy.num_loops"),
-    ("loops a word", {"escalation_policy": {"name": "x", "num_loops": "many", "escalation_rules": [_rule()]}}, "escalation_policy.num_loops"),
-    ("handoff unknown", {"escalation_policy": {"name": "x", "on_call_handoff_notifications": "never", "escalation_rules": [_rule()]}},
+    ("negative loops", {"escalation_policy": {"name": "x", "num_loops": -1, "escalation_rules": [_rule()]}},
+     "escalation_policy.num_loops"),
+    ("ten loops", {"escalation_policy": {"name": "x", "num_loops": 10, "escalation_rules": [_rule()]}},
+     "escalation_policy.num_loops"),
+    ("loops a word", {"escalation_policy": {"name": "x", "num_loops": "many", "escalation_rules": [_rule()]}},
+     "escalation_policy.num_loops"),
+    ("handoff unknown",
+     {"escalation_policy": {"name": "x", "on_call_handoff_notifications": "never", "escalation_rules": [_rule()]}},
      "escalation_policy.on_call_handoff_notifications"),
-    ("teams not a list", {"escalation_policy": {"name": "x", "teams": "t", "escalation_rules": [_rule()]}}, "escalation_policy.teams"),
+    ("teams not a list", {"escalation_policy": {"name": "x", "teams": "t", "escalation_rules": [_rule()]}},
+     "escalation_policy.teams"),
 ]
 
 

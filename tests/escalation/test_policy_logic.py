@@ -13,7 +13,7 @@ from tocsin.escalation import logic
 from tocsin.escalation.schemas import PolicyCreate, PolicyFields
 from tocsin.services.models import Service
 
-from .conftest import NOW, make_user
+from tests.escalation.helpers import NOW, make_user
 
 ACTOR = Actor(type="app_reference", id="PENGINE", summary="a caller without HTTP", method_type="other")
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -37,7 +38,7 @@ EVENT_TYPE_INVALID = (
     "'trigger', 'acknowledge' or 'resolve')"
 )
 WRONG_TYPES = [0, 1.5, True, [], ["x"], {}, {"a": "b"}]
-NON_OBJECTS = [None, [], [{}], 0, 1.5, True, False, "", "{}", "string"]
+NON_OBJECTS: list[Any] = [None, [], [{}], 0, 1.5, True, False, "", "{}", "string"]
 
 
 def trigger(**overrides):
@@ -123,7 +124,7 @@ def test_full_trigger_is_normalised():
     assert event == ParsedEvent(
         kind="alert", routing_key=KEY, event_action="trigger", dedup_key="db-7/disk",
         summary="Disk full on db-7", source="db-7.example.net", severity="critical",
-        timestamp=datetime(2015, 7, 17, 8, 42, 58, 315000, tzinfo=timezone.utc),
+        timestamp=datetime(2015, 7, 17, 8, 42, 58, 315000, tzinfo=UTC),
         component="postgres", group="prod-db", class_="disk",
         custom_details={"free": "1%", "n": [1, 2]}, client="Watcher",
         client_url="https://watcher.example.net",
@@ -207,7 +208,7 @@ def test_routing_key_missing_or_blank(value):
     assert validate_alert_event(body)[1] == expected
 
 
-@pytest.mark.parametrize("value", WRONG_TYPES + [12345678901234567890123456789012])
+@pytest.mark.parametrize("value", [*WRONG_TYPES, 12345678901234567890123456789012])
 def test_routing_key_wrong_type(value):
     expected = ["'routing_key' is invalid (must be a string)"]
     assert validate_alert_event(trigger(routing_key=value))[1] == expected
@@ -369,7 +370,6 @@ def test_severity_invalid(value):
 
 # --- timestamp --------------------------------------------------------------------------------
 
-UTC = timezone.utc
 TIMESTAMP_CASES = [
     ("2015-07-17T08:42:58Z", datetime(2015, 7, 17, 8, 42, 58, tzinfo=UTC)),
     ("2015-07-17T08:42:58.315Z", datetime(2015, 7, 17, 8, 42, 58, 315000, tzinfo=UTC)),
@@ -449,8 +449,8 @@ def test_client_fields(field):
 
 # --- links and images (alert and change events) ---------------------------------------------
 
-@pytest.mark.parametrize("make,validate", [(trigger, validate_alert_event),
-                                           (change, validate_change_event)])
+@pytest.mark.parametrize(("make", "validate"), [(trigger, validate_alert_event),
+                                               (change, validate_change_event)])
 class TestLinksAndImages:
     def test_links_and_images_absent_or_null(self, make, validate):
         event = ok(validate(make(links=None, images=None)))
@@ -534,7 +534,8 @@ def test_change_event_payload_required():
     body = change()
     del body["payload"]
     assert errs(validate_change_event(body)) == ["'payload' is missing or blank"]
-    for value in ("x", 1, [], True):
+    not_objects: list[Any] = ["x", 1, [], True]
+    for value in not_objects:
         assert errs(validate_change_event(change(payload=value))) == [
             "'payload' is invalid (must be a JSON object)"]
 

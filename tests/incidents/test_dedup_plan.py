@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tocsin.incidents.dedup import OpenAlert, PlannedEvent, plan
+from tocsin.incidents.dedup import Action, DedupKey, OpenAlert, PlannedEvent, plan
 
 _counter = iter(range(10**9))
 
 
 def ev(action: str, key: str = "k", integration: str = "I1") -> PlannedEvent:
     n = next(_counter)
-    return PlannedEvent(integration, action, key, f"A{n}", f"N{n}")  # type: ignore[arg-type]
+    return PlannedEvent(integration, cast(Action, action), key, f"A{n}", f"N{n}")  # the strategies draw valid actions
 
 
-def outcomes(events: list[PlannedEvent], open_alerts=None) -> list[str]:  # type: ignore[no-untyped-def]
+def outcomes(events: list[PlannedEvent], open_alerts: dict[DedupKey, OpenAlert] | None = None) -> list[str]:
     return [s.outcome for s in plan(events, open_alerts or {})]
 
 
@@ -70,11 +72,12 @@ actions = st.lists(st.tuples(st.sampled_from(["trigger", "acknowledge", "resolve
 def test_at_most_one_open_alert_per_key(seq: list[tuple[str, str, str]]) -> None:
     events = [ev(a, k, i) for a, k, i in seq]
     open_by_key: dict[tuple[str, str], str] = {}
-    for event, step in zip(events, plan(events, {})):
+    for event, step in zip(events, plan(events, {}), strict=True):
         key = (event.integration_id, event.dedup_key)
         if step.outcome == "new_alert":
             assert key not in open_by_key  # never two open alerts for one key
-            open_by_key[key] = step.alert_id  # type: ignore[assignment]
+            assert step.alert_id is not None
+            open_by_key[key] = step.alert_id
         elif step.outcome in ("add_trigger", "acknowledge"):
             assert open_by_key[key] == step.alert_id
         elif step.outcome == "resolve":
@@ -88,13 +91,13 @@ def test_planning_in_two_batches_equals_planning_once(seq: list[tuple[str, str, 
     whole = plan(events, {})
     cut = len(events) // 2
     first = plan(events[:cut], {})
-    state: dict = {}
-    for event, step in zip(events[:cut], first):
+    state: dict[DedupKey, OpenAlert] = {}
+    for event, step in zip(events[:cut], first, strict=True):
         key = (event.integration_id, event.dedup_key)
-        if step.outcome == "new_alert":
-            state[key] = OpenAlert(step.alert_id, step.incident_id, "triggered")  # type: ignore[arg-type]
-        elif step.outcome == "acknowledge":
-            state[key] = OpenAlert(step.alert_id, step.incident_id, "acknowledged")  # type: ignore[arg-type]
+        if step.outcome in ("new_alert", "acknowledge"):
+            assert step.alert_id is not None and step.incident_id is not None
+            status = "triggered" if step.outcome == "new_alert" else "acknowledged"
+            state[key] = OpenAlert(step.alert_id, step.incident_id, status)
         elif step.outcome == "resolve":
             del state[key]
     assert first + plan(events[cut:], state) == whole

@@ -7,9 +7,9 @@ the resolve commits, never be appended to the resolved one."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
-
 from sqlalchemy import select
 
 from tests.conftest import Harness
@@ -64,13 +64,13 @@ async def test_resolve_event_processed_while_a_rest_resolve_is_uncommitted_chang
     assert await processing == 1
 
     async with h.tocsin.db.transaction() as session:
-        incident = await session.get(Incident, first)
-        assert incident is not None
+        after = await session.get(Incident, first)
+        assert after is not None
         resolves = (await session.execute(select(LogEntry.agent).where(
             LogEntry.incident_id == first, LogEntry.type == "resolve_log_entry"))).scalars().all()
     # Resolved once, by the REST user: the late event found no open alert and did nothing.
-    assert incident.status == "resolved"
-    assert incident.last_status_change_by == logic.agent_of("PTESTER")
+    assert after.status == "resolved"
+    assert after.last_status_change_by == logic.agent_of("PTESTER")
     assert [a["id"] for a in resolves] == ["PTESTER"]
 
 
@@ -94,7 +94,7 @@ async def test_bulk_update_in_any_order_does_not_deadlock_with_the_processor(
     first_done = asyncio.Event()
     real = routes.logic.update_incident
 
-    async def paused_after_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+    async def paused_after_first(*args: Any, **kwargs: Any) -> Any:
         result = await real(*args, **kwargs)
         if not first_done.is_set():
             first_done.set()

@@ -12,82 +12,22 @@ from sqlalchemy import func, select
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
+from tests.incidents.helpers import (
+    admin_id,
+    assignee_ids,
+    create,
+    get,
+    incident_body,
+    incident_count,
+    log_types,
+    new_policy,
+    new_user,
+    put,
+    trigger,
+)
 from tocsin.audit.models import AuditRecord
 from tocsin.auth.logic import issue_api_key
-from tocsin.auth.models import User
 from tocsin.incidents.models import Incident, IncidentAssignment, IncidentNote
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-async def admin_id(h: Harness) -> str:
-    async with h.tocsin.db.transaction() as session:
-        return (await session.execute(select(User.id).where(User.email == h.seed.admin_email))).scalar_one()
-
-
-async def new_user(h: Harness, name: str) -> str:
-    r = await h.client.post("/users", headers=h.writer, json={"user": {
-        "type": "user", "name": name, "email": f"{name.lower()}@example.com"}})
-    assert r.status_code == 201, r.text
-    return str(r.json()["user"]["id"])
-
-
-async def new_policy(h: Harness, levels: list[list[str]], teams: list[str] = ()) -> str:  # type: ignore[assignment]
-    body: dict[str, Any] = {"type": "escalation_policy", "name": f"Policy {len(levels)} {levels}",
-                            "escalation_rules": [
-                                {"escalation_delay_in_minutes": 5,
-                                 "targets": [{"id": u, "type": "user_reference"} for u in level]}
-                                for level in levels]}
-    if teams:
-        body["teams"] = [{"id": t, "type": "team_reference"} for t in teams]
-    r = await h.client.post("/escalation_policies", headers=h.writer, json={"escalation_policy": body})
-    assert r.status_code == 201, r.text
-    return str(r.json()["escalation_policy"]["id"])
-
-
-def incident_body(h: Harness, **fields: Any) -> dict[str, Any]:
-    return {"incident": {"type": "incident", "title": "Database down",
-                         "service": {"id": h.seed.service_id, "type": "service_reference"}, **fields}}
-
-
-async def create(h: Harness, **fields: Any) -> dict[str, Any]:
-    r = await h.client.post("/incidents", headers=h.writer, json=incident_body(h, **fields))
-    assert r.status_code == 201, r.text
-    return r.json()["incident"]  # type: ignore[no-any-return]
-
-
-async def put(h: Harness, incident_id: str, **fields: Any) -> Any:
-    return await h.client.put(f"/incidents/{incident_id}", headers=h.writer,
-                              json={"incident": {"type": "incident_reference", **fields}})
-
-
-async def get(h: Harness, url: str, **params: Any) -> dict[str, Any]:
-    r = await h.client.get(url, headers=h.auth, params=params)
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-async def log_types(h: Harness, incident_id: str) -> list[str]:
-    """Oldest first."""
-    entries = (await get(h, f"/incidents/{incident_id}/log_entries"))["log_entries"]
-    return [e["type"] for e in reversed(entries)]
-
-
-async def trigger(h: Harness, key: str) -> dict[str, Any]:
-    assert (await h.send(h.event(dedup_key=key))).status_code == 202
-    assert await h.process() == 1
-    listed = await get(h, "/incidents", incident_key=key, **{"statuses[]": ["triggered", "acknowledged"]})
-    return listed["incidents"][0]  # type: ignore[no-any-return]
-
-
-def assignee_ids(incident: dict[str, Any]) -> list[str]:
-    return [a["assignee"]["id"] for a in incident["assignments"]]
-
-
-async def incident_count(h: Harness) -> int:
-    async with h.tocsin.db.transaction() as session:
-        return int((await session.execute(select(func.count()).select_from(Incident))).scalar_one())
-
 
 # --- priorities --------------------------------------------------------------------------------
 
@@ -202,7 +142,8 @@ async def test_create_with_direct_assignments(harness: Harness) -> None:
     # tocsin.api.errors drops every "body" part of the location, so this reads incident.details.
     ({"body": {"type": "incident_body", "details": 7}}, "incident.details"),
 ])
-async def test_create_bad_input_is_400_and_creates_nothing(harness: Harness, fields: dict[str, Any], field: str) -> None:
+async def test_create_bad_input_is_400_and_creates_nothing(harness: Harness, fields: dict[str, Any],
+                                                           field: str) -> None:
     body = incident_body(harness)
     body["incident"].update(fields)
     body["incident"] = {k: v for k, v in body["incident"].items() if v is not None}
@@ -212,7 +153,8 @@ async def test_create_bad_input_is_400_and_creates_nothing(harness: Harness, fie
 
 
 async def test_create_needs_from(harness: Harness) -> None:
-    error = assert_error(await harness.client.post("/incidents", headers=harness.auth, json=incident_body(harness)), 400, 2001)
+    error = assert_error(await harness.client.post("/incidents", headers=harness.auth, json=incident_body(harness)),
+                         400, 2001)
     assert "from" in (error["message"] + " ".join(error["errors"])).lower()
 
 
@@ -248,7 +190,8 @@ async def test_resolution_becomes_a_note(harness: Harness) -> None:
     notes = (await get(harness, f"/incidents/{incident['id']}/notes"))["notes"]
     assert [n["content"] for n in notes] == ["Restarted the primary"]
     async with harness.tocsin.db.transaction() as session:
-        rows = (await session.execute(select(IncidentAssignment).where(IncidentAssignment.incident_id == incident["id"]))).all()
+        assigned = select(IncidentAssignment).where(IncidentAssignment.incident_id == incident["id"])
+        rows = (await session.execute(assigned)).all()
     assert rows == []
 
 
@@ -409,7 +352,8 @@ async def test_snooze_only_acknowledged(harness: Harness) -> None:
     assert abs(delta.total_seconds() - 3600) <= 1
     assert (await log_types(harness, incident["id"]))[-1] == "snooze_log_entry"
     async with harness.tocsin.db.transaction() as session:
-        assert (await session.get(Incident, incident["id"])).snoozed_until is not None  # type: ignore[union-attr]
+        row = await session.get(Incident, incident["id"])
+        assert row is not None and row.snoozed_until is not None
 
 
 @pytest.mark.parametrize("body", [{}, {"duration": 0}, {"duration": -5}, {"duration": "60"},
@@ -472,8 +416,10 @@ async def test_one_alert_get_and_resolve(harness: Harness) -> None:
     r = await harness.client.get(url, headers=harness.auth)
     assert_conforms(r, "GET", "/incidents/{id}/alerts/{alert_id}")
     assert r.json()["alert"]["id"] == alert["id"]
-    assert_error(await harness.client.get(f"/incidents/{incident['id']}/alerts/PNOSUCHALR", headers=harness.auth), 404, 2100)
-    error = assert_error(await harness.client.put(url, headers=harness.writer, json={"alert": {"status": "gone"}}), 400, 2001)
+    assert_error(await harness.client.get(f"/incidents/{incident['id']}/alerts/PNOSUCHALR", headers=harness.auth), 404,
+                 2100)
+    error = assert_error(await harness.client.put(url, headers=harness.writer, json={"alert": {"status": "gone"}}), 400,
+                         2001)
     assert error["errors"][0].startswith("alert.status")
     r = await harness.client.put(url, headers=harness.writer, json={"alert": {"status": "resolved"}})
     assert_conforms(r, "PUT", "/incidents/{id}/alerts/{alert_id}", 200)
@@ -498,7 +444,8 @@ async def test_bulk_alert_update(harness: Harness) -> None:
     assert (await get(harness, f"/incidents/{target['id']}"))["incident"]["status"] == "triggered"
     many = [{"id": alerts[1]["id"], "status": "resolved"}] * 251
     assert_error(await harness.client.put(url, headers=harness.writer, json={"alerts": many}), 413, 2001)
-    r = await harness.client.put(url, headers=harness.writer, json={"alerts": [{"id": alerts[1]["id"], "status": "resolved"}]})
+    r = await harness.client.put(url, headers=harness.writer,
+                                 json={"alerts": [{"id": alerts[1]["id"], "status": "resolved"}]})
     assert r.status_code == 200
     assert (await get(harness, f"/incidents/{target['id']}"))["incident"]["status"] == "resolved"
 
@@ -531,7 +478,8 @@ async def test_includes_expand_references(harness: Harness) -> None:
     assert one["first_trigger_log_entry"]["type"] == "trigger_log_entry"
     r = await harness.client.get("/incidents", headers=harness.auth, params={"include[]": everything})
     assert_conforms(r, "GET", "/incidents")
-    assert [i["id"] for i in (await get(harness, "/incidents", **{"team_ids[]": team}))["incidents"]] == [incident["id"]]
+    assert [i["id"] for i in (await get(harness, "/incidents",
+                                        **{"team_ids[]": team}))["incidents"]] == [incident["id"]]
     assert (await get(harness, "/incidents", **{"team_ids[]": "PNOSUCHTEAM"}))["incidents"] == []
     plain = (await get(harness, f"/incidents/{incident['id']}"))["incident"]
     assert plain["service"]["type"] == "service_reference"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import Harness
-from tests.incidents.test_incident_surface import create, get, log_types, put
+from tests.incidents.helpers import create, get, log_types, put
 from tests.maintenance.helpers import T0, freeze
 
 

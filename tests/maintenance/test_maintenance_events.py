@@ -4,7 +4,6 @@ for incidents opened before the window still apply. Judged by the processing clo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,15 +12,9 @@ from sqlalchemy import func, select
 
 from tests.conftest import Harness
 from tests.contract import assert_conforms
-from tests.maintenance.helpers import HOUR, T0, clock, freeze, stamp, window_id
+from tests.maintenance.helpers import HOUR, T0, clock, stamp, window_id
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.incidents.models import Alert, Incident, LogEntry
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    freeze(harness)
-    yield harness
 
 
 async def incidents(h: Harness) -> list[tuple[str | None, str]]:
@@ -41,7 +34,7 @@ async def suppressed(h: Harness, wid: str) -> list[dict[str, Any]]:
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["total"] == len(body["suppressed_events"])
-    return body["suppressed_events"]  # type: ignore[no-any-return]
+    return body["suppressed_events"]
 
 
 async def send(h: Harness, action: str, key: str, **payload: Any) -> None:
@@ -77,7 +70,8 @@ async def test_a_trigger_in_maintenance_opens_nothing_and_is_listed(h: Harness) 
     (HOUR - timedelta(seconds=1), True),  # last second of the window
     (HOUR, False),  # exactly end_time: excluded
 ])
-async def test_boundaries_are_start_inclusive_end_exclusive(h: Harness, offset: timedelta, in_maintenance: bool) -> None:
+async def test_boundaries_are_start_inclusive_end_exclusive(h: Harness, offset: timedelta,
+                                                            in_maintenance: bool) -> None:
     start = T0 + HOUR
     wid = await window_id(h, start, start + HOUR)
     clock(h).advance(seconds=(start + offset - T0).total_seconds())
@@ -139,7 +133,8 @@ async def test_a_batch_mixing_held_and_applied_events(h: Harness) -> None:
 
 async def test_other_services_and_change_events_are_unaffected(h: Harness) -> None:
     made = await h.client.post("/services", headers=h.writer, json={"service": {
-        "name": "Billing", "escalation_policy": {"id": h.seed.escalation_policy_id, "type": "escalation_policy_reference"}}})
+        "name": "Billing",
+        "escalation_policy": {"id": h.seed.escalation_policy_id, "type": "escalation_policy_reference"}}})
     other = made.json()["service"]["id"]
     integration = await h.client.post(f"/services/{other}/integrations", headers=h.writer,
                                       json={"integration": {"type": "events_api_v2_inbound_integration"}})

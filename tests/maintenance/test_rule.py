@@ -3,6 +3,7 @@ settling a window's times."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +25,7 @@ class Ev:
 HOLD = Hold("PWINDOW", T0)
 
 
-def split(events: list[Ev], open_keys: set[str] = frozenset()) -> tuple[list[str], list[str]]:  # type: ignore[assignment]
+def split(events: list[Ev], open_keys: Iterable[str] = frozenset()) -> tuple[list[str], list[str]]:
     kept, held = hold_back(events, open_keys, key_of=lambda e: e.key,
                            hold_of=lambda e: HOLD if e.in_maintenance else None)
     return [f"{e.action}:{e.key}" for e in kept], [f"{e.action}:{e.key}" for e, _ in held]

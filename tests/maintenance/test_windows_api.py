@@ -3,7 +3,6 @@ contract per route, bad input per field and the 405 on deleting an ended window.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,14 +11,8 @@ from sqlalchemy import select
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
-from tests.maintenance.helpers import HOUR, T0, clock, create_window, freeze, stamp, window_body, window_id
+from tests.maintenance.helpers import HOUR, T0, clock, create_window, stamp, window_body, window_id
 from tocsin.audit.models import AuditRecord
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    freeze(harness)
-    yield harness
 
 
 async def audit_actions(h: Harness, resource_id: str) -> list[tuple[str, list[str]]]:

@@ -3,7 +3,6 @@ calendar apps (RFC 5545), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,16 +12,9 @@ from sqlalchemy import select
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
-from tests.schedules.test_schedules_api import at, clock, create, layer, make_user
+from tests.schedules.helpers import clock, create, layer, make_user
 from tocsin.audit.models import AuditRecord
 from tocsin.auth.logic import issue_api_key
-from tocsin.clock import FrozenClock
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    harness.tocsin.runtime.clock = FrozenClock(at("2030-01-01T00:00:00"))
-    yield harness
 
 
 def path_of(url: str) -> str:
@@ -36,7 +28,7 @@ def events(text: str) -> list[dict[str, str]]:
     for line in text.replace("\r\n ", "").split("\r\n"):
         if line == "BEGIN:VEVENT":
             found.append({})
-        elif found and line != "END:VEVENT" and ":" in line and "END:VCALENDAR" != line:
+        elif found and line != "END:VEVENT" and ":" in line and line != "END:VCALENDAR":
             key, _, value = line.partition(":")
             found[-1].setdefault(key, value)
     return found
@@ -167,7 +159,8 @@ async def test_feeds_parse_with_an_independent_icalendar_library(h: Harness) -> 
     b = await make_user(h, "Bob")
     created = await create(h, [a, b])
     for url in (created["http_cal_url"],
-                (await h.client.get(f"/schedules/feeds/users/{a}", headers=h.auth)).json()["calendar_feed"]["http_cal_url"]):
+                (await h.client.get(f"/schedules/feeds/users/{a}",
+                                    headers=h.auth)).json()["calendar_feed"]["http_cal_url"]):
         raw = (await h.client.get(path_of(url))).content
         assert all(len(line) <= 75 for line in raw.split(b"\r\n")), "lines must fold at 75 octets"
         calendar = icalendar.Calendar.from_ical(raw)
@@ -182,4 +175,19 @@ async def test_feeds_parse_with_an_independent_icalendar_library(h: Harness) -> 
             assert end > start
             assert event.get("DTSTAMP") is not None
         summaries = {str(e["SUMMARY"]) for e in shifts}
-        assert "On call: Ann, the very patient on-call engineer; with a name long enough to be folded twice (Primary)" in summaries
+        assert ("On call: Ann, the very patient on-call engineer; with a name long enough to be folded twice (Primary)"
+                in summaries)
+
+
+def test_every_feeds_function_names_only_types_that_exist() -> None:
+    """Annotations are evaluated lazily (``from __future__ import annotations``), so a name they use
+    but the module never imports goes unnoticed until FastAPI, pydantic or a type checker reads them."""
+    import inspect
+    import typing
+
+    from tocsin.schedules import feeds
+
+    functions = [f for _, f in inspect.getmembers(feeds, inspect.isfunction) if f.__module__ == feeds.__name__]
+    assert functions
+    for function in functions:
+        typing.get_type_hints(function)  # raises NameError for an undefined name

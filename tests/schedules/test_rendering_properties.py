@@ -161,7 +161,7 @@ def all_lists(result: RenderedSchedule) -> list[list[Entry]]:
 def in_restriction(restriction: Restriction, zone: ZoneInfo, at: datetime) -> bool:
     """Directly from the definition: local wall start and wall end converted with fold=0."""
     today = at.astimezone(zone).date()
-    for back in range(0, 9):
+    for back in range(9):
         day = today - timedelta(days=back)
         if (
             restriction.type == "weekly_restriction"

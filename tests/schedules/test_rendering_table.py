@@ -41,7 +41,7 @@ def e(start: str, end: str, user: str) -> Entry:
 
 
 def layer(
-    id: str,
+    layer_id: str,
     users: tuple[str, ...],
     *,
     turn: int = DAY,
@@ -50,7 +50,7 @@ def layer(
     end: str | None = None,
     restrictions: tuple[Restriction, ...] = (),
 ) -> Layer:
-    return Layer(id, t(start), None if end is None else t(end), users, t(vs), turn, restrictions)
+    return Layer(layer_id, t(start), None if end is None else t(end), users, t(vs), turn, restrictions)
 
 
 def daily(start: str, hours: float) -> Restriction:
@@ -579,7 +579,7 @@ def test_overflow_stops_at_the_horizon_for_endless_shifts() -> None:
         lambda: Restriction("weekly_restriction", time(9), HOUR),
         lambda: Restriction("weekly_restriction", time(9), HOUR, 8),
         lambda: Restriction("daily_restriction", time(9), -1),
-        lambda: Restriction("monthly_restriction", time(9), HOUR),  # type: ignore[arg-type]
+        lambda: Restriction("monthly_restriction", time(9), HOUR),  # type: ignore[arg-type]  # wrong on purpose
         lambda: Override("O", t("01-01 00:00"), datetime(2024, 1, 2), "a"),
         lambda: render_schedule(
             [layer("L", ("a",)), layer("L", ("b",))], [], "UTC", t("01-01 00:00"), t("01-02 00:00")
@@ -592,5 +592,5 @@ def test_invalid_inputs_are_refused(build: Callable[[], object]) -> None:
     # A 400 (code 2001) if it reaches the API; a ValueError to code holding validated data.
     with pytest.raises(InvalidSchedule) as caught:
         build()
-    assert isinstance(caught.value, InvalidInput) and isinstance(caught.value, ValueError)
+    assert issubclass(InvalidSchedule, InvalidInput) and issubclass(InvalidSchedule, ValueError)
     assert caught.value.code == 2001

@@ -3,7 +3,6 @@ rendering budget of ``GET /schedules?include[]=...`` — on SQLite and PostgreSQ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,9 +14,8 @@ from sqlalchemy import func, inspect, select
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
-from tests.schedules.test_schedules_api import at, clock, create, fetch, layer, make_user, schedule_body
+from tests.schedules.helpers import clock, create, fetch, layer, make_user, schedule_body
 from tocsin.audit.models import AuditRecord
-from tocsin.clock import FrozenClock
 from tocsin.db.migrate import alembic_config
 from tocsin.migrations.models import metadata
 from tocsin.schedules import logic
@@ -27,16 +25,10 @@ WINDOW = {"since": "2030-01-07T00:00:00Z", "until": "2030-01-21T00:00:00Z"}
 MINE = {"schedule_teams"}
 
 
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    harness.tocsin.runtime.clock = FrozenClock(at("2030-01-01T00:00:00"))
-    yield harness
-
-
 async def make_team(h: Harness, name: str) -> str:
     r = await h.client.post("/teams", headers=h.writer, json={"team": {"type": "team", "name": name}})
     assert r.status_code == 201, r.text
-    return r.json()["team"]["id"]  # type: ignore[no-any-return]
+    return r.json()["team"]["id"]
 
 
 def ref(team_id: str) -> dict[str, str]:

@@ -3,8 +3,7 @@ preview and validation, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,71 +11,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import Harness
 from tests.helpers import assert_error
-from tocsin.auth.models import User
-from tocsin.clock import FrozenClock
-from tocsin.ids import new_id
+from tests.schedules.helpers import DAY, WEEK, at, clock, create, fetch, layer, make_user, schedule_body, spans
 from tocsin.schedules.models import ScheduleLayer
-
-DAY = 86_400
-WEEK = 7 * DAY
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    """The harness with a frozen clock."""
-    harness.tocsin.runtime.clock = FrozenClock(at("2030-01-01T00:00:00"))
-    yield harness
-
-
-def clock(h: Harness) -> FrozenClock:
-    c = h.tocsin.runtime.clock
-    assert isinstance(c, FrozenClock)
-    return c
-
-
-async def make_user(h: Harness, name: str) -> str:
-    user_id = new_id()
-    async with h.tocsin.db.transaction() as session:
-        session.add(User(id=user_id, name=name, email=f"{name.lower()}-{user_id.lower()}@example.com",
-                         role="user", time_zone="Etc/UTC", created_at=datetime.now(UTC)))
-    return user_id
-
-
-
-def layer(users: list[str], **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "start": "2030-01-07T00:00:00Z",
-        "rotation_virtual_start": "2030-01-07T00:00:00Z",
-        "rotation_turn_length_seconds": WEEK,
-        "users": [{"user": {"id": u, "type": "user_reference"}} for u in users],
-    }
-    body.update(fields)
-    return body
-
-
-def schedule_body(users: list[str], **fields: Any) -> dict[str, Any]:
-    return {"schedule": {"name": "Primary", "time_zone": "Etc/UTC", "schedule_layers": [layer(users)], **fields}}
-
-
-async def create(h: Harness, users: list[str], **fields: Any) -> dict[str, Any]:
-    r = await h.client.post("/schedules", headers=h.writer, json=schedule_body(users, **fields))
-    assert r.status_code == 201, r.text
-    return r.json()["schedule"]
-
-
-async def fetch(h: Harness, schedule_id: str, **params: Any) -> dict[str, Any]:
-    r = await h.client.get(f"/schedules/{schedule_id}", headers=h.auth, params=params)
-    assert r.status_code == 200, r.text
-    return r.json()["schedule"]
-
-
-def spans(entries: list[dict[str, Any]]) -> list[tuple[datetime, datetime, str]]:
-    return [(datetime.fromisoformat(e["start"]), datetime.fromisoformat(e["end"]), e["user"]["id"]) for e in entries]
-
 
 # --- CRUD ----------------------------------------------------------------------------------
 
@@ -216,7 +152,8 @@ async def test_editing_a_layer_keeps_its_history(h: Harness) -> None:
                            json={"schedule": {"schedule_layers": [layer([other])]}})
     assert r.status_code == 200, r.text
     final = spans((await fetch(h, created["id"], **window))["final_schedule"]["rendered_schedule_entries"])
-    assert final == expected[:2] + [
+    assert final == [
+        *expected[:2],
         (at("2030-01-17T12:00:00"), at("2030-01-18T12:00:00"), a),
         (at("2030-01-18T12:00:00"), at("2030-01-28T00:00:00"), other),
     ]
@@ -292,10 +229,12 @@ async def test_users_on_call_in_a_window(h: Harness) -> None:
     a, b = await make_user(h, "Ann"), await make_user(h, "Bob")
     created = await create(h, [a, b])
     url = f"/schedules/{created['id']}/users"
-    r = await h.client.get(url, headers=h.auth, params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-10T00:00:00Z"})
+    r = await h.client.get(url, headers=h.auth,
+                           params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-10T00:00:00Z"})
     assert r.status_code == 200, r.text
     assert [(u["id"], u["type"], u["name"]) for u in r.json()["users"]] == [(a, "user", "Ann")]
-    r = await h.client.get(url, headers=h.auth, params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-15T00:00:00Z"})
+    r = await h.client.get(url, headers=h.auth,
+                           params={"since": "2030-01-07T00:00:00Z", "until": "2030-01-15T00:00:00Z"})
     assert [u["id"] for u in r.json()["users"]] == [a, b]
     # The default window is now (2030-01-01) to two weeks later: both users.
     assert [u["id"] for u in (await h.client.get(url, headers=h.auth)).json()["users"]] == [a, b]
@@ -328,7 +267,8 @@ async def test_preview_renders_without_saving(h: Harness) -> None:
     ({"schedule_layers": [layer(["USER"], restrictions=[
         {"type": "weekly_restriction", "start_time_of_day": "09:00:00", "duration_seconds": 3600}])]}, "restrictions"),
     ({"schedule_layers": [layer(["USER"], restrictions=[
-        {"type": "daily_restriction", "start_time_of_day": "25:00:00", "duration_seconds": 3600}])]}, "start_time_of_day"),
+        {"type": "daily_restriction", "start_time_of_day": "25:00:00", "duration_seconds": 3600}])]},
+        "start_time_of_day"),
 ])
 async def test_invalid_schedules_are_400(h: Harness, change: dict[str, Any], field: str) -> None:
     a = await make_user(h, "Ann")
@@ -372,7 +312,8 @@ async def test_bad_windows_are_400(h: Harness, params: dict[str, str]) -> None:
 ])
 async def test_unknown_schedule_is_404(h: Harness, method: str, path: str) -> None:
     bodies = {"PUT": {"schedule": {"name": "x"}},
-              "POST": {"override": {"start": "2030-01-08T00:00:00Z", "end": "2030-01-09T00:00:00Z", "user": {"id": "PX"}}}}
+              "POST": {"override": {"start": "2030-01-08T00:00:00Z", "end": "2030-01-09T00:00:00Z",
+                                    "user": {"id": "PX"}}}}
     r = await h.client.request(method, path, headers=h.writer, json=bodies.get(method))
     assert_error(r, 404, 2100)
 

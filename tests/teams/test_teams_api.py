@@ -14,7 +14,7 @@ from tests.users.people import audit_rows, key_for, make_user
 async def make_team(h: Harness, name: str = "Platform", **fields: Any) -> dict[str, Any]:
     resp = await h.client.post("/teams", headers=h.writer, json={"team": {"type": "team", "name": name, **fields}})
     assert resp.status_code == 201, resp.text
-    return resp.json()["team"]  # type: ignore[no-any-return]
+    return resp.json()["team"]
 
 
 async def test_team_crud_and_shapes(harness: Harness) -> None:
@@ -22,7 +22,8 @@ async def test_team_crud_and_shapes(harness: Harness) -> None:
     resp = await h.client.post("/teams", headers=h.writer, json={"team": {"name": "Platform", "description": "infra"}})
     assert_conforms(resp, "POST", "/teams")
     team = resp.json()["team"]
-    assert (team["name"], team["description"], team["default_role"], team["parent"]) == ("Platform", "infra", "manager", None)
+    assert (team["name"], team["description"], team["default_role"], team["parent"]) == ("Platform", "infra",
+                                                                                         "manager", None)
     resp = await h.client.get(f"/teams/{team['id']}", headers=h.auth)
     assert_conforms(resp, "GET", "/teams/{id}")
     child = await make_team(h, "Databases", parent={"id": team["id"], "type": "team_reference"})

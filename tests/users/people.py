@@ -18,7 +18,7 @@ async def make_user(h: Harness, name: str = "Ada Lovelace", email: str | None = 
     email = email or f"{name.split()[0].lower()}@example.com"
     resp = await h.client.post("/users", headers=h.writer, json={"user": {"name": name, "email": email, **fields}})
     assert resp.status_code == 201, resp.text
-    return resp.json()["user"]  # type: ignore[no-any-return]
+    return resp.json()["user"]
 
 
 async def key_for(h: Harness, user_id: str) -> dict[str, str]:

@@ -49,7 +49,8 @@ async def test_contact_method_crud(harness: Harness) -> None:
     ({"type": "email_contact_method", "address": "a@example.com"}, "label"),
     ({"type": "email_contact_method", "label": "x"}, "address"),
     ({"type": "email_contact_method", "label": "x", "address": "nope"}, "address"),
-    ({"type": "email_contact_method", "label": "x", "address": "a@example.com", "send_short_email": "yes"}, "send_short_email"),
+    ({"type": "email_contact_method", "label": "x", "address": "a@example.com", "send_short_email": "yes"},
+     "send_short_email"),
     ({**PHONE, "country_code": None}, "country_code"),
     ({**PHONE, "country_code": 0}, "country_code"),
     ({**PHONE, "country_code": "1"}, "country_code"),
@@ -58,7 +59,8 @@ async def test_contact_method_crud(harness: Harness) -> None:
     ({"type": "push_notification_contact_method", "label": "x", "address": "tok"}, "device_type"),
     ({**PHONE, "label": ""}, "label"),
 ])
-async def test_bad_contact_method_is_400_naming_the_field(harness: Harness, fields: dict[str, Any], needle: str) -> None:
+async def test_bad_contact_method_is_400_naming_the_field(harness: Harness, fields: dict[str, Any],
+                                                          needle: str) -> None:
     h = harness
     ada = await make_user(h)
     base = f"/users/{ada['id']}/contact_methods"
@@ -88,7 +90,8 @@ async def test_contact_method_of_another_user_is_404(harness: Harness) -> None:
     ada, grace = await make_user(h, "Ada Lovelace"), await make_user(h, "Grace Hopper")
     method_id = ada["contact_methods"][0]["id"]
     assert_error(await h.client.get(f"/users/{grace['id']}/contact_methods/{method_id}", headers=h.auth), 404, 2100)
-    assert_error(await h.client.delete(f"/users/{grace['id']}/contact_methods/{method_id}", headers=h.writer), 404, 2100)
+    assert_error(await h.client.delete(f"/users/{grace['id']}/contact_methods/{method_id}", headers=h.writer), 404,
+                 2100)
     assert_error(await h.client.put(f"/users/{grace['id']}/contact_methods/PNOSUCH1", headers=h.writer,
                                     json={"contact_method": {"label": "x"}}), 404, 2100)
 
@@ -108,7 +111,8 @@ async def test_notification_rule_crud_and_urgency_filter(harness: Harness) -> No
     resp = await h.client.put(f"{base}/{rule['id']}", headers=h.writer,
                               json={"notification_rule": {"start_delay_in_minutes": 10}})
     assert_conforms(resp, "PUT", "/users/{id}/notification_rules/{notification_rule_id}")
-    assert (resp.json()["notification_rule"]["start_delay_in_minutes"], resp.json()["notification_rule"]["urgency"]) == (10, "low")
+    assert (resp.json()["notification_rule"]["start_delay_in_minutes"],
+            resp.json()["notification_rule"]["urgency"]) == (10, "low")
     resp = await h.client.get(base, headers=h.auth)
     assert_conforms(resp, "GET", "/users/{id}/notification_rules")
     assert [r["urgency"] for r in resp.json()["notification_rules"]] == ["high"]  # PagerDuty's default filter
@@ -131,7 +135,8 @@ async def test_notification_rule_crud_and_urgency_filter(harness: Harness) -> No
     ({"start_delay_in_minutes": 0, "urgency": "high", "contact_method": "X"}, "contact_method"),
     ({"start_delay_in_minutes": 0, "urgency": "high", "contact_method": {"id": "PNOSUCH1"}}, "contact_method"),
 ])
-async def test_bad_notification_rule_is_400_naming_the_field(harness: Harness, fields: dict[str, Any], needle: str) -> None:
+async def test_bad_notification_rule_is_400_naming_the_field(harness: Harness, fields: dict[str, Any],
+                                                             needle: str) -> None:
     h = harness
     ada = await make_user(h)
     base = f"/users/{ada['id']}/notification_rules"
@@ -145,7 +150,8 @@ async def test_rule_must_use_the_users_own_contact_method(harness: Harness) -> N
     ada, grace = await make_user(h, "Ada Lovelace"), await make_user(h, "Grace Hopper")
     graces_method = grace["contact_methods"][0]["id"]
     error = assert_error(await h.client.post(f"/users/{ada['id']}/notification_rules", headers=h.writer, json={
-        "notification_rule": {"start_delay_in_minutes": 0, "urgency": "high", "contact_method": {"id": graces_method}}}),
+        "notification_rule": {"start_delay_in_minutes": 0, "urgency": "high",
+                              "contact_method": {"id": graces_method}}}),
         400, 2001)
     assert any("contact_method" in e for e in error["errors"])
     ada_rule = ada["notification_rules"][0]["id"]
@@ -158,7 +164,8 @@ async def test_deleting_a_contact_method_deletes_its_rules(harness: Harness) -> 
     h = harness
     ada = await make_user(h)
     method_id = ada["contact_methods"][0]["id"]
-    assert (await h.client.delete(f"/users/{ada['id']}/contact_methods/{method_id}", headers=h.writer)).status_code == 204
+    assert (await h.client.delete(f"/users/{ada['id']}/contact_methods/{method_id}",
+                                  headers=h.writer)).status_code == 204
     rules = (await h.client.get(f"/users/{ada['id']}/notification_rules", headers=h.auth,
                                 params={"urgency": "all"})).json()["notification_rules"]
     assert rules == []

@@ -16,8 +16,10 @@ async def test_plain_user_edits_only_themselves_and_never_their_role(harness: Ha
         "name": "Ada King", "job_title": "Analyst", "color": "teal"}})
     assert resp.status_code == 200 and resp.json()["user"]["name"] == "Ada King"
     assert_error(await h.client.put(f"/users/{ada['id']}", headers=as_ada, json={"user": {"role": "admin"}}), 403, 2010)
-    assert_error(await h.client.put(f"/users/{grace['id']}", headers=as_ada, json={"user": {"name": "Hacked"}}), 403, 2010)
-    assert_error(await h.client.post("/users", headers=as_ada, json={"user": {"name": "New", "email": "new@example.com"}}),
+    assert_error(await h.client.put(f"/users/{grace['id']}", headers=as_ada, json={"user": {"name": "Hacked"}}), 403,
+                 2010)
+    assert_error(await h.client.post("/users", headers=as_ada,
+                                     json={"user": {"name": "New", "email": "new@example.com"}}),
                  403, 2010)
     assert_error(await h.client.delete(f"/users/{grace['id']}", headers=as_ada), 403, 2010)
     # Own contact methods and rules: yes; someone else's: no.
@@ -27,7 +29,8 @@ async def test_plain_user_edits_only_themselves_and_never_their_role(harness: Ha
     assert_error(await h.client.post(f"/users/{grace['id']}/contact_methods", headers=as_ada, json={"contact_method": {
         "type": "sms_contact_method", "label": "SMS", "address": "5550001111", "country_code": 44}}), 403, 2010)
     grace_rule = grace["notification_rules"][0]["id"]
-    assert_error(await h.client.delete(f"/users/{grace['id']}/notification_rules/{grace_rule}", headers=as_ada), 403, 2010)
+    assert_error(await h.client.delete(f"/users/{grace['id']}/notification_rules/{grace_rule}", headers=as_ada), 403,
+                 2010)
     grace_now = (await h.client.get(f"/users/{grace['id']}", headers=h.auth)).json()["user"]
     assert (grace_now["name"], grace_now["role"], len(grace_now["notification_rules"])) == ("Grace Hopper", "user", 1)
     assert (await h.client.get(f"/users/{ada['id']}", headers=h.auth)).json()["user"]["role"] == "user"
@@ -48,9 +51,11 @@ async def test_admin_manages_users_but_not_the_owner(harness: Harness) -> None:
     as_admin = await key_for(h, boss["id"])
     resp = await h.client.put(f"/users/{ada['id']}", headers=as_admin, json={"user": {"role": "observer"}})
     assert resp.status_code == 200 and resp.json()["user"]["role"] == "observer"
-    resp = await h.client.post("/users", headers=as_admin, json={"user": {"name": "New Hire", "email": "nh@example.com"}})
+    resp = await h.client.post("/users", headers=as_admin,
+                               json={"user": {"name": "New Hire", "email": "nh@example.com"}})
     assert resp.status_code == 201
-    assert_error(await h.client.put(f"/users/{boss['id']}", headers=as_admin, json={"user": {"role": "user"}}), 403, 2010)
+    assert_error(await h.client.put(f"/users/{boss['id']}", headers=as_admin, json={"user": {"role": "user"}}), 403,
+                 2010)
     owner = await admin_id(h)
     assert_error(await h.client.put(f"/users/{owner}", headers=as_admin, json={"user": {"name": "Pwned"}}), 403, 2010)
     assert_error(await h.client.delete(f"/users/{owner}", headers=as_admin), 400, 2001)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 import pytest
@@ -50,7 +49,8 @@ async def test_get_list_and_query(harness: Harness) -> None:
     resp = await h.client.get("/users", headers=h.auth, params={"total": "true"})
     assert_conforms(resp, "GET", "/users")
     body = resp.json()
-    assert body["total"] == 3 and [u["name"] for u in body["users"]] == ["Ada Lovelace", "Administrator", "Grace Hopper"]
+    assert body["total"] == 3 and [u["name"] for u in body["users"]] == ["Ada Lovelace", "Administrator",
+                                                                         "Grace Hopper"]
     by_name = (await h.client.get("/users", headers=h.auth, params={"query": "HOPP"})).json()["users"]
     assert [u["name"] for u in by_name] == ["Grace Hopper"]
     by_email = (await h.client.get("/users", headers=h.auth, params={"query": "ada@"})).json()["users"]
@@ -130,7 +130,8 @@ async def test_duplicate_email_is_400(harness: Harness) -> None:
 ])
 async def test_unknown_user_is_404(harness: Harness, method: str, path: str) -> None:
     h = harness
-    resp = await h.client.request(method, path, headers=h.writer, json={"user": {"name": "x"}} if method == "PUT" else None)
+    resp = await h.client.request(method, path, headers=h.writer,
+                                  json={"user": {"name": "x"}} if method == "PUT" else None)
     assert_error(resp, 404, 2100)
 
 

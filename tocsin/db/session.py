@@ -37,7 +37,7 @@ class Database:
         self._write_turn = asyncio.Lock()
 
     async def in_writer_thread(
-        self, work: Callable[[Session, R], T], read: Callable[[Session], R] = lambda _: None  # type: ignore[assignment,return-value]
+        self, work: Callable[[Session, R], T], read: Callable[[Session], R] = lambda _: None  # type: ignore[assignment,return-value]  # R is None without a read
     ) -> T:
         """SQLite only: in a worker thread on the background writer's own connection, run
         ``read`` in a plain read transaction, then ``work(session, what_read_returned)`` in one

@@ -9,9 +9,31 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 class WireInput(BaseModel):
     """Base of request bodies. Unknown fields are ignored: PagerDuty clients often GET a resource
-    and PUT it back whole, read-only fields (``id``, ``self``, ``html_url`` …) included."""
+    and PUT it back whole, read-only fields (``id``, ``self``, ``html_url`` …) included.
+
+    Text holding a NUL character is refused in every field, however deep: PostgreSQL cannot store
+    it and SQLite could, so refusing it on both keeps one body meaning one thing on either backend.
+    """
 
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*")  # after validation: nested models have already checked their own fields
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise ValueError("NUL characters are not allowed in text")
+        return value
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether text in ``value`` holds NUL; nested models are not entered (they check themselves)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _refuse_null(cls: type, value: Any) -> Any:

@@ -2,8 +2,8 @@
 
 from tocsin.audit import models as audit_models  # noqa: F401
 from tocsin.auth import models as auth_models  # noqa: F401
-from tocsin.db.base import Base
 from tocsin.db import sequences  # noqa: F401
+from tocsin.db.base import Base
 from tocsin.escalation import models as escalation_models  # noqa: F401
 from tocsin.events import models as event_models  # noqa: F401
 from tocsin.incidents import models as incident_models  # noqa: F401

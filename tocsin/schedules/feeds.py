@@ -16,6 +16,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, union
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -53,7 +54,7 @@ def feed_urls(base: str, feed: CalendarFeed) -> dict[str, str]:
     path = (schedule_feed_path(feed.token, feed.schedule_id) if feed.schedule_id is not None
             else user_feed_path(feed.token, feed.user_id or ""))
     http = base + path
-    scheme, sep, rest = http.partition("://")
+    _, sep, rest = http.partition("://")
     return {"http_cal_url": http, "web_cal_url": f"webcal://{rest}" if sep else http}
 
 
@@ -183,7 +184,7 @@ async def user_shifts(session: AsyncSession, user: User, now: datetime, base: st
     return shifts
 
 
-def with_feed_urls(body: dict[str, Any], base: str, feed: Any) -> dict[str, Any]:
+def with_feed_urls(body: dict[str, Any], base: str, feed: CalendarFeed | None) -> dict[str, Any]:
     if feed is not None:
         body.update(feed_urls(base, feed))
     return body

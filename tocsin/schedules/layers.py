@@ -53,7 +53,7 @@ class LayerDef:
             rotation_virtual_start=self.rotation_virtual_start,
             rotation_turn_length_seconds=self.rotation_turn_length_seconds,
             restrictions=tuple(
-                Restriction(kind, time.fromisoformat(at), seconds, day)  # type: ignore[arg-type]
+                Restriction(kind, time.fromisoformat(at), seconds, day)  # type: ignore[arg-type]  # kind was validated on write
                 for kind, at, seconds, day in self.restrictions
             ),
             time_zone=self.zone_key(),

@@ -165,8 +165,8 @@ def check_page_turns(schedules: Iterable[Sequence[LayerDef]], since: datetime, u
     """One request renders at most ``MAX_TOTAL_TURNS`` across every schedule it lists; checked
     before any rendering starts."""
     if sum(_turns(versions, since, until) for versions in schedules) > MAX_TOTAL_TURNS:
-        raise TooManyTurns(errors=["until: the schedules on this page hold too many rotation turns in this window; "
-                                   "ask for a narrower since/until or a smaller limit"])
+        raise TooManyTurns(errors=[("until: the schedules on this page hold too many rotation turns in this window; "
+                                    "ask for a narrower since/until or a smaller limit")])
 
 
 def render(

@@ -53,7 +53,7 @@ async def schedule_refs(session: AsyncSession, ids: Iterable[str]) -> dict[str, 
     if not wanted:
         return {}
     rows = await session.execute(select(Schedule.id, Schedule.name).where(Schedule.id.in_(wanted)))
-    return {sid: name for sid, name in rows}
+    return dict(rows.all())
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,8 @@ def shifts_between(source: OnCallSource, since: datetime, until: datetime) -> li
         shift = shift_at(source, since)
         return [shift] if shift is not None else []
     if turns_between(source, since, until) > MAX_TURNS:
-        raise InvalidInput(errors=[f"until: schedule {source.id} has too many rotation turns in this window; "
-                                   "ask for a shorter one"])
+        raise InvalidInput(errors=[(f"until: schedule {source.id} has too many rotation turns in this window; "
+                                    "ask for a shorter one")])
     return render_schedule(source.layers, source.overrides, source.time_zone, since, until, overflow=True).final
 
 

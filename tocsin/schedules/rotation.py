@@ -48,11 +48,7 @@ def layer_pieces(layer: CompiledLayer, clock: LocalClock, lo: int, hi: int) -> l
     end = min(hi, layer.end)
     if start >= end or not layer.users:
         return []
-    windows: list[Span]
-    if layer.restrictions:
-        windows = restriction_windows(layer.restrictions, clock, start, end)
-    else:
-        windows = [(start, end)]
+    windows = restriction_windows(layer.restrictions, clock, start, end) if layer.restrictions else [(start, end)]
     if len(layer.users) == 1:
         # Every turn is the same person: skip generating turns only to merge them back.
         only = layer.users[0]

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, audit_actor, require
@@ -25,9 +25,9 @@ from tocsin.http.params import PAGE, array, boolean, documented, text_filter
 from tocsin.http.refs import iso
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import feed_routes, feeds, logic, override_routes
-from tocsin.schedules.params import time_zone, window
 from tocsin.schedules.logic import LayerDef
 from tocsin.schedules.models import Schedule, ScheduleOverride, ScheduleTeam
+from tocsin.schedules.params import time_zone, window
 from tocsin.schedules.schemas import ScheduleCreateBody, SchedulePreviewBody, ScheduleUpdateBody
 from tocsin.schedules.wire import schedule_json, user_json, user_ref
 from tocsin.schedules.zones import zone_info
@@ -99,7 +99,7 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
     included = includes.asked(request, LIST_INCLUDES)
     tz = time_zone(request)
     since, until = window(request, rt.clock.now())
-    where = [Schedule.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [Schedule.deleted_at.is_(None)]
     if query_text:
         where.append(name_contains(Schedule.name, query_text))
     team_ids = array(request, "team_ids")

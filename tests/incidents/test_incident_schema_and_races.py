@@ -40,7 +40,8 @@ async def test_concurrent_creations_with_one_key_make_one_incident(harness: Harn
         harness.client.post("/incidents", headers=harness.writer, json=body) for _ in range(6)])
     codes = sorted(r.status_code for r in answers)
     assert codes == [201, 400, 400, 400, 400, 400], [r.text for r in answers]
-    listed = await harness.client.get("/incidents", headers=harness.auth, params={"incident_key": "race/1", "total": "true"})
+    listed = await harness.client.get("/incidents", headers=harness.auth,
+                                      params={"incident_key": "race/1", "total": "true"})
     assert listed.json()["total"] == 1
 
 
@@ -60,5 +61,6 @@ async def test_bulk_resolve_racing_an_event_acknowledge(harness: Harness) -> Non
     answer, _ = await asyncio.gather(bulk, harness.process())
     assert answer.status_code == 200, answer.text
     await harness.process()
-    final = (await harness.client.get("/incidents", headers=harness.auth, params={"statuses[]": "resolved", "total": "true"})).json()
+    final = (await harness.client.get("/incidents", headers=harness.auth,
+                                      params={"statuses[]": "resolved", "total": "true"})).json()
     assert final["total"] == 5

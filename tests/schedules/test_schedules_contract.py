@@ -1,10 +1,9 @@
-"""Schedules over REST, the rest of issue 4: PagerDuty's contract on every route, include[] and
+"""Schedules over REST: PagerDuty's contract on every route, include[] and
 filters, ActiveSupport time-zone names, zone changes that keep history, audit records, and bad
 input per field — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,18 +13,11 @@ from sqlalchemy import func, select
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
-from tests.schedules.test_schedules_api import DAY, at, clock, create, fetch, layer, make_user, schedule_body, spans
+from tests.schedules.helpers import DAY, at, clock, create, fetch, layer, make_user, schedule_body, spans
 from tocsin.audit.models import AuditRecord
-from tocsin.clock import FrozenClock
 from tocsin.schedules.models import Schedule, ScheduleLayer, ScheduleOverride
 
 WINDOW = {"since": "2030-01-07T00:00:00Z", "until": "2030-01-21T00:00:00Z"}
-
-
-@pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
-    harness.tocsin.runtime.clock = FrozenClock(at("2030-01-01T00:00:00"))
-    yield harness
 
 
 async def audit(h: Harness, resource_type: str) -> list[AuditRecord]:
@@ -52,7 +44,8 @@ async def test_every_schedules_route_conforms(h: Harness) -> None:
     r = await h.client.get(f"/schedules/{sid}/users", headers=h.auth, params=WINDOW)
     assert_conforms(r, "GET", "/schedules/{id}/users")
     assert [u["id"] for u in r.json()["users"]] == [a, b]
-    override = {"start": "2030-01-08T00:00:00Z", "end": "2030-01-09T00:00:00Z", "user": {"id": b, "type": "user_reference"}}
+    override = {"start": "2030-01-08T00:00:00Z", "end": "2030-01-09T00:00:00Z",
+                "user": {"id": b, "type": "user_reference"}}
     r = await h.client.post(f"/schedules/{sid}/overrides", headers=h.writer, json={"overrides": [override]})
     assert_conforms(r, "POST", "/schedules/{id}/overrides")
     r = await h.client.get(f"/schedules/{sid}/overrides", headers=h.auth, params=WINDOW)
@@ -274,7 +267,8 @@ async def test_next_oncall_for_user_and_editable_overrides(h: Harness) -> None:
     assert got["next_oncall_for_user"]["user"]["id"] == b
     assert (got["next_oncall_for_user"]["start"], got["next_oncall_for_user"]["end"]) == (
         "2030-01-14T01:00:00+01:00", "2030-01-21T01:00:00+01:00")
-    assert (await fetch(h, sid, include_next_oncall_for_user=a))["next_oncall_for_user"]["start"] == "2030-01-07T00:00:00+00:00"
+    assert (await fetch(h, sid,
+                        include_next_oncall_for_user=a))["next_oncall_for_user"]["start"] == "2030-01-07T00:00:00+00:00"
     assert "next_oncall_for_user" not in await fetch(h, sid, include_next_oncall_for_user=c)
     r = await h.client.get(f"/schedules/{sid}", headers=h.auth, params={"include_next_oncall_for_user": "PNOPE123"})
     assert any("include_next_oncall_for_user" in e for e in assert_error(r, 400, 2001)["errors"])
@@ -289,7 +283,8 @@ async def test_next_oncall_for_user_and_editable_overrides(h: Harness) -> None:
     editable = (await h.client.get(f"/schedules/{sid}/overrides", headers=h.auth,
                                    params={**window, "editable": "true"})).json()["overrides"]
     assert len(every) == 2 and [o["start"] for o in editable] == ["2030-01-10T00:00:00+00:00"]
-    assert_error(await h.client.get(f"/schedules/{sid}/overrides", headers=h.auth, params={"editable": "maybe"}), 400, 2001)
+    assert_error(await h.client.get(f"/schedules/{sid}/overrides", headers=h.auth, params={"editable": "maybe"}), 400,
+                 2001)
 
 
 async def test_feed_window_starts_30_days_back_with_the_crossing_shift_whole(h: Harness) -> None:

@@ -1,4 +1,4 @@
-"""Review R3: the pure on-call engine must stay bounded on pathological rotations (1-second
+"""The pure on-call engine stays bounded on pathological rotations (1-second
 turns under long shifts), so /oncalls, paging and overflow rendering cannot hang a worker."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from tocsin.errors import InvalidInput
 from tocsin.schedules import oncall, rotation
 from tocsin.schedules.logic import LayerDef, TooManyTurns, render
-from tocsin.schedules.queries import OnCallSource, gaps_between, shifts_between
 from tocsin.schedules.oncall import Layer, Override, on_call_entry_at, render_schedule
+from tocsin.schedules.queries import OnCallSource, gaps_between, shifts_between
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -3,8 +3,11 @@ dedup key wait behind it while it is retried instead of being applied out of ord
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
 from tocsin.events import processor
@@ -16,7 +19,7 @@ async def test_a_failing_trigger_holds_back_its_resolve_and_becomes_a_dead_lette
 ) -> None:
     real_split = processor._split
 
-    def split_failing_on_poison(session, rows):  # type: ignore[no-untyped-def]
+    def split_failing_on_poison(session: Session, rows: list[InboxEvent]) -> Any:
         if any(r.event.get("dedup_key") == "poison" and r.event.get("event_action") == "trigger" for r in rows):
             raise RuntimeError("cannot apply this event")
         return real_split(session, rows)
@@ -33,7 +36,8 @@ async def test_a_failing_trigger_holds_back_its_resolve_and_becomes_a_dead_lette
         await processor.process_batch(harness.tocsin.db)
     left = await inbox()
     # While the trigger is retried, its resolve waits behind it; the unrelated event went through.
-    assert [(r.event["event_action"], r.attempts) for r in left] == [("trigger", processor.MAX_ATTEMPTS), ("resolve", 0)]
+    assert [(r.event["event_action"], r.attempts) for r in left] == [("trigger", processor.MAX_ATTEMPTS),
+                                                                     ("resolve", 0)]
     assert "cannot apply this event" in (left[0].last_error or "")
 
     # Once the trigger is a dead letter, the queue moves on: the resolve finds no open alert.

@@ -110,6 +110,7 @@ async def world(harness: Harness) -> World:
         if status != "triggered":
             assert (await put(harness, incident["id"], status=status)).status_code == 200
         await set_created(harness, number, now - timedelta(days=days))
+    assert harness.seed.service_id is not None
     return World(now, harness.seed.service_id, low)
 
 
@@ -121,7 +122,7 @@ def days_ago(w: World, days: float) -> str:
     return (w.now - timedelta(days=days)).isoformat()
 
 
-LIST_CASES = [
+LIST_CASES: list[tuple[str, dict[str, Any], list[int]]] = [
     ("default window, created_at ascending", {}, [2, 4, 1, 3]),
     ("all dates", {"date_range": "all"}, [5, 2, 4, 1, 3]),
     ("triggered", {"statuses[]": "triggered"}, [1, 3]),
@@ -192,7 +193,7 @@ async def test_list_renders_times_in_the_asked_time_zone(harness: Harness, world
     utc = (await get(harness, "/incidents"))["incidents"]
     tokyo = (await get(harness, "/incidents", time_zone="Asia/Tokyo"))["incidents"]
     assert [i["id"] for i in tokyo] == [i["id"] for i in utc]
-    for a, b in zip(utc, tokyo):
+    for a, b in zip(utc, tokyo, strict=True):
         assert a["created_at"].endswith("Z")
         assert b["created_at"].endswith("+09:00"), b["created_at"]
         assert datetime.fromisoformat(b["created_at"]) == datetime.fromisoformat(a["created_at"].replace("Z", "+00:00"))
@@ -230,7 +231,8 @@ async def test_get_one_has_the_full_shape(harness: Harness) -> None:
     one = got["incident"]
     assert_incident_shape(one)
     assert one == incident
-    assert (one["status"], one["urgency"], one["incident_key"], one["title"]) == ("triggered", "high", "shape/1", "Disk full on db-1")
+    assert (one["status"], one["urgency"], one["incident_key"], one["title"]) == ("triggered", "high", "shape/1",
+                                                                                  "Disk full on db-1")
     assert one["summary"] == f"[#{one['incident_number']}] Disk full on db-1"
     assert one["service"]["id"] == harness.seed.service_id
     assert one["alert_counts"] == {"all": 1, "triggered": 1, "resolved": 0}
@@ -282,7 +284,8 @@ async def test_acknowledge_records_the_user(harness: Harness) -> None:
     assert_incident_shape(acked)
     user = await admin_id(harness)
     assert acked["status"] == "acknowledged"
-    assert [(a["acknowledger"]["id"], a["acknowledger"]["type"]) for a in acked["acknowledgements"]] == [(user, "user_reference")]
+    acknowledgers = [(a["acknowledger"]["id"], a["acknowledger"]["type"]) for a in acked["acknowledgements"]]
+    assert acknowledgers == [(user, "user_reference")]
     assert (acked["last_status_change_by"]["id"], acked["last_status_change_by"]["type"]) == (user, "user_reference")
     assert (await get(harness, f"/incidents/{incident['id']}"))["incident"]["status"] == "acknowledged"
 
@@ -364,7 +367,8 @@ async def test_after_a_rest_resolve_the_same_dedup_key_opens_a_new_incident(harn
     assert second["status"] == "triggered"
     assert (await get(harness, f"/incidents/{first['id']}"))["incident"]["status"] == "resolved"
     listed = await get(harness, "/incidents", incident_key="again/1", total="true")
-    assert [(i["id"], i["status"]) for i in listed["incidents"]] == [(first["id"], "resolved"), (second["id"], "triggered")]
+    assert [(i["id"], i["status"]) for i in listed["incidents"]] == [(first["id"], "resolved"),
+                                                                     (second["id"], "triggered")]
 
 
 # --- alerts and log entries ------------------------------------------------------------------

@@ -1,14 +1,18 @@
-"""Review R3: /oncalls and policy views stay bounded however many dense schedules they touch."""
+"""/oncalls and policy views stay bounded however many dense schedules they touch; a schedule or
+user a live policy targets cannot be deleted."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import pytest
 
 from tests.conftest import Harness
-from tests.escalation.conftest import make_policy, make_schedule, make_user, schedule_target, user_target
+from tests.escalation.helpers import make_policy, make_schedule, make_user, schedule_target, user_target
 from tests.helpers import assert_error
 from tocsin.escalation import oncalls as oncalls_module
 from tocsin.schedules import queries
+from tocsin.schedules.model import Entry
 
 
 async def test_oncalls_refuses_a_window_too_dense_across_schedules(
@@ -27,7 +31,7 @@ async def test_oncalls_refuses_a_window_too_dense_across_schedules(
     rendered: list[str] = []
     real = queries.shifts_between
 
-    def counting(source: queries.OnCallSource, since, until):  # type: ignore[no-untyped-def]
+    def counting(source: queries.OnCallSource, since: datetime, until: datetime) -> list[Entry]:
         rendered.append(source.id)
         return real(source, since, until)
 
@@ -61,7 +65,8 @@ async def test_gap_warnings_share_one_rendering_budget(h: Harness, monkeypatch: 
     rendered: list[str] = []
     real = logic.gaps_between
 
-    def counting(source: queries.OnCallSource, since, until):  # type: ignore[no-untyped-def]
+    def counting(source: queries.OnCallSource, since: datetime,
+                 until: datetime) -> list[tuple[datetime, datetime]] | None:
         rendered.append(source.id)
         return real(source, since, until)
 

@@ -362,7 +362,9 @@ async def test_json_body_is_accepted_with_lenient_content_types(harness: Harness
             r = await harness.client.post(V2, content=body, headers=headers)
             if content_type is None:
                 assert "content-type" not in r.request.headers
-            assert (r.status_code, r.json()) == (202, {"status": "success", "message": "Event processed", "dedup_key": f"ct/{n}"})
+            assert (r.status_code, r.json()) == (202,
+                                                 {"status": "success", "message": "Event processed",
+                                                  "dedup_key": f"ct/{n}"})
             assert await harness.process() == 1
             assert [i["incident_key"] for i in await incidents(harness, incident_key=f"ct/{n}")] == [f"ct/{n}"]
 
@@ -424,10 +426,12 @@ async def test_methods_other_than_post_are_405(harness: Harness, subtests: pytes
 
 async def test_v2_trigger_answers_202_with_its_dedup_key(harness: Harness) -> None:
     r = await harness.send(event(harness, dedup_key="web-1/cpu"))
-    assert (r.status_code, r.json()) == (202, {"status": "success", "message": "Event processed", "dedup_key": "web-1/cpu"})
+    assert (r.status_code, r.json()) == (202,
+                                         {"status": "success", "message": "Event processed", "dedup_key": "web-1/cpu"})
     assert await harness.process() == 1
     [incident] = await incidents(harness)
-    assert (incident["incident_key"], incident["title"], incident["status"]) == ("web-1/cpu", "CPU high on web-1", "triggered")
+    assert (incident["incident_key"], incident["title"], incident["status"]) == ("web-1/cpu",
+                                                                                 "CPU high on web-1", "triggered")
 
 
 @pytest.mark.parametrize("dedup_key", [DROP, None, "   "], ids=["absent", "null", "blank"])
@@ -491,7 +495,8 @@ async def test_a_deleted_integrations_key_is_refused(harness: Harness) -> None:
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
 async def test_acknowledge_and_resolve_answer_202_with_their_key(harness: Harness, action: str) -> None:
     r = await harness.send(event(harness, action, "web-1/cpu"))
-    assert (r.status_code, r.json()) == (202, {"status": "success", "message": "Event processed", "dedup_key": "web-1/cpu"})
+    assert (r.status_code, r.json()) == (202,
+                                         {"status": "success", "message": "Event processed", "dedup_key": "web-1/cpu"})
 
 
 async def test_change_event_is_listed_and_opens_no_incident(harness: Harness) -> None:
@@ -524,10 +529,13 @@ async def test_v1_trigger_acknowledge_resolve_drive_the_incident(harness: Harnes
     key = harness.routing_key
     r = await harness.send({"service_key": key, "event_type": "trigger", "incident_key": "db-1/disk",
                             "description": "Disk full on db-1", "details": {"free": "0%"}}, V1)
-    assert (r.status_code, r.json()) == (200, {"status": "success", "message": "Event processed", "incident_key": "db-1/disk"})
+    assert (r.status_code, r.json()) == (200,
+                                         {"status": "success", "message": "Event processed",
+                                          "incident_key": "db-1/disk"})
     await harness.process()
     [incident] = await incidents(harness)
-    assert (incident["incident_key"], incident["title"], incident["status"]) == ("db-1/disk", "Disk full on db-1", "triggered")
+    assert (incident["incident_key"], incident["title"], incident["status"]) == ("db-1/disk",
+                                                                                 "Disk full on db-1", "triggered")
 
     for event_type, status in [("acknowledge", "acknowledged"), ("resolve", "resolved")]:
         r = await harness.send({"service_key": key, "event_type": event_type, "incident_key": "db-1/disk"}, V1)
@@ -535,7 +543,8 @@ async def test_v1_trigger_acknowledge_resolve_drive_the_incident(harness: Harnes
         await harness.process()
         [incident] = await incidents(harness)
         assert incident["status"] == status
-    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry",
+                                                        "trigger_log_entry"]
 
 
 async def test_v1_trigger_without_incident_key_gets_a_generated_one(harness: Harness) -> None:
@@ -568,7 +577,8 @@ async def test_trigger_on_an_acknowledged_incident_adds_to_it(harness: Harness) 
     await harness.process()
     [incident] = await incidents(harness)
     assert incident["status"] == "acknowledged"
-    assert await log_types(harness, incident["id"]) == ["trigger_log_entry", "acknowledge_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == ["trigger_log_entry", "acknowledge_log_entry",
+                                                        "trigger_log_entry"]
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
@@ -656,7 +666,8 @@ URGENCY_CASES = [
 
 
 @pytest.mark.parametrize(("rule", "expected"), URGENCY_CASES)
-async def test_urgency_follows_the_service_rule(harness: Harness, rule: dict[str, Any] | None, expected: dict[str, str]) -> None:
+async def test_urgency_follows_the_service_rule(harness: Harness, rule: dict[str, Any] | None,
+                                                expected: dict[str, str]) -> None:
     if rule is not None:
         await set_urgency_rule(harness, rule)
     for severity in expected:
@@ -681,7 +692,8 @@ async def test_ack_then_resolve_of_a_new_alert_in_one_batch(harness: Harness) ->
     assert await harness.process() == 4
     [incident] = await incidents(harness)
     assert incident["status"] == "resolved"
-    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry",
+                                                        "trigger_log_entry"]
 
 
 # --- 5. robustness: valid events every database must store ----------------------------------

@@ -17,7 +17,8 @@ async def test_trigger_planned_against_an_alert_resolved_meanwhile_opens_a_new_i
 
     incident = (await harness.client.get("/incidents", headers=harness.auth)).json()["incidents"][0]
     body = {"incident": {"type": "incident_reference", "status": "resolved"}}
-    assert (await harness.client.put(f"/incidents/{incident['id']}", json=body, headers=harness.writer)).status_code == 200
+    assert (await harness.client.put(f"/incidents/{incident['id']}", json=body,
+                                     headers=harness.writer)).status_code == 200
 
     async with harness.tocsin.db.transaction() as session:
         assert await session.run_sync(lambda s: _write_batch(s, batch)) == 1
