@@ -56,7 +56,8 @@ class Tocsin:
         self.directory = IntegrationDirectory(self.db)
         self.committer = GroupCommitter(self.db, on_commit=self.worker.wake)
         self.events = EventsEndpoint(
-            self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit)
+            self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit),
+            now=lambda: self.runtime.clock.now(),
         )
         self.runtime.hooks["forget_routing_key"] = self.directory.forget
         self.runtime.hooks["team_directory"] = TEAM_DIRECTORY  # users render their teams through it
