@@ -74,13 +74,15 @@ def _summary(record: Record, names: Mapping[str, str], labels: Mapping[str, str]
     if isinstance(record, Escalated):
         return f"Escalated to level {record.level} ({_names(record.to_users, names)})."
     if isinstance(record, PriorityChanged) and not record.summary:
-        return f"Priority changed to {labels[record.to_id]}." if record.to_id in labels else "Priority removed."
+        if record.to_id is None:
+            return "Priority removed."
+        return f"Priority changed to {labels.get(record.to_id, record.to_id)}."
     return record.summary
 
 
-def _channel(record: Record, labels: Mapping[str, str]) -> dict[str, Any]:
+def _channel(record: Record) -> dict[str, Any]:
     if isinstance(record, PriorityChanged):
-        change = {"name": "priority", "namespace": "incidents", "old_value": record.from_id}
+        change: dict[str, Any] = {"name": "priority", "namespace": "incidents", "old_value": record.from_id}
         if record.to_id is not None:
             change["value"] = record.to_id
         return {**record.channel, "changeset": {"application_fields": [change]}}
@@ -97,7 +99,7 @@ def log_entry(
     return {
         "id": new_id(), "type": LOG_TYPES[type(record)], "incident_id": record.incident_id,
         "alert_id": getattr(record, "alert_id", None), "service_id": service_id, "created_at": record.at,
-        "summary": _summary(record, names, labels), "agent": record.agent, "channel": _channel(record, labels),
+        "summary": _summary(record, names, labels), "agent": record.agent, "channel": _channel(record),
     }
 
 

@@ -242,7 +242,7 @@ Command = (Open | AddTrigger | Acknowledge | Unacknowledge | Resolve | Reopen | 
 
 def decide(state: IncidentState, command: Command, act: Act) -> list[Record]:
     """The records ``command`` yields on an incident in ``state``; [] when it changes nothing."""
-    base = {"incident_id": state.id, "at": act.at, "agent": act.agent, "channel": act.channel}
+    base: dict[str, Any] = {"incident_id": state.id, "at": act.at, "agent": act.agent, "channel": act.channel}
     say = act.summary
     resolved = state.status == "resolved"
     if isinstance(command, Open):
@@ -326,7 +326,8 @@ def _unique(users: tuple[str, ...]) -> tuple[str, ...]:
 def evolve(state: IncidentState, record: Record) -> IncidentState:
     """``state`` after ``record``."""
     at = record.at
-    status_change = {"last_status_change_at": at, "last_status_change_by": record.agent, "updated_at": at}
+    status_change: dict[str, Any] = {"last_status_change_at": at, "last_status_change_by": record.agent,
+                                     "updated_at": at}
     if isinstance(record, Triggered):
         return replace(state, status="triggered", **status_change) if record.opened else state
     if isinstance(record, Reopened):
