@@ -70,10 +70,14 @@ class AlertEventIn:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+def _service_ref(service_id: str) -> dict[str, Any]:
+    return {"id": service_id, "type": "service_reference"}
+
+
 def _agent(event: AlertEventIn) -> dict[str, Any]:
     # An event acts as its service (PagerDuty's agent and acknowledger types allow a service
     # reference, not an integration type's).
-    return {"id": event.service["id"], "type": "service_reference"}
+    return _service_ref(event.service["id"])
 
 
 def _channel(event: AlertEventIn) -> dict[str, Any]:
@@ -236,7 +240,8 @@ class _BatchWriter:
 
     def _initial_state(self, row: dict[str, Any]) -> IncidentState:
         return IncidentState(id=row["id"], status="triggered", policy_id=row["escalation_policy_id"],
-                             urgency=row["urgency"], updated_at=self.at, last_status_change_at=self.at)
+                             urgency=row["urgency"], updated_at=self.at, last_status_change_at=self.at,
+                             last_status_change_by=_service_ref(row["service_id"]))
 
     def flush(self, session: Session) -> list[Record]:
         s = session
