@@ -30,22 +30,6 @@ class Page:
         rows = list((await session.execute(query.offset(self.offset).limit(self.limit))).scalars())
         return rows, total
 
-    async def fetch_page(
-        self, session: AsyncSession, query: Select[Any], count_query: Select[Any] | None = None,
-    ) -> tuple[list[Any], int | None, bool]:
-        """This page of ``query``'s rows, the total (counted only when ``total=true`` was asked:
-        a count reads every matching row, the page only ``limit`` of them) and whether more
-        follow (one row past the page is read to know). ``count_query``, when given, is what
-        is counted (the same rows as ``query``, written for counting)."""
-        rows = list((await session.execute(query.offset(self.offset).limit(self.limit + 1))).scalars())
-        more = len(rows) > self.limit
-        del rows[self.limit:]
-        total = None
-        if self.want_total:
-            counted = select(func.count()).select_from((query if count_query is None else count_query).order_by(None).subquery())
-            total = (await session.execute(counted)).scalar_one()
-        return rows, total, more
-
     def body(self, key: str, items: list[Any], total: int | None, has_more: bool) -> dict[str, Any]:
         return {
             key: items,

@@ -13,8 +13,8 @@ from tocsin.errors import NotFound
 from tocsin.http import params
 from tocsin.http.pagination import page
 from tocsin.http.runtime import Runtime, runtime
-from tocsin.incidents.models import LogEntry
-from tocsin.incidents.queries import fill_log_context, get_incident
+from tocsin.incidents.models import Incident, LogEntry
+from tocsin.incidents.queries import fill_context, get_incident
 from tocsin.incidents.wire import Context, log_entry_json
 
 router = APIRouter(tags=["Incidents"])
@@ -34,10 +34,10 @@ async def incident_log(incident_id: str, request: Request, rt: Runtime = Depends
     async with rt.db.transaction() as session:
         incident = await get_incident(session, incident_id)
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total, more = await p.fetch_page(session, query)
-        await fill_log_context(session, ctx, rows)
+        rows, total = await p.fetch(session, query)
+        await fill_context(session, ctx, [incident], [r.agent for r in rows])
     items = [log_entry_json(ctx, e, incident) for e in rows]
-    return p.body("log_entries", items, total, more)
+    return p.body("log_entries", items, total, p.offset + len(items) < total)
 
 
 def _window_or_all(request: Request, rt: Runtime) -> list[Any]:
@@ -54,10 +54,15 @@ async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> 
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total, more = await p.fetch_page(session, query)
-        incidents = await fill_log_context(session, ctx, rows)
+        rows, total = await p.fetch(session, query)
+        incidents = {
+            i.id: i for i in (await session.execute(
+                select(Incident).where(Incident.id.in_({r.incident_id for r in rows}))
+            )).scalars()
+        }
+        await fill_context(session, ctx, list(incidents.values()), [r.agent for r in rows])
     items = [log_entry_json(ctx, e, incidents.get(e.incident_id)) for e in rows]
-    return p.body("log_entries", items, total, more)
+    return p.body("log_entries", items, total, p.offset + len(items) < total)
 
 
 @router.get("/log_entries/{log_entry_id}", dependencies=[READ])
@@ -68,5 +73,5 @@ async def get_log_entry(log_entry_id: str, request: Request, rt: Runtime = Depen
         if entry is None:
             raise NotFound(errors=["Log entry not found"])
         incident = await get_incident(session, entry.incident_id)
-        await fill_log_context(session, ctx, [entry])
+        await fill_context(session, ctx, [incident], [entry.agent])
     return {"log_entry": log_entry_json(ctx, entry, incident)}

@@ -13,11 +13,8 @@ class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         Index("ix_incidents_created_at", "created_at"),
+        Index("ix_incidents_service_status", "service_id", "status"),
         Index("ix_incidents_incident_key", "incident_key"),
-        # The incident list's filters, each ending in the default sort (migration 0011 says why).
-        Index("ix_incidents_status_created_at", "status", "created_at"),
-        Index("ix_incidents_service_created_at", "service_id", "created_at"),
-        Index("ix_incidents_policy_created_at", "escalation_policy_id", "created_at"),
     )
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
     number: Mapped[int] = mapped_column(unique=True)

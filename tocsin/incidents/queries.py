@@ -84,10 +84,10 @@ async def fill_context(
     """Load, in a few bulk queries, every name and fact rendering ``incidents`` needs."""
     ids = [i.id for i in incidents]
     service_ids = {i.service_id for i in incidents}
-    if service_ids:  # names and facts in one read (deleted services too: old incidents name them)
+    ctx.service_names.update(await service_names(session, service_ids))
+    if service_ids:
         rows = await session.execute(select(Service).where(Service.id.in_(list(service_ids))))
         for s in rows.scalars():
-            ctx.service_names[s.id] = s.name
             ctx.services[s.id] = {
                 "name": s.name, "description": s.description, "status": s.status,
                 "auto_resolve_timeout": s.auto_resolve_timeout, "acknowledgement_timeout": s.acknowledgement_timeout,
@@ -119,21 +119,6 @@ async def fill_context(
     for incident_id, total, resolved in counts:
         resolved = int(resolved or 0)
         ctx.alert_counts[incident_id] = {"all": total, "triggered": total - resolved, "resolved": resolved}
-
-
-async def fill_log_context(session: AsyncSession, ctx: Context, entries: list[LogEntry]) -> dict[str, Incident]:
-    """Load what rendering log entries needs (their incidents, service and user names) in three
-    bulk reads, whatever the number of entries; returns the incidents by id. Lighter than
-    ``fill_context``: a log entry shows only a reference to its incident."""
-    incidents: dict[str, Incident] = {}
-    if incident_ids := {e.incident_id for e in entries}:
-        rows = await session.execute(select(Incident).where(Incident.id.in_(list(incident_ids))))
-        incidents = {i.id: i for i in rows.scalars()}
-    agents = [e.agent for e in entries]
-    service_ids = {e.service_id for e in entries} | {a["id"] for a in agents if a and a["type"] == "service_reference"}
-    ctx.service_names.update(await service_names(session, service_ids))
-    ctx.users.update(await user_refs(session, {a["id"] for a in agents if a and a["type"] == "user_reference"}))
-    return incidents
 
 
 async def _first_triggers(session: AsyncSession, ctx: Context, ids: list[str]) -> None:
