@@ -395,10 +395,11 @@ async def test_incident_log_is_newest_first_with_agents(harness: Harness) -> Non
     assert body["total"] == 4
     user = await admin_id(harness)
     assert [(e["agent"]["id"], e["agent"]["type"]) for e in entries[:2]] == [(user, "user_reference")] * 2
-    # An event acts as its service (an agent type PagerDuty's schema allows), through the API channel.
+    # An event acts as its service (an agent type PagerDuty's schema allows): the trigger through
+    # the API channel, the assignment that follows it automatically.
     for entry in entries[2:]:
         assert (entry["agent"]["id"], entry["agent"]["type"]) == (harness.seed.service_id, "service_reference")
-        assert entry["channel"]["type"] == "api"
+    assert [e["channel"]["type"] for e in entries[2:]] == ["auto", "api"]
     for e in entries:
         assert ID.match(e["id"]) and e["incident"]["id"] == incident["id"]
         assert e["self"] == f"{BASE}/log_entries/{e['id']}"

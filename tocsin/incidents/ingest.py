@@ -156,6 +156,7 @@ def prepare(session: Session, events: list[AlertEventIn], at: datetime) -> Prepa
     writer = _BatchWriter(at, on_call, {u: facts.name for u, facts in names.items()})
     for event, step in zip(events, steps):
         writer.apply(event, step)
+    writer.decide_new()
     return PreparedBatch(keys, open_alerts, writer, held)
 
 
@@ -176,12 +177,36 @@ def apply_alert_events(session: Session, events: list[AlertEventIn], at: datetim
     return write(session, prepare(session, events, at))
 
 
+# The assignment that follows an event's trigger is automatic (PagerDuty's channel type "auto");
+# it does not repeat the event's details.
+_AUTO = {"type": "auto"}
 _RESOLVE_ALERT = "resolve-alert"  # a pending command: resolve the incident if no alert stays open
 
 
+def _decide(
+    commands: list[tuple[str, Command | tuple[str, str], Act]], states: dict[str, IncidentState], still_open: set[str],
+) -> list[Record]:
+    """Run ``commands`` in event order on ``states`` (changed in place); the records they made.
+    A resolve event resolves its incident only as the batch's last resolve of it, and only if no
+    alert of it stays open: otherwise the alert resolved and the incident did not (no entry)."""
+    last_resolve = {i: n for n, (i, c, _) in enumerate(commands) if isinstance(c, tuple)}
+    records: list[Record] = []
+    for n, (incident_id, command, act) in enumerate(commands):
+        if incident_id not in states:
+            continue  # deleted meanwhile
+        if isinstance(command, tuple):
+            if last_resolve[incident_id] != n or incident_id in still_open:
+                continue
+            command = Resolve(command[1])
+        states[incident_id], made = run(states[incident_id], command, act)
+        records.extend(made)
+    return records
+
+
 class _BatchWriter:
-    """Collects the commands of one batch, decides them at flush under the write lock, then
-    writes rows and changes together."""
+    """Collects the commands of one batch; decides those on new incidents while planning
+    (``decide_new``) and those on existing ones at ``flush``, under the write lock, on the locked
+    rows; then writes rows and changes together."""
 
     def __init__(self, at: datetime, on_call: dict[str, list[str]], names: dict[str, str]) -> None:
         self.at = at
@@ -193,8 +218,12 @@ class _BatchWriter:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.resolved_alerts: list[str] = []
         self.service_of: dict[str, str] = {}
-        # (incident id, command, act) in event order; decided in ``flush``.
+        # (incident id, command, act) in event order; decided in ``decide_new`` and ``flush``.
         self.commands: list[tuple[str, Command | tuple[str, str], Act]] = []
+        self.new_records: list[Record] = []
+        self.new_rows: list[dict[str, Any]] = []
+        self.new_assignments: list[dict[str, Any]] = []
+        self.new_logs: list[dict[str, Any]] = []
 
     def _act(self, event: AlertEventIn) -> Act:
         return Act(self.at, _agent(event), _channel(event))
@@ -236,65 +265,64 @@ class _BatchWriter:
             "body": event.payload, "created_at": event.received_at, "resolved_at": None,
         }
         assignees = tuple(self.on_call.get(policy, ())) if policy else None
-        self.commands.append((step.incident_id, Open(step.alert_id, assignees), self._act(event)))  # type: ignore[arg-type]
+        command = Open(step.alert_id, assignees, assign_channel=_AUTO)
+        self.commands.append((step.incident_id, command, self._act(event)))  # type: ignore[arg-type]
 
     def _initial_state(self, row: dict[str, Any]) -> IncidentState:
         return IncidentState(id=row["id"], status="triggered", policy_id=row["escalation_policy_id"],
                              urgency=row["urgency"], updated_at=self.at, last_status_change_at=self.at,
                              last_status_change_by=_service_ref(row["service_id"]))
 
+    def decide_new(self) -> None:
+        """Decide and build everything about the incidents this batch opens, from reads alone:
+        nobody else can see them yet, so this needs no write lock (SQLite holds it only for
+        ``flush``)."""
+        states = {i: self._initial_state(r) for i, r in self.new_incidents.items()}
+        mine = [c for c in self.commands if c[0] in states]
+        self.commands = [c for c in self.commands if c[0] not in states]
+        # A new incident has one alert, so its last resolve in the batch resolves it.
+        self.new_records = _decide(mine, states, still_open=set())
+        self.new_rows = [{**row, "priority_id": None, "assignments": [], **state_columns(states[i])}
+                         for i, row in self.new_incidents.items()]
+        self.new_assignments = [r for state in states.values() for r in assignment_rows(state)]
+        self.new_logs = [log_entry(r, self.service_of[r.incident_id], self.names) for r in self.new_records]
+        stamp_in_order(self.new_logs, {})
+
     def flush(self, session: Session) -> list[Record]:
         s = session
-        numbers = sequences.take_sync(s, INCIDENT_NUMBERS, len(self.new_incidents)) if self.new_incidents else range(0)
-        for row, number in zip(self.new_incidents.values(), numbers):
+        numbers = sequences.take_sync(s, INCIDENT_NUMBERS, len(self.new_rows)) if self.new_rows else range(0)
+        for row, number in zip(self.new_rows, numbers):
             row["number"] = number
         if self.resolved_alerts:
             s.execute(update(Alert).where(Alert.id.in_(self.resolved_alerts)).values(status="resolved", resolved_at=self.at))
         existing = self._load_existing(s)
-        states = {**{i: snapshot(o) for i, o in existing.items()},
-                  **{i: self._initial_state(r) for i, r in self.new_incidents.items()}}
-        records = self._decide(s, states)
-        if self.new_incidents:
-            s.execute(insert(Incident.__table__), [
-                {**row, "priority_id": None, "assignments": [], **state_columns(states[i])}
-                for i, row in self.new_incidents.items()])
+        states = {i: snapshot(o) for i, o in existing.items()}
+        resolving = sorted({i for i, c, _ in self.commands if isinstance(c, tuple)})
+        # An incident resolves with its last open alert (a merged one has several).
+        still_open = set(s.execute(
+            select(Alert.incident_id).where(Alert.incident_id.in_(resolving), Alert.status != "resolved")
+        ).scalars()) if resolving else set()
+        records = _decide(self.commands, states, still_open)
+        if self.new_rows:
+            s.execute(insert(Incident.__table__), self.new_rows)
             s.execute(insert(Alert.__table__), list(self.alerts.values()))
+        if self.new_assignments:
+            s.execute(insert(IncidentAssignment.__table__), self.new_assignments)
         self._write_existing(s, existing, states, records)
-        rows = [assignment_rows(states[i]) for i in self.new_incidents]
-        if flat := [r for group in rows for r in group]:
-            s.execute(insert(IncidentAssignment.__table__), flat)
         entries = [log_entry(r, self.service_of[r.incident_id], self.names) for r in records]
         stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
-        if entries:
-            s.execute(insert(LogEntry.__table__), entries)
+        if entries or self.new_logs:
+            s.execute(insert(LogEntry.__table__), self.new_logs + entries)
+        records = self.new_records + records
         recorded(session).extend(records)
         return records
 
     def _load_existing(self, s: Session) -> dict[str, Incident]:
-        ids = sorted({i for i, _, _ in self.commands} - set(self.new_incidents))
+        ids = sorted({i for i, _, _ in self.commands})
         if not ids:
             return {}
         rows = s.execute(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update())
         return {incident.id: incident for incident in rows.scalars()}
-
-    def _decide(self, s: Session, states: dict[str, IncidentState]) -> list[Record]:
-        # An incident resolves with its last open alert (a merged one has several): only the
-        # batch's last resolve of it can resolve it, and only if no alert of it stays open.
-        last_resolve = {i: n for n, (i, c, _) in enumerate(self.commands) if isinstance(c, tuple)}
-        still_open = set(s.execute(
-            select(Alert.incident_id).where(Alert.incident_id.in_(list(last_resolve)), Alert.status != "resolved")
-        ).scalars()) if last_resolve else set()
-        records: list[Record] = []
-        for n, (incident_id, command, act) in enumerate(self.commands):
-            if incident_id not in states:
-                continue  # deleted meanwhile
-            if isinstance(command, tuple):
-                if last_resolve[incident_id] != n or incident_id in still_open:
-                    continue  # the alert resolved; the incident stays open: nothing to log
-                command = Resolve(command[1])
-            states[incident_id], made = run(states[incident_id], command, act)
-            records.extend(made)
-        return records
 
     def _write_existing(self, s: Session, existing: dict[str, Incident], states: dict[str, IncidentState],
                         records: list[Record]) -> None:

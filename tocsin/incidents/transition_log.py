@@ -60,7 +60,7 @@ def users_named(records: list[Record]) -> set[str]:
 
 
 def _names(users: tuple[str, ...], names: Mapping[str, str]) -> str:
-    return ", ".join(names.get(u, u) for u in users) or "nobody"
+    return ", ".join([names.get(u, u) for u in users]) or "nobody"
 
 
 def _summary(record: Record, names: Mapping[str, str], labels: Mapping[str, str]) -> str:

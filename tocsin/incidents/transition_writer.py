@@ -10,6 +10,8 @@ Every record of a transaction is also collected in ``session.info["incident_reco
 
 from __future__ import annotations
 
+import functools
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -65,9 +67,14 @@ def state_columns(state: IncidentState) -> dict[str, Any]:
         "last_status_change_by": state.last_status_change_by,
     }
     if state.assigned_at is not None:
-        columns["assignments"] = [{"at": state.assigned_at.isoformat(), "assignee": user_ref(u)}
-                                  for u in state.assignees]
+        at = _iso(state.assigned_at)
+        columns["assignments"] = [{"at": at, "assignee": user_ref(u)} for u in state.assignees]
     return columns
+
+
+@functools.lru_cache(maxsize=16)
+def _iso(at: datetime) -> str:
+    return at.isoformat()  # a processor batch renders one instant for every incident it opens
 
 
 def assignment_rows(state: IncidentState) -> list[dict[str, Any]]:

@@ -160,6 +160,7 @@ class Open:
 
     alert_id: str | None = None
     assignees: tuple[str, ...] | None = None
+    assign_channel: Ref | None = None  # the assignment's channel when not the trigger's
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +250,8 @@ def decide(state: IncidentState, command: Command, act: Act) -> list[Record]:
         records: list[Record] = [Triggered(**base, summary=say or "Triggered through the API.",
                                            alert_id=command.alert_id, opened=True)]
         if command.assignees is not None:
-            records.append(Assigned(**base, summary="", to_users=_unique(command.assignees)))
+            channel = command.assign_channel or act.channel
+            records.append(Assigned(**{**base, "channel": channel}, summary="", to_users=_unique(command.assignees)))
         return records
     if isinstance(command, AddTrigger):
         return [] if resolved else [Triggered(**base, summary=say or "Triggered through the API.",
