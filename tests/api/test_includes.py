@@ -234,9 +234,6 @@ async def test_log_entries_expand_incidents(harness: Harness, world: World) -> N
         assert entry["service"]["type"] == "service", url
 
 
-@pytest.mark.xfail(strict=True, reason="an event's trigger log entry names its integration as agent with a type "
-                   "PagerDuty's LogEntry schema does not allow (events_api_v2_inbound_integration_reference; it "
-                   "allows user, service and integration references): log entry shapes are the seam work of issue 8")
 @pytest.mark.parametrize("spec_path", LOG_ENTRY_PATHS)
 async def test_log_entries_conform(harness: Harness, world: World, spec_path: str) -> None:
     url = {"/log_entries": "/log_entries", "/log_entries/{id}": world.url("/log_entries/{log_entry}"),

@@ -16,7 +16,7 @@ async def test_trigger_opens_incident_and_ack_resolve_events_close_it(harness: H
     incident = (await harness.client.get(f"/incidents/{listed[0]['id']}", headers=harness.auth)).json()["incident"]
     assert incident["status"] == "resolved"
     log = (await harness.client.get(f"/incidents/{incident['id']}/log_entries", headers=harness.auth)).json()
-    assert [e["type"] for e in log["log_entries"]] == ["resolve_log_entry", "acknowledge_log_entry",
+    assert [e["type"] for e in log["log_entries"]] == ["resolve_log_entry", "acknowledge_log_entry", "assign_log_entry",
                                                        "trigger_log_entry"]
 
 

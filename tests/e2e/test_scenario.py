@@ -95,7 +95,7 @@ def test_reassign(rest: pagerduty.RestApiV2Client, org: dict[str, Any], incident
         "type": "incident_reference", "assignments": [{"assignee": _ref("user", backup)}]}})
     assert [a["assignee"]["id"] for a in updated["assignments"]] == [backup]
     entries = rest.list_all(f"/incidents/{incidents[0]['id']}/log_entries")
-    assert any(e["type"] == "reassign_log_entry" for e in entries), [e["type"] for e in entries]
+    assert any(e["type"] == "assign_log_entry" and "Reassigned" in e["summary"] for e in entries), entries
 
 
 def test_snooze(rest: pagerduty.RestApiV2Client, incidents: list[dict[str, Any]]) -> None:

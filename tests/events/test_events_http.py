@@ -543,8 +543,7 @@ async def test_v1_trigger_acknowledge_resolve_drive_the_incident(harness: Harnes
         await harness.process()
         [incident] = await incidents(harness)
         assert incident["status"] == status
-    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry",
-                                                        "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
 async def test_v1_trigger_without_incident_key_gets_a_generated_one(harness: Harness) -> None:
@@ -566,7 +565,7 @@ async def test_repeated_triggers_of_one_key_make_one_incident_with_a_log_entry_e
     await harness.process()
     [incident] = await incidents(harness)
     assert incident["alert_counts"] == {"all": 1, "triggered": 1, "resolved": 0}
-    assert await log_types(harness, incident["id"]) == ["trigger_log_entry"] * 4
+    assert await log_types(harness, incident["id"]) == ["trigger_log_entry"] * 3 + ["assign_log_entry", "trigger_log_entry"]
 
 
 async def test_trigger_on_an_acknowledged_incident_adds_to_it(harness: Harness) -> None:
@@ -577,8 +576,7 @@ async def test_trigger_on_an_acknowledged_incident_adds_to_it(harness: Harness) 
     await harness.process()
     [incident] = await incidents(harness)
     assert incident["status"] == "acknowledged"
-    assert await log_types(harness, incident["id"]) == ["trigger_log_entry", "acknowledge_log_entry",
-                                                        "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == ["trigger_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
@@ -602,8 +600,8 @@ async def test_resolve_then_trigger_same_key_opens_a_second_incident(harness: Ha
     first, second = await incidents(harness)
     assert (first["incident_number"], first["status"]) == (1, "resolved")
     assert (second["incident_number"], second["status"], second["incident_key"]) == (2, "triggered", "k")
-    assert await log_types(harness, first["id"]) == ["resolve_log_entry", "trigger_log_entry"]
-    assert await log_types(harness, second["id"]) == ["trigger_log_entry"]
+    assert await log_types(harness, first["id"]) == ["resolve_log_entry", "assign_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, second["id"]) == ["assign_log_entry", "trigger_log_entry"]
 
 
 async def test_events_never_reopen_a_resolved_incident(harness: Harness) -> None:
@@ -624,7 +622,7 @@ async def test_events_never_reopen_a_resolved_incident(harness: Harness) -> None
     first_now, second = await incidents(harness)
     assert first_now["id"] == first["id"]
     assert (first_now["status"], first_now["resolved_at"]) == ("resolved", resolved_at)
-    assert await log_types(harness, first["id"]) == ["resolve_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, first["id"]) == ["resolve_log_entry", "assign_log_entry", "trigger_log_entry"]
     assert (second["status"], second["incident_key"]) == ("acknowledged", "k")
 
 
@@ -642,8 +640,8 @@ async def test_follow_ups_count_only_through_the_same_routing_key(harness: Harne
     await harness.process()
     a, b = await incidents(harness)
     assert (a["status"], b["status"]) == ("triggered", "resolved")
-    assert await log_types(harness, a["id"]) == ["trigger_log_entry", "trigger_log_entry"]
-    assert await log_types(harness, b["id"]) == ["resolve_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, a["id"]) == ["trigger_log_entry", "assign_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, b["id"]) == ["resolve_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
 async def test_v1_and_v2_events_on_one_key_share_dedup(harness: Harness) -> None:
@@ -692,8 +690,7 @@ async def test_ack_then_resolve_of_a_new_alert_in_one_batch(harness: Harness) ->
     assert await harness.process() == 4
     [incident] = await incidents(harness)
     assert incident["status"] == "resolved"
-    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry",
-                                                        "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
 # --- 5. robustness: valid events every database must store ----------------------------------
@@ -733,7 +730,7 @@ class TestRateLimiting:
         assert r.json()["status"] == "throttle event"
         await harness.process()
         [incident] = await incidents(harness)
-        assert await log_types(harness, incident["id"]) == ["trigger_log_entry"] * RATE_LIMIT
+        assert await log_types(harness, incident["id"]) == ["trigger_log_entry"] * (RATE_LIMIT - 1) + ["assign_log_entry", "trigger_log_entry"]
 
     async def test_change_events_count_towards_the_limit(self, harness: Harness) -> None:
         for _ in range(RATE_LIMIT):

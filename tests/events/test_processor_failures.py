@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
@@ -45,3 +46,31 @@ async def test_a_failing_trigger_holds_back_its_resolve_and_becomes_a_dead_lette
     assert [r.event["event_action"] for r in await inbox()] == ["trigger"]
     listed = (await harness.client.get("/incidents", headers=harness.auth)).json()["incidents"]
     assert [i["incident_key"] for i in listed] == ["healthy"]
+
+
+async def test_a_batch_that_applied_nothing_reports_no_work(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker skips its sleep only after real work: a batch whose events all failed, or that
+    hit a transient database error, reports 0 so the worker waits before trying again."""
+    for n in range(3):
+        await harness.send(harness.event(dedup_key=f"stuck/{n}"))
+
+    def failing(session, rows):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cannot apply this event")
+
+    monkeypatch.setattr(processor, "_split", failing)
+    assert await processor.process_batch(harness.tocsin.db) == 0
+    async with harness.tocsin.db.transaction() as session:
+        attempts = list((await session.execute(select(InboxEvent.attempts))).scalars())
+    assert attempts == [1, 1, 1]  # each was tried and marked, none applied
+
+    def transient(session, rows):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(processor, "_split", transient)
+    assert await processor.process_batch(harness.tocsin.db) == 0
+    async with harness.tocsin.db.transaction() as session:
+        attempts = list((await session.execute(select(InboxEvent.attempts))).scalars())
+    assert attempts == [1, 1, 1]  # a transient error is not the events' fault
+
+    monkeypatch.undo()
+    assert await processor.process_batch(harness.tocsin.db) == 3

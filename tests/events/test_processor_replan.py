@@ -12,8 +12,8 @@ async def test_trigger_planned_against_an_alert_resolved_meanwhile_opens_a_new_i
     await harness.process()
     await harness.send(harness.event(dedup_key="db/disk"))  # waits in the inbox
     async with harness.tocsin.db.transaction() as session:
-        batch = await session.run_sync(lambda s: _read_batch(s, 10))
-    assert batch.prepared is not None and len(batch.prepared.writer.incidents) == 0  # planned: add_trigger
+        batch = await session.run_sync(lambda s: _read_batch(s, 10, harness.tocsin.runtime.clock.now()))
+    assert batch.prepared is not None and len(batch.prepared.writer.new_incidents) == 0  # planned: add_trigger
 
     incident = (await harness.client.get("/incidents", headers=harness.auth)).json()["incidents"][0]
     body = {"incident": {"type": "incident_reference", "status": "resolved"}}

@@ -177,7 +177,8 @@ async def test_priority_by_reference_by_name_and_removed(harness: Harness) -> No
     assert r.json()["incident"]["priority"]["name"] == "P1"
     assert (await put(harness, incident["id"], priority="P3")).json()["incident"]["priority"]["id"] == "PPRIOR3"
     assert (await put(harness, incident["id"], priority=None)).json()["incident"].get("priority") is None
-    assert (await log_types(harness, incident["id"])).count("priority_change_log_entry") == 3
+    # PagerDuty's published log entry types have no priority type: a field value change.
+    assert (await log_types(harness, incident["id"])).count("field_value_change_log_entry") == 3
     for bad in ("P9", {"id": "PNOPE12", "type": "priority_reference"}, 3):
         error = assert_error(await put(harness, incident["id"], priority=bad), 400, 2001)
         assert any(e.startswith("incident.priority") for e in error["errors"]), error
@@ -203,7 +204,7 @@ async def test_reassign_logs_and_retriggers(harness: Harness) -> None:
     assert r.status_code == 200, r.text
     after = r.json()["incident"]
     assert (after["status"], assignee_ids(after)) == ("triggered", [bob])
-    assert (await log_types(harness, incident["id"]))[-1] == "reassign_log_entry"
+    assert (await log_types(harness, incident["id"]))[-1] == "assign_log_entry"  # PagerDuty has no reassign type
     assert [i["id"] for i in (await get(harness, "/incidents", **{"user_ids[]": bob}))["incidents"]] == [incident["id"]]
     assert (await get(harness, "/incidents", **{"user_ids[]": await admin_id(harness)}))["incidents"] == []
     error = assert_error(await put(harness, incident["id"], assignments=[
@@ -221,7 +222,7 @@ async def test_escalation_policy_and_level(harness: Harness) -> None:
     r = await put(harness, incident["id"], escalation_level=2)
     assert r.status_code == 200, r.text
     assert assignee_ids(r.json()["incident"]) == [bob]
-    assert (await log_types(harness, incident["id"]))[-2:] == ["reassign_log_entry", "escalate_log_entry"]
+    assert (await log_types(harness, incident["id"]))[-2:] == ["delegate_log_entry", "escalate_log_entry"]
     for level in (0, 3, "2"):
         error = assert_error(await put(harness, incident["id"], escalation_level=level), 400, 2001)
         assert any(e.startswith("incident.escalation_level") for e in error["errors"]), error
@@ -384,8 +385,9 @@ async def test_merge_moves_alerts_and_resolves_sources(harness: Harness) -> None
     assert merged["alert_counts"] == {"all": 2, "triggered": 2, "resolved": 0}
     gone = (await get(harness, f"/incidents/{source['id']}"))["incident"]
     assert gone["status"] == "resolved" and gone["alert_counts"]["all"] == 0
-    assert (await log_types(harness, source["id"]))[-1] == "merge_log_entry"
-    assert (await log_types(harness, target["id"]))[-1] == "merge_log_entry"
+    # PagerDuty resolves a merged source with the reason "merged"; the target's log is unchanged.
+    assert (await log_types(harness, source["id"]))[-1] == "resolve_log_entry"
+    assert (await log_types(harness, target["id"])) == ["trigger_log_entry", "assign_log_entry"]
     # An event resolving one of the two alerts leaves the incident open; the second resolves it.
     assert (await harness.send(harness.event("resolve", "m/2"))).status_code == 202
     await harness.process()

@@ -325,7 +325,8 @@ async def test_unacknowledge_returns_to_triggered(harness: Harness) -> None:
     assert r.status_code == 200, r.text
     assert (r.json()["incident"]["status"], r.json()["incident"]["acknowledgements"]) == ("triggered", [])
     entries = (await get(harness, f"/incidents/{incident['id']}/log_entries"))["log_entries"]
-    assert [e["type"] for e in entries] == ["unacknowledge_log_entry", "acknowledge_log_entry", "trigger_log_entry"]
+    assert [e["type"] for e in entries] == ["unacknowledge_log_entry", "acknowledge_log_entry", "assign_log_entry",
+                                            "trigger_log_entry"]
 
 
 async def test_urgency_change_is_logged(harness: Harness) -> None:
@@ -388,19 +389,21 @@ async def test_alerts_of_an_incident(harness: Harness) -> None:
 
 
 async def test_incident_log_is_newest_first_with_agents(harness: Harness) -> None:
-    integration = (await get(harness, f"/services/{harness.seed.service_id}"))["service"]["integrations"][0]
     incident = await trigger(harness, "log/1")
     assert (await put(harness, incident["id"], status="acknowledged")).status_code == 200
     assert (await put(harness, incident["id"], status="resolved")).status_code == 200
     body = await get(harness, f"/incidents/{incident['id']}/log_entries", total="true")
     entries = body["log_entries"]
-    assert [e["type"] for e in entries] == ["resolve_log_entry", "acknowledge_log_entry", "trigger_log_entry"]
-    assert body["total"] == 3
+    assert [e["type"] for e in entries] == ["resolve_log_entry", "acknowledge_log_entry", "assign_log_entry",
+                                            "trigger_log_entry"]
+    assert body["total"] == 4
     user = await admin_id(harness)
     assert [(e["agent"]["id"], e["agent"]["type"]) for e in entries[:2]] == [(user, "user_reference")] * 2
-    trigger_agent = entries[2]["agent"]
-    assert trigger_agent["id"] == integration["id"]
-    assert trigger_agent["type"].endswith("integration_reference")
+    # An event acts as its service (an agent type PagerDuty's schema allows): the trigger through
+    # the API channel, the assignment that follows it automatically.
+    for entry in entries[2:]:
+        assert (entry["agent"]["id"], entry["agent"]["type"]) == (harness.seed.service_id, "service_reference")
+    assert [e["channel"]["type"] for e in entries[2:]] == ["auto", "api"]
     for e in entries:
         assert ID.match(e["id"]) and e["incident"]["id"] == incident["id"]
         assert e["self"] == f"{BASE}/log_entries/{e['id']}"
@@ -415,9 +418,10 @@ async def test_global_log_entries_and_one_entry(harness: Harness) -> None:
     assert (await put(harness, a["id"], status="acknowledged")).status_code == 200
     body = await get(harness, "/log_entries", total="true")
     entries = body["log_entries"]
-    assert body["total"] == 3
+    assert body["total"] == 5
     assert [(e["type"], e["incident"]["id"]) for e in entries] == [
-        ("acknowledge_log_entry", a["id"]), ("trigger_log_entry", b["id"]), ("trigger_log_entry", a["id"])]
+        ("acknowledge_log_entry", a["id"]), ("assign_log_entry", b["id"]), ("trigger_log_entry", b["id"]),
+        ("assign_log_entry", a["id"]), ("trigger_log_entry", a["id"])]
     page = await get(harness, "/log_entries", limit=1, offset=1)
     assert [e["id"] for e in page["log_entries"]] == [entries[1]["id"]] and page["more"] is True
     for entry in entries:
@@ -434,6 +438,6 @@ async def test_global_log_entries_default_to_the_last_30_days(harness: Harness) 
         await session.execute(update(LogEntry).where(LogEntry.incident_id == incident["id"])
                               .values(created_at=datetime.now(UTC) - timedelta(days=40)))
     assert (await get(harness, "/log_entries", total="true"))["total"] == 0
-    assert (await get(harness, "/log_entries", date_range="all", total="true"))["total"] == 1
+    assert (await get(harness, "/log_entries", date_range="all", total="true"))["total"] == 2  # trigger, assign
     # An incident's own log is whole unless a window is asked for.
-    assert len((await get(harness, f"/incidents/{incident['id']}/log_entries"))["log_entries"]) == 1
+    assert len((await get(harness, f"/incidents/{incident['id']}/log_entries"))["log_entries"]) == 2

@@ -125,6 +125,7 @@ async def test_a_batch_mixing_held_and_applied_events(h: Harness) -> None:
     for action, key in [("trigger", "new"), ("acknowledge", "new"), ("trigger", "new"), ("resolve", "new"),
                         ("resolve", "old"), ("trigger", "old")]:
         await send(h, action, key)
+        clock(h).advance(seconds=1)  # received one after another (the list is in received order)
     assert await h.process() == 6
     assert await incidents(h) == [("old", "resolved")]
     assert [e["dedup_key"] for e in await suppressed(h, wid)] == ["new", "new", "old"]

@@ -61,7 +61,8 @@ class Tocsin:
         self.directory = IntegrationDirectory(self.db)
         self.committer = GroupCommitter(self.db, on_commit=self.worker.wake)
         self.events = EventsEndpoint(
-            self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit)
+            self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit),
+            now=lambda: self.runtime.clock.now(),
         )
         # The one authenticator: the REST gate and the access dependency share it (and its cache),
         # so revoking a key drops it from the only cache there is.

@@ -31,6 +31,36 @@ def _validation_message(err: dict[str, Any]) -> str:
     return f"{_field(tuple(err.get('loc', ())))}: {err.get('msg', 'is invalid')}"
 
 
+_INTEGRITY_MESSAGES = {
+    # Every route checks uniqueness before writing, so a unique violation means a concurrent
+    # request wrote the same value first (two creates with one email).
+    "unique": "The change conflicts with one made at the same moment (a value that must be unique is "
+              "already taken); nothing was written",
+    # Routes check references too, so a foreign-key violation means what the change refers to
+    # was removed by a concurrent request.
+    "foreign_key": "The change refers to something that no longer exists (removed at the same moment); "
+                   "nothing was written",
+    "other": "The change breaks a rule of the stored data; nothing was written",
+}
+
+
+def integrity_kind(exc: IntegrityError) -> str:
+    """``unique``, ``foreign_key`` or ``other``: PostgreSQL by SQLSTATE (23505, 23503) on the
+    driver's exception, SQLite by its extended error name or message."""
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code == "23505":
+        return "unique"
+    if code == "23503":
+        return "foreign_key"
+    text = f"{getattr(orig, 'sqlite_errorname', '')} {orig}".upper()
+    if "UNIQUE" in text:
+        return "unique"
+    if "FOREIGN" in text:
+        return "foreign_key"
+    return "other"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TocsinError)
     async def _tocsin(_: Request, exc: TocsinError) -> JSONResponse:
@@ -59,14 +89,13 @@ def install(app: FastAPI) -> None:
         if "0x00" in str(exc) or "\\u0000" in str(exc):
             return JSONResponse(error_body("Invalid Input Provided", 2001,
                                            ["NUL characters are not allowed in text fields"]), status_code=400)
-        # Every route checks uniqueness before writing, so a unique violation here means a
-        # concurrent request wrote the same value first (two creates with one email): the
+        # A constraint the route's own checks could not foresee (a concurrent change): the
         # transaction rolled back whole, and the client may retry.
         if isinstance(exc, IntegrityError):
-            log.info("write refused by a database constraint: %s", type(exc.orig).__name__)
-            return JSONResponse(error_body("Invalid Input Provided", 2001, [
-                "The change conflicts with one made at the same moment (a value that must be "
-                "unique is already taken); nothing was written"]), status_code=400)
+            kind = integrity_kind(exc)
+            log.info("write refused by a database constraint (%s): %s", kind, type(exc.orig).__name__)
+            return JSONResponse(error_body("Invalid Input Provided", 2001, [_INTEGRITY_MESSAGES[kind]]),
+                                status_code=400)
         log.exception("database error", exc_info=exc)
         return JSONResponse(error_body("An unexpected error occurred.", 2000, []), status_code=500)
 

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from tocsin.db.bridge import SyncAsAsync, run_now
 from tocsin.db.links import linked
-from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
+from tocsin.escalation.models import (
+    EscalationPolicy,
+    EscalationPolicyTeam,
+    EscalationRule,
+    EscalationTarget,
+)
 from tocsin.schedules.queries import on_call_sources, shift_at
 from tocsin.users.queries import existing_user_ids
 
@@ -127,3 +135,11 @@ async def policies_targeting_user(session: AsyncSession, user_id: str) -> list[t
         .order_by(EscalationPolicy.name, EscalationPolicy.id)
     )
     return [(pid, name) for pid, name in rows]
+
+
+def first_level_on_call_sync(session: Session, policy_ids: Iterable[str], at: datetime) -> dict[str, list[str]]:
+    """Who level 1 of each policy assigns at ``at``, for the synchronous event processor: each
+    policy rendered once however many incidents of the batch it assigns. Runs
+    ``on_call_user_ids`` itself over the sync session (``tocsin.db.bridge``)."""
+    adapter: Any = SyncAsAsync(session)
+    return {pid: run_now(on_call_user_ids(adapter, pid, 1, at)) for pid in _unique(policy_ids)}

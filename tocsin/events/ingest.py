@@ -12,11 +12,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from tocsin.clock import SystemClock
 from tocsin.events.directory import IntegrationDirectory
 from tocsin.events.inbox import GroupCommitter
 from tocsin.events.ratelimit import SlidingWindowLimiter
@@ -131,10 +132,14 @@ class EventsEndpoint:
         directory: IntegrationDirectory,
         committer: GroupCommitter,
         limiter: SlidingWindowLimiter,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.directory = directory
         self.committer = committer
         self.limiter = limiter
+        # The runtime clock, read through a callable on each event (tests swap the clock after
+        # the app is built): it stamps when the event was received.
+        self._now = now or SystemClock().now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
@@ -177,7 +182,7 @@ class EventsEndpoint:
         if event.kind == "alert" and event.dedup_key is None:
             event.dedup_key = uuid.uuid4().hex
         try:
-            await self.committer.submit(inbox_row(event, route.integration_id, datetime.now(UTC)))
+            await self.committer.submit(inbox_row(event, route.integration_id, self._now()))
         except Exception:
             # Not stored: say so with a retryable status; clients and monitoring tools retry 5xx.
             return 503, {"status": "error", "message": "Event could not be stored; retry later", "errors": ["Storage unavailable"]}

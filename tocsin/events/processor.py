@@ -12,17 +12,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from tocsin.clock import SystemClock
 from tocsin.db.session import Database
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.ids import new_id
-from tocsin.incidents.ingest import AlertEventIn, PreparedBatch, apply_alert_events, prepare, still_valid, write
+from tocsin.incidents.ingest import (
+    AlertEventIn,
+    PreparedBatch,
+    apply_alert_events,
+    prepare,
+    still_valid,
+    write,
+)
 from tocsin.maintenance.queries import mark_maintenance
 from tocsin.services.queries import integration_targets
 
@@ -71,20 +79,21 @@ class _Batch:
     alerts: list[AlertEventIn]
     changes: list[dict[str, Any]]
     prepared: PreparedBatch | None
+    at: datetime
 
 
-def _read_batch(session: Session, limit: int, at: datetime | None = None) -> _Batch:
+def _read_batch(session: Session, limit: int, at: datetime) -> _Batch:
     rows = _pending(session, limit)
     alerts, changes = _split(session, rows)
-    mark_maintenance(session, [a.service for a in alerts], at or datetime.now(UTC))
-    prepared = prepare(session, alerts) if alerts else None
-    return _Batch([r.seq for r in rows], alerts, changes, prepared)
+    mark_maintenance(session, [a.service for a in alerts], at)
+    prepared = prepare(session, alerts, at) if alerts else None
+    return _Batch([r.seq for r in rows], alerts, changes, prepared, at)
 
 
 def _write_batch(session: Session, batch: _Batch) -> int:
     if batch.prepared is not None:
         if not still_valid(session, batch.prepared):
-            batch.prepared = prepare(session, batch.alerts)  # re-plan under the lock
+            batch.prepared = prepare(session, batch.alerts, batch.at)  # re-plan under the lock
         write(session, batch.prepared)
     if batch.changes:
         session.execute(ChangeEvent.__table__.insert(), batch.changes)
@@ -94,12 +103,15 @@ def _write_batch(session: Session, batch: _Batch) -> int:
 
 
 async def process_batch(db: Database, limit: int | None = None, now: Callable[[], datetime] | None = None) -> int:
-    """Process up to ``limit`` inbox events; return how many were taken (0 when idle).
+    """Process up to ``limit`` inbox events; return how many were applied (taken out of the
+    inbox): 0 when idle, and also when every pending event failed or the database had a
+    transient error, so the worker sleeps instead of retrying at once.
 
-    ``now`` is the runtime clock: read once, it is the batch's processing time, which decides
-    whether a service is in maintenance (``tocsin.maintenance.rule``)."""
+    ``now`` is the runtime clock: read once, it is the batch's processing time, which dates the
+    batch's incident changes and log entries and decides whether a service is in maintenance
+    (``tocsin.maintenance.rule``)."""
     limit = min(limit or BATCH, batch_size(db))
-    at = now() if now is not None else datetime.now(UTC)
+    at = (now or SystemClock().now)()
     try:
         if db.is_sqlite:
             # Plan from reads, then hold SQLite's write lock only for the writes.
@@ -120,11 +132,13 @@ def _pending(session: Session, limit: int) -> list[InboxEvent]:
     return list(session.execute(query).scalars())
 
 
-def _apply_one(session: Session, seq: int, at: datetime) -> None:
+def _apply_one(session: Session, seq: int, at: datetime) -> bool:
     row = session.get(InboxEvent, seq)
-    if row is not None:
-        _apply(session, [row], at)
-        session.delete(row)
+    if row is None:
+        return False
+    _apply(session, [row], at)
+    session.delete(row)
+    return True
 
 
 def _record_failure(session: Session, seq: int, error: str) -> None:
@@ -148,27 +162,29 @@ async def _process_singly(db: Database, limit: int, at: datetime) -> int:
         db, lambda session: [(r.seq, _ordering_key(r)) for r in _pending(session, limit)]
     )
     blocked: set[tuple[str, str | None]] = set()
+    applied = 0
     for seq, key in pending or []:
         if key in blocked:
             continue
         try:
-            await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq, at))
+            if await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq, at)):
+                applied += 1
         except OperationalError:
             # Locks, timeouts, lost connections: not the event's fault, so not an attempt.
             log.exception("inbox event %s hit a transient database error; will retry", seq)
-            return len(pending or [])
+            return applied
         except Exception as exc:
             log.exception("inbox event %s failed", seq)
             blocked.add(key)
             await _in_transaction(db, lambda session, seq=seq, e=repr(exc): _record_failure(session, seq, e))
-    return len(pending or [])
+    return applied
 
 
 def _apply(session: Session, rows: list[InboxEvent], at: datetime) -> None:
     alerts, changes = _split(session, rows)
     mark_maintenance(session, [a.service for a in alerts], at)
     if alerts:
-        apply_alert_events(session, alerts)
+        apply_alert_events(session, alerts, at)
     if changes:
         session.execute(ChangeEvent.__table__.insert(), changes)
 

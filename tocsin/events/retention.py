@@ -15,11 +15,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from tocsin.clock import SystemClock
 from tocsin.db.session import Database
 from tocsin.events.models import CHANGE_EVENT_RETENTION, ChangeEvent
 from tocsin.maintenance.queries import prune_suppressed
@@ -63,7 +64,7 @@ class RetentionSweeper:
 
     async def sweep(self) -> int:
         """Delete everything past retention, batch by batch; return how many rows went."""
-        at = self._now() if self._now is not None else datetime.now(UTC)
+        at = (self._now or SystemClock().now)()
         total = 0
         for prune in _PRUNERS:
             while (deleted := await self._delete_batch(prune, at)) is not None:

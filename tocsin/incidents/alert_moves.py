@@ -12,14 +12,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import IncidentAlreadyResolved, InvalidInput, NotFound
-from tocsin.incidents.logic import agent_of, resolve, write_log
+from tocsin.incidents import transition_writer
+from tocsin.incidents.logic import agent_of, resolve
 from tocsin.incidents.models import Alert, Incident
 from tocsin.incidents.queries import get_incident, lock_incidents
 from tocsin.incidents.schemas import AlertUpdate
+from tocsin.incidents.transitions import Act, Merge
 
 
 async def merge(session: AsyncSession, target_id: str, source_ids: list[str], user_id: str, at: datetime) -> Incident:
-    """Move the sources' alerts to the target; each source resolves with a merge log entry."""
+    """Move the sources' alerts to the target; each source resolves, merged into the target (its
+    ``resolve_log_entry`` names the target, as PagerDuty lists the reason as "merged")."""
     agent = agent_of(user_id)
     await lock_incidents(session, [target_id, *source_ids])
     target = await get_incident(session, target_id, for_update=True)
@@ -43,9 +46,8 @@ async def merge(session: AsyncSession, target_id: str, source_ids: list[str], us
         raise InvalidInput(errors=errors)
     for source in sources:
         await session.execute(update(Alert).where(Alert.incident_id == source.id).values(incident_id=target.id))
-        source.merged_into_id = target.id
-        await resolve(session, source, agent, at, f"Merged into incident #{target.number}.", log_type="merge_log_entry")
-        write_log(session, target, "merge_log_entry", f"Incident #{source.number} merged into this incident.", agent, at)
+        act = Act(at, agent, {"type": "api"}, f"Resolved by merging into incident #{target.number}.")
+        await transition_writer.change(session, source, Merge(target.id), act)
     target.updated_at = at
     await session.flush()
     return target
@@ -63,7 +65,8 @@ async def update_alert(
     field: str = "alert",
 ) -> Alert:
     """Resolve an alert or move it to another open incident; when an incident's last open
-    alert resolves, the incident resolves too."""
+    alert resolves (or moves away), the incident resolves too. The alert's own change is kept on
+    the alert (status, resolved_at, incident); the log records what happened to incidents."""
     agent = agent_of(user_id)
     alert = await get_alert(session, incident.id, alert_id)
     if change.status == "triggered" and alert.status == "resolved":
@@ -73,22 +76,22 @@ async def update_alert(
         if target is None or target.status == "resolved":
             raise InvalidInput(errors=[f"{field}.incident: incident {change.incident.id} not found or resolved"])
         alert.incident_id = target.id
-        write_log(session, target, "merge_log_entry", f"Alert moved from incident #{incident.number}.", agent, at,
-             alert_id=alert.id)
+        target.updated_at = at
     if change.status == "resolved" and alert.status != "resolved":
         alert.status = "resolved"
         alert.resolved_at = at
-        write_log(session, incident, "resolve_log_entry", "Alert resolved through the API.", agent, at, alert_id=alert.id)
     await session.flush()
-    await _resolve_if_no_open_alerts(session, incident, agent, at)
+    await _resolve_if_no_open_alerts(session, incident, agent, at, alert.id)
     return alert
 
 
-async def _resolve_if_no_open_alerts(session: AsyncSession, incident: Incident, agent: dict[str, Any], at: datetime) -> None:
+async def _resolve_if_no_open_alerts(
+    session: AsyncSession, incident: Incident, agent: dict[str, Any], at: datetime, alert_id: str
+) -> None:
     if incident.status == "resolved":
         return
     open_alerts = await session.execute(
         select(Alert.id).where(Alert.incident_id == incident.id, Alert.status != "resolved").limit(1))
     if open_alerts.first() is None:
-        await resolve(session, incident, agent, at, "Resolved: its last open alert was resolved.")
+        await resolve(session, incident, agent, at, "Resolved: its last open alert was resolved.", alert_id=alert_id)
         await session.flush()

@@ -4,27 +4,54 @@ Synchronous on purpose: on SQLite the processor runs it in a worker thread on it
 connection so the write lock is never held across event-loop turns; on PostgreSQL it runs
 inside ``AsyncSession.run_sync``.
 
-Loads the open alerts the batch can touch, asks ``dedup.plan`` what each event does, and writes
-the result with a handful of multi-row statements per batch rather than several per event.
+Loads the open alerts the batch can touch, asks ``dedup.plan`` what each event does, turns each
+step into an incident command decided by ``transitions`` (the same seam the REST API uses), and
+writes the result with a handful of multi-row statements per batch rather than several per event.
+
+Times: every incident change and log entry of a batch is dated by the batch's processing time
+(the runtime clock read once per batch, as maintenance windows are judged); the alert keeps when
+its event was received.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.db import sequences
+from tocsin.db.bridge import SyncAsAsync, run_now
+from tocsin.escalation.queries import first_level_on_call_sync
 from tocsin.ids import new_id
 from tocsin.incidents.dedup import DedupKey, OpenAlert, PlannedEvent, Step, plan
-from tocsin.incidents.models import Alert, Incident, LogEntry
+from tocsin.incidents.models import Alert, Incident, IncidentAssignment, LogEntry
+from tocsin.incidents.transition_log import log_entry, stamp_in_order
+from tocsin.incidents.transition_writer import (
+    assignment_rows,
+    recorded,
+    snapshot,
+    state_columns,
+)
+from tocsin.incidents.transitions import (
+    Acknowledge,
+    Act,
+    AddTrigger,
+    Command,
+    IncidentState,
+    Open,
+    Record,
+    Resolve,
+    run,
+)
 from tocsin.maintenance import queries as maintenance
 from tocsin.services.urgency import urgency_for
+from tocsin.users.queries import user_refs
 
+log = logging.getLogger(__name__)
 INCIDENT_NUMBERS = "incident_number"
 
 
@@ -43,8 +70,14 @@ class AlertEventIn:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+def _service_ref(service_id: str) -> dict[str, Any]:
+    return {"id": service_id, "type": "service_reference"}
+
+
 def _agent(event: AlertEventIn) -> dict[str, Any]:
-    return {"id": event.integration_id, "type": f"{event.integration_type}_reference"}
+    # An event acts as its service (PagerDuty's agent and acknowledger types allow a service
+    # reference, not an integration type's).
+    return _service_ref(event.service["id"])
 
 
 def _channel(event: AlertEventIn) -> dict[str, Any]:
@@ -94,15 +127,36 @@ class PreparedBatch:
     held: list[Any] = field(default_factory=list)
 
 
-def prepare(session: Session, events: list[AlertEventIn]) -> PreparedBatch:
-    """Read and plan; build every row. Needs no write lock."""
+def without_disabled_services(events: list[AlertEventIn]) -> list[AlertEventIn]:
+    """A disabled service's integrations are switched off (PagerDuty): its events were accepted
+    (202) and are dropped here with a log line: no alert, no incident, no change to open ones."""
+    kept = []
+    for event in events:
+        if event.service.get("status") == "disabled":
+            log.info("dropping a %s event for dedup key %r: service %s is disabled",
+                     event.action, event.dedup_key, event.service["id"])
+        else:
+            kept.append(event)
+    return kept
+
+
+def prepare(session: Session, events: list[AlertEventIn], at: datetime) -> PreparedBatch:
+    """Read and plan; build every row. Needs no write lock. ``at``: the batch's processing time."""
+    events = without_disabled_services(events)
     keys = {(e.integration_id, e.dedup_key) for e in events}
     open_alerts = _open_alerts(session, keys)
     events, held = maintenance.hold_back_triggers(events, open_alerts)
     planned = [PlannedEvent(e.integration_id, e.action, e.dedup_key, new_id(), new_id()) for e in events]  # type: ignore[arg-type]
-    writer = _BatchWriter()
-    for event, step in zip(events, plan(planned, open_alerts)):
+    steps = plan(planned, open_alerts)
+    # Events-made incidents are assigned as REST-made ones: level 1 of the service's policy,
+    # whoever is on call now; each policy rendered once per batch.
+    policies = {e.service.get("escalation_policy_id") for e, s in zip(events, steps) if s.outcome == "new_alert"}
+    on_call = first_level_on_call_sync(session, [p for p in policies if p], at)
+    names = run_now(user_refs(SyncAsAsync(session), {u for users in on_call.values() for u in users}))  # type: ignore[arg-type]
+    writer = _BatchWriter(at, on_call, {u: facts.name for u, facts in names.items()})
+    for event, step in zip(events, steps):
         writer.apply(event, step)
+    writer.decide_new()
     return PreparedBatch(keys, open_alerts, writer, held)
 
 
@@ -112,147 +166,174 @@ def still_valid(session: Session, prepared: PreparedBatch) -> bool:
     return _open_alerts(session, prepared.keys) == prepared.open_alerts
 
 
-def write(session: Session, prepared: PreparedBatch) -> None:
-    prepared.writer.flush(session)
+def write(session: Session, prepared: PreparedBatch) -> list[Record]:
+    """Write the batch; return the transition records it made (also in ``recorded(session)``)."""
+    records = prepared.writer.flush(session)
     maintenance.record_suppressed(session, prepared.held)
+    return records
 
 
-def apply_alert_events(session: Session, events: list[AlertEventIn]) -> None:
-    write(session, prepare(session, events))
+def apply_alert_events(session: Session, events: list[AlertEventIn], at: datetime) -> list[Record]:
+    return write(session, prepare(session, events, at))
+
+
+# The assignment that follows an event's trigger is automatic (PagerDuty's channel type "auto");
+# it does not repeat the event's details.
+_AUTO = {"type": "auto"}
+_RESOLVE_ALERT = "resolve-alert"  # a pending command: resolve the incident if no alert stays open
+
+
+def _decide(
+    commands: list[tuple[str, Command | tuple[str, str], Act]], states: dict[str, IncidentState], still_open: set[str],
+) -> list[Record]:
+    """Run ``commands`` in event order on ``states`` (changed in place); the records they made.
+    A resolve event resolves its incident only as the batch's last resolve of it, and only if no
+    alert of it stays open: otherwise the alert resolved and the incident did not (no entry)."""
+    last_resolve = {i: n for n, (i, c, _) in enumerate(commands) if isinstance(c, tuple)}
+    records: list[Record] = []
+    for n, (incident_id, command, act) in enumerate(commands):
+        if incident_id not in states:
+            continue  # deleted meanwhile
+        if isinstance(command, tuple):
+            if last_resolve[incident_id] != n or incident_id in still_open:
+                continue
+            command = Resolve(command[1])
+        states[incident_id], made = run(states[incident_id], command, act)
+        records.extend(made)
+    return records
 
 
 class _BatchWriter:
-    """Collects the rows and changes of one batch, then writes them together."""
+    """Collects the commands of one batch; decides those on new incidents while planning
+    (``decide_new``) and those on existing ones at ``flush``, under the write lock, on the locked
+    rows; then writes rows and changes together."""
 
-    def __init__(self) -> None:
+    def __init__(self, at: datetime, on_call: dict[str, list[str]], names: dict[str, str]) -> None:
+        self.at = at
+        self.on_call = on_call
+        self.names = names
         # New rows are written with their final state, so nothing inserted here is updated
         # later and a resolve-then-retrigger of one key never has two open alerts at once.
-        self.incidents: dict[str, dict[str, Any]] = {}
+        self.new_incidents: dict[str, dict[str, Any]] = {}
         self.alerts: dict[str, dict[str, Any]] = {}
-        self.logs: list[dict[str, Any]] = []
-        self.acks: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        self.resolved_alerts: dict[str, datetime] = {}
-        self.resolved_incidents: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self.resolved_alerts: list[str] = []
+        self.service_of: dict[str, str] = {}
+        # (incident id, command, act) in event order; decided in ``decide_new`` and ``flush``.
+        self.commands: list[tuple[str, Command | tuple[str, str], Act]] = []
+        self.new_records: list[Record] = []
+        self.new_rows: list[dict[str, Any]] = []
+        self.new_assignments: list[dict[str, Any]] = []
+        self.new_logs: list[dict[str, Any]] = []
 
-    def log(self, type_: str, event: AlertEventIn, incident_id: str, alert_id: str | None, summary: str) -> None:
-        self.logs.append({
-            "id": new_id(), "type": type_, "incident_id": incident_id, "alert_id": alert_id,
-            "service_id": event.service["id"], "created_at": event.received_at, "summary": summary,
-            "agent": _agent(event), "channel": _channel(event),
-        })
+    def _act(self, event: AlertEventIn) -> Act:
+        return Act(self.at, _agent(event), _channel(event))
 
     def apply(self, event: AlertEventIn, step: Step) -> None:
         assert step.incident_id is not None or step.outcome == "ignore"
+        if step.outcome == "ignore":
+            return
+        incident_id: str = step.incident_id  # type: ignore[assignment]
+        self.service_of[incident_id] = event.service["id"]
         if step.outcome == "new_alert":
             self._open(event, step)
         elif step.outcome == "add_trigger":
-            self.log("trigger_log_entry", event, step.incident_id, step.alert_id, "Triggered through the API.")  # type: ignore[arg-type]
+            self.commands.append((incident_id, AddTrigger(step.alert_id), self._act(event)))  # type: ignore[arg-type]
         elif step.outcome == "acknowledge":
-            self._acknowledge(event, step.incident_id)  # type: ignore[arg-type]
-            self.log("acknowledge_log_entry", event, step.incident_id, step.alert_id, "Acknowledged through the API.")  # type: ignore[arg-type]
+            command = Acknowledge(_agent(event), only_if_triggered=True)
+            self.commands.append((incident_id, command, self._act(event)))
         elif step.outcome == "resolve":
-            self._resolve(event, step.alert_id, step.incident_id)  # type: ignore[arg-type]
-            self.log("resolve_log_entry", event, step.incident_id, step.alert_id, "Resolved through the API.")  # type: ignore[arg-type]
-
-    def _acknowledge(self, event: AlertEventIn, incident_id: str) -> None:
-        ack = {"at": event.received_at.isoformat(), "acknowledger": _agent(event)}
-        row = self.incidents.get(incident_id)
-        if row is None:
-            self.acks[incident_id].append(ack)
-            return
-        row["acknowledgements"] = [*row["acknowledgements"], ack]
-        row.update(status="acknowledged", updated_at=event.received_at,
-                   last_status_change_at=event.received_at, last_status_change_by=_agent(event))
-
-    def _resolve(self, event: AlertEventIn, alert_id: str, incident_id: str) -> None:
-        at = event.received_at
-        alert = self.alerts.get(alert_id)
-        if alert is None:
-            self.resolved_alerts[alert_id] = at
-        else:
-            alert.update(status="resolved", resolved_at=at)
-        row = self.incidents.get(incident_id)
-        if row is None:
-            self.resolved_incidents[incident_id] = (at, _agent(event))
-            self.acks.pop(incident_id, None)
-            return
-        # One alert per incident for now, so resolving the alert resolves its incident.
-        row.update(status="resolved", resolved_at=at, updated_at=at, last_status_change_at=at,
-                   last_status_change_by=_agent(event), assignments=[])
+            alert = self.alerts.get(step.alert_id)  # type: ignore[arg-type]
+            if alert is None:
+                self.resolved_alerts.append(step.alert_id)  # type: ignore[arg-type]
+            else:
+                alert.update(status="resolved", resolved_at=self.at)
+            self.commands.append((incident_id, (_RESOLVE_ALERT, step.alert_id), self._act(event)))  # type: ignore[arg-type]
 
     def _open(self, event: AlertEventIn, step: Step) -> None:
         service = event.service
-        at = event.received_at
-        urgency = urgency_for(service["incident_urgency_rule"], event.severity, at, service.get("support_hours"))
-        self.incidents[step.incident_id] = {  # type: ignore[index]
+        policy = service.get("escalation_policy_id")
+        urgency = urgency_for(service["incident_urgency_rule"], event.severity, self.at, service.get("support_hours"))
+        self.new_incidents[step.incident_id] = {  # type: ignore[index]
             "id": step.incident_id, "number": None, "title": event.summary or event.dedup_key,
-            "description": event.summary, "status": "triggered", "urgency": urgency,
-            "service_id": service["id"], "incident_key": event.dedup_key,
-            # Assigning the policy's on-call users needs the escalation queries (async) on the hot
-            # path; the engine (next issue) assigns and pages right after the trigger instead.
-            "escalation_policy_id": service.get("escalation_policy_id"), "priority_id": None,
-            "acknowledgements": [], "assignments": [], "created_at": at, "updated_at": at,
-            "last_status_change_at": at,
-            "last_status_change_by": {"id": service["id"], "type": "service_reference"},
-            "resolved_at": None,
+            "description": event.summary, "urgency": urgency, "service_id": service["id"],
+            "incident_key": event.dedup_key, "escalation_policy_id": policy, "created_at": self.at,
         }
         self.alerts[step.alert_id] = {  # type: ignore[index]
             "id": step.alert_id, "incident_id": step.incident_id, "integration_id": event.integration_id,
             "service_id": service["id"], "dedup_key": event.dedup_key, "status": "triggered",
             "severity": event.severity or "error", "summary": event.summary or event.dedup_key,
-            "body": event.payload, "created_at": at, "resolved_at": None,
+            "body": event.payload, "created_at": event.received_at, "resolved_at": None,
         }
-        self.log("trigger_log_entry", event, step.incident_id, step.alert_id, "Triggered through the API.")  # type: ignore[arg-type]
+        assignees = tuple(self.on_call.get(policy, ())) if policy else None
+        command = Open(step.alert_id, assignees, assign_channel=_AUTO)
+        self.commands.append((step.incident_id, command, self._act(event)))  # type: ignore[arg-type]
 
-    def flush(self, session: Session) -> None:
-        self.session = s = session
-        numbers = sequences.take_sync(s, INCIDENT_NUMBERS, len(self.incidents)) if self.incidents else range(0)
-        for row, number in zip(self.incidents.values(), numbers):
+    def _initial_state(self, row: dict[str, Any]) -> IncidentState:
+        return IncidentState(id=row["id"], status="triggered", policy_id=row["escalation_policy_id"],
+                             urgency=row["urgency"], updated_at=self.at, last_status_change_at=self.at,
+                             last_status_change_by=_service_ref(row["service_id"]))
+
+    def decide_new(self) -> None:
+        """Decide and build everything about the incidents this batch opens, from reads alone:
+        nobody else can see them yet, so this needs no write lock (SQLite holds it only for
+        ``flush``)."""
+        states = {i: self._initial_state(r) for i, r in self.new_incidents.items()}
+        mine = [c for c in self.commands if c[0] in states]
+        self.commands = [c for c in self.commands if c[0] not in states]
+        # A new incident has one alert, so its last resolve in the batch resolves it.
+        self.new_records = _decide(mine, states, still_open=set())
+        self.new_rows = [{**row, "priority_id": None, "assignments": [], **state_columns(states[i])}
+                         for i, row in self.new_incidents.items()]
+        self.new_assignments = [r for state in states.values() for r in assignment_rows(state)]
+        self.new_logs = [log_entry(r, self.service_of[r.incident_id], self.names) for r in self.new_records]
+        stamp_in_order(self.new_logs, {})
+
+    def flush(self, session: Session) -> list[Record]:
+        s = session
+        numbers = sequences.take_sync(s, INCIDENT_NUMBERS, len(self.new_rows)) if self.new_rows else range(0)
+        for row, number in zip(self.new_rows, numbers):
             row["number"] = number
-        self._resolve_existing_alerts()
-        if self.incidents:
-            s.execute(insert(Incident.__table__), list(self.incidents.values()))
+        if self.resolved_alerts:
+            s.execute(update(Alert).where(Alert.id.in_(self.resolved_alerts)).values(status="resolved", resolved_at=self.at))
+        existing = self._load_existing(s)
+        states = {i: snapshot(o) for i, o in existing.items()}
+        resolving = sorted({i for i, c, _ in self.commands if isinstance(c, tuple)})
+        # An incident resolves with its last open alert (a merged one has several).
+        still_open = set(s.execute(
+            select(Alert.incident_id).where(Alert.incident_id.in_(resolving), Alert.status != "resolved")
+        ).scalars()) if resolving else set()
+        records = _decide(self.commands, states, still_open)
+        if self.new_rows:
+            s.execute(insert(Incident.__table__), self.new_rows)
             s.execute(insert(Alert.__table__), list(self.alerts.values()))
-        self._apply_acks()
-        self._resolve_existing_incidents()
-        if self.logs:
-            s.execute(insert(LogEntry.__table__), self.logs)
+        if self.new_assignments:
+            s.execute(insert(IncidentAssignment.__table__), self.new_assignments)
+        self._write_existing(s, existing, states, records)
+        entries = [log_entry(r, self.service_of[r.incident_id], self.names) for r in records]
+        stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
+        if entries or self.new_logs:
+            s.execute(insert(LogEntry.__table__), self.new_logs + entries)
+        records = self.new_records + records
+        recorded(session).extend(records)
+        return records
 
-    def _apply_acks(self) -> None:
-        if not self.acks:
-            return
-        rows = (self.session.execute(select(Incident).where(Incident.id.in_(list(self.acks))).with_for_update())).scalars()
-        for incident in rows:
-            new = self.acks[incident.id]
-            if incident.status == "resolved":
-                continue
-            incident.acknowledgements = [*incident.acknowledgements, *new]
-            at = datetime.fromisoformat(new[-1]["at"])
-            incident.status = "acknowledged"
-            incident.updated_at = incident.last_status_change_at = at
-            incident.last_status_change_by = new[-1]["acknowledger"]
-        self.session.flush()
+    def _load_existing(self, s: Session) -> dict[str, Incident]:
+        ids = sorted({i for i, _, _ in self.commands})
+        if not ids:
+            return {}
+        rows = s.execute(select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update())
+        return {incident.id: incident for incident in rows.scalars()}
 
-    def _resolve_existing_alerts(self) -> None:
-        for alert_id, at in self.resolved_alerts.items():
-            self.session.execute(update(Alert).where(Alert.id == alert_id).values(status="resolved", resolved_at=at))
-
-    def _resolve_existing_incidents(self) -> None:
-        if not self.resolved_incidents:
-            return
-        ids = list(self.resolved_incidents)
-        # A merged incident has several alerts: it resolves only with its last open one.
-        still_open = set(self.session.execute(
-            select(Alert.incident_id).where(Alert.incident_id.in_(ids), Alert.status != "resolved")
-        ).scalars())
-        rows = (self.session.execute(select(Incident).where(Incident.id.in_(ids)).with_for_update())).scalars()
-        for incident in rows:
-            if incident.id in still_open:
-                continue
-            at, agent = self.resolved_incidents[incident.id]
-            incident.status = "resolved"
-            incident.resolved_at = incident.updated_at = incident.last_status_change_at = at
-            incident.last_status_change_by = agent
-            incident.assignments = []
-            incident.snoozed_until = None
-        self.session.flush()
+    def _write_existing(self, s: Session, existing: dict[str, Incident], states: dict[str, IncidentState],
+                        records: list[Record]) -> None:
+        changed = {r.incident_id for r in records} & set(existing)
+        for incident_id in changed:
+            state = states[incident_id]
+            for name, value in state_columns(state).items():
+                setattr(existing[incident_id], name, value)
+        reassigned = sorted(i for i in changed if states[i].assigned_at is not None)
+        if reassigned:
+            s.execute(delete(IncidentAssignment).where(IncidentAssignment.incident_id.in_(reassigned)))
+            if flat := [r for i in reassigned for r in assignment_rows(states[i])]:
+                s.execute(insert(IncidentAssignment.__table__), flat)
+        s.flush()

@@ -1,0 +1,114 @@
+"""Log entries made from transition records: the only way a log entry about an incident's state
+is written. Pure (the writers insert the rows), so each record yields exactly one entry.
+
+Types stay within PagerDuty's published ``LogEntry.type`` list: a merge resolves its source with a
+``resolve_log_entry`` (PagerDuty lists the reason as "merged"), a reassignment to users is an
+``assign_log_entry``, to another policy a ``delegate_log_entry``, and a priority change a
+``field_value_change_log_entry`` whose channel carries the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from tocsin.ids import new_id
+from tocsin.incidents.transitions import (
+    Acknowledged,
+    Annotated,
+    Assigned,
+    Delegated,
+    Escalated,
+    Merged,
+    PriorityChanged,
+    Reassigned,
+    Record,
+    Reopened,
+    Resolved,
+    Snoozed,
+    Triggered,
+    Unacknowledged,
+    UrgencyChanged,
+)
+
+LOG_TYPES: dict[type[Record], str] = {
+    Triggered: "trigger_log_entry",
+    Reopened: "trigger_log_entry",
+    Acknowledged: "acknowledge_log_entry",
+    Unacknowledged: "unacknowledge_log_entry",
+    Resolved: "resolve_log_entry",
+    Merged: "resolve_log_entry",
+    Assigned: "assign_log_entry",
+    Reassigned: "assign_log_entry",
+    Delegated: "delegate_log_entry",
+    Escalated: "escalate_log_entry",
+    Snoozed: "snooze_log_entry",
+    UrgencyChanged: "urgency_change_log_entry",
+    PriorityChanged: "field_value_change_log_entry",
+    Annotated: "annotate_log_entry",
+}
+
+
+def users_named(records: list[Record]) -> set[str]:
+    """Every user id a summary of ``records`` names (load their names before ``log_entry``)."""
+    found: set[str] = set()
+    for record in records:
+        if isinstance(record, Assigned | Reassigned | Delegated | Escalated):
+            found.update(record.to_users)
+    return found
+
+
+def _names(users: tuple[str, ...], names: Mapping[str, str]) -> str:
+    return ", ".join([names.get(u, u) for u in users]) or "nobody"
+
+
+def _summary(record: Record, names: Mapping[str, str], labels: Mapping[str, str]) -> str:
+    if isinstance(record, Assigned):
+        return f"Assigned to {_names(record.to_users, names)}."
+    if isinstance(record, Reassigned):
+        return f"Reassigned to {_names(record.to_users, names)}."
+    if isinstance(record, Delegated):
+        policy = labels.get(record.policy_id, record.policy_id)
+        return f"Reassigned to escalation policy {policy} ({_names(record.to_users, names)})."
+    if isinstance(record, Escalated):
+        return f"Escalated to level {record.level} ({_names(record.to_users, names)})."
+    if isinstance(record, PriorityChanged) and not record.summary:
+        if record.to_id is None:
+            return "Priority removed."
+        return f"Priority changed to {labels.get(record.to_id, record.to_id)}."
+    return record.summary
+
+
+def _channel(record: Record) -> dict[str, Any]:
+    if isinstance(record, PriorityChanged):
+        change: dict[str, Any] = {"name": "priority", "namespace": "incidents", "old_value": record.from_id}
+        if record.to_id is not None:
+            change["value"] = record.to_id
+        return {**record.channel, "changeset": {"application_fields": [change]}}
+    return dict(record.channel)
+
+
+def log_entry(
+    record: Record, service_id: str, names: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``log_entries`` row for ``record``. ``names``: user names by id; ``labels``: policy and
+    priority names by id (ids stand in for missing ones)."""
+    names, labels = names or {}, labels or {}
+    return {
+        "id": new_id(), "type": LOG_TYPES[type(record)], "incident_id": record.incident_id,
+        "alert_id": getattr(record, "alert_id", None), "service_id": service_id, "created_at": record.at,
+        "summary": _summary(record, names, labels), "agent": record.agent, "channel": _channel(record),
+    }
+
+
+def stamp_in_order(rows: list[dict[str, Any]], last: dict[str, datetime]) -> None:
+    """Entries of one incident sharing an instant (one request, one processor batch) are put a
+    microsecond apart, so sorting the log by time keeps the order they happened in. ``last``
+    carries each incident's latest stamp across calls in one transaction."""
+    for row in rows:
+        at, previous = row["created_at"], last.get(row["incident_id"])
+        if previous is not None and at <= previous:
+            at = row["created_at"] = previous + timedelta(microseconds=1)
+        last[row["incident_id"]] = at

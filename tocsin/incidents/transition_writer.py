@@ -1,0 +1,120 @@
+"""Applies a transition to one incident in the caller's (async) transaction: the REST side.
+
+``change`` snapshots the ORM incident, lets ``transitions.run`` decide, copies the new state back,
+keeps ``incident_assignments`` and the alerts in step, and writes one log entry per record. The
+event processor applies the same decisions in batches (``incidents.ingest``).
+
+Every record of a transaction is also collected in ``session.info["incident_records"]``
+(``recorded(session)``): the engine and the webhooks outbox will read them there before commit.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from tocsin.escalation.queries import policy_refs
+from tocsin.incidents.models import (
+    Alert,
+    Incident,
+    IncidentAssignment,
+    LogEntry,
+    Priority,
+)
+from tocsin.incidents.transition_log import log_entry, stamp_in_order, users_named
+from tocsin.incidents.transitions import (
+    Act,
+    Command,
+    Delegated,
+    IncidentState,
+    PriorityChanged,
+    Record,
+    Resolved,
+    run,
+)
+from tocsin.users.queries import user_refs
+
+
+def user_ref(user_id: str) -> dict[str, Any]:
+    return {"id": user_id, "type": "user_reference"}
+
+
+def snapshot(incident: Incident) -> IncidentState:
+    return IncidentState(
+        id=incident.id, status=incident.status,
+        assignees=tuple(a["assignee"]["id"] for a in incident.assignments or []),
+        acknowledgements=tuple(incident.acknowledgements or []), escalation_level=incident.escalation_level or 1,
+        policy_id=incident.escalation_policy_id, urgency=incident.urgency, priority_id=incident.priority_id,
+        snoozed_until=incident.snoozed_until, resolved_at=incident.resolved_at,
+        merged_into_id=incident.merged_into_id, updated_at=incident.updated_at,
+        last_status_change_at=incident.last_status_change_at, last_status_change_by=incident.last_status_change_by,
+    )
+
+
+def state_columns(state: IncidentState) -> dict[str, Any]:
+    """The incident columns ``state`` decides (for an ORM object or a row to insert)."""
+    columns: dict[str, Any] = {
+        "status": state.status, "acknowledgements": list(state.acknowledgements),
+        "escalation_level": state.escalation_level, "escalation_policy_id": state.policy_id,
+        "urgency": state.urgency, "priority_id": state.priority_id, "snoozed_until": state.snoozed_until,
+        "resolved_at": state.resolved_at, "merged_into_id": state.merged_into_id,
+        "updated_at": state.updated_at, "last_status_change_at": state.last_status_change_at,
+        "last_status_change_by": state.last_status_change_by,
+    }
+    if state.assigned_at is not None:
+        at = _iso(state.assigned_at)
+        columns["assignments"] = [{"at": at, "assignee": user_ref(u)} for u in state.assignees]
+    return columns
+
+
+@functools.lru_cache(maxsize=16)
+def _iso(at: datetime) -> str:
+    return at.isoformat()  # a processor batch renders one instant for every incident it opens
+
+
+def assignment_rows(state: IncidentState) -> list[dict[str, Any]]:
+    return [{"incident_id": state.id, "user_id": u, "at": state.assigned_at} for u in state.assignees]
+
+
+def recorded(session: AsyncSession | Session) -> list[Record]:
+    """Every transition record written in this session's transaction so far, in order."""
+    return session.info.setdefault("incident_records", [])  # type: ignore[no-any-return]
+
+
+async def change(session: AsyncSession, incident: Incident, command: Command, act: Act) -> list[Record]:
+    """Apply ``command`` to ``incident``; return what changed ([] when nothing did)."""
+    state, records = run(snapshot(incident), command, act)
+    if not records:
+        return records
+    for name, value in state_columns(state).items():
+        setattr(incident, name, value)
+    await session.flush()
+    if state.assigned_at is not None:
+        await session.execute(delete(IncidentAssignment).where(IncidentAssignment.incident_id == incident.id))
+        if state.assignees:
+            await session.execute(insert(IncidentAssignment), assignment_rows(state))
+    if any(isinstance(r, Resolved) for r in records):
+        # Resolving an incident resolves its alerts, which frees their dedup keys.
+        await session.execute(
+            update(Alert).where(Alert.incident_id == incident.id, Alert.status != "resolved")
+            .values(status="resolved", resolved_at=act.at))
+    await write_log_entries(session, incident.service_id, records)
+    return records
+
+
+async def write_log_entries(session: AsyncSession, service_id: str, records: list[Record]) -> None:
+    names = {u: facts.name for u, facts in (await user_refs(session, users_named(records))).items()}
+    labels = await policy_refs(session, [r.policy_id for r in records if isinstance(r, Delegated)])
+    priority_ids = [r.to_id for r in records if isinstance(r, PriorityChanged) and r.to_id]
+    if priority_ids:
+        rows = await session.execute(select(Priority.id, Priority.name).where(Priority.id.in_(priority_ids)))
+        labels.update({pid: name for pid, name in rows})
+    entries = [log_entry(r, service_id, names, labels) for r in records]
+    stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
+    session.add_all([LogEntry(**row) for row in entries])
+    recorded(session).extend(records)
