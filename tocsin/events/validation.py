@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tocsin.jsondepth import MAX_NESTING_DEPTH, nests_deeper_than
@@ -176,8 +176,8 @@ def _timestamp(obj: dict, key: str, name: str, errors: list[str]) -> datetime | 
     try:
         parsed = datetime.fromisoformat(text)
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         errors.append(_bad_timestamp(name))
         return None

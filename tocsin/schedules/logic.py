@@ -23,7 +23,15 @@ from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
 from tocsin.schedules.audit import override_snapshot, schedule_snapshot
 from tocsin.schedules.layers import MAX_TURNS as MAX_TURNS  # re-exported: the routes' budget
-from tocsin.schedules.layers import LayerDef, aware, layer_def, layer_versions, restriction_windows, row_def, version_rows
+from tocsin.schedules.layers import (
+    LayerDef,
+    aware,
+    layer_def,
+    layer_versions,
+    restriction_windows,
+    row_def,
+    version_rows,
+)
 from tocsin.schedules.model import Entry
 from tocsin.schedules.models import (
     Schedule,

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.escalation.queries import policy_refs, policy_team_ids
 from tocsin.http import includes
-from tocsin.http.params import PAGE, documented, text_filter
 from tocsin.http.pagination import name_contains, page
+from tocsin.http.params import PAGE, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
 from tocsin.services.models import Service

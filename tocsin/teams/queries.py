@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
