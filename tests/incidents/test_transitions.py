@@ -93,7 +93,7 @@ def test_every_log_type_is_one_pagerduty_publishes() -> None:
 
 
 def test_entries_of_one_instant_keep_their_order() -> None:
-    state, records = opened()
+    _, records = opened()
     rows = [log_entry(r, "PSERV01") for r in records]
     stamp_in_order(rows, {})
     assert [r["created_at"] for r in rows] == [T0, T0 + timedelta(microseconds=1)]

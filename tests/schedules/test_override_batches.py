@@ -4,7 +4,6 @@ asked; a malformed item refuses the whole request and writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,9 +21,9 @@ from tocsin.schedules.models import ScheduleOverride
 
 
 @pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
+async def h(harness: Harness) -> Harness:
     harness.tocsin.runtime.clock = FrozenClock(datetime(2030, 1, 1, tzinfo=UTC))
-    yield harness
+    return harness
 
 
 async def _user(h: Harness, name: str) -> str:

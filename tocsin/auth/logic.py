@@ -40,7 +40,7 @@ async def issue_api_key(
     user_id: str | None = None,
 ) -> str:
     """Create a key and return its secret, which is shown once and stored only hashed."""
-    key, secret = await _add_key(session, now, description=description, read_only=read_only, user_id=user_id)
+    _, secret = await _add_key(session, now, description=description, read_only=read_only, user_id=user_id)
     return secret
 
 

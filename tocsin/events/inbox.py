@@ -67,7 +67,7 @@ class GroupCommitter:
         for row, future in batch:
             try:
                 await self._write([row])
-            except Exception as exc:  # this waiter learns its event was not stored
+            except Exception as exc:  # noqa: BLE001 - this waiter learns its event was not stored
                 if not future.done():
                     future.set_exception(exc)
             else:

@@ -183,7 +183,7 @@ class EventsEndpoint:
             event.dedup_key = uuid.uuid4().hex
         try:
             await self.committer.submit(inbox_row(event, route.integration_id, self._now()))
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure to store is answered with a 503
             # Not stored: say so with a retryable status; clients and monitoring tools retry 5xx.
             return 503, {"status": "error", "message": "Event could not be stored; retry later", "errors": ["Storage unavailable"]}
         if event.kind == "change":

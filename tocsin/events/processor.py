@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, select, text, update
@@ -167,7 +168,7 @@ async def _process_singly(db: Database, limit: int, at: datetime) -> int:
         if key in blocked:
             continue
         try:
-            if await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq, at)):
+            if await _in_transaction(db, partial(_apply_one, seq=seq, at=at)):
                 applied += 1
         except OperationalError:
             # Locks, timeouts, lost connections: not the event's fault, so not an attempt.
@@ -176,7 +177,7 @@ async def _process_singly(db: Database, limit: int, at: datetime) -> int:
         except Exception as exc:
             log.exception("inbox event %s failed", seq)
             blocked.add(key)
-            await _in_transaction(db, lambda session, seq=seq, e=repr(exc): _record_failure(session, seq, e))
+            await _in_transaction(db, partial(_record_failure, seq=seq, error=repr(exc)))
     return applied
 
 

@@ -271,10 +271,10 @@ def validate_alert_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
     dedup_reader = _optional_str if action in (None, "trigger") else _required_str
     dedup_key = dedup_reader(obj, "dedup_key", "'dedup_key'", errors, MAX_DEDUP_KEY_LENGTH)
 
-    fields: dict[str, Any] = dict(
-        summary=None, source=None, severity=None, timestamp=None, component=None, group=None,
-        class_=None, custom_details=None, client=None, client_url=None, links=[], images=[],
-    )
+    fields: dict[str, Any] = {
+        "summary": None, "source": None, "severity": None, "timestamp": None, "component": None, "group": None,
+        "class_": None, "custom_details": None, "client": None, "client_url": None, "links": [], "images": [],
+    }
     if action == "trigger":
         payload = _payload(obj, errors)
         if payload is not None:

@@ -150,11 +150,11 @@ def prepare(session: Session, events: list[AlertEventIn], at: datetime) -> Prepa
     steps = plan(planned, open_alerts)
     # Events-made incidents are assigned as REST-made ones: level 1 of the service's policy,
     # whoever is on call now; each policy rendered once per batch.
-    policies = {e.service.get("escalation_policy_id") for e, s in zip(events, steps) if s.outcome == "new_alert"}
+    policies = {e.service.get("escalation_policy_id") for e, s in zip(events, steps, strict=True) if s.outcome == "new_alert"}
     on_call = first_level_on_call_sync(session, [p for p in policies if p], at)
     names = run_now(user_refs(SyncAsAsync(session), {u for users in on_call.values() for u in users}))  # type: ignore[arg-type]
     writer = _BatchWriter(at, on_call, {u: facts.name for u, facts in names.items()})
-    for event, step in zip(events, steps):
+    for event, step in zip(events, steps, strict=True):
         writer.apply(event, step)
     writer.decide_new()
     return PreparedBatch(keys, open_alerts, writer, held)
@@ -291,7 +291,7 @@ class _BatchWriter:
     def flush(self, session: Session) -> list[Record]:
         s = session
         numbers = sequences.take_sync(s, INCIDENT_NUMBERS, len(self.new_rows)) if self.new_rows else range(0)
-        for row, number in zip(self.new_rows, numbers):
+        for row, number in zip(self.new_rows, numbers, strict=True):
             row["number"] = number
         if self.resolved_alerts:
             s.execute(update(Alert).where(Alert.id.in_(self.resolved_alerts)).values(status="resolved", resolved_at=self.at))

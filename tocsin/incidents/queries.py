@@ -153,7 +153,7 @@ async def _first_triggers(session: AsyncSession, ctx: Context, ids: list[str]) -
         ).where(LogEntry.incident_id.in_(ids), LogEntry.type == "trigger_log_entry")
     ).subquery()
     firsts = await session.execute(select(ranked.c.incident_id, ranked.c.id).where(ranked.c.n == 1))
-    ctx.first_trigger.update({incident_id: entry_id for incident_id, entry_id in firsts})
+    ctx.first_trigger.update(firsts.all())
     if ctx.wants("first_trigger_log_entries") and ctx.first_trigger:
         rows = await session.execute(select(LogEntry).where(LogEntry.id.in_(list(ctx.first_trigger.values()))))
         entries = list(rows.scalars())

@@ -170,4 +170,4 @@ async def related_services(session: AsyncSession, service_ids: set[str]) -> dict
     if not service_ids:
         return {}
     rows = await session.execute(select(Service.id, Service.name).where(Service.id.in_(service_ids)))
-    return {sid: name for sid, name in rows}
+    return dict(rows.all())

@@ -27,7 +27,7 @@ from tocsin.maintenance.rule import Hold, hold_back
 HOLD = "maintenance_hold"
 
 
-def _open_windows(service_ids: Iterable[str], at: datetime) -> Select[tuple[str, str]]:
+def _open_windows(service_ids: Iterable[str], at: datetime) -> Select[str, str]:
     return (
         select(MaintenanceWindowService.service_id, MaintenanceWindow.id)
         .join(MaintenanceWindow, MaintenanceWindow.id == MaintenanceWindowService.window_id)
@@ -48,7 +48,7 @@ def mark_maintenance(session: Session, services: Iterable[dict[str, Any]], at: d
     ids = {s["id"] for s in services}
     if not ids:
         return
-    holding = {service_id: window_id for service_id, window_id in session.execute(_open_windows(ids, at))}
+    holding = dict(session.execute(_open_windows(ids, at)).all())
     for service in services:
         window_id = holding.get(service["id"])
         if window_id is not None:
@@ -95,7 +95,7 @@ async def services_in_maintenance(session: AsyncSession, service_ids: set[str], 
     """Service id -> the id of a window open on it at ``at`` (for paging and REST callers)."""
     if not service_ids:
         return {}
-    return {service_id: window_id for service_id, window_id in await session.execute(_open_windows(service_ids, at))}
+    return dict((await session.execute(_open_windows(service_ids, at))).all())
 
 
 def prune_suppressed(session: Session, now: datetime, limit: int) -> int:

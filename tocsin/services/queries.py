@@ -47,7 +47,7 @@ async def service_names(session: AsyncSession, service_ids: set[str]) -> dict[st
     if not service_ids:
         return {}
     rows = await session.execute(select(Service.id, Service.name).where(Service.id.in_(list(service_ids))))
-    return {sid: name for sid, name in rows}
+    return dict(rows.all())
 
 
 

@@ -95,8 +95,8 @@ async def _check_email_free(session: AsyncSession, email: str, except_id: str | 
 
 def _require_editable(editor: Editor, user: User) -> None:
     if not rules.may_edit_person(editor.role, editor.user_id, user.id, user.role):
-        raise AccessDenied(errors=["You may change only your own profile, contact methods and notification rules"
-                                   " unless you are an admin (only the owner may change the owner's)"])
+        raise AccessDenied(errors=[("You may change only your own profile, contact methods and notification rules"
+                                    " unless you are an admin (only the owner may change the owner's)")])
 
 
 async def create_user(session: AsyncSession, editor: Editor, fields: UserCreate, now: datetime) -> User:
