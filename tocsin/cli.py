@@ -109,7 +109,8 @@ def api_key_create(
         user_id = (await logic.live_user(session, email=user)).id if user else None
         return await logic.create_api_key(
             session, now, logic.CLI_ACTOR, key_type="user" if user_id else "account", user_id=user_id,
-            read_only=read_only, description=description or ("tocsin api-key create" + (f" for {user}" if user else "")),
+            read_only=read_only,
+            description=description or ("tocsin api-key create" + (f" for {user}" if user else "")),
         )
 
     key, secret = _fail_on_tocsin_error(work)

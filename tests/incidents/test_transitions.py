@@ -121,7 +121,9 @@ COMMANDS = st.one_of(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(COMMANDS, max_size=12), st.one_of(st.none(), USERS))
-def test_any_sequence_of_commands_keeps_the_invariants(commands: list[t.Command], first: tuple[str, ...] | None) -> None:
+def test_any_sequence_of_commands_keeps_the_invariants(
+    commands: list[t.Command], first: tuple[str, ...] | None,
+) -> None:
     state, records = opened(first)
     for n, command in enumerate(commands, start=1):
         before = state

@@ -276,7 +276,9 @@ async def delete_policy(
     return policy
 
 
-async def add_team(session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime) -> EscalationPolicy:
+async def add_team(
+    session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime,
+) -> EscalationPolicy:
     policy = await get_policy(session, policy_id)
     if not await existing_team_ids(session, [team_id]):
         raise NotFound(f"Team {team_id} not found", errors=["Team not found"])
@@ -290,7 +292,9 @@ async def add_team(session: AsyncSession, team_id: str, policy_id: str, actor: A
     return policy
 
 
-async def remove_team(session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime) -> EscalationPolicy:
+async def remove_team(
+    session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime,
+) -> EscalationPolicy:
     policy = await get_policy(session, policy_id)
     if not await existing_team_ids(session, [team_id]):
         raise NotFound(f"Team {team_id} not found", errors=["Team not found"])

@@ -144,7 +144,8 @@ class EventsEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if scope["method"] != "POST":
-            await _respond(send, 405, {"status": "error", "message": "Method Not Allowed", "errors": ["Use POST"]}, [(b"allow", b"POST")])
+            await _respond(send, 405, {"status": "error", "message": "Method Not Allowed", "errors": ["Use POST"]},
+                           [(b"allow", b"POST")])
             return
         validator, is_v1 = _VALIDATORS[path]
         status, body = await self._handle(scope, receive, validator, is_v1)
@@ -185,7 +186,8 @@ class EventsEndpoint:
             await self.committer.submit(inbox_row(event, route.integration_id, self._now()))
         except Exception:  # noqa: BLE001 - any failure to store is answered with a 503
             # Not stored: say so with a retryable status; clients and monitoring tools retry 5xx.
-            return 503, {"status": "error", "message": "Event could not be stored; retry later", "errors": ["Storage unavailable"]}
+            return 503, {"status": "error", "message": "Event could not be stored; retry later",
+                         "errors": ["Storage unavailable"]}
         if event.kind == "change":
             return 202, {"status": "success", "message": "Change event processed"}
         if is_v1:

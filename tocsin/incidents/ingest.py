@@ -150,7 +150,9 @@ def prepare(session: Session, events: list[AlertEventIn], at: datetime) -> Prepa
     steps = plan(planned, open_alerts)
     # Events-made incidents are assigned as REST-made ones: level 1 of the service's policy,
     # whoever is on call now; each policy rendered once per batch.
-    policies = {e.service.get("escalation_policy_id") for e, s in zip(events, steps, strict=True) if s.outcome == "new_alert"}
+    policies = {
+        e.service.get("escalation_policy_id") for e, s in zip(events, steps, strict=True) if s.outcome == "new_alert"
+    }
     on_call = first_level_on_call_sync(session, [p for p in policies if p], at)
     names = run_now(user_refs(SyncAsAsync(session), {u for users in on_call.values() for u in users}))  # type: ignore[arg-type]
     writer = _BatchWriter(at, on_call, {u: facts.name for u, facts in names.items()})
@@ -294,7 +296,8 @@ class _BatchWriter:
         for row, number in zip(self.new_rows, numbers, strict=True):
             row["number"] = number
         if self.resolved_alerts:
-            s.execute(update(Alert).where(Alert.id.in_(self.resolved_alerts)).values(status="resolved", resolved_at=self.at))
+            s.execute(update(Alert).where(Alert.id.in_(self.resolved_alerts))
+                      .values(status="resolved", resolved_at=self.at))
         existing = self._load_existing(s)
         states = {i: snapshot(o) for i, o in existing.items()}
         resolving = sorted({i for i, c, _ in self.commands if isinstance(c, tuple)})

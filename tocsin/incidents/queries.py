@@ -149,7 +149,9 @@ async def _first_triggers(session: AsyncSession, ctx: Context, ids: list[str]) -
         select(
             LogEntry.incident_id,
             LogEntry.id,
-            func.row_number().over(partition_by=LogEntry.incident_id, order_by=(LogEntry.created_at, LogEntry.id)).label("n"),
+            func.row_number()
+            .over(partition_by=LogEntry.incident_id, order_by=(LogEntry.created_at, LogEntry.id))
+            .label("n"),
         ).where(LogEntry.incident_id.in_(ids), LogEntry.type == "trigger_log_entry")
     ).subquery()
     firsts = await session.execute(select(ranked.c.incident_id, ranked.c.id).where(ranked.c.n == 1))

@@ -241,7 +241,8 @@ async def create_schedule(session: AsyncSession, fields: ScheduleCreate, actor: 
     session.add(schedule)
     await session.flush()  # the schedule row before the rows that reference it
     for position, layer in enumerate(fields.schedule_layers):
-        _add_version(session, schedule.id, layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id()), now)
+        _add_version(session, schedule.id,
+                     layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id()), now)
     await _write_teams(session, schedule.id, [t.id for t in fields.teams or []])
     await session.flush()
     record(session, actor, action="create", resource_type="schedule", resource_id=schedule.id,
