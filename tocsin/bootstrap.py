@@ -48,7 +48,7 @@ async def _default_policy(session, admin: User, now: datetime) -> str | None:  #
         .order_by(EscalationPolicy.created_at).limit(1)
     )).scalar_one_or_none()
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     if (await session.execute(select(EscalationPolicy.id).where(live).limit(1))).first() is not None:
         return None
     fields = PolicyCreate.model_validate({

@@ -116,7 +116,7 @@ class World:
 async def _ok(h: Harness, method: str, path: str, body: Any, status: int = 201) -> dict[str, Any]:
     r = await h.client.request(method, path, headers=h.writer, json=body)
     assert r.status_code == status, r.text
-    return r.json() if r.content else {}  # type: ignore[no-any-return]
+    return r.json() if r.content else {}
 
 
 @pytest.fixture

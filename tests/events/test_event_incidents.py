@@ -29,7 +29,7 @@ def clock(harness: Harness) -> FrozenClock:
 async def _get(h: Harness, url: str, **params: Any) -> dict[str, Any]:
     r = await h.client.get(url, headers=h.auth, params=params)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 async def _send(h: Harness, action: str, key: str) -> None:
@@ -39,7 +39,7 @@ async def _send(h: Harness, action: str, key: str) -> None:
 
 async def _incident(h: Harness, key: str) -> dict[str, Any]:
     [incident] = (await _get(h, "/incidents", incident_key=key, date_range="all"))["incidents"]
-    return incident  # type: ignore[no-any-return]
+    return incident
 
 
 async def _log(h: Harness, incident_id: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from sqlalchemy import event, insert, select
 from tests.conftest import Harness
 from tests.helpers import create_policy, default_policy
 from tocsin.auth.models import User
+from tocsin.db.base import table_of
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, IncidentAssignment, LogEntry, Priority
 
@@ -54,11 +55,11 @@ async def seed(h: Harness, count: int = 24) -> tuple[list[dict[str, Any]], dict[
             [{"at": at.isoformat(), "assignee": {"id": admin, "type": "user_reference"}}],
         })
     async with h.tocsin.db.transaction() as session:
-        await session.execute(insert(Incident.__table__), rows)
+        await session.execute(insert(table_of(Incident)), rows)
         opened = [r for r in rows if r["status"] != "resolved" and r["number"] % 2]  # half assigned
-        await session.execute(insert(IncidentAssignment.__table__),
+        await session.execute(insert(table_of(IncidentAssignment)),
                               [{"incident_id": r["id"], "user_id": admin, "at": r["created_at"]} for r in opened])
-        await session.execute(insert(LogEntry.__table__), [{
+        await session.execute(insert(table_of(LogEntry)), [{
             "id": new_id(), "type": "trigger_log_entry", "incident_id": r["id"], "alert_id": None,
             "service_id": r["service_id"], "created_at": r["created_at"], "summary": "Triggered.",
             "agent": {"id": admin, "type": "user_reference"} if r["number"] % 2 else r["last_status_change_by"],

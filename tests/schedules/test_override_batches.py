@@ -40,7 +40,7 @@ async def _schedule(h: Harness, user: str) -> str:
             "start": "2030-01-07T00:00:00Z", "rotation_virtual_start": "2030-01-07T00:00:00Z",
             "rotation_turn_length_seconds": 604800, "users": [{"user": {"id": user, "type": "user_reference"}}]}]}})
     assert r.status_code == 201, r.text
-    return r.json()["schedule"]["id"]  # type: ignore[no-any-return]
+    return r.json()["schedule"]["id"]
 
 
 def _item(start: str, end: str, user: str) -> dict[str, Any]:

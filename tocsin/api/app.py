@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from tocsin import __version__
 from tocsin.api import errors, openapi
@@ -115,7 +116,7 @@ class Tocsin:
         openapi.install(app)
         return app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in EVENT_PATHS:
             await self.events(scope, receive, send)
         elif scope["type"] == "http":

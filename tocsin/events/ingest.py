@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -30,9 +30,10 @@ from tocsin.events.validation import (
     validate_v1_event,
 )
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+# ASGI's shapes, as starlette.types spells them.
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Validator = Callable[[Any], tuple[ParsedEvent | None, list[str]]]
 
 V2_PATH = "/v2/enqueue"
@@ -93,7 +94,7 @@ async def _read_body(scope: Scope, receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+async def _respond(send: Send, status: int, body: dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     payload = orjson.dumps(body)
     headers = [
         (b"content-type", b"application/json"),

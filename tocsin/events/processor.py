@@ -16,11 +16,12 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tocsin.clock import SystemClock
+from tocsin.db.base import table_of
 from tocsin.db.session import Database
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.ids import new_id
@@ -97,7 +98,7 @@ def _write_batch(session: Session, batch: _Batch) -> int:
             batch.prepared = prepare(session, batch.alerts, batch.at)  # re-plan under the lock
         write(session, batch.prepared)
     if batch.changes:
-        session.execute(ChangeEvent.__table__.insert(), batch.changes)
+        session.execute(insert(table_of(ChangeEvent)), batch.changes)
     if batch.seqs:
         session.execute(delete(InboxEvent).where(InboxEvent.seq.in_(batch.seqs)))
     return len(batch.seqs)
@@ -187,7 +188,7 @@ def _apply(session: Session, rows: list[InboxEvent], at: datetime) -> None:
     if alerts:
         apply_alert_events(session, alerts, at)
     if changes:
-        session.execute(ChangeEvent.__table__.insert(), changes)
+        session.execute(insert(table_of(ChangeEvent)), changes)
 
 
 def _split(session: Session, rows: list[InboxEvent]) -> tuple[list[AlertEventIn], list[dict[str, Any]]]:

@@ -24,6 +24,7 @@ from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.db import sequences
+from tocsin.db.base import table_of
 from tocsin.db.bridge import SyncAsAsync, run_now
 from tocsin.escalation.queries import first_level_on_call_sync
 from tocsin.ids import new_id
@@ -307,15 +308,15 @@ class _BatchWriter:
         ).scalars()) if resolving else set()
         records = _decide(self.commands, states, still_open)
         if self.new_rows:
-            s.execute(insert(Incident.__table__), self.new_rows)
-            s.execute(insert(Alert.__table__), list(self.alerts.values()))
+            s.execute(insert(table_of(Incident)), self.new_rows)
+            s.execute(insert(table_of(Alert)), list(self.alerts.values()))
         if self.new_assignments:
-            s.execute(insert(IncidentAssignment.__table__), self.new_assignments)
+            s.execute(insert(table_of(IncidentAssignment)), self.new_assignments)
         self._write_existing(s, existing, states, records)
         entries = [log_entry(r, self.service_of[r.incident_id], self.names) for r in records]
         stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
         if entries or self.new_logs:
-            s.execute(insert(LogEntry.__table__), self.new_logs + entries)
+            s.execute(insert(table_of(LogEntry)), self.new_logs + entries)
         records = self.new_records + records
         recorded(session).extend(records)
         return records
@@ -338,5 +339,5 @@ class _BatchWriter:
         if reassigned:
             s.execute(delete(IncidentAssignment).where(IncidentAssignment.incident_id.in_(reassigned)))
             if flat := [r for i in reassigned for r in assignment_rows(states[i])]:
-                s.execute(insert(IncidentAssignment.__table__), flat)
+                s.execute(insert(table_of(IncidentAssignment)), flat)
         s.flush()

@@ -83,7 +83,7 @@ def assignment_rows(state: IncidentState) -> list[dict[str, Any]]:
 
 def recorded(session: AsyncSession | Session) -> list[Record]:
     """Every transition record written in this session's transaction so far, in order."""
-    return session.info.setdefault("incident_records", [])  # type: ignore[no-any-return]
+    return session.info.setdefault("incident_records", [])
 
 
 async def change(session: AsyncSession, incident: Incident, command: Command, act: Act) -> list[Record]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import CursorResult, Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from tocsin.db.base import table_of
 from tocsin.ids import new_id
 from tocsin.maintenance.models import (
     SUPPRESSED_EVENT_RETENTION,
@@ -80,7 +81,7 @@ def record_suppressed(session: Session, held: list[tuple[Any, Hold]]) -> None:
     """Store the suppressed triggers (one multi-row INSERT) in the processor's transaction."""
     if not held:
         return
-    session.execute(insert(SuppressedEvent.__table__), [
+    session.execute(insert(table_of(SuppressedEvent)), [
         {
             "id": new_id(), "window_id": hold.window_id, "service_id": event.service["id"],
             "integration_id": event.integration_id, "dedup_key": event.dedup_key,
@@ -102,10 +103,12 @@ def prune_suppressed(session: Session, now: datetime, limit: int) -> int:
     """Delete up to ``limit`` suppressed triggers older than ``SUPPRESSED_EVENT_RETENTION`` at
     ``now``; return how many went (the caller repeats while a full batch went). One statement,
     by primary keys picked through the ``suppressed_at`` index."""
-    table = SuppressedEvent.__table__
+    table = table_of(SuppressedEvent)
     expired = (
         select(SuppressedEvent.id)
         .where(SuppressedEvent.suppressed_at < now - SUPPRESSED_EVENT_RETENTION)
         .limit(limit)
     )
-    return int(session.execute(delete(table).where(table.c.id.in_(expired))).rowcount or 0)
+    # A DML statement's result is a CursorResult (Session.execute is typed as returning Result).
+    result = cast(CursorResult[Any], session.execute(delete(table).where(table.c.id.in_(expired))))
+    return int(result.rowcount or 0)
