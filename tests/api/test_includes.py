@@ -87,7 +87,7 @@ def test_every_route_pagerduty_gives_include_is_in_the_table(tmp_path: Any) -> N
     app = Tocsin(make_settings(f"sqlite:///{tmp_path / 'unused.db'}"), start_worker=False).rest
     try:  # FastAPI >= 0.16x keeps included routers nested; this flattens them with their paths
         from fastapi.routing import iter_route_contexts
-        entries = list(iter_route_contexts(app.routes))
+        entries: list[Any] = list(iter_route_contexts(app.routes))
     except ImportError:
         entries = list(app.routes)
     served = {_shape(r.path) for r in entries if "GET" in (getattr(r, "methods", None) or set())}

@@ -64,8 +64,8 @@ async def seed(h: Harness, count: int = 24) -> tuple[list[dict[str, Any]], dict[
             "service_id": r["service_id"], "created_at": r["created_at"], "summary": "Triggered.",
             "agent": {"id": admin, "type": "user_reference"} if r["number"] % 2 else r["last_status_change_by"],
             "channel": {"type": "web_api"}} for r in rows])
-    for r in rows:
-        r["assigned"] = r in opened
+    for row in rows:
+        row["assigned"] = row in opened
     return rows, ids
 
 
@@ -138,7 +138,7 @@ async def test_filters_sorts_and_pages_give_the_defined_rows(harness: Harness, l
 async def test_total_is_counted_only_when_asked_and_matches_the_filter(harness: Harness) -> None:
     rows, _ = await seed(harness)
     opened = [r for r in rows if in_window(r) and r["status"] != "resolved"]
-    params = {"statuses[]": ["triggered", "acknowledged"], "limit": 3, "total": "true"}
+    params: dict[str, Any] = {"statuses[]": ["triggered", "acknowledged"], "limit": 3, "total": "true"}
     for offset in (0, 3, len(opened) - 3, len(opened)):
         r = await harness.client.get("/incidents", headers=harness.auth, params={**params, "offset": offset})
         body = r.json()

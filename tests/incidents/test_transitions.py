@@ -28,7 +28,9 @@ def opened(assignees: tuple[str, ...] | None = ("PALICE1",)) -> tuple[t.Incident
 def test_open_triggers_and_assigns_like_rest() -> None:
     state, records = opened(("PALICE1", "PBOB001", "PALICE1"))
     assert [type(r) for r in records] == [t.Triggered, t.Assigned]
-    assert records[1].to_users == ("PALICE1", "PBOB001")  # each user once
+    assigned = records[1]
+    assert isinstance(assigned, t.Assigned)
+    assert assigned.to_users == ("PALICE1", "PBOB001")  # each user once
     assert (state.status, state.assignees, state.assigned_at) == ("triggered", ("PALICE1", "PBOB001"), T0)
     assert [type(r) for r in opened(None)[1]] == [t.Triggered]  # no policy: no assignment step
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, audit_actor, require
@@ -63,7 +63,7 @@ async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dic
     include = includes.asked(request, POLICY_INCLUDES)
     _, descending = sort_by(request, {"name"}, "name")
     tz = time_zone(request)
-    where = [EscalationPolicy.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [EscalationPolicy.deleted_at.is_(None)]
     if query_text := text_filter(request, "query"):
         where.append(name_contains(EscalationPolicy.name, query_text))
     if user_ids := array(request, "user_ids"):

@@ -32,7 +32,7 @@ async def lock_incidents(session: AsyncSession, incident_ids: Iterable[str]) -> 
     them in — so a request changing several incidents cannot deadlock with it or with another
     such request. Unknown ids are skipped (the caller reports them)."""
     ids = sorted(set(incident_ids))
-    if ids and session.bind.dialect.name == "postgresql":
+    if ids and session.get_bind().dialect.name == "postgresql":
         await session.execute(select(Incident.id).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update())
 
 

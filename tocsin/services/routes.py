@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, audit_actor, require
@@ -58,7 +58,7 @@ async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dic
     p = page(request)
     include = includes.asked(request, LIST_INCLUDES)
     query_text = text_filter(request, "query")
-    where = [Service.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [Service.deleted_at.is_(None)]
     if query_text:
         where.append(name_contains(Service.name, query_text))
     async with rt.db.transaction() as session:

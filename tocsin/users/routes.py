@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, acting_user, audit_actor, require
@@ -64,7 +64,7 @@ async def _render(
 async def list_users(request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
     include = includes.asked(request, LIST_INCLUDES)
-    where = [User.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [User.deleted_at.is_(None)]
     query_text = text_filter(request, "query")
     if query_text:
         where.append(or_(name_contains(User.name, query_text), name_contains(User.email, query_text)))
