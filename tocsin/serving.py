@@ -92,7 +92,7 @@ def guarded_protocol(max_connections: int, request_timeout: float) -> type[HttpT
         _deadline: asyncio.TimerHandle | None = None
         _refused = False
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
             if len(self.connections) >= max_connections:
                 self._refuse(transport)
                 return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
@@ -199,7 +199,7 @@ def require_within(holder: Principal, candidate: Principal) -> None:
             + ", ".join(m.replace(roles.ANY_RESOURCE + ".", "broad ") for m in missing[:10])])
 
 
-def require(scope: str):  # type: ignore[no-untyped-def]
+def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that authenticates and checks ``scope`` (e.g. ``incidents.write``)."""
 
     async def check(principal: Principal = Depends(authenticate)) -> Principal:
@@ -207,7 +207,8 @@ def require(scope: str):  # type: ignore[no-untyped-def]
             raise AccessDenied(errors=[f"This credential may not perform {scope}"])
         return principal
 
-    check.required_scope = scope  # type: ignore[attr-defined]
+    # Read by tests/api/test_access.py to find each route's scope; functions take no declared attributes.
+    check.required_scope = scope  # type: ignore[attr-defined]  # a function attribute, by design
     return check
 
 
