@@ -61,7 +61,8 @@ def scenarios(service_id: str) -> dict[str, str]:
                           for v in (vs if isinstance(vs, list) else [vs])])
     return {
         "incidents (25, default)": "/incidents",
-        "triggered, 100, created_at:desc": "/incidents?" + q(statuses__="triggered", limit=100, sort_by="created_at:desc"),
+        "triggered, 100, created_at:desc":
+            "/incidents?" + q(statuses__="triggered", limit=100, sort_by="created_at:desc"),
         "offset 5000, total=true": "/incidents?" + q(offset=5000, total="true"),
         "open (triggered+acknowledged)": "/incidents?" + q(statuses__=["triggered", "acknowledged"]),
         "one service, 100": "/incidents?" + q(service_ids__=service_id, limit=100),
@@ -109,7 +110,8 @@ def incident_rows(n: int, account: dict[str, Any], now: datetime, seed: int) -> 
     step = timedelta(days=20) / n
     out: dict[str, list[dict[str, Any]]] = {"incidents": [], "alerts": [], "log_entries": [], "assignments": []}
 
-    def log(type_: str, incident: str, alert: str, service: str, at: datetime, agent: dict[str, str], summary: str) -> None:
+    def log(type_: str, incident: str, alert: str, service: str, at: datetime, agent: dict[str, str],
+            summary: str) -> None:
         out["log_entries"].append({"id": new_id(), "type": type_, "incident_id": incident, "alert_id": alert,
                                    "service_id": service, "created_at": at, "summary": summary, "agent": agent,
                                    "channel": {"type": "api" if agent["type"] != "user_reference" else "web_api",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.recorder import SYSTEM
 from tocsin.auth.logic import ensure_admin, issue_api_key
@@ -40,7 +41,7 @@ class InitResult:
     escalation_policy_id: str | None = None  # the "Default" policy, when this account has it
 
 
-async def _default_policy(session, admin: User, now: datetime) -> str | None:  # type: ignore[no-untyped-def]
+async def _default_policy(session: AsyncSession, admin: User, now: datetime) -> str | None:
     """The "Default" policy (level 1: the admin), created only on an account without policies."""
     live = EscalationPolicy.deleted_at.is_(None)
     found = (await session.execute(
@@ -48,7 +49,7 @@ async def _default_policy(session, admin: User, now: datetime) -> str | None:  #
         .order_by(EscalationPolicy.created_at).limit(1)
     )).scalar_one_or_none()
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     if (await session.execute(select(EscalationPolicy.id).where(live).limit(1))).first() is not None:
         return None
     fields = PolicyCreate.model_validate({
@@ -60,7 +61,9 @@ async def _default_policy(session, admin: User, now: datetime) -> str | None:  #
     return policy.id
 
 
-async def _demo(session, policy_id: str | None, now: datetime) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+async def _demo(
+    session: AsyncSession, policy_id: str | None, now: datetime,
+) -> tuple[str | None, str | None]:
     service = (await session.execute(
         select(Service).where(Service.name == DEMO_SERVICE).order_by(Service.created_at).limit(1)
     )).scalar_one_or_none()

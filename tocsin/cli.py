@@ -6,11 +6,22 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from tocsin.config import Settings
+
+if TYPE_CHECKING:  # imported where used, so the command starts fast
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tocsin.auth.models import ApiKey, OAuthClient
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Tocsin: self-hosted incident response speaking the PagerDuty APIs.", no_args_is_help=True)
 
@@ -69,13 +80,13 @@ app.add_typer(api_key_app, name="api-key")
 app.add_typer(oauth_client_app, name="oauth-client")
 
 
-def _in_transaction(work):  # type: ignore[no-untyped-def]
+def _in_transaction(work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
     """Run ``work(session, now)`` in one transaction on the configured database."""
     from datetime import UTC, datetime
 
     from tocsin.db.session import Database
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> T:
         db = Database(Settings().database_url)
         try:
             async with db.transaction() as session:
@@ -86,7 +97,7 @@ def _in_transaction(work):  # type: ignore[no-untyped-def]
     return asyncio.run(run())
 
 
-def _fail_on_tocsin_error(work):  # type: ignore[no-untyped-def]
+def _fail_on_tocsin_error(work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
     from tocsin.errors import TocsinError
 
     try:
@@ -105,11 +116,12 @@ def api_key_create(
     """Create a key and print its secret (shown once; stored hashed)."""
     from tocsin.auth import logic
 
-    async def work(session, now):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession, now: datetime) -> tuple[ApiKey, str]:
         user_id = (await logic.live_user(session, email=user)).id if user else None
         return await logic.create_api_key(
             session, now, logic.CLI_ACTOR, key_type="user" if user_id else "account", user_id=user_id,
-            read_only=read_only, description=description or ("tocsin api-key create" + (f" for {user}" if user else "")),
+            read_only=read_only,
+            description=description or ("tocsin api-key create" + (f" for {user}" if user else "")),
         )
 
     key, secret = _fail_on_tocsin_error(work)
@@ -122,7 +134,7 @@ def api_key_list() -> None:
     """List keys (never their secrets)."""
     from tocsin.auth import logic
 
-    async def work(session, now):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession, now: datetime) -> list[ApiKey]:
         return await logic.list_api_keys(session)
 
     for key in _fail_on_tocsin_error(work):
@@ -136,7 +148,7 @@ def api_key_revoke(key_id: str) -> None:
     """Revoke a key (a running server honours it within 5 seconds)."""
     from tocsin.auth import logic
 
-    async def work(session, now):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession, now: datetime) -> ApiKey:
         return await logic.revoke_api_key(session, key_id, now, logic.CLI_ACTOR)
 
     _fail_on_tocsin_error(work)
@@ -151,7 +163,7 @@ def oauth_client_create(
     """Create a client and print its id and secret (shown once; stored hashed)."""
     from tocsin.auth import logic
 
-    async def work(session, now):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession, now: datetime) -> tuple[OAuthClient, str]:
         scopes = [s for raw in scope for s in raw.split()]
         return await logic.create_oauth_client(session, now, logic.CLI_ACTOR, name=name, scopes=scopes)
 
@@ -166,7 +178,7 @@ def oauth_client_list() -> None:
     """List OAuth clients."""
     from tocsin.auth import logic
 
-    async def work(session, now):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession, now: datetime) -> list[OAuthClient]:
         return await logic.list_oauth_clients(session)
 
     for client in _fail_on_tocsin_error(work):
@@ -179,7 +191,7 @@ def oauth_client_revoke(client_id: str) -> None:
     """Revoke a client and its tokens (a running server honours it within 5 seconds)."""
     from tocsin.auth import logic
 
-    async def work(session, now):  # type: ignore[no-untyped-def]
+    async def work(session: AsyncSession, now: datetime) -> tuple[OAuthClient, list[str]]:
         return await logic.revoke_oauth_client(session, client_id, now, logic.CLI_ACTOR)
 
     _fail_on_tocsin_error(work)

@@ -21,10 +21,10 @@ import logging
 import resource
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from tocsin.config import Settings
 
@@ -92,7 +92,7 @@ def guarded_protocol(max_connections: int, request_timeout: float) -> type[HttpT
         _deadline: asyncio.TimerHandle | None = None
         _refused = False
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn's own
             if len(self.connections) >= max_connections:
                 self._refuse(transport)
                 return
@@ -112,7 +112,9 @@ def guarded_protocol(max_connections: int, request_timeout: float) -> type[HttpT
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return  # the request of a refused connection: read and dropped
-            if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
+            # uvicorn declares ``cycle`` as always set, but it is None until the first request.
+            cycle = cast("RequestResponseCycle | None", self.cycle)
+            if self._deadline is None and (cycle is None or cycle.response_complete):
                 self._arm()  # the first byte of the next request on a kept-alive connection
             super().data_received(data)
 

@@ -180,6 +180,7 @@ async def test_an_oauth_token_with_the_route_scope_passes_the_scope_check(harnes
 ])
 async def test_malformed_authorization_headers_are_refused(harness: Harness, template: str) -> None:
     key = harness.seed.api_key
+    assert key is not None
     header = template.format(k=key, short=key[:-1])
     r = await harness.client.get("/services", headers={"Authorization": header, "Accept": ACCEPT})
     assert_error(r, 401, 2006)

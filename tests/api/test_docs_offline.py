@@ -27,7 +27,8 @@ async def test_docs_pages_reference_no_outside_host_and_their_assets_are_served(
     assert "/openapi.json" in referenced or "'/openapi.json'" in html or '"/openapi.json"' in html
 
 
-@pytest.mark.parametrize("path", ["/docs/assets/nothing.js", "/docs/assets/..%2Fcore.py", "/docs/assets/%2e%2e/core.py"])
+@pytest.mark.parametrize(
+    "path", ["/docs/assets/nothing.js", "/docs/assets/..%2Fcore.py", "/docs/assets/%2e%2e/core.py"])
 async def test_only_the_asset_folder_is_served(harness: Harness, path: str) -> None:
     answer = await harness.client.get(path)
     assert answer.status_code == 404, answer.text[:200]

@@ -87,7 +87,7 @@ def test_every_route_pagerduty_gives_include_is_in_the_table(tmp_path: Any) -> N
     app = Tocsin(make_settings(f"sqlite:///{tmp_path / 'unused.db'}"), start_worker=False).rest
     try:  # FastAPI >= 0.16x keeps included routers nested; this flattens them with their paths
         from fastapi.routing import iter_route_contexts
-        entries = list(iter_route_contexts(app.routes))
+        entries: list[Any] = list(iter_route_contexts(app.routes))
     except ImportError:
         entries = list(app.routes)
     served = {_shape(r.path) for r in entries if "GET" in (getattr(r, "methods", None) or set())}
@@ -116,7 +116,7 @@ class World:
 async def _ok(h: Harness, method: str, path: str, body: Any, status: int = 201) -> dict[str, Any]:
     r = await h.client.request(method, path, headers=h.writer, json=body)
     assert r.status_code == status, r.text
-    return r.json() if r.content else {}  # type: ignore[no-any-return]
+    return r.json() if r.content else {}
 
 
 @pytest.fixture
@@ -141,14 +141,17 @@ async def world(harness: Harness) -> World:
     log_entry = (await _ok(h, "GET", f"/incidents/{incident}/log_entries", None, 200))["log_entries"][0]["id"]
     start = now + timedelta(days=1)  # in the future, so the event above was not held back
     window = (await _ok(h, "POST", "/maintenance_windows", {"maintenance_window": {
-        "type": "maintenance_window", "start_time": start.isoformat(), "end_time": (start + timedelta(hours=1)).isoformat(),
+        "type": "maintenance_window", "start_time": start.isoformat(),
+        "end_time": (start + timedelta(hours=1)).isoformat(),
         "services": [{"id": service["id"], "type": "service_reference"}]}}))["maintenance_window"]["id"]
     method = (await _ok(h, "POST", f"/users/{user}/contact_methods", {"contact_method": {
-        "type": "phone_contact_method", "label": "Mobile", "address": "5551234567", "country_code": 1}}))["contact_method"]
+        "type": "phone_contact_method", "label": "Mobile", "address": "5551234567", "country_code": 1,
+    }}))["contact_method"]
     rule = (await _ok(h, "POST", f"/users/{user}/notification_rules", {"notification_rule": {
         "type": "assignment_notification_rule", "start_delay_in_minutes": 0, "urgency": "high",
         "contact_method": {"id": method["id"], "type": "phone_contact_method_reference"}}}))["notification_rule"]
-    return World({"user_key": user_key, "service": service["id"], "integration": service["integrations"][0]["id"], "incident": incident,
+    return World({"user_key": user_key, "service": service["id"], "integration": service["integrations"][0]["id"],
+                  "incident": incident,
                   "log_entry": log_entry, "policy": h.seed.escalation_policy_id or "", "team": team, "user": user,
                   "rule": rule["id"], "window": window})
 
@@ -181,7 +184,8 @@ async def test_undocumented_values_are_refused(
 async def test_pd_cli_service_list_include_is_answered(harness: Harness, world: World) -> None:
     """`pd service list` sends include[]=auto_pause_notifications_parameters; it was a 400."""
     r = await harness.client.get("/services", headers=harness.auth,
-                                 params={"include[]": ["escalation_policies", "teams", "auto_pause_notifications_parameters"]})
+                                 params={"include[]": ["escalation_policies", "teams",
+                                                       "auto_pause_notifications_parameters"]})
     assert_conforms(r, "GET", "/services", 200, expanded=True)
     [service] = r.json()["services"]
     assert service["auto_pause_notifications_parameters"] == {"enabled": False}

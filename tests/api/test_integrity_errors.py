@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 
 from tests.conftest import Harness
+from tocsin.db.base import table_of
 from tocsin.incidents.models import Incident, LogEntry
 
 
@@ -22,13 +23,13 @@ def _add_probe_routes(harness: Harness) -> None:
             incident = (await session.execute(select(Incident))).scalars().first()
             assert incident is not None
             row = {c.name: getattr(incident, c.key) for c in Incident.__table__.columns}
-            await session.execute(insert(Incident.__table__), [{**row, "id": "PDUPLICATE1"}])  # same number
+            await session.execute(insert(table_of(Incident)), [{**row, "id": "PDUPLICATE1"}])  # same number
         return {}
 
     @rest.post("/probe/foreign_key")
     async def foreign_key() -> dict[str, str]:
         async with db.transaction() as session:
-            await session.execute(insert(LogEntry.__table__), [{
+            await session.execute(insert(table_of(LogEntry)), [{
                 "id": "PORPHAN0001", "type": "annotate_log_entry", "incident_id": "PNOSUCHINCIDENT",
                 "service_id": harness.seed.service_id, "created_at": datetime.now(UTC), "summary": "x",
                 "channel": {"type": "api"}}])

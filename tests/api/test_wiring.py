@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -13,10 +14,10 @@ from tocsin.http.runtime import Runtime
 from tocsin.http.wiring import Wiring
 
 
-def test_a_runtime_cannot_be_built_without_its_wiring(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_runtime_cannot_be_built_without_its_wiring(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(TypeError, match="wiring"):
-        Runtime(settings=settings, db=Database(settings.database_url))  # type: ignore[call-arg]
+        Runtime(settings=settings, db=Database(settings.database_url))  # type: ignore[call-arg]  # the point
 
 
 def test_every_collaborator_is_required() -> None:
@@ -25,7 +26,7 @@ def test_every_collaborator_is_required() -> None:
                                         "policies_using_schedule", "policies_using_user", "forget_routing_key"}
     assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in fields)
     with pytest.raises(TypeError):
-        Wiring()  # type: ignore[call-arg]
+        Wiring()  # type: ignore[call-arg]  # missing arguments are the point
 
 
 async def test_one_authenticator_serves_the_gate_and_the_routes(harness: Harness) -> None:

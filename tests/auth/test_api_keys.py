@@ -11,6 +11,7 @@ from typer.testing import CliRunner, Result
 from tests.auth.tokens import user_with_key
 from tests.conftest import Harness
 from tests.helpers import assert_error, default_policy
+from tocsin.auth.access import Authenticator
 from tocsin.cli import app as cli
 
 
@@ -118,7 +119,9 @@ async def test_cli_creates_a_read_only_user_key_lists_and_revokes_it(harness: Ha
     assert key_id in listed.output and secret not in listed.output
     revoked = await asyncio.to_thread(_cli, harness, "api-key", "revoke", key_id)
     assert revoked.exit_code == 0, revoked.output
-    harness.tocsin.runtime.wiring.authenticator._cache.clear()  # another process: skip the 5 s TTL
+    authenticator = harness.tocsin.runtime.wiring.authenticator
+    assert isinstance(authenticator, Authenticator)
+    authenticator._cache.clear()  # another process: skip the 5 s TTL
     assert_error(await harness.client.get("/services", headers=auth), 401, 2006)
 
 

@@ -8,6 +8,7 @@ from tests.auth.tokens import user_with_key
 from tests.conftest import Harness
 from tests.helpers import assert_error
 from tocsin.auth import roles
+from tocsin.auth.access import Authenticator
 
 # role -> (may write services, may write incidents, may read the audit trail / manage keys)
 EXPECTED = {
@@ -106,5 +107,7 @@ async def test_a_deleted_users_keys_stop_working(harness: Harness) -> None:
     async with harness.tocsin.db.transaction() as session:
         await session.execute(update(User).where(User.id == user_id).values(
             deleted_at=harness.tocsin.runtime.clock.now()))
-    harness.tocsin.runtime.wiring.authenticator._cache.clear()  # skip the 5 s cache TTL
+    authenticator = harness.tocsin.runtime.wiring.authenticator
+    assert isinstance(authenticator, Authenticator)
+    authenticator._cache.clear()  # skip the 5 s cache TTL
     assert_error(await harness.client.get("/services", headers=auth), 401, 2006)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Harness
+from tests.escalation.helpers import NOW, make_user
 from tests.helpers import audit_trail
 from tocsin.audit.recorder import Actor
 from tocsin.errors import Conflict
 from tocsin.escalation import logic
 from tocsin.escalation.schemas import PolicyCreate, PolicyFields
 from tocsin.services.models import Service
-
-from tests.escalation.helpers import NOW, make_user
 
 ACTOR = Actor(type="app_reference", id="PENGINE", summary="a caller without HTTP", method_type="other")
 

@@ -29,7 +29,7 @@ def clock(harness: Harness) -> FrozenClock:
 async def _get(h: Harness, url: str, **params: Any) -> dict[str, Any]:
     r = await h.client.get(url, headers=h.auth, params=params)
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 async def _send(h: Harness, action: str, key: str) -> None:
@@ -39,7 +39,7 @@ async def _send(h: Harness, action: str, key: str) -> None:
 
 async def _incident(h: Harness, key: str) -> dict[str, Any]:
     [incident] = (await _get(h, "/incidents", incident_key=key, date_range="all"))["incidents"]
-    return incident  # type: ignore[no-any-return]
+    return incident
 
 
 async def _log(h: Harness, incident_id: str) -> list[dict[str, Any]]:
@@ -122,7 +122,8 @@ async def test_event_made_incidents_are_assigned_like_rest_made_ones(harness: Ha
         await _send(harness, "trigger", key)
     assert await harness.process() == 2
     r = await harness.client.post("/incidents", headers=harness.writer, json={"incident": {
-        "type": "incident", "title": "By hand", "service": {"id": harness.seed.service_id, "type": "service_reference"}}})
+        "type": "incident", "title": "By hand",
+        "service": {"id": harness.seed.service_id, "type": "service_reference"}}})
     assert r.status_code == 201, r.text
     by_rest = r.json()["incident"]
 
@@ -132,7 +133,8 @@ async def test_event_made_incidents_are_assigned_like_rest_made_ones(harness: Ha
         assert [a["assignee"]["id"] for a in by_event["assignments"]] == [
             a["assignee"]["id"] for a in by_rest["assignments"]]
         event_log, rest_log = await _log(harness, by_event["id"]), await _log(harness, by_rest["id"])
-        assert [e["type"] for e in event_log] == [e["type"] for e in rest_log] == ["trigger_log_entry", "assign_log_entry"]
+        assert [e["type"] for e in event_log] == [e["type"] for e in rest_log] == [
+            "trigger_log_entry", "assign_log_entry"]
         assert event_log[1]["summary"] == rest_log[1]["summary"] == "Assigned to Alice, Bob."
     mine = await _get(harness, "/incidents", **{"user_ids[]": bob})
     assert len(mine["incidents"]) == 3  # the assignment rows user_ids[] filters on are written too

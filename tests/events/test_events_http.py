@@ -543,7 +543,8 @@ async def test_v1_trigger_acknowledge_resolve_drive_the_incident(harness: Harnes
         await harness.process()
         [incident] = await incidents(harness)
         assert incident["status"] == status
-    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == [
+        "resolve_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
 async def test_v1_trigger_without_incident_key_gets_a_generated_one(harness: Harness) -> None:
@@ -565,7 +566,8 @@ async def test_repeated_triggers_of_one_key_make_one_incident_with_a_log_entry_e
     await harness.process()
     [incident] = await incidents(harness)
     assert incident["alert_counts"] == {"all": 1, "triggered": 1, "resolved": 0}
-    assert await log_types(harness, incident["id"]) == ["trigger_log_entry"] * 3 + ["assign_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == (
+        ["trigger_log_entry"] * 3 + ["assign_log_entry", "trigger_log_entry"])
 
 
 async def test_trigger_on_an_acknowledged_incident_adds_to_it(harness: Harness) -> None:
@@ -576,7 +578,8 @@ async def test_trigger_on_an_acknowledged_incident_adds_to_it(harness: Harness) 
     await harness.process()
     [incident] = await incidents(harness)
     assert incident["status"] == "acknowledged"
-    assert await log_types(harness, incident["id"]) == ["trigger_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == [
+        "trigger_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
@@ -690,7 +693,8 @@ async def test_ack_then_resolve_of_a_new_alert_in_one_batch(harness: Harness) ->
     assert await harness.process() == 4
     [incident] = await incidents(harness)
     assert incident["status"] == "resolved"
-    assert await log_types(harness, incident["id"]) == ["resolve_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
+    assert await log_types(harness, incident["id"]) == [
+        "resolve_log_entry", "acknowledge_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
 # --- 5. robustness: valid events every database must store ----------------------------------
@@ -730,7 +734,8 @@ class TestRateLimiting:
         assert r.json()["status"] == "throttle event"
         await harness.process()
         [incident] = await incidents(harness)
-        assert await log_types(harness, incident["id"]) == ["trigger_log_entry"] * (RATE_LIMIT - 1) + ["assign_log_entry", "trigger_log_entry"]
+        assert await log_types(harness, incident["id"]) == (
+            ["trigger_log_entry"] * (RATE_LIMIT - 1) + ["assign_log_entry", "trigger_log_entry"])
 
     async def test_change_events_count_towards_the_limit(self, harness: Harness) -> None:
         for _ in range(RATE_LIMIT):

@@ -54,7 +54,7 @@ async def test_a_batch_that_applied_nothing_reports_no_work(harness: Harness, mo
     for n in range(3):
         await harness.send(harness.event(dedup_key=f"stuck/{n}"))
 
-    def failing(session, rows):  # type: ignore[no-untyped-def]
+    def failing(session: Session, rows: list[InboxEvent]) -> Any:
         raise RuntimeError("cannot apply this event")
 
     monkeypatch.setattr(processor, "_split", failing)
@@ -63,7 +63,7 @@ async def test_a_batch_that_applied_nothing_reports_no_work(harness: Harness, mo
         attempts = list((await session.execute(select(InboxEvent.attempts))).scalars())
     assert attempts == [1, 1, 1]  # each was tried and marked, none applied
 
-    def transient(session, rows):  # type: ignore[no-untyped-def]
+    def transient(session: Session, rows: list[InboxEvent]) -> Any:
         raise OperationalError("SELECT 1", {}, Exception("database is locked"))
 
     monkeypatch.setattr(processor, "_split", transient)

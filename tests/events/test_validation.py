@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,10 +39,12 @@ EVENT_TYPE_INVALID = (
     "'trigger', 'acknowledge' or 'resolve')"
 )
 WRONG_TYPES = [0, 1.5, True, [], ["x"], {}, {"a": "b"}]
+Result = tuple[ParsedEvent | None, list[str]]
+Validate = Callable[[Any], Result]
 NON_OBJECTS: list[Any] = [None, [], [{}], 0, 1.5, True, False, "", "{}", "string"]
 
 
-def trigger(**overrides):
+def trigger(**overrides: Any) -> dict[str, Any]:
     body = {
         "routing_key": KEY,
         "event_action": "trigger",
@@ -52,46 +55,46 @@ def trigger(**overrides):
     return body
 
 
-def with_payload(**fields):
+def with_payload(**fields: Any) -> dict[str, Any]:
     body = trigger()
     body["payload"].update(fields)
     return body
 
 
-def without_payload(*names):
+def without_payload(*names: str) -> dict[str, Any]:
     body = trigger()
     for name in names:
         del body["payload"][name]
     return body
 
 
-def change(**overrides):
+def change(**overrides: Any) -> dict[str, Any]:
     body = {"routing_key": KEY, "payload": {"summary": "Deployed build 912"}}
     body.update(overrides)
     return body
 
 
-def v1(**overrides):
+def v1(**overrides: Any) -> dict[str, Any]:
     body = {"service_key": KEY, "event_type": "trigger", "description": "Ping failed"}
     body.update(overrides)
     return body
 
 
-def ok(result):
+def ok(result: Result) -> ParsedEvent:
     event, errors = result
     assert errors == [], errors
     assert isinstance(event, ParsedEvent)
     return event
 
 
-def errs(result):
+def errs(result: Result) -> list[str]:
     event, errors = result
     assert event is None
     assert errors and all(isinstance(e, str) for e in errors)
     return errors
 
 
-def test_max_body_bytes():
+def test_max_body_bytes() -> None:
     assert MAX_BODY_BYTES == 512 * 1024
 
 
@@ -100,13 +103,13 @@ def test_max_body_bytes():
 @pytest.mark.parametrize("validate",
                          [validate_alert_event, validate_change_event, validate_v1_event])
 @pytest.mark.parametrize("body", NON_OBJECTS)
-def test_body_must_be_object(validate, body):
+def test_body_must_be_object(validate: Validate, body: Any) -> None:
     assert validate(body) == (None, [NOT_AN_OBJECT])
 
 
 # --- v2 alert: a full valid trigger -------------------------------------------------------
 
-def test_full_trigger_is_normalised():
+def test_full_trigger_is_normalised() -> None:
     body = trigger(
         dedup_key="db-7/disk",
         client="Watcher",
@@ -136,7 +139,7 @@ def test_full_trigger_is_normalised():
     )
 
 
-def test_minimal_trigger_defaults():
+def test_minimal_trigger_defaults() -> None:
     event = ok(validate_alert_event(trigger()))
     assert event.dedup_key is None
     assert event.timestamp is None
@@ -146,14 +149,14 @@ def test_minimal_trigger_defaults():
     assert event.links == [] and event.images == []
 
 
-def test_validation_does_not_mutate_input():
+def test_validation_does_not_mutate_input() -> None:
     body = trigger(links=[{"href": "h", "x": 1}])
     before = copy.deepcopy(body)
     validate_alert_event(body)
     assert body == before
 
 
-def test_all_errors_are_collected():
+def test_all_errors_are_collected() -> None:
     body = {"routing_key": "short-key!", "event_action": "trigger", "dedup_key": 5,
             "payload": {"summary": "", "source": 3, "severity": "fatal", "timestamp": "nope",
                         "component": [], "group": {}, "class": 1.0},
@@ -193,13 +196,13 @@ ROUTING_KEY_CASES = [
 
 
 @pytest.mark.parametrize(("key", "expected"), ROUTING_KEY_CASES)
-def test_routing_key_rules(key, expected):
+def test_routing_key_rules(key: Any, expected: Any) -> None:
     assert validate_alert_event(trigger(routing_key=key))[1] == expected
     assert validate_change_event(change(routing_key=key))[1] == expected
 
 
 @pytest.mark.parametrize("value", [None, "", "   ", "\t\n"])
-def test_routing_key_missing_or_blank(value):
+def test_routing_key_missing_or_blank(value: Any) -> None:
     expected = ["'routing_key' is missing or blank"]
     assert validate_alert_event(trigger(routing_key=value))[1] == expected
     assert validate_change_event(change(routing_key=value))[1] == expected
@@ -209,7 +212,7 @@ def test_routing_key_missing_or_blank(value):
 
 
 @pytest.mark.parametrize("value", [*WRONG_TYPES, 12345678901234567890123456789012])
-def test_routing_key_wrong_type(value):
+def test_routing_key_wrong_type(value: Any) -> None:
     expected = ["'routing_key' is invalid (must be a string)"]
     assert validate_alert_event(trigger(routing_key=value))[1] == expected
     assert validate_change_event(change(routing_key=value))[1] == expected
@@ -218,7 +221,7 @@ def test_routing_key_wrong_type(value):
 # --- event_action -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", [None, "", "  "])
-def test_event_action_missing_or_blank(value):
+def test_event_action_missing_or_blank(value: Any) -> None:
     body = trigger(event_action=value)
     assert errs(validate_alert_event(body)) == ["'event_action' is missing or blank"]
     del body["event_action"]
@@ -227,12 +230,12 @@ def test_event_action_missing_or_blank(value):
 
 @pytest.mark.parametrize("value", ["Trigger", "TRIGGER", "ack", "resolved", "create", " trigger",
                                    *WRONG_TYPES])
-def test_event_action_invalid(value):
+def test_event_action_invalid(value: Any) -> None:
     assert errs(validate_alert_event(trigger(event_action=value))) == [ACTION_INVALID]
 
 
 @pytest.mark.parametrize("action", ["trigger", "acknowledge", "resolve"])
-def test_event_action_accepted(action):
+def test_event_action_accepted(action: str) -> None:
     event = ok(validate_alert_event(trigger(event_action=action, dedup_key="k")))
     assert event.event_action == action and event.kind == "alert"
 
@@ -241,7 +244,7 @@ def test_event_action_accepted(action):
 
 @pytest.mark.parametrize("action", ["trigger", "acknowledge", "resolve"])
 @pytest.mark.parametrize(("length", "valid"), [(1, True), (255, True), (256, False), (5000, False)])
-def test_dedup_key_length(action, length, valid):
+def test_dedup_key_length(action: str, length: int, valid: bool) -> None:
     body = trigger(event_action=action, dedup_key="k" * length)
     if valid:
         assert ok(validate_alert_event(body)).dedup_key == "k" * length
@@ -250,14 +253,14 @@ def test_dedup_key_length(action, length, valid):
             "'dedup_key' is too long (maximum is 255 characters)"]
 
 
-def test_dedup_key_counts_characters_not_bytes():
+def test_dedup_key_counts_characters_not_bytes() -> None:
     assert ok(validate_alert_event(trigger(dedup_key="鍵" * 255))).dedup_key == "鍵" * 255
     assert errs(validate_alert_event(trigger(dedup_key="鍵" * 256)))
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
 @pytest.mark.parametrize("value", [None, "", "   "])
-def test_dedup_key_required_for_ack_and_resolve(action, value):
+def test_dedup_key_required_for_ack_and_resolve(action: str, value: Any) -> None:
     body = {"routing_key": KEY, "event_action": action, "dedup_key": value}
     assert errs(validate_alert_event(body)) == ["'dedup_key' is missing or blank"]
     del body["dedup_key"]
@@ -265,25 +268,25 @@ def test_dedup_key_required_for_ack_and_resolve(action, value):
 
 
 @pytest.mark.parametrize("value", [None, "", "  "])
-def test_trigger_without_dedup_key_gets_none(value):
+def test_trigger_without_dedup_key_gets_none(value: Any) -> None:
     assert ok(validate_alert_event(trigger(dedup_key=value))).dedup_key is None
 
 
 @pytest.mark.parametrize("action", ["trigger", "acknowledge", "resolve"])
 @pytest.mark.parametrize("value", WRONG_TYPES)
-def test_dedup_key_wrong_type(action, value):
+def test_dedup_key_wrong_type(action: str, value: Any) -> None:
     assert errs(validate_alert_event(trigger(event_action=action, dedup_key=value))) == [
         "'dedup_key' is invalid (must be a string)"]
 
 
-def test_dedup_key_kept_as_given():
+def test_dedup_key_kept_as_given() -> None:
     assert ok(validate_alert_event(trigger(dedup_key=" a/b c "))).dedup_key == " a/b c "
 
 
 # --- acknowledge / resolve ignore the payload and trigger-only fields -------------------------
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
-def test_ack_resolve_ignore_payload_and_trigger_fields(action):
+def test_ack_resolve_ignore_payload_and_trigger_fields(action: Literal["acknowledge", "resolve"]) -> None:
     body = {"routing_key": KEY, "event_action": action, "dedup_key": "db-7/disk",
             "payload": "not an object", "client": 5, "client_url": [], "links": "x",
             "images": {"src": 1}}
@@ -297,7 +300,7 @@ def test_ack_resolve_ignore_payload_and_trigger_fields(action):
 
 # --- payload ----------------------------------------------------------------------------------
 
-def test_trigger_payload_missing():
+def test_trigger_payload_missing() -> None:
     body = trigger()
     del body["payload"]
     assert errs(validate_alert_event(body)) == ["'payload' is missing or blank"]
@@ -305,12 +308,12 @@ def test_trigger_payload_missing():
 
 
 @pytest.mark.parametrize("value", ["summary", "", 1, 1.5, True, [], [{"summary": "x"}]])
-def test_trigger_payload_wrong_type(value):
+def test_trigger_payload_wrong_type(value: Any) -> None:
     assert errs(validate_alert_event(trigger(payload=value))) == [
         "'payload' is invalid (must be a JSON object)"]
 
 
-def test_trigger_empty_payload_lists_every_required_field():
+def test_trigger_empty_payload_lists_every_required_field() -> None:
     assert errs(validate_alert_event(trigger(payload={}))) == [
         "'payload.summary' is missing or blank",
         "'payload.source' is missing or blank",
@@ -319,28 +322,28 @@ def test_trigger_empty_payload_lists_every_required_field():
 
 
 @pytest.mark.parametrize("field", ["summary", "source", "severity"])
-def test_required_payload_field_missing(field):
+def test_required_payload_field_missing(field: str) -> None:
     assert errs(validate_alert_event(without_payload(field))) == [
         f"'payload.{field}' is missing or blank"]
 
 
 @pytest.mark.parametrize("field", ["summary", "source", "severity"])
 @pytest.mark.parametrize("value", [None, "", " ", "\n\t "])
-def test_required_payload_field_blank(field, value):
+def test_required_payload_field_blank(field: str, value: Any) -> None:
     assert errs(validate_alert_event(with_payload(**{field: value}))) == [
         f"'payload.{field}' is missing or blank"]
 
 
 @pytest.mark.parametrize("field", ["summary", "source"])
 @pytest.mark.parametrize("value", WRONG_TYPES)
-def test_required_payload_string_wrong_type(field, value):
+def test_required_payload_string_wrong_type(field: str, value: Any) -> None:
     assert errs(validate_alert_event(with_payload(**{field: value}))) == [
         f"'payload.{field}' is invalid (must be a string)"]
 
 
 @pytest.mark.parametrize(("length", "valid"), [(1, True), (1023, True), (1024, True),
                                                (1025, False), (100_000, False)])
-def test_summary_length(length, valid):
+def test_summary_length(length: int, valid: bool) -> None:
     for validate, body in ((validate_alert_event, with_payload(summary="s" * length)),
                            (validate_change_event, change(payload={"summary": "s" * length}))):
         if valid:
@@ -350,7 +353,7 @@ def test_summary_length(length, valid):
                 "'payload.summary' is too long (maximum is 1024 characters)"]
 
 
-def test_summary_unicode_and_kept_as_given():
+def test_summary_unicode_and_kept_as_given() -> None:
     assert ok(validate_alert_event(with_payload(summary="🔥" * 1024))).summary == "🔥" * 1024
     assert errs(validate_alert_event(with_payload(summary="🔥" * 1025)))
     text = "  Plattenplatz fast voll — 磁盘已满 \n"
@@ -358,13 +361,13 @@ def test_summary_unicode_and_kept_as_given():
 
 
 @pytest.mark.parametrize("severity", ["critical", "error", "warning", "info"])
-def test_severity_accepted(severity):
+def test_severity_accepted(severity: str) -> None:
     assert ok(validate_alert_event(with_payload(severity=severity))).severity == severity
 
 
 @pytest.mark.parametrize("value", ["Critical", "CRITICAL", "fatal", "none", "high", "warn",
                                    " info", *WRONG_TYPES])
-def test_severity_invalid(value):
+def test_severity_invalid(value: Any) -> None:
     assert errs(validate_alert_event(with_payload(severity=value))) == [SEVERITY_INVALID]
 
 
@@ -386,7 +389,7 @@ TIMESTAMP_CASES = [
 
 
 @pytest.mark.parametrize(("text", "expected"), TIMESTAMP_CASES)
-def test_timestamp_parsed_to_aware_utc(text, expected):
+def test_timestamp_parsed_to_aware_utc(text: Any, expected: Any) -> None:
     for validate, body in ((validate_alert_event, with_payload(timestamp=text)),
                            (validate_change_event, change(payload={"summary": "s",
                                                                    "timestamp": text}))):
@@ -399,7 +402,7 @@ def test_timestamp_parsed_to_aware_utc(text, expected):
                                   "17/07/2015 08:42", "2015-07-17T25:00:00Z", "1437122578",
                                   "2015-07-17T08:42:58+25:00", "0001-01-01T00:00:00+01:00",
                                   "9999-12-31T23:59:59-01:00", "2015-07-17T08:42:58ZZ"])
-def test_timestamp_invalid(text):
+def test_timestamp_invalid(text: Any) -> None:
     expected = ["'payload.timestamp' is invalid (must be an ISO 8601 date-time)"]
     assert errs(validate_alert_event(with_payload(timestamp=text))) == expected
     assert errs(validate_change_event(change(payload={"summary": "s", "timestamp": text}))) == \
@@ -407,13 +410,13 @@ def test_timestamp_invalid(text):
 
 
 @pytest.mark.parametrize("value", [1437122578, 1.5, True, [], {}])
-def test_timestamp_wrong_type(value):
+def test_timestamp_wrong_type(value: Any) -> None:
     assert errs(validate_alert_event(with_payload(timestamp=value))) == [
         "'payload.timestamp' is invalid (must be a string)"]
 
 
 @pytest.mark.parametrize("value", [None, "", "   "])
-def test_timestamp_absent_or_blank_is_none(value):
+def test_timestamp_absent_or_blank_is_none(value: Any) -> None:
     assert ok(validate_alert_event(with_payload(timestamp=value))).timestamp is None
 
 
@@ -421,7 +424,7 @@ def test_timestamp_absent_or_blank_is_none(value):
 
 @pytest.mark.parametrize(("key", "attr"), [("component", "component"), ("group", "group"),
                                            ("class", "class_")])
-def test_optional_payload_strings(key, attr):
+def test_optional_payload_strings(key: Any, attr: str) -> None:
     assert getattr(ok(validate_alert_event(with_payload(**{key: "x y"}))), attr) == "x y"
     assert getattr(ok(validate_alert_event(with_payload(**{key: None}))), attr) is None
     assert getattr(ok(validate_alert_event(with_payload(**{key: "  "}))), attr) is None
@@ -432,14 +435,14 @@ def test_optional_payload_strings(key, attr):
 
 @pytest.mark.parametrize("details", [{"a": {"b": [1, None, True]}}, [1, 2], "text", 3, 2.5,
                                      False, None, {}, []])
-def test_custom_details_any_json(details):
+def test_custom_details_any_json(details: Any) -> None:
     assert ok(validate_alert_event(with_payload(custom_details=details))).custom_details == details
     body = change(payload={"summary": "s", "custom_details": details})
     assert ok(validate_change_event(body)).custom_details == details
 
 
 @pytest.mark.parametrize("field", ["client", "client_url"])
-def test_client_fields(field):
+def test_client_fields(field: str) -> None:
     assert getattr(ok(validate_alert_event(trigger(**{field: "Mon ✓"}))), field) == "Mon ✓"
     assert getattr(ok(validate_alert_event(trigger(**{field: None}))), field) is None
     for value in WRONG_TYPES:
@@ -452,37 +455,37 @@ def test_client_fields(field):
 @pytest.mark.parametrize(("make", "validate"), [(trigger, validate_alert_event),
                                                (change, validate_change_event)])
 class TestLinksAndImages:
-    def test_links_and_images_absent_or_null(self, make, validate):
+    def test_links_and_images_absent_or_null(self, make: Callable[..., dict[str, Any]], validate: Validate) -> None:
         event = ok(validate(make(links=None, images=None)))
         assert event.links == [] and event.images == []
         assert ok(validate(make(links=[], images=[]))).links == []
 
     @pytest.mark.parametrize("value", ["https://x", 1, True, {"href": "h"}])
-    def test_not_a_list(self, make, validate, value):
+    def test_not_a_list(self, make: Callable[..., dict[str, Any]], validate: Validate, value: Any) -> None:
         assert errs(validate(make(links=value))) == ["'links' is invalid (must be an array)"]
         assert errs(validate(make(images=value))) == ["'images' is invalid (must be an array)"]
 
     @pytest.mark.parametrize("value", ["https://x", 1, None, [], True])
-    def test_item_not_an_object(self, make, validate, value):
+    def test_item_not_an_object(self, make: Callable[..., dict[str, Any]], validate: Validate, value: Any) -> None:
         assert errs(validate(make(links=[{"href": "h"}, value]))) == [
             "'links[1]' is invalid (must be a JSON object)"]
         assert errs(validate(make(images=[value]))) == [
             "'images[0]' is invalid (must be a JSON object)"]
 
-    def test_link_href_required(self, make, validate):
+    def test_link_href_required(self, make: Callable[..., dict[str, Any]], validate: Validate) -> None:
         for item in ({}, {"text": "t"}, {"href": None}, {"href": " "}):
             assert errs(validate(make(links=[item]))) == ["'links[0].href' is missing or blank"]
         for value in WRONG_TYPES:
             assert errs(validate(make(links=[{"href": value}]))) == [
                 "'links[0].href' is invalid (must be a string)"]
 
-    def test_link_text_optional_string(self, make, validate):
+    def test_link_text_optional_string(self, make: Callable[..., dict[str, Any]], validate: Validate) -> None:
         assert ok(validate(make(links=[{"href": "h", "text": None}]))).links == [{"href": "h"}]
         for value in WRONG_TYPES:
             assert errs(validate(make(links=[{"href": "h", "text": value}]))) == [
                 "'links[0].text' is invalid (must be a string)"]
 
-    def test_image_src_required(self, make, validate):
+    def test_image_src_required(self, make: Callable[..., dict[str, Any]], validate: Validate) -> None:
         for item in ({}, {"href": "h", "alt": "a"}, {"src": None}, {"src": ""}):
             assert errs(validate(make(images=[item]))) == ["'images[0].src' is missing or blank"]
         for value in WRONG_TYPES:
@@ -490,14 +493,14 @@ class TestLinksAndImages:
                 "'images[0].src' is invalid (must be a string)"]
 
     @pytest.mark.parametrize("key", ["href", "alt"])
-    def test_image_optional_strings(self, make, validate, key):
+    def test_image_optional_strings(self, make: Callable[..., dict[str, Any]], validate: Validate, key: Any) -> None:
         event = ok(validate(make(images=[{"src": "s", key: "v"}, {"src": "t", key: None}])))
         assert event.images == [{"src": "s", key: "v"}, {"src": "t"}]
         for value in WRONG_TYPES:
             assert errs(validate(make(images=[{"src": "s", key: value}]))) == [
                 f"'images[0].{key}' is invalid (must be a string)"]
 
-    def test_every_bad_item_reported(self, make, validate):
+    def test_every_bad_item_reported(self, make: Callable[..., dict[str, Any]], validate: Validate) -> None:
         assert errs(validate(make(links=[{"href": 1, "text": 2}, 3]))) == [
             "'links[0].href' is invalid (must be a string)",
             "'links[0].text' is invalid (must be a string)",
@@ -507,7 +510,7 @@ class TestLinksAndImages:
 
 # --- change events ----------------------------------------------------------------------------
 
-def test_change_event_full():
+def test_change_event_full() -> None:
     body = change(
         payload={"summary": "Deployed build 912", "source": "ci-runner-3",
                  "timestamp": "2024-03-01T12:00:00+01:00", "custom_details": {"build": 912},
@@ -525,12 +528,12 @@ def test_change_event_full():
         images=[{"src": "https://ci.example.net/912.png"}], api_version="v2")
 
 
-def test_change_event_minimal():
+def test_change_event_minimal() -> None:
     event = ok(validate_change_event(change()))
     assert (event.source, event.timestamp, event.custom_details) == (None, None, None)
 
 
-def test_change_event_payload_required():
+def test_change_event_payload_required() -> None:
     body = change()
     del body["payload"]
     assert errs(validate_change_event(body)) == ["'payload' is missing or blank"]
@@ -541,7 +544,7 @@ def test_change_event_payload_required():
 
 
 @pytest.mark.parametrize("value", [None, "", "  "])
-def test_change_event_summary_required(value):
+def test_change_event_summary_required(value: Any) -> None:
     assert errs(validate_change_event(change(payload={"summary": value}))) == [
         "'payload.summary' is missing or blank"]
     assert errs(validate_change_event(change(payload={"source": "x"}))) == [
@@ -549,14 +552,14 @@ def test_change_event_summary_required(value):
 
 
 @pytest.mark.parametrize("value", WRONG_TYPES)
-def test_change_event_wrong_types(value):
+def test_change_event_wrong_types(value: Any) -> None:
     assert errs(validate_change_event(change(payload={"summary": value}))) == [
         "'payload.summary' is invalid (must be a string)"]
     assert errs(validate_change_event(change(payload={"summary": "s", "source": value}))) == [
         "'payload.source' is invalid (must be a string)"]
 
 
-def test_change_event_collects_all_errors():
+def test_change_event_collects_all_errors() -> None:
     body = {"routing_key": "", "payload": {"summary": 1, "timestamp": "x"}, "links": [1]}
     assert errs(validate_change_event(body)) == [
         "'routing_key' is missing or blank",
@@ -568,7 +571,7 @@ def test_change_event_collects_all_errors():
 
 # --- v1 generic events ------------------------------------------------------------------------
 
-def test_v1_full_trigger():
+def test_v1_full_trigger() -> None:
     body = v1(incident_key="srv01/HTTP", client="Monitor", client_url="https://mon.example.net",
               details={"ping": "1500ms"},
               contexts=[{"type": "link", "href": "https://a.example.net"},
@@ -587,14 +590,14 @@ def test_v1_full_trigger():
         api_version="v1")
 
 
-def test_v1_minimal_trigger_source_and_severity():
+def test_v1_minimal_trigger_source_and_severity() -> None:
     event = ok(validate_v1_event(v1()))
     assert (event.source, event.severity, event.dedup_key) == ("unknown", "error", None)
     assert ok(validate_v1_event(v1(client="  "))).source == "unknown"
 
 
 @pytest.mark.parametrize("event_type", ["acknowledge", "resolve"])
-def test_v1_ack_resolve(event_type):
+def test_v1_ack_resolve(event_type: str) -> None:
     body = {"service_key": KEY, "event_type": event_type, "incident_key": "srv01/HTTP",
             "description": "Ack'd by bot", "details": {"by": "bot"}, "contexts": "ignored",
             "client": 1}
@@ -617,11 +620,11 @@ def test_v1_ack_resolve(event_type):
     (123, ["Service key is invalid (must be a string)"]),
     ([KEY], ["Service key is invalid (must be a string)"]),
 ])
-def test_v1_service_key(key, expected):
+def test_v1_service_key(key: Any, expected: Any) -> None:
     assert validate_v1_event(v1(service_key=key))[1] == expected
 
 
-def test_v1_routing_key_is_not_a_service_key():
+def test_v1_routing_key_is_not_a_service_key() -> None:
     body = v1()
     body["routing_key"] = body.pop("service_key")
     assert errs(validate_v1_event(body)) == ["Service key is missing or blank"]
@@ -632,7 +635,7 @@ def test_v1_routing_key_is_not_a_service_key():
     ("Trigger", EVENT_TYPE_INVALID), ("ack", EVENT_TYPE_INVALID), (1, EVENT_TYPE_INVALID),
     ([], EVENT_TYPE_INVALID),
 ])
-def test_v1_event_type(value, expected):
+def test_v1_event_type(value: Any, expected: Any) -> None:
     assert errs(validate_v1_event(v1(event_type=value))) == [expected]
 
 
@@ -642,12 +645,12 @@ def test_v1_event_type(value, expected):
     ({"a": 1}, "Description is invalid (must be a string)"),
     ("d" * 1025, "Description is too long (maximum is 1024 characters)"),
 ])
-def test_v1_description(value, expected):
+def test_v1_description(value: Any, expected: Any) -> None:
     assert errs(validate_v1_event(v1(description=value))) == [expected]
     assert ok(validate_v1_event(v1(description="d" * 1024))).summary == "d" * 1024
 
 
-def test_v1_incident_key_rules():
+def test_v1_incident_key_rules() -> None:
     assert ok(validate_v1_event(v1(incident_key="k" * 255))).dedup_key == "k" * 255
     assert errs(validate_v1_event(v1(incident_key="k" * 256))) == [
         "Incident key is too long (maximum is 255 characters)"]
@@ -656,12 +659,12 @@ def test_v1_incident_key_rules():
 
 
 @pytest.mark.parametrize("details", [{"a": [1]}, None, "text", 1, []])
-def test_v1_details_passed_through(details):
+def test_v1_details_passed_through(details: Any) -> None:
     assert ok(validate_v1_event(v1(details=details))).custom_details == details
 
 
 @pytest.mark.parametrize(("field", "label"), [("client", "Client"), ("client_url", "Client URL")])
-def test_v1_client_fields(field, label):
+def test_v1_client_fields(field: str, label: str) -> None:
     assert getattr(ok(validate_v1_event(v1(**{field: "c"}))), field) == "c"
     for value in WRONG_TYPES:
         assert errs(validate_v1_event(v1(**{field: value}))) == [
@@ -683,11 +686,11 @@ def test_v1_client_fields(field, label):
     ([{"type": "image", "src": "s", "alt": []}],
      ["'contexts[0].alt' is invalid (must be a string)"]),
 ])
-def test_v1_contexts_errors(contexts, expected):
+def test_v1_contexts_errors(contexts: Any, expected: Any) -> None:
     assert errs(validate_v1_event(v1(contexts=contexts))) == expected
 
 
-def test_v1_collects_all_errors():
+def test_v1_collects_all_errors() -> None:
     body = {"service_key": "abc", "event_type": "trigger", "incident_key": 1,
             "description": "", "client": 2, "contexts": [{"type": "link"}]}
     assert errs(validate_v1_event(body)) == [
@@ -722,7 +725,7 @@ eventish = st.recursive(
 VALIDATORS = [validate_alert_event, validate_change_event, validate_v1_event]
 
 
-def _check_result(result):
+def _check_result(result: tuple[Any, Any]) -> None:  # the types themselves are checked
     event, errors = result
     assert isinstance(errors, list)
     if event is None:
@@ -733,7 +736,7 @@ def _check_result(result):
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(value=json_values | eventish)
-def test_never_raises_on_any_json(value):
+def test_never_raises_on_any_json(value: Any) -> None:
     for validate in VALIDATORS:
         _check_result(validate(value))
 
@@ -741,7 +744,7 @@ def test_never_raises_on_any_json(value):
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(payload=st.dictionaries(st.sampled_from(FIELD_NAMES), field_values, max_size=10),
        top=st.dictionaries(st.sampled_from(FIELD_NAMES), field_values, max_size=8))
-def test_never_raises_on_near_valid_events(payload, top):
+def test_never_raises_on_near_valid_events(payload: Any, top: Any) -> None:
     for base in (trigger(), change(), v1(), {"routing_key": KEY, "event_action": "resolve"}):
         body = {**base, **top}
         if isinstance(body.get("payload"), dict):
@@ -750,7 +753,7 @@ def test_never_raises_on_near_valid_events(payload, top):
             _check_result(validate(body))
 
 
-def _opt(strategy):
+def _opt(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
 
@@ -765,7 +768,7 @@ aware = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1,
                                                 timezone(timedelta(hours=-8))]))
 
 
-def _kept(value):
+def _kept(value: Any) -> str | None:
     """What an optional string becomes: absent, null and blank all mean None."""
     return value if isinstance(value, str) and value.strip() else None
 
@@ -777,9 +780,9 @@ def _kept(value):
        when=_opt(aware), component=_opt(texts), group=_opt(texts), klass=_opt(texts),
        details=optional_json, client=_opt(texts), client_url=_opt(texts),
        links=link_items, images=image_items)
-def test_accepted_alert_events_round_trip(action, dedup, summary, source, severity, when,
-                                          component, group, klass, details, client,
-                                          client_url, links, images):
+def test_accepted_alert_events_round_trip(action: str, dedup: Any, summary: Any, source: Any, severity: str, when: Any,
+                                          component: Any, group: Any, klass: Any, details: Any, client: Any,
+                                          client_url: Any, links: Any, images: Any) -> None:
     payload = {"summary": summary, "source": source, "severity": severity,
                "timestamp": when.isoformat() if when else None, "component": component,
                "group": group, "class": klass, "custom_details": details}
@@ -812,7 +815,9 @@ def test_accepted_alert_events_round_trip(action, dedup, summary, source, severi
 @settings(max_examples=200)
 @given(summary=st.text(max_size=1100), source=_opt(texts), when=_opt(aware),
        details=optional_json, links=link_items, images=image_items)
-def test_accepted_change_events_round_trip(summary, source, when, details, links, images):
+def test_accepted_change_events_round_trip(
+    summary: Any, source: Any, when: Any, details: Any, links: Any, images: Any,
+) -> None:
     body = {"routing_key": KEY, "links": links, "images": images,
             "payload": {"summary": summary, "source": source, "custom_details": details,
                         "timestamp": when.isoformat() if when else None}}
@@ -834,7 +839,9 @@ def test_accepted_change_events_round_trip(summary, source, when, details, links
 @given(event_type=st.sampled_from(["trigger", "acknowledge", "resolve"]),
        incident_key=_opt(st.text(max_size=300)), description=_opt(st.text(max_size=1100)),
        details=optional_json, client=_opt(texts))
-def test_accepted_v1_events_round_trip(event_type, incident_key, description, details, client):
+def test_accepted_v1_events_round_trip(
+    event_type: str, incident_key: Any, description: Any, details: Any, client: Any,
+) -> None:
     body = {"service_key": KEY, "event_type": event_type, "incident_key": incident_key,
             "description": description, "details": details, "client": client}
     event, errors = validate_v1_event(body)

@@ -29,7 +29,9 @@ def test_stored_oddities_are_left_out_not_fatal() -> None:
     assert alert_contexts([5, {"text": "no href"}, {"href": 7}], [["x"], {"alt": "no src"}]) == []
 
 
-async def _alerts(h: Harness, body: dict[str, Any], path: str = "/v2/enqueue", accepted: int = 202) -> list[dict[str, Any]]:
+async def _alerts(
+    h: Harness, body: dict[str, Any], path: str = "/v2/enqueue", accepted: int = 202,
+) -> list[dict[str, Any]]:
     r = await h.send(body, path)
     assert r.status_code == accepted and r.json()["status"] == "success", r.text
     await h.process()

@@ -15,6 +15,7 @@ from sqlalchemy import event, insert, select
 from tests.conftest import Harness
 from tests.helpers import create_policy, default_policy
 from tocsin.auth.models import User
+from tocsin.db.base import table_of
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, IncidentAssignment, LogEntry, Priority
 
@@ -54,17 +55,17 @@ async def seed(h: Harness, count: int = 24) -> tuple[list[dict[str, Any]], dict[
             [{"at": at.isoformat(), "assignee": {"id": admin, "type": "user_reference"}}],
         })
     async with h.tocsin.db.transaction() as session:
-        await session.execute(insert(Incident.__table__), rows)
+        await session.execute(insert(table_of(Incident)), rows)
         opened = [r for r in rows if r["status"] != "resolved" and r["number"] % 2]  # half assigned
-        await session.execute(insert(IncidentAssignment.__table__),
+        await session.execute(insert(table_of(IncidentAssignment)),
                               [{"incident_id": r["id"], "user_id": admin, "at": r["created_at"]} for r in opened])
-        await session.execute(insert(LogEntry.__table__), [{
+        await session.execute(insert(table_of(LogEntry)), [{
             "id": new_id(), "type": "trigger_log_entry", "incident_id": r["id"], "alert_id": None,
             "service_id": r["service_id"], "created_at": r["created_at"], "summary": "Triggered.",
             "agent": {"id": admin, "type": "user_reference"} if r["number"] % 2 else r["last_status_change_by"],
             "channel": {"type": "web_api"}} for r in rows])
-    for r in rows:
-        r["assigned"] = r in opened
+    for row in rows:
+        row["assigned"] = row in opened
     return rows, ids
 
 
@@ -115,13 +116,16 @@ async def test_filters_sorts_and_pages_give_the_defined_rows(harness: Harness, l
         ({"statuses[]": list(open_), "sort_by": "created_at:desc"},
          expected(rows, lambda r: in_window(r) and r["status"] in open_, descending=True)),
         ({"statuses[]": ["resolved", "triggered"], "urgencies[]": "high", "sort_by": "created_at:desc"},
-         expected(rows, lambda r: in_window(r) and r["status"] != "acknowledged" and r["urgency"] == "high", descending=True)),
+         expected(rows, lambda r: in_window(r) and r["status"] != "acknowledged" and r["urgency"] == "high",
+                  descending=True)),
         ({"service_ids[]": ids["second"], "sort_by": "created_at:desc"},
          expected(rows, lambda r: in_window(r) and r["service_id"] == ids["second"], descending=True)),
-        ({"team_ids[]": ids["team"]}, expected(rows, lambda r: in_window(r) and r["escalation_policy_id"] == ids["policy"])),
+        ({"team_ids[]": ids["team"]},
+         expected(rows, lambda r: in_window(r) and r["escalation_policy_id"] == ids["policy"])),
         ({"user_ids[]": ids["admin"], "sort_by": "created_at:desc"},
          expected(rows, lambda r: in_window(r) and r["assigned"], descending=True)),
-        ({"urgencies[]": "low", "sort_by": "urgency:desc"}, expected(rows, lambda r: in_window(r) and r["urgency"] == "low")),
+        ({"urgencies[]": "low", "sort_by": "urgency:desc"},
+         expected(rows, lambda r: in_window(r) and r["urgency"] == "low")),
         ({"sort_by": "urgency:desc"}, expected(rows, in_window, "urgency", True)),
         ({"since": (NOW - timedelta(hours=16)).isoformat(), "until": (NOW - timedelta(hours=8)).isoformat()},
          expected(rows, lambda r: NOW - timedelta(hours=16) <= r["created_at"] < NOW - timedelta(hours=8))),
@@ -134,7 +138,7 @@ async def test_filters_sorts_and_pages_give_the_defined_rows(harness: Harness, l
 async def test_total_is_counted_only_when_asked_and_matches_the_filter(harness: Harness) -> None:
     rows, _ = await seed(harness)
     opened = [r for r in rows if in_window(r) and r["status"] != "resolved"]
-    params = {"statuses[]": ["triggered", "acknowledged"], "limit": 3, "total": "true"}
+    params: dict[str, Any] = {"statuses[]": ["triggered", "acknowledged"], "limit": 3, "total": "true"}
     for offset in (0, 3, len(opened) - 3, len(opened)):
         r = await harness.client.get("/incidents", headers=harness.auth, params={**params, "offset": offset})
         body = r.json()

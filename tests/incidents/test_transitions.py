@@ -28,7 +28,9 @@ def opened(assignees: tuple[str, ...] | None = ("PALICE1",)) -> tuple[t.Incident
 def test_open_triggers_and_assigns_like_rest() -> None:
     state, records = opened(("PALICE1", "PBOB001", "PALICE1"))
     assert [type(r) for r in records] == [t.Triggered, t.Assigned]
-    assert records[1].to_users == ("PALICE1", "PBOB001")  # each user once
+    assigned = records[1]
+    assert isinstance(assigned, t.Assigned)
+    assert assigned.to_users == ("PALICE1", "PBOB001")  # each user once
     assert (state.status, state.assignees, state.assigned_at) == ("triggered", ("PALICE1", "PBOB001"), T0)
     assert [type(r) for r in opened(None)[1]] == [t.Triggered]  # no policy: no assignment step
 
@@ -93,7 +95,7 @@ def test_every_log_type_is_one_pagerduty_publishes() -> None:
 
 
 def test_entries_of_one_instant_keep_their_order() -> None:
-    state, records = opened()
+    _, records = opened()
     rows = [log_entry(r, "PSERV01") for r in records]
     stamp_in_order(rows, {})
     assert [r["created_at"] for r in rows] == [T0, T0 + timedelta(microseconds=1)]
@@ -121,7 +123,9 @@ COMMANDS = st.one_of(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(COMMANDS, max_size=12), st.one_of(st.none(), USERS))
-def test_any_sequence_of_commands_keeps_the_invariants(commands: list[t.Command], first: tuple[str, ...] | None) -> None:
+def test_any_sequence_of_commands_keeps_the_invariants(
+    commands: list[t.Command], first: tuple[str, ...] | None,
+) -> None:
     state, records = opened(first)
     for n, command in enumerate(commands, start=1):
         before = state

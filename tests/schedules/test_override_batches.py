@@ -4,7 +4,6 @@ asked; a malformed item refuses the whole request and writes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,9 +21,9 @@ from tocsin.schedules.models import ScheduleOverride
 
 
 @pytest.fixture
-async def h(harness: Harness) -> AsyncIterator[Harness]:
+async def h(harness: Harness) -> Harness:
     harness.tocsin.runtime.clock = FrozenClock(datetime(2030, 1, 1, tzinfo=UTC))
-    yield harness
+    return harness
 
 
 async def _user(h: Harness, name: str) -> str:
@@ -41,7 +40,7 @@ async def _schedule(h: Harness, user: str) -> str:
             "start": "2030-01-07T00:00:00Z", "rotation_virtual_start": "2030-01-07T00:00:00Z",
             "rotation_turn_length_seconds": 604800, "users": [{"user": {"id": user, "type": "user_reference"}}]}]}})
     assert r.status_code == 201, r.text
-    return r.json()["schedule"]["id"]  # type: ignore[no-any-return]
+    return r.json()["schedule"]["id"]
 
 
 def _item(start: str, end: str, user: str) -> dict[str, Any]:

@@ -25,8 +25,9 @@ async def _schedule(h: Harness) -> str:
     admin_id = await _admin_id(h)
     async with h.tocsin.db.transaction() as session:
         schedule = await logic.create_schedule(session, ScheduleCreate.model_validate({
-            "name": "Primary", "schedule_layers": [{"start": "2030-01-01T00:00:00Z", "rotation_turn_length_seconds": 86400,
-                                                    "users": [{"user": {"id": admin_id, "type": "user_reference"}}]}],
+            "name": "Primary",
+            "schedule_layers": [{"start": "2030-01-01T00:00:00Z", "rotation_turn_length_seconds": 86400,
+                                 "users": [{"user": {"id": admin_id, "type": "user_reference"}}]}],
         }), ACTOR, NOW)
         return schedule.id
 
@@ -40,7 +41,8 @@ async def test_changes_through_logic_write_their_audit_records(harness: Harness)
     schedule_id = await _schedule(harness)
     admin_id = await _admin_id(harness)
     async with harness.tocsin.db.transaction() as session:
-        await logic.update_schedule(session, schedule_id, ScheduleFields.model_validate({"name": "Renamed"}), ACTOR, NOW)
+        await logic.update_schedule(session, schedule_id, ScheduleFields.model_validate({"name": "Renamed"}),
+                                    ACTOR, NOW)
         schedule = await logic.get_schedule(session, schedule_id)
         override = await logic.create_override(session, schedule, OverrideIn.model_validate({
             "start": "2030-02-01T00:00:00Z", "end": "2030-02-02T00:00:00Z",
@@ -50,7 +52,8 @@ async def test_changes_through_logic_write_their_audit_records(harness: Harness)
     assert await audit_trail(harness, schedule_id) == sorted([
         ("create", "schedule", "PENGINE"), ("update", "schedule", "PENGINE"), ("delete", "schedule", "PENGINE")])
     # An override is filed under itself (as before the move); removed before it began.
-    assert [(a, t) for a, t, _ in await audit_trail(harness, override.id)] == [("create", "override"), ("delete", "override")]
+    assert [(a, t) for a, t, _ in await audit_trail(harness, override.id)] == [
+        ("create", "override"), ("delete", "override")]
 
 
 async def test_deleting_a_schedule_a_policy_targets_is_refused_in_logic(harness: Harness) -> None:

@@ -22,7 +22,8 @@ async def test_service_and_integration_changes_through_logic_are_audited(harness
             {"name": "Direct", "escalation_policy": policy}), ACTOR, NOW)
         await logic.update_service(session, service.id, ServiceFields.model_validate({"name": "Renamed"}), ACTOR, NOW)
         integration = await logic.create_integration(session, service.id, IntegrationCreate(name="Hook"), ACTOR, NOW)
-        await logic.update_integration(session, service.id, integration.id, IntegrationFields(name="Hook 2"), ACTOR, NOW)
+        await logic.update_integration(session, service.id, integration.id, IntegrationFields(name="Hook 2"),
+                                       ACTOR, NOW)
         await logic.delete_integration(session, service.id, integration.id, ACTOR, NOW)
         await logic.delete_service(session, service.id, ACTOR, NOW)
     trail = await audit_trail(harness, service.id)

@@ -10,6 +10,7 @@ from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
 from tests.users.people import admin_id, audit_rows, key_for, make_user
+from tocsin.auth.access import Authenticator
 
 
 async def test_create_user_answers_201_with_default_contact_method_and_rule(harness: Harness) -> None:
@@ -161,7 +162,9 @@ async def test_delete_is_soft_revokes_keys_and_keeps_email_reserved(harness: Har
     error = assert_error(await h.client.post("/users", headers=h.writer, json={
         "user": {"name": "Again", "email": ada["email"]}}), 400, 2001)
     assert any("deleted" in e for e in error["errors"])
-    h.tocsin.runtime.wiring.authenticator._cache.clear()  # skip the 5 s credential cache
+    authenticator = h.tocsin.runtime.wiring.authenticator
+    assert isinstance(authenticator, Authenticator)
+    authenticator._cache.clear()  # skip the 5 s credential cache
     assert (await h.client.get("/users", headers=ada_key)).status_code == 401
 
 

@@ -9,24 +9,26 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from tocsin import __version__
 from tocsin.api import errors, openapi
+from tocsin.api.abilities import router as abilities_router
+from tocsin.api.audit import router as audit_records_router
 from tocsin.api.gate import RestGate
+from tocsin.audit.routes import router as audit_router
 from tocsin.auth.access import Authenticator
+from tocsin.auth.routes import router as access_router
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
+from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.directory import IntegrationDirectory
 from tocsin.events.inbox import GroupCommitter
 from tocsin.events.ingest import PATHS as EVENT_PATHS
 from tocsin.events.ingest import EventsEndpoint
 from tocsin.events.ratelimit import SlidingWindowLimiter
 from tocsin.events.retention import RetentionSweeper
-from tocsin.audit.routes import router as audit_router
-from tocsin.api.abilities import router as abilities_router
-from tocsin.api.audit import router as audit_records_router
-from tocsin.auth.routes import router as access_router
-from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.routes import router as events_router
 from tocsin.events.worker import InboxWorker
 from tocsin.http.runtime import Runtime
@@ -35,10 +37,9 @@ from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.queries import services_using_policies
-from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
 from tocsin.services.routes import router as services_router
-from tocsin.teams.routes import router as teams_router
 from tocsin.teams.directory import DIRECTORY as TEAM_DIRECTORY
+from tocsin.teams.routes import router as teams_router
 from tocsin.users.routes import router as users_router
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ class Tocsin:
         openapi.install(app)
         return app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in EVENT_PATHS:
             await self.events(scope, receive, send)
         elif scope["type"] == "http":

@@ -38,7 +38,9 @@ AUDITED: dict[str, tuple[str, Any]] = {
 }
 
 
-@router.get("/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until", "root_resource_types[]", "actor_type", "actor_id", "method_type", "method_truncated_token", "actions[]"))
+@router.get("/audit/records", dependencies=[READ],
+            openapi_extra=documented("limit", "cursor", "since", "until", "root_resource_types[]", "actor_type",
+                                     "actor_id", "method_type", "method_truncated_token", "actions[]"))
 async def list_records(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     q = queries.parse_query(request, rt.clock.now())
     async with rt.db.transaction() as session:
@@ -58,26 +60,33 @@ async def _resource_records(collection: str, resource_id: str, request: Request,
     return page_json(rt.base_url, rows, q.limit, next_cursor)
 
 
-@router.get("/users/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
+@router.get("/users/{id}/audit/records", dependencies=[READ],
+            openapi_extra=documented("limit", "cursor", "since", "until"))
 async def user_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("users", id, request, rt)
 
 
-@router.get("/services/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
+@router.get("/services/{id}/audit/records", dependencies=[READ],
+            openapi_extra=documented("limit", "cursor", "since", "until"))
 async def service_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("services", id, request, rt)
 
 
-@router.get("/schedules/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
+@router.get("/schedules/{id}/audit/records", dependencies=[READ],
+            openapi_extra=documented("limit", "cursor", "since", "until"))
 async def schedule_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("schedules", id, request, rt)
 
 
-@router.get("/escalation_policies/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
-async def escalation_policy_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
+@router.get("/escalation_policies/{id}/audit/records", dependencies=[READ],
+            openapi_extra=documented("limit", "cursor", "since", "until"))
+async def escalation_policy_records(
+    id: str, request: Request, rt: Runtime = Depends(runtime),  # noqa: A002
+) -> dict[str, Any]:
     return await _resource_records("escalation_policies", id, request, rt)
 
 
-@router.get("/teams/{id}/audit/records", dependencies=[READ], openapi_extra=documented("limit", "cursor", "since", "until"))
+@router.get("/teams/{id}/audit/records", dependencies=[READ],
+            openapi_extra=documented("limit", "cursor", "since", "until"))
 async def team_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("teams", id, request, rt)

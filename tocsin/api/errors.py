@@ -96,10 +96,10 @@ def install(app: FastAPI) -> None:
             log.info("write refused by a database constraint (%s): %s", kind, type(exc.orig).__name__)
             return JSONResponse(error_body("Invalid Input Provided", 2001, [_INTEGRITY_MESSAGES[kind]]),
                                 status_code=400)
-        log.exception("database error", exc_info=exc)
+        log.error("database error", exc_info=exc)
         return JSONResponse(error_body("An unexpected error occurred.", 2000, []), status_code=500)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
+        log.error("unhandled error", exc_info=exc)
         return JSONResponse(error_body("An unexpected error occurred.", 2000, []), status_code=500)

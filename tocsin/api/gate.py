@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import orjson
+from starlette.types import Receive, Scope, Send
 
 from tocsin.auth.access import Authenticator
 from tocsin.errors import TocsinError
@@ -43,7 +44,7 @@ class RestGate:
         self.limit = limit
         self.limiter = SlidingWindowLimiter(limit, WINDOW)
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
             # No database column can hold NUL (PostgreSQL refuses it): a clear 400, never a 500.
             await _send_error(send, 400, "Invalid Input Provided", 2001,

@@ -51,5 +51,5 @@ def install(app: FastAPI) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.openapi = build  # type: ignore[method-assign]
+    app.openapi = build  # type: ignore[method-assign]  # FastAPI's documented way to customise the schema
     docs.install(app)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from fastapi import Depends, Request
 from sqlalchemy import select
@@ -146,7 +147,8 @@ async def _load_api_key(db: Database, digest: str) -> Principal | None:
         ).first()
     if row is None:
         return None
-    key, role, name, user_deleted_at = row
+    # An outer join: the user's columns are None when the key's user row is gone.
+    key, role, name, user_deleted_at = cast("tuple[ApiKey, str | None, str | None, datetime | None]", row)
     # The lookup is by digest; compare once more in constant time so equality never leaks timing.
     if not hmac.compare_digest(key.token_hash, digest):
         return None
@@ -154,7 +156,7 @@ async def _load_api_key(db: Database, digest: str) -> Principal | None:
         return None  # a deleted user's keys stop working with it
     return Principal(
         key.id, key.kind, key.read_only, key.user_id, role=role,
-        summary=name if key.user_id is not None else key.description,
+        summary=(name or "") if key.user_id is not None else key.description,  # a live user has a name
         truncated_token=key.truncated_token,
     )
 
@@ -197,7 +199,7 @@ def require_within(holder: Principal, candidate: Principal) -> None:
             + ", ".join(m.replace(roles.ANY_RESOURCE + ".", "broad ") for m in missing[:10])])
 
 
-def require(scope: str):  # type: ignore[no-untyped-def]
+def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that authenticates and checks ``scope`` (e.g. ``incidents.write``)."""
 
     async def check(principal: Principal = Depends(authenticate)) -> Principal:
@@ -205,7 +207,8 @@ def require(scope: str):  # type: ignore[no-untyped-def]
             raise AccessDenied(errors=[f"This credential may not perform {scope}"])
         return principal
 
-    check.required_scope = scope  # type: ignore[attr-defined]
+    # Read by tests/api/test_access.py to find each route's scope; functions take no declared attributes.
+    check.required_scope = scope  # type: ignore[attr-defined]  # a function attribute, by design
     return check
 
 

@@ -40,7 +40,7 @@ async def issue_api_key(
     user_id: str | None = None,
 ) -> str:
     """Create a key and return its secret, which is shown once and stored only hashed."""
-    key, secret = await _add_key(session, now, description=description, read_only=read_only, user_id=user_id)
+    _, secret = await _add_key(session, now, description=description, read_only=read_only, user_id=user_id)
     return secret
 
 
@@ -67,7 +67,8 @@ def api_key_snapshot(key: ApiKey) -> dict[str, Any]:
 async def live_user(session: AsyncSession, *, user_id: str | None = None, email: str | None = None) -> User:
     """An existing, not deleted user by id or email, or InvalidInput naming what was wrong."""
     query = select(User).where(User.deleted_at.is_(None))
-    query = query.where(User.id == user_id) if user_id is not None else query.where(User.email == (email or "").strip().lower())
+    query = (query.where(User.id == user_id) if user_id is not None
+             else query.where(User.email == (email or "").strip().lower()))
     user = (await session.execute(query)).scalar_one_or_none()
     if user is None:
         raise InvalidInput(errors=[f"user {user_id or email!r} does not name an existing user"])
@@ -180,7 +181,8 @@ async def issue_access_token(
     client = await session.get(OAuthClient, client_id) if len(client_id) <= 16 else None
     # Compare digests in constant time whether or not the client exists, so timing does not
     # reveal which client ids are real.
-    expected = client.secret_hash if client is not None and client.revoked_at is None else hash_secret(secrets.token_hex(16))
+    expected = (client.secret_hash if client is not None and client.revoked_at is None
+                else hash_secret(secrets.token_hex(16)))
     if not hmac.compare_digest(expected, hash_secret(client_secret)) or client is None or client.revoked_at is not None:
         raise oauth.OAuthError("invalid_client", "Client authentication failed", 401)
     scopes = oauth.grant(client.scopes, requested)

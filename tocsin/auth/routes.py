@@ -132,7 +132,8 @@ async def create_api_key(body: ApiKeyBody, request: Request, principal: Principa
             description=wanted.description,
         )
         # Checked on the key as made (its user's role known); refusing rolls the key back.
-        role = (await session.get(User, key.user_id)).role if key.user_id else None  # type: ignore[union-attr]
+        user = await session.get(User, key.user_id) if key.user_id else None
+        role = user.role if user is not None else None
         require_within(principal, Principal("", key.kind, key.read_only, key.user_id, role=role))
         names = await _user_names(session, [key])
     return {"api_key": {**api_key_json(rt.base_url, key, names.get(key.user_id or "")), "token": secret}}

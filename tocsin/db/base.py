@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, String, Table, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
@@ -47,3 +47,9 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's ``Table``, for Core statements (bulk inserts, deletes by key): declarative
+    types ``__table__`` as the wider ``FromClause``, but every model here is mapped to one table."""
+    return cast(Table, model.__table__)

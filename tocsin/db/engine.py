@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-
 from sqlalchemy import Engine, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url

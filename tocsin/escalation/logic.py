@@ -105,7 +105,9 @@ async def rules_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str
             .order_by(EscalationTarget.rule_id, EscalationTarget.position)
         )
         for rule_id, user_id, schedule_id in rows:
-            targets[rule_id].append(Target("user", user_id) if user_id else Target("schedule", schedule_id))
+            target_id = user_id or schedule_id
+            assert target_id is not None  # the one_target check constraint: exactly one of them is set
+            targets[rule_id].append(Target("user" if user_id else "schedule", target_id))
     for rule_id, policy_id, delay in rules:
         found[policy_id].append(Rule(rule_id, delay, tuple(targets[rule_id])))
     return found
@@ -276,7 +278,9 @@ async def delete_policy(
     return policy
 
 
-async def add_team(session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime) -> EscalationPolicy:
+async def add_team(
+    session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime,
+) -> EscalationPolicy:
     policy = await get_policy(session, policy_id)
     if not await existing_team_ids(session, [team_id]):
         raise NotFound(f"Team {team_id} not found", errors=["Team not found"])
@@ -290,7 +294,9 @@ async def add_team(session: AsyncSession, team_id: str, policy_id: str, actor: A
     return policy
 
 
-async def remove_team(session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime) -> EscalationPolicy:
+async def remove_team(
+    session: AsyncSession, team_id: str, policy_id: str, actor: Actor, now: datetime,
+) -> EscalationPolicy:
     policy = await get_policy(session, policy_id)
     if not await existing_team_ids(session, [team_id]):
         raise NotFound(f"Team {team_id} not found", errors=["Team not found"])

@@ -47,7 +47,7 @@ async def on_calls(
     query = select(EscalationPolicy.id, EscalationPolicy.name).where(EscalationPolicy.deleted_at.is_(None))
     if policy_ids:
         query = query.where(EscalationPolicy.id.in_(list(policy_ids)))
-    policies = {pid: name for pid, name in await session.execute(query)}
+    policies = dict((await session.execute(query)).all())
     rules = await rules_of(session, list(policies))
     wanted_schedules = set(schedule_ids)
     targeted = {
@@ -56,9 +56,9 @@ async def on_calls(
     }
     sources = await on_call_sources(session, targeted, since, until)
     if until > since and sum(turns_between(src, since, until) for src in sources.values()) > MAX_TOTAL_TURNS:
-        raise InvalidInput(errors=["until: the schedules asked about hold too many rotation turns in this "
-                                   "window; ask for a shorter one or filter by escalation_policy_ids[] "
-                                   "or schedule_ids[]"])
+        raise InvalidInput(errors=[("until: the schedules asked about hold too many rotation turns in this "
+                                    "window; ask for a shorter one or filter by escalation_policy_ids[] "
+                                    "or schedule_ids[]")])
     shifts: dict[str, list[Entry]] = {sid: shifts_between(src, since, until) for sid, src in sources.items()}
 
     wanted_users = set(user_ids)

@@ -37,7 +37,7 @@ async def policy_refs(session: AsyncSession, ids: Iterable[str]) -> dict[str, st
     rows = await session.execute(
         select(EscalationPolicy.id, EscalationPolicy.name).where(EscalationPolicy.id.in_(wanted))
     )
-    return {pid: name for pid, name in rows}
+    return dict(rows.all())
 
 
 async def existing_policy_ids(session: AsyncSession, ids: Iterable[str]) -> set[str]:

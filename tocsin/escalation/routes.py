@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, audit_actor, require
@@ -56,13 +56,14 @@ async def _render(session: AsyncSession, rt: Runtime, request: Request, policy: 
     return {"escalation_policy": policy_json(rt.base_url, v, await _names(session, [v]), include, time_zone(request))}
 
 
-@router.get("/escalation_policies", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "user_ids[]", "team_ids[]", "include[]", "sort_by", "time_zone"))
+@router.get("/escalation_policies", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "query", "user_ids[]", "team_ids[]", "include[]", "sort_by", "time_zone"))
 async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     include = includes.asked(request, POLICY_INCLUDES)
     _, descending = sort_by(request, {"name"}, "name")
     tz = time_zone(request)
-    where = [EscalationPolicy.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [EscalationPolicy.deleted_at.is_(None)]
     if query_text := text_filter(request, "query"):
         where.append(name_contains(EscalationPolicy.name, query_text))
     if user_ids := array(request, "user_ids"):
@@ -76,7 +77,8 @@ async def list_policies(request: Request, rt: Runtime = Depends(runtime)) -> dic
         ))
     order = EscalationPolicy.name.desc() if descending else EscalationPolicy.name.asc()
     async with rt.db.transaction() as session:
-        rows, total = await p.fetch(session, select(EscalationPolicy).where(*where).order_by(order, EscalationPolicy.id))
+        rows, total = await p.fetch(session,
+                                    select(EscalationPolicy).where(*where).order_by(order, EscalationPolicy.id))
         views = await logic.views(session, rows, rt.wiring, rt.clock.now())
         names = await _names(session, views)
     items = [policy_json(rt.base_url, v, names, include, tz) for v in views]
@@ -88,7 +90,8 @@ async def create_policy(
     body: PolicyCreateBody, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        policy = await logic.create_policy(session, body.escalation_policy, audit_actor(principal, request), rt.clock.now())
+        policy = await logic.create_policy(session, body.escalation_policy, audit_actor(principal, request),
+                                           rt.clock.now())
         return await _render(session, rt, request, policy)
 
 
@@ -119,7 +122,9 @@ async def delete_policy(
     return Response(status_code=204)
 
 
-async def _team_change(request: Request, rt: Runtime, principal: Principal, team_id: str, policy_id: str, add: bool) -> None:
+async def _team_change(
+    request: Request, rt: Runtime, principal: Principal, team_id: str, policy_id: str, add: bool,
+) -> None:
     change = logic.add_team if add else logic.remove_team
     async with rt.db.transaction() as session:
         await change(session, team_id, policy_id, audit_actor(principal, request), rt.clock.now())
@@ -143,7 +148,9 @@ async def remove_policy_from_team(
     return Response(status_code=204)
 
 
-@router.get("/oncalls", dependencies=[ONCALLS_READ], tags=["On-Calls"], openapi_extra=documented(*PAGE, "time_zone", "include[]", "user_ids[]", "escalation_policy_ids[]", "schedule_ids[]", "since", "until", "earliest"))
+@router.get("/oncalls", dependencies=[ONCALLS_READ], tags=["On-Calls"],
+            openapi_extra=documented(*PAGE, "time_zone", "include[]", "user_ids[]", "escalation_policy_ids[]",
+                                     "schedule_ids[]", "since", "until", "earliest"))
 async def list_oncalls(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """On-calls between ``since`` and ``until`` (both default to now: who is on call now)."""
     p = page(request)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from tocsin.db.base import table_of
 from tocsin.db.session import Database
 from tocsin.events.models import InboxEvent
 
@@ -61,13 +62,13 @@ class GroupCommitter:
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
         async with self._db.write_turn(), self._db.engine.begin() as conn:
-            await conn.execute(insert(InboxEvent.__table__), rows)
+            await conn.execute(insert(table_of(InboxEvent)), rows)
 
     async def _write_singly(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         for row, future in batch:
             try:
                 await self._write([row])
-            except Exception as exc:  # this waiter learns its event was not stored
+            except Exception as exc:  # noqa: BLE001 - this waiter learns its event was not stored
                 if not future.done():
                     future.set_exception(exc)
             else:

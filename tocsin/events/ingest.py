@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -30,9 +30,10 @@ from tocsin.events.validation import (
     validate_v1_event,
 )
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+# ASGI's shapes, as starlette.types spells them.
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Validator = Callable[[Any], tuple[ParsedEvent | None, list[str]]]
 
 V2_PATH = "/v2/enqueue"
@@ -93,7 +94,7 @@ async def _read_body(scope: Scope, receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] = ()) -> None:  # type: ignore[assignment]
+async def _respond(send: Send, status: int, body: dict[str, Any], extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
     payload = orjson.dumps(body)
     headers = [
         (b"content-type", b"application/json"),
@@ -144,7 +145,8 @@ class EventsEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         if scope["method"] != "POST":
-            await _respond(send, 405, {"status": "error", "message": "Method Not Allowed", "errors": ["Use POST"]}, [(b"allow", b"POST")])
+            await _respond(send, 405, {"status": "error", "message": "Method Not Allowed", "errors": ["Use POST"]},
+                           [(b"allow", b"POST")])
             return
         validator, is_v1 = _VALIDATORS[path]
         status, body = await self._handle(scope, receive, validator, is_v1)
@@ -183,9 +185,10 @@ class EventsEndpoint:
             event.dedup_key = uuid.uuid4().hex
         try:
             await self.committer.submit(inbox_row(event, route.integration_id, self._now()))
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure to store is answered with a 503
             # Not stored: say so with a retryable status; clients and monitoring tools retry 5xx.
-            return 503, {"status": "error", "message": "Event could not be stored; retry later", "errors": ["Storage unavailable"]}
+            return 503, {"status": "error", "message": "Event could not be stored; retry later",
+                         "errors": ["Storage unavailable"]}
         if event.kind == "change":
             return 202, {"status": "success", "message": "Change event processed"}
         if is_v1:

@@ -13,13 +13,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tocsin.clock import SystemClock
+from tocsin.db.base import table_of
 from tocsin.db.session import Database
 from tocsin.events.models import ChangeEvent, InboxEvent
 from tocsin.ids import new_id
@@ -96,7 +98,7 @@ def _write_batch(session: Session, batch: _Batch) -> int:
             batch.prepared = prepare(session, batch.alerts, batch.at)  # re-plan under the lock
         write(session, batch.prepared)
     if batch.changes:
-        session.execute(ChangeEvent.__table__.insert(), batch.changes)
+        session.execute(insert(table_of(ChangeEvent)), batch.changes)
     if batch.seqs:
         session.execute(delete(InboxEvent).where(InboxEvent.seq.in_(batch.seqs)))
     return len(batch.seqs)
@@ -167,7 +169,7 @@ async def _process_singly(db: Database, limit: int, at: datetime) -> int:
         if key in blocked:
             continue
         try:
-            if await _in_transaction(db, lambda session, seq=seq: _apply_one(session, seq, at)):
+            if await _in_transaction(db, partial(_apply_one, seq=seq, at=at)):
                 applied += 1
         except OperationalError:
             # Locks, timeouts, lost connections: not the event's fault, so not an attempt.
@@ -176,7 +178,7 @@ async def _process_singly(db: Database, limit: int, at: datetime) -> int:
         except Exception as exc:
             log.exception("inbox event %s failed", seq)
             blocked.add(key)
-            await _in_transaction(db, lambda session, seq=seq, e=repr(exc): _record_failure(session, seq, e))
+            await _in_transaction(db, partial(_record_failure, seq=seq, error=repr(exc)))
     return applied
 
 
@@ -186,7 +188,7 @@ def _apply(session: Session, rows: list[InboxEvent], at: datetime) -> None:
     if alerts:
         apply_alert_events(session, alerts, at)
     if changes:
-        session.execute(ChangeEvent.__table__.insert(), changes)
+        session.execute(insert(table_of(ChangeEvent)), changes)
 
 
 def _split(session: Session, rows: list[InboxEvent]) -> tuple[list[AlertEventIn], list[dict[str, Any]]]:

@@ -16,11 +16,13 @@ import logging
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import CursorResult, delete, select, text
 from sqlalchemy.orm import Session
 
 from tocsin.clock import SystemClock
+from tocsin.db.base import table_of
 from tocsin.db.session import Database
 from tocsin.events.models import CHANGE_EVENT_RETENTION, ChangeEvent
 from tocsin.maintenance.queries import prune_suppressed
@@ -33,9 +35,11 @@ RETENTION_LOCK = 0x70C5_1E02  # advisory lock id of the retention sweep (the pro
 
 def prune_change_events(session: Session, now: datetime, limit: int) -> int:
     """Delete up to ``limit`` change events that ``GET /change_events`` no longer shows."""
-    table = ChangeEvent.__table__
+    table = table_of(ChangeEvent)
     expired = select(ChangeEvent.id).where(ChangeEvent.timestamp < now - CHANGE_EVENT_RETENTION).limit(limit)
-    return int(session.execute(delete(table).where(table.c.id.in_(expired))).rowcount or 0)
+    # A DML statement's result is a CursorResult (Session.execute is typed as returning Result).
+    result = cast(CursorResult[Any], session.execute(delete(table).where(table.c.id.in_(expired))))
+    return int(result.rowcount or 0)
 
 
 _PRUNERS: tuple[Callable[[Session, datetime, int], int], ...] = (prune_change_events, prune_suppressed)

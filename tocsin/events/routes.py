@@ -36,7 +36,8 @@ def change_event_json(base: str, event: ChangeEvent) -> dict[str, Any]:
     return body
 
 
-@router.get("/change_events", dependencies=[READ], openapi_extra=documented(*PAGE, "since", "until", "service_ids[]", "integration_ids[]"))
+@router.get("/change_events", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "since", "until", "service_ids[]", "integration_ids[]"))
 async def list_change_events(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     # Change events are kept 90 days: older ones are never shown, whatever the window (and the

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from tocsin.jsondepth import MAX_NESTING_DEPTH, nests_deeper_than
@@ -40,7 +40,8 @@ MAX_DEDUP_KEY_LENGTH = 255
 MAX_SUMMARY_LENGTH = 1024
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
 SEVERITIES = ("critical", "warning", "error", "info")  # PagerDuty's order in its message
-V1_SEVERITY = "error"
+Severity = Literal["critical", "error", "warning", "info"]
+V1_SEVERITY: Severity = "error"
 V1_DEFAULT_SOURCE = "unknown"
 
 NOT_AN_OBJECT = "Event object is invalid (must be a JSON object)"
@@ -57,7 +58,7 @@ class ParsedEvent:
     dedup_key: str | None
     summary: str | None
     source: str | None
-    severity: Literal["critical", "error", "warning", "info"] | None
+    severity: Severity | None
     timestamp: datetime | None
     component: str | None
     group: str | None
@@ -65,8 +66,8 @@ class ParsedEvent:
     custom_details: Any
     client: str | None
     client_url: str | None
-    links: list[dict]
-    images: list[dict]
+    links: list[dict[str, Any]]
+    images: list[dict[str, Any]]
     api_version: Literal["v1", "v2"]
 
 
@@ -105,7 +106,7 @@ def _is_blank(value: Any) -> bool:
 
 
 def _required_str(
-    obj: dict, key: str, name: str, errors: list[str], max_len: int | None = None
+    obj: dict[str, Any], key: str, name: str, errors: list[str], max_len: int | None = None
 ) -> str | None:
     value = obj.get(key)
     if value is None or _is_blank(value):
@@ -120,7 +121,7 @@ def _required_str(
 
 
 def _optional_str(
-    obj: dict, key: str, name: str, errors: list[str], max_len: int | None = None
+    obj: dict[str, Any], key: str, name: str, errors: list[str], max_len: int | None = None
 ) -> str | None:
     value = obj.get(key)
     if value is None:
@@ -134,7 +135,7 @@ def _optional_str(
     return value if value.strip() else None
 
 
-def _choice(obj: dict, key: str, name: str, allowed: tuple[str, ...], errors: list[str]) -> Any:
+def _choice(obj: dict[str, Any], key: str, name: str, allowed: tuple[str, ...], errors: list[str]) -> Any:
     value = obj.get(key)
     if value is None or _is_blank(value):
         errors.append(_missing(name))
@@ -146,7 +147,7 @@ def _choice(obj: dict, key: str, name: str, allowed: tuple[str, ...], errors: li
 
 
 def _integration_key(
-    obj: dict, key: str, name: str, length_message: str, errors: list[str]
+    obj: dict[str, Any], key: str, name: str, length_message: str, errors: list[str]
 ) -> str | None:
     value = obj.get(key)
     if value is None or _is_blank(value):
@@ -165,7 +166,7 @@ def _integration_key(
     return value if ok else None
 
 
-def _timestamp(obj: dict, key: str, name: str, errors: list[str]) -> datetime | None:
+def _timestamp(obj: dict[str, Any], key: str, name: str, errors: list[str]) -> datetime | None:
     value = obj.get(key)
     if value is None or _is_blank(value):
         return None
@@ -176,14 +177,14 @@ def _timestamp(obj: dict, key: str, name: str, errors: list[str]) -> datetime | 
     try:
         parsed = datetime.fromisoformat(text)
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         errors.append(_bad_timestamp(name))
         return None
 
 
-def _object_items(value: Any, name: str, errors: list[str]) -> Iterator[tuple[str, dict]]:
+def _object_items(value: Any, name: str, errors: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """The entries of an optional array of objects, each with its path; lazily, so that
     errors come out in index order."""
     if value is None:
@@ -198,7 +199,7 @@ def _object_items(value: Any, name: str, errors: list[str]) -> Iterator[tuple[st
             errors.append(_not_object(f"'{name}[{i}]'"))
 
 
-def _link(item: dict, path: str, errors: list[str]) -> dict | None:
+def _link(item: dict[str, Any], path: str, errors: list[str]) -> dict[str, Any] | None:
     href = _required_str(item, "href", f"'{path}.href'", errors)
     text = _optional_str(item, "text", f"'{path}.text'", errors)
     if href is None:
@@ -206,7 +207,7 @@ def _link(item: dict, path: str, errors: list[str]) -> dict | None:
     return {"href": href} if text is None else {"href": href, "text": text}
 
 
-def _image(item: dict, path: str, errors: list[str]) -> dict | None:
+def _image(item: dict[str, Any], path: str, errors: list[str]) -> dict[str, Any] | None:
     src = _required_str(item, "src", f"'{path}.src'", errors)
     image = {"src": src}
     for key in ("href", "alt"):
@@ -216,7 +217,7 @@ def _image(item: dict, path: str, errors: list[str]) -> dict | None:
     return image if src is not None else None
 
 
-def _links_and_images(obj: dict, errors: list[str]) -> tuple[list[dict], list[dict]]:
+def _links_and_images(obj: dict[str, Any], errors: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     links = [_link(i, p, errors) for p, i in _object_items(obj.get("links"), "links", errors)]
     images = [_image(i, p, errors) for p, i in _object_items(obj.get("images"), "images", errors)]
     return [x for x in links if x is not None], [x for x in images if x is not None]
@@ -236,7 +237,7 @@ def body_depth_errors(obj: Any) -> list[str]:
     return []
 
 
-def _free_json(obj: dict, key: str, name: str, errors: list[str]) -> Any:
+def _free_json(obj: dict[str, Any], key: str, name: str, errors: list[str]) -> Any:
     """A free-form value (``custom_details``), refused when nested deeper than we can store."""
     value = obj.get(key)
     if nests_deeper_than(value, MAX_NESTING_DEPTH):
@@ -245,7 +246,7 @@ def _free_json(obj: dict, key: str, name: str, errors: list[str]) -> Any:
     return value
 
 
-def _payload(obj: dict, errors: list[str]) -> dict | None:
+def _payload(obj: dict[str, Any], errors: list[str]) -> dict[str, Any] | None:
     payload = obj.get("payload")
     if payload is None:
         errors.append(_missing("'payload'"))
@@ -271,10 +272,10 @@ def validate_alert_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
     dedup_reader = _optional_str if action in (None, "trigger") else _required_str
     dedup_key = dedup_reader(obj, "dedup_key", "'dedup_key'", errors, MAX_DEDUP_KEY_LENGTH)
 
-    fields: dict[str, Any] = dict(
-        summary=None, source=None, severity=None, timestamp=None, component=None, group=None,
-        class_=None, custom_details=None, client=None, client_url=None, links=[], images=[],
-    )
+    fields: dict[str, Any] = {
+        "summary": None, "source": None, "severity": None, "timestamp": None, "component": None, "group": None,
+        "class_": None, "custom_details": None, "client": None, "client_url": None, "links": [], "images": [],
+    }
     if action == "trigger":
         payload = _payload(obj, errors)
         if payload is not None:
@@ -336,9 +337,9 @@ def validate_change_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
     ), []
 
 
-def _contexts(value: Any, errors: list[str]) -> tuple[list[dict], list[dict]]:
-    links: list[dict] = []
-    images: list[dict] = []
+def _contexts(value: Any, errors: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    links: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
     for path, item in _object_items(value, "contexts", errors):
         kind = item.get("type")
         if kind == "link":
@@ -373,10 +374,11 @@ def validate_v1_event(obj: Any) -> tuple[ParsedEvent | None, list[str]]:
     description_reader = _required_str if event_type == "trigger" else _optional_str
     description = description_reader(obj, "description", "Description", errors, MAX_SUMMARY_LENGTH)
 
-    client = client_url = source = severity = None
+    client = client_url = source = None
+    severity: Severity | None = None
     details = _free_json(obj, "details", "Details", errors)
-    links: list[dict] = []
-    images: list[dict] = []
+    links: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
     if event_type == "trigger":
         client = _optional_str(obj, "client", "Client", errors)
         client_url = _optional_str(obj, "client_url", "Client URL", errors)

@@ -42,7 +42,8 @@ class Page:
         del rows[self.limit:]
         total = None
         if self.want_total:
-            counted = select(func.count()).select_from((query if count_query is None else count_query).order_by(None).subquery())
+            counted = select(func.count()).select_from(
+                (query if count_query is None else count_query).order_by(None).subquery())
             total = (await session.execute(counted)).scalar_one()
         return rows, total, more
 

@@ -115,7 +115,8 @@ _IDS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
 
 QUERY_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
     "limit": ({"type": "integer", "minimum": 1, "maximum": 100, "default": 25}, "Results per page (at most 100)."),
-    "offset": ({"type": "integer", "minimum": 0, "default": 0}, "Offset of the first result (offset + limit at most 10,000)."),
+    "offset": ({"type": "integer", "minimum": 0, "default": 0},
+               "Offset of the first result (offset + limit at most 10,000)."),
     "total": ({"type": "boolean", "default": False}, "Count every match into `total` (slower)."),
     "cursor": (_STRING, "The `next_cursor` of the previous page."),
     "query": (_TEXT, "Case-insensitive substring of the name (at most 255 characters)."),

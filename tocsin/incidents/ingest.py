@@ -18,16 +18,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.db import sequences
+from tocsin.db.base import table_of
 from tocsin.db.bridge import SyncAsAsync, run_now
 from tocsin.escalation.queries import first_level_on_call_sync
 from tocsin.ids import new_id
-from tocsin.incidents.dedup import DedupKey, OpenAlert, PlannedEvent, Step, plan
+from tocsin.incidents.dedup import Action, DedupKey, OpenAlert, PlannedEvent, Step, plan
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment, LogEntry
 from tocsin.incidents.transition_log import log_entry, stamp_in_order
 from tocsin.incidents.transition_writer import (
@@ -146,15 +147,20 @@ def prepare(session: Session, events: list[AlertEventIn], at: datetime) -> Prepa
     keys = {(e.integration_id, e.dedup_key) for e in events}
     open_alerts = _open_alerts(session, keys)
     events, held = maintenance.hold_back_triggers(events, open_alerts)
-    planned = [PlannedEvent(e.integration_id, e.action, e.dedup_key, new_id(), new_id()) for e in events]  # type: ignore[arg-type]
+    # The events domain validated each action (trigger, acknowledge or resolve).
+    planned = [PlannedEvent(e.integration_id, cast(Action, e.action), e.dedup_key, new_id(), new_id()) for e in events]
     steps = plan(planned, open_alerts)
     # Events-made incidents are assigned as REST-made ones: level 1 of the service's policy,
     # whoever is on call now; each policy rendered once per batch.
-    policies = {e.service.get("escalation_policy_id") for e, s in zip(events, steps) if s.outcome == "new_alert"}
+    policies = {
+        e.service.get("escalation_policy_id") for e, s in zip(events, steps, strict=True) if s.outcome == "new_alert"
+    }
     on_call = first_level_on_call_sync(session, [p for p in policies if p], at)
-    names = run_now(user_refs(SyncAsAsync(session), {u for users in on_call.values() for u in users}))  # type: ignore[arg-type]
+    on_call_users = {u for users in on_call.values() for u in users}
+    # SyncAsAsync answers the AsyncSession calls user_refs makes, on this sync session (tocsin.db.bridge).
+    names = run_now(user_refs(SyncAsAsync(session), on_call_users))  # type: ignore[arg-type]  # a duck-typed adapter
     writer = _BatchWriter(at, on_call, {u: facts.name for u, facts in names.items()})
-    for event, step in zip(events, steps):
+    for event, step in zip(events, steps, strict=True):
         writer.apply(event, step)
     writer.decide_new()
     return PreparedBatch(keys, open_alerts, writer, held)
@@ -229,44 +235,44 @@ class _BatchWriter:
         return Act(self.at, _agent(event), _channel(event))
 
     def apply(self, event: AlertEventIn, step: Step) -> None:
-        assert step.incident_id is not None or step.outcome == "ignore"
         if step.outcome == "ignore":
             return
-        incident_id: str = step.incident_id  # type: ignore[assignment]
+        assert step.incident_id is not None and step.alert_id is not None  # every other outcome names both
+        incident_id, alert_id = step.incident_id, step.alert_id
         self.service_of[incident_id] = event.service["id"]
         if step.outcome == "new_alert":
-            self._open(event, step)
+            self._open(event, incident_id, alert_id)
         elif step.outcome == "add_trigger":
-            self.commands.append((incident_id, AddTrigger(step.alert_id), self._act(event)))  # type: ignore[arg-type]
+            self.commands.append((incident_id, AddTrigger(alert_id), self._act(event)))
         elif step.outcome == "acknowledge":
             command = Acknowledge(_agent(event), only_if_triggered=True)
             self.commands.append((incident_id, command, self._act(event)))
         elif step.outcome == "resolve":
-            alert = self.alerts.get(step.alert_id)  # type: ignore[arg-type]
+            alert = self.alerts.get(alert_id)
             if alert is None:
-                self.resolved_alerts.append(step.alert_id)  # type: ignore[arg-type]
+                self.resolved_alerts.append(alert_id)
             else:
                 alert.update(status="resolved", resolved_at=self.at)
-            self.commands.append((incident_id, (_RESOLVE_ALERT, step.alert_id), self._act(event)))  # type: ignore[arg-type]
+            self.commands.append((incident_id, (_RESOLVE_ALERT, alert_id), self._act(event)))
 
-    def _open(self, event: AlertEventIn, step: Step) -> None:
+    def _open(self, event: AlertEventIn, incident_id: str, alert_id: str) -> None:
         service = event.service
         policy = service.get("escalation_policy_id")
         urgency = urgency_for(service["incident_urgency_rule"], event.severity, self.at, service.get("support_hours"))
-        self.new_incidents[step.incident_id] = {  # type: ignore[index]
-            "id": step.incident_id, "number": None, "title": event.summary or event.dedup_key,
+        self.new_incidents[incident_id] = {
+            "id": incident_id, "number": None, "title": event.summary or event.dedup_key,
             "description": event.summary, "urgency": urgency, "service_id": service["id"],
             "incident_key": event.dedup_key, "escalation_policy_id": policy, "created_at": self.at,
         }
-        self.alerts[step.alert_id] = {  # type: ignore[index]
-            "id": step.alert_id, "incident_id": step.incident_id, "integration_id": event.integration_id,
+        self.alerts[alert_id] = {
+            "id": alert_id, "incident_id": incident_id, "integration_id": event.integration_id,
             "service_id": service["id"], "dedup_key": event.dedup_key, "status": "triggered",
             "severity": event.severity or "error", "summary": event.summary or event.dedup_key,
             "body": event.payload, "created_at": event.received_at, "resolved_at": None,
         }
         assignees = tuple(self.on_call.get(policy, ())) if policy else None
-        command = Open(step.alert_id, assignees, assign_channel=_AUTO)
-        self.commands.append((step.incident_id, command, self._act(event)))  # type: ignore[arg-type]
+        command = Open(alert_id, assignees, assign_channel=_AUTO)
+        self.commands.append((incident_id, command, self._act(event)))
 
     def _initial_state(self, row: dict[str, Any]) -> IncidentState:
         return IncidentState(id=row["id"], status="triggered", policy_id=row["escalation_policy_id"],
@@ -291,10 +297,11 @@ class _BatchWriter:
     def flush(self, session: Session) -> list[Record]:
         s = session
         numbers = sequences.take_sync(s, INCIDENT_NUMBERS, len(self.new_rows)) if self.new_rows else range(0)
-        for row, number in zip(self.new_rows, numbers):
+        for row, number in zip(self.new_rows, numbers, strict=True):
             row["number"] = number
         if self.resolved_alerts:
-            s.execute(update(Alert).where(Alert.id.in_(self.resolved_alerts)).values(status="resolved", resolved_at=self.at))
+            s.execute(update(Alert).where(Alert.id.in_(self.resolved_alerts))
+                      .values(status="resolved", resolved_at=self.at))
         existing = self._load_existing(s)
         states = {i: snapshot(o) for i, o in existing.items()}
         resolving = sorted({i for i, c, _ in self.commands if isinstance(c, tuple)})
@@ -304,15 +311,15 @@ class _BatchWriter:
         ).scalars()) if resolving else set()
         records = _decide(self.commands, states, still_open)
         if self.new_rows:
-            s.execute(insert(Incident.__table__), self.new_rows)
-            s.execute(insert(Alert.__table__), list(self.alerts.values()))
+            s.execute(insert(table_of(Incident)), self.new_rows)
+            s.execute(insert(table_of(Alert)), list(self.alerts.values()))
         if self.new_assignments:
-            s.execute(insert(IncidentAssignment.__table__), self.new_assignments)
+            s.execute(insert(table_of(IncidentAssignment)), self.new_assignments)
         self._write_existing(s, existing, states, records)
         entries = [log_entry(r, self.service_of[r.incident_id], self.names) for r in records]
         stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
         if entries or self.new_logs:
-            s.execute(insert(LogEntry.__table__), self.new_logs + entries)
+            s.execute(insert(table_of(LogEntry)), self.new_logs + entries)
         records = self.new_records + records
         recorded(session).extend(records)
         return records
@@ -335,5 +342,5 @@ class _BatchWriter:
         if reassigned:
             s.execute(delete(IncidentAssignment).where(IncidentAssignment.incident_id.in_(reassigned)))
             if flat := [r for i in reassigned for r in assignment_rows(states[i])]:
-                s.execute(insert(IncidentAssignment.__table__), flat)
+                s.execute(insert(table_of(IncidentAssignment)), flat)
         s.flush()

@@ -36,7 +36,8 @@ def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
     return params.date_window(request, rt.clock.now(), column, DEFAULT_WINDOW)
 
 
-@router.get("/incidents/{incident_id}/log_entries", dependencies=[READ], openapi_extra=documented(*PAGE, "since", "until", "date_range", "time_zone"))
+@router.get("/incidents/{incident_id}/log_entries", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "since", "until", "date_range", "time_zone"))
 async def incident_log(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = [LogEntry.incident_id == incident_id, *_window_or_all(request, rt)]
@@ -57,7 +58,8 @@ def _window_or_all(request: Request, rt: Runtime) -> list[Any]:
     return []
 
 
-@router.get("/log_entries", dependencies=[READ], openapi_extra=documented(*PAGE, "since", "until", "date_range", "time_zone"))
+@router.get("/log_entries", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "since", "until", "date_range", "time_zone"))
 async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = _window(request, rt, LogEntry.created_at)

@@ -103,7 +103,7 @@ async def _resolve_priority(session: AsyncSession, value: PriorityReferenceIn | 
 async def _lock_key(session: AsyncSession, service_id: str, key: str) -> None:
     """PostgreSQL: serialise creations with one service+key so two concurrent POSTs cannot both
     pass the duplicate check. (SQLite's REST writes already share one connection.)"""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"incident:{service_id}:{key}"})
 
 

@@ -17,7 +17,6 @@ from tocsin.incidents.models import Priority
 from tocsin.incidents.queries import get_priority
 from tocsin.incidents.schemas import PriorityCreate, PriorityFields
 
-
 ADMIN_ROLES = frozenset({"admin", "owner"})
 
 

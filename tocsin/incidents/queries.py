@@ -32,7 +32,7 @@ async def lock_incidents(session: AsyncSession, incident_ids: Iterable[str]) -> 
     them in — so a request changing several incidents cannot deadlock with it or with another
     such request. Unknown ids are skipped (the caller reports them)."""
     ids = sorted(set(incident_ids))
-    if ids and session.bind.dialect.name == "postgresql":
+    if ids and session.get_bind().dialect.name == "postgresql":
         await session.execute(select(Incident.id).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update())
 
 
@@ -149,11 +149,13 @@ async def _first_triggers(session: AsyncSession, ctx: Context, ids: list[str]) -
         select(
             LogEntry.incident_id,
             LogEntry.id,
-            func.row_number().over(partition_by=LogEntry.incident_id, order_by=(LogEntry.created_at, LogEntry.id)).label("n"),
+            func.row_number()
+            .over(partition_by=LogEntry.incident_id, order_by=(LogEntry.created_at, LogEntry.id))
+            .label("n"),
         ).where(LogEntry.incident_id.in_(ids), LogEntry.type == "trigger_log_entry")
     ).subquery()
     firsts = await session.execute(select(ranked.c.incident_id, ranked.c.id).where(ranked.c.n == 1))
-    ctx.first_trigger.update({incident_id: entry_id for incident_id, entry_id in firsts})
+    ctx.first_trigger.update(firsts.all())
     if ctx.wants("first_trigger_log_entries") and ctx.first_trigger:
         rows = await session.execute(select(LogEntry).where(LogEntry.id.in_(list(ctx.first_trigger.values()))))
         entries = list(rows.scalars())

@@ -67,7 +67,10 @@ def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
     return params.date_window(request, rt.clock.now(), column, DEFAULT_WINDOW)
 
 
-@router.get("/incidents", dependencies=[READ], openapi_extra=documented(*PAGE, "date_range", "since", "until", "statuses[]", "service_ids[]", "urgencies[]", "incident_key", "user_ids[]", "team_ids[]", "sort_by", "include[]", "time_zone"))
+@router.get("/incidents", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "date_range", "since", "until", "statuses[]", "service_ids[]",
+                                     "urgencies[]", "incident_key", "user_ids[]", "team_ids[]", "sort_by",
+                                     "include[]", "time_zone"))
 async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = _window(request, rt, Incident.created_at)
@@ -256,12 +259,15 @@ async def merge(
     user = await acting_user(request, principal, rt)
     ctx = Context(rt.base_url)
     async with rt.db.transaction() as session:
-        target = await alert_moves.merge(session, incident_id, [s.id for s in body.source_incidents], user.id, rt.clock.now())
+        target = await alert_moves.merge(session, incident_id, [s.id for s in body.source_incidents], user.id,
+                                         rt.clock.now())
     return {"incident": incident_ref(ctx, target)}
 
 
 @router.get("/incidents/{incident_id}/alerts/{alert_id}", dependencies=[READ], openapi_extra=documented("time_zone"))
-async def get_alert(incident_id: str, alert_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+async def get_alert(
+    incident_id: str, alert_id: str, request: Request, rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
     ctx = Context(rt.base_url, params.time_zone(request))
     async with rt.db.transaction() as session:
         incident = await get_incident(session, incident_id)
@@ -307,7 +313,8 @@ async def update_alerts(
         alerts = []
         for n, item in enumerate(items):
             try:
-                alerts.append(await alert_moves.update_alert(session, incident, item.id, item, user.id, now, f"alerts[{n}]"))
+                alerts.append(
+                    await alert_moves.update_alert(session, incident, item.id, item, user.id, now, f"alerts[{n}]"))
             except NotFound:
                 raise NotFound(errors=[f"alerts[{n}].id: alert {item.id} not found on this incident"]) from None
         owners = {i.id: i for i in [await get_incident(session, a.incident_id) for a in alerts]}
@@ -316,7 +323,8 @@ async def update_alerts(
     return p.body("alerts", rendered, len(rendered), False)
 
 
-@router.get("/incidents/{incident_id}/alerts", dependencies=[READ], openapi_extra=documented(*PAGE, "statuses[]", "alert_key", "time_zone"))
+@router.get("/incidents/{incident_id}/alerts", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "statuses[]", "alert_key", "time_zone"))
 async def list_alerts(incident_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     where = [Alert.incident_id == incident_id]
@@ -327,7 +335,8 @@ async def list_alerts(incident_id: str, request: Request, rt: Runtime = Depends(
     ctx = Context(rt.base_url, params.time_zone(request), includes.asked(request, ALERT_INCLUDES, ALERT_EXPANDS))
     async with rt.db.transaction() as session:
         incident = await get_incident(session, incident_id)
-        rows, total, more = await p.fetch_page(session, select(Alert).where(*where).order_by(Alert.created_at, Alert.id))
+        rows, total, more = await p.fetch_page(session,
+                                               select(Alert).where(*where).order_by(Alert.created_at, Alert.id))
         await fill_context(session, ctx, [incident])
     items = [alert_json(ctx, a, incident) for a in rows]
     return p.body("alerts", items, total, more)

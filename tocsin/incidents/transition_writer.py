@@ -83,7 +83,7 @@ def assignment_rows(state: IncidentState) -> list[dict[str, Any]]:
 
 def recorded(session: AsyncSession | Session) -> list[Record]:
     """Every transition record written in this session's transaction so far, in order."""
-    return session.info.setdefault("incident_records", [])  # type: ignore[no-any-return]
+    return session.info.setdefault("incident_records", [])
 
 
 async def change(session: AsyncSession, incident: Incident, command: Command, act: Act) -> list[Record]:
@@ -113,7 +113,7 @@ async def write_log_entries(session: AsyncSession, service_id: str, records: lis
     priority_ids = [r.to_id for r in records if isinstance(r, PriorityChanged) and r.to_id]
     if priority_ids:
         rows = await session.execute(select(Priority.id, Priority.name).where(Priority.id.in_(priority_ids)))
-        labels.update({pid: name for pid, name in rows})
+        labels.update(rows.all())
     entries = [log_entry(r, service_id, names, labels) for r in records]
     stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
     session.add_all([LogEntry(**row) for row in entries])

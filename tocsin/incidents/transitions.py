@@ -282,7 +282,8 @@ def decide(state: IncidentState, command: Command, act: Act) -> list[Record]:
     if isinstance(command, SetUrgency):  # urgency, priority and notes change on resolved incidents too
         if command.urgency == state.urgency:
             return []
-        return [UrgencyChanged(**base, summary=say or f"Urgency changed to {command.urgency}.", urgency=command.urgency)]
+        return [UrgencyChanged(**base, summary=say or f"Urgency changed to {command.urgency}.",
+                               urgency=command.urgency)]
     if isinstance(command, SetPriority):
         if command.priority_id == state.priority_id:
             return []

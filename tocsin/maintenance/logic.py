@@ -78,7 +78,9 @@ def snapshot(window: MaintenanceWindow, service_ids: Sequence[str]) -> dict[str,
 async def _live_services(session: AsyncSession, refs: Sequence[ServiceReferenceIn]) -> list[str]:
     wanted = list(dict.fromkeys(r.id for r in refs))  # unique, in the order given
     found = set(
-        (await session.execute(select(Service.id).where(Service.id.in_(wanted), Service.deleted_at.is_(None)))).scalars()
+        (await session.execute(
+            select(Service.id).where(Service.id.in_(wanted), Service.deleted_at.is_(None))
+        )).scalars()
     )
     missing = [sid for sid in wanted if sid not in found]
     if missing:
@@ -86,7 +88,9 @@ async def _live_services(session: AsyncSession, refs: Sequence[ServiceReferenceI
     return wanted
 
 
-def _settle(start: datetime, end: datetime, now: datetime, started_at: datetime | None = None) -> tuple[datetime, datetime]:
+def _settle(
+    start: datetime, end: datetime, now: datetime, started_at: datetime | None = None,
+) -> tuple[datetime, datetime]:
     try:
         return rule.settle_times(start, end, now, started_at=started_at)
     except rule.InvalidWindow as exc:
@@ -170,4 +174,4 @@ async def related_services(session: AsyncSession, service_ids: set[str]) -> dict
     if not service_ids:
         return {}
     rows = await session.execute(select(Service.id, Service.name).where(Service.id.in_(service_ids)))
-    return {sid: name for sid, name in rows}
+    return dict(rows.all())

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import CursorResult, Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from tocsin.db.base import table_of
 from tocsin.ids import new_id
 from tocsin.maintenance.models import (
     SUPPRESSED_EVENT_RETENTION,
@@ -27,7 +28,7 @@ from tocsin.maintenance.rule import Hold, hold_back
 HOLD = "maintenance_hold"
 
 
-def _open_windows(service_ids: Iterable[str], at: datetime) -> Select[tuple[str, str]]:
+def _open_windows(service_ids: Iterable[str], at: datetime) -> Select[str, str]:
     return (
         select(MaintenanceWindowService.service_id, MaintenanceWindow.id)
         .join(MaintenanceWindow, MaintenanceWindow.id == MaintenanceWindowService.window_id)
@@ -48,7 +49,7 @@ def mark_maintenance(session: Session, services: Iterable[dict[str, Any]], at: d
     ids = {s["id"] for s in services}
     if not ids:
         return
-    holding = {service_id: window_id for service_id, window_id in session.execute(_open_windows(ids, at))}
+    holding = dict(session.execute(_open_windows(ids, at)).all())
     for service in services:
         window_id = holding.get(service["id"])
         if window_id is not None:
@@ -80,7 +81,7 @@ def record_suppressed(session: Session, held: list[tuple[Any, Hold]]) -> None:
     """Store the suppressed triggers (one multi-row INSERT) in the processor's transaction."""
     if not held:
         return
-    session.execute(insert(SuppressedEvent.__table__), [
+    session.execute(insert(table_of(SuppressedEvent)), [
         {
             "id": new_id(), "window_id": hold.window_id, "service_id": event.service["id"],
             "integration_id": event.integration_id, "dedup_key": event.dedup_key,
@@ -95,17 +96,19 @@ async def services_in_maintenance(session: AsyncSession, service_ids: set[str], 
     """Service id -> the id of a window open on it at ``at`` (for paging and REST callers)."""
     if not service_ids:
         return {}
-    return {service_id: window_id for service_id, window_id in await session.execute(_open_windows(service_ids, at))}
+    return dict((await session.execute(_open_windows(service_ids, at))).all())
 
 
 def prune_suppressed(session: Session, now: datetime, limit: int) -> int:
     """Delete up to ``limit`` suppressed triggers older than ``SUPPRESSED_EVENT_RETENTION`` at
     ``now``; return how many went (the caller repeats while a full batch went). One statement,
     by primary keys picked through the ``suppressed_at`` index."""
-    table = SuppressedEvent.__table__
+    table = table_of(SuppressedEvent)
     expired = (
         select(SuppressedEvent.id)
         .where(SuppressedEvent.suppressed_at < now - SUPPRESSED_EVENT_RETENTION)
         .limit(limit)
     )
-    return int(session.execute(delete(table).where(table.c.id.in_(expired))).rowcount or 0)
+    # A DML statement's result is a CursorResult (Session.execute is typed as returning Result).
+    result = cast(CursorResult[Any], session.execute(delete(table).where(table.c.id.in_(expired))))
+    return int(result.rowcount or 0)

@@ -51,7 +51,8 @@ def _covers_any(service_ids: list[str]) -> ColumnElement[bool]:
     )
 
 
-@router.get("/maintenance_windows", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "team_ids[]", "service_ids[]", "include[]", "filter"))
+@router.get("/maintenance_windows", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "query", "team_ids[]", "service_ids[]", "include[]", "filter"))
 async def list_windows(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     p = page(request)
     include = includes.asked(request, WINDOW_INCLUDES)

@@ -23,7 +23,15 @@ from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
 from tocsin.schedules.audit import override_snapshot, schedule_snapshot
 from tocsin.schedules.layers import MAX_TURNS as MAX_TURNS  # re-exported: the routes' budget
-from tocsin.schedules.layers import LayerDef, aware, layer_def, layer_versions, restriction_windows, row_def, version_rows
+from tocsin.schedules.layers import (
+    LayerDef,
+    aware,
+    layer_def,
+    layer_versions,
+    restriction_windows,
+    row_def,
+    version_rows,
+)
 from tocsin.schedules.model import Entry
 from tocsin.schedules.models import (
     Schedule,
@@ -233,7 +241,8 @@ async def create_schedule(session: AsyncSession, fields: ScheduleCreate, actor: 
     session.add(schedule)
     await session.flush()  # the schedule row before the rows that reference it
     for position, layer in enumerate(fields.schedule_layers):
-        _add_version(session, schedule.id, layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id()), now)
+        _add_version(session, schedule.id,
+                     layer_def(layer, position, zone, version_id=new_id(), layer_id=new_id()), now)
     await _write_teams(session, schedule.id, [t.id for t in fields.teams or []])
     await session.flush()
     record(session, actor, action="create", resource_type="schedule", resource_id=schedule.id,

@@ -26,7 +26,8 @@ READ = Depends(require("schedules.read"))
 WRITE = Depends(require("schedules.write"))
 
 
-@router.get("/schedules/{schedule_id}/overrides", dependencies=[READ], openapi_extra=documented("since", "until", "editable", "time_zone"))
+@router.get("/schedules/{schedule_id}/overrides", dependencies=[READ],
+            openapi_extra=documented("since", "until", "editable", "time_zone"))
 async def list_overrides(schedule_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """Overrides overlapping ``since``..``until``; ``editable=true`` keeps those not yet over
     (the ones that can still be deleted or cut short)."""
@@ -36,7 +37,8 @@ async def list_overrides(schedule_id: str, request: Request, rt: Runtime = Depen
     editable = boolean(request, "editable")
     async with rt.db.transaction() as session:
         schedule = await logic.get_schedule(session, schedule_id)
-        rows = sorted(await logic.overrides_in(session, schedule_id, since, until), key=lambda o: (o.start, o.created_at))
+        rows = sorted(await logic.overrides_in(session, schedule_id, since, until),
+                      key=lambda o: (o.start, o.created_at))
         if editable:
             rows = [o for o in rows if o.end > now]
         users = await logic.users_by_id(session, {o.user_id for o in rows})

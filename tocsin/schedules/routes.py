@@ -88,7 +88,8 @@ def _only_included(body: dict[str, Any], included: frozenset[str]) -> dict[str, 
     return body
 
 
-@router.get("/schedules", dependencies=[READ], openapi_extra=documented(*PAGE, "query", "include[]", "time_zone", "since", "until", "team_ids[]"))
+@router.get("/schedules", dependencies=[READ],
+            openapi_extra=documented(*PAGE, "query", "include[]", "time_zone", "since", "until", "team_ids[]"))
 async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     """``query`` filters by name and ``team_ids[]`` by team; ``include[]`` renders layers,
     overrides or the final schedule over ``since``..``until`` (default: now and two weeks on),
@@ -122,8 +123,9 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
         teams = await logic.team_references(session, [s.id for s in rows])
         feed_of = await feeds.schedule_feeds(session, [s.id for s in rows], rt.clock.now())
     items = [
-        feeds.with_feed_urls(_only_included(schedule_json(rt.base_url, s, versions[s.id], users, tz, renderings.get(s.id),
-                                                teams[s.id]), included), rt.base_url, feed_of.get(s.id))
+        feeds.with_feed_urls(_only_included(schedule_json(rt.base_url, s, versions[s.id], users, tz,
+                                                          renderings.get(s.id), teams[s.id]), included),
+                             rt.base_url, feed_of.get(s.id))
         for s in rows
     ]
     return p.body("schedules", items, total, p.offset + len(items) < total)
@@ -141,7 +143,9 @@ async def create_schedule(
 
 
 @router.post("/schedules/preview", dependencies=[WRITE])
-async def preview_schedule(body: SchedulePreviewBody, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
+async def preview_schedule(
+    body: SchedulePreviewBody, request: Request, rt: Runtime = Depends(runtime),
+) -> dict[str, Any]:
     """Render a schedule definition without saving anything."""
     now = rt.clock.now()
     fields = body.schedule
@@ -184,7 +188,8 @@ async def _next_oncall(
     return {"start": iso(entry.start, zone), "end": iso(entry.end, zone), "user": user_ref(rt.base_url, user_id, users)}
 
 
-@router.get("/schedules/{schedule_id}", dependencies=[READ], openapi_extra=documented("since", "until", "overflow", "time_zone", "include_next_oncall_for_user"))
+@router.get("/schedules/{schedule_id}", dependencies=[READ],
+            openapi_extra=documented("since", "until", "overflow", "time_zone", "include_next_oncall_for_user"))
 async def get_schedule(schedule_id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:
     async with rt.db.transaction() as session:
         schedule = await logic.get_schedule(session, schedule_id)
@@ -205,7 +210,8 @@ async def update_schedule(
 ) -> dict[str, Any]:
     now = rt.clock.now()
     async with rt.db.transaction() as session:
-        schedule = await logic.update_schedule(session, schedule_id, body.schedule, audit_actor(principal, request), now)
+        schedule = await logic.update_schedule(session, schedule_id, body.schedule, audit_actor(principal, request),
+                                               now)
         versions = (await logic.layer_versions(session, [schedule_id]))[schedule_id]
         return {"schedule": await _rendered(session, rt, request, schedule, versions, after_write=True)}
 

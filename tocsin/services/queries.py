@@ -47,7 +47,7 @@ async def service_names(session: AsyncSession, service_ids: set[str]) -> dict[st
     if not service_ids:
         return {}
     rows = await session.execute(select(Service.id, Service.name).where(Service.id.in_(list(service_ids))))
-    return {sid: name for sid, name in rows}
+    return dict(rows.all())
 
 
 
@@ -66,5 +66,6 @@ async def services_using_policies(session: AsyncSession, policy_ids: list[str]) 
         .order_by(Service.name, Service.id)
     )
     for policy_id, service_id, name in rows:
+        assert policy_id is not None  # selected by escalation_policy_id IN (...)
         found.setdefault(policy_id, []).append((service_id, name))
     return found

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.escalation.queries import policy_refs, policy_team_ids
 from tocsin.http import includes
-from tocsin.http.params import PAGE, documented, text_filter
 from tocsin.http.pagination import name_contains, page
+from tocsin.http.params import PAGE, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.services import logic
 from tocsin.services.models import Service
@@ -58,7 +58,7 @@ async def list_services(request: Request, rt: Runtime = Depends(runtime)) -> dic
     p = page(request)
     include = includes.asked(request, LIST_INCLUDES)
     query_text = text_filter(request, "query")
-    where = [Service.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [Service.deleted_at.is_(None)]
     if query_text:
         where.append(name_contains(Service.name, query_text))
     async with rt.db.transaction() as session:

@@ -8,6 +8,7 @@ from typing import Any
 from tocsin.http.refs import envelope, iso, reference
 from tocsin.services.models import Integration, Service
 
+
 @dataclass
 class Related:
     """What a service's JSON shows about its escalation policy and teams (loaded in bulk)."""

@@ -21,13 +21,17 @@ class TeamDirectory:
     ) -> dict[str, list[dict[str, Any]]]:
         memberships = await team_ids_of_users(session, user_ids)
         wanted = {t for ids in memberships.values() for t in ids}
-        teams = {t.id: t for t in (await session.execute(select(Team).where(Team.id.in_(wanted)))).scalars()} if wanted else {}
+        teams = ({t.id: t for t in (await session.execute(select(Team).where(Team.id.in_(wanted)))).scalars()}
+                 if wanted else {})
         parents: dict[str, Team] = {}
         if expand:
             parent_ids = {t.parent_id for t in teams.values() if t.parent_id}
             if parent_ids:
-                parents = {t.id: t for t in (await session.execute(select(Team).where(Team.id.in_(parent_ids)))).scalars()}
-        render = (lambda t: team_json(base, t, parents.get(t.parent_id or ""))) if expand else (lambda t: team_ref(base, t))
+                parents = {
+                    t.id: t for t in (await session.execute(select(Team).where(Team.id.in_(parent_ids)))).scalars()
+                }
+        render = ((lambda t: team_json(base, t, parents.get(t.parent_id or ""))) if expand
+                  else (lambda t: team_ref(base, t)))
         return {user: [render(teams[t]) for t in ids] for user, ids in memberships.items()}
 
     async def user_ids_of_teams(self, session: AsyncSession, team_ids: list[str]) -> set[str]:

@@ -57,7 +57,8 @@ async def _check_parent(session: AsyncSession, team_id: str | None, parent_id: s
     parent = await session.get(Team, parent_id)
     if parent is None or parent.deleted_at is not None:
         raise InvalidInput(errors=["parent: no such team"])
-    seen, current = 0, parent
+    seen = 0
+    current: Team | None = parent
     while current is not None:
         if current.id == team_id:
             raise InvalidInput(errors=["parent: a team cannot be nested under itself or its own sub-team"])

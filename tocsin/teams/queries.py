@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +20,7 @@ async def team_refs(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]
         return {}
     rows = await session.execute(
         select(Team.id, Team.name).where(Team.id.in_(wanted), Team.deleted_at.is_(None)))
-    return {tid: name for tid, name in rows.all()}
+    return dict(rows.all())
 
 
 async def existing_team_ids(session: AsyncSession, ids: Iterable[str]) -> set[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from tocsin.auth.access import Principal, audit_actor, require
 from tocsin.http import includes
@@ -43,7 +43,7 @@ MEMBER_INCLUDES = ("users",)
 @router.get("/teams", openapi_extra=documented(*PAGE, "query"))
 async def list_teams(request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
-    where = [Team.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [Team.deleted_at.is_(None)]
     query_text = text_filter(request, "query")
     if query_text:
         where.append(name_contains(Team.name, query_text))
@@ -65,7 +65,9 @@ async def create_team(
 
 
 @router.get("/teams/{team_id}", openapi_extra=documented("include[]"))
-async def get_team(team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
+async def get_team(
+    team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ),
+) -> dict[str, Any]:
     includes.asked(request, TEAM_INCLUDES, supported=())
     async with rt.db.transaction() as session:
         team = await logic.get_team(session, team_id)
@@ -94,7 +96,9 @@ async def delete_team(
 
 
 @router.get("/teams/{team_id}/members", openapi_extra=documented(*PAGE, "include[]"))
-async def list_members(team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
+async def list_members(
+    team_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ),
+) -> dict[str, Any]:
     p = page(request)
     expand = "users" in includes.asked(request, MEMBER_INCLUDES)
     async with rt.db.transaction() as session:

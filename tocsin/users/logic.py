@@ -95,8 +95,8 @@ async def _check_email_free(session: AsyncSession, email: str, except_id: str | 
 
 def _require_editable(editor: Editor, user: User) -> None:
     if not rules.may_edit_person(editor.role, editor.user_id, user.id, user.role):
-        raise AccessDenied(errors=["You may change only your own profile, contact methods and notification rules"
-                                   " unless you are an admin (only the owner may change the owner's)"])
+        raise AccessDenied(errors=[("You may change only your own profile, contact methods and notification rules"
+                                    " unless you are an admin (only the owner may change the owner's)")])
 
 
 async def create_user(session: AsyncSession, editor: Editor, fields: UserCreate, now: datetime) -> User:
@@ -121,13 +121,15 @@ async def create_user(session: AsyncSession, editor: Editor, fields: UserCreate,
                            address=user.email, send_short_email=False, created_at=now, updated_at=now)
     session.add(method)
     await session.flush()
-    record(session, editor.audit, action="create", root=("user", user.id, user.name), resource_type="contact_method", resource_id=method.id,
+    record(session, editor.audit, action="create", root=("user", user.id, user.name),
+           resource_type="contact_method", resource_id=method.id,
            summary=method.label, after=method_snapshot(method), at=now)
     rule = NotificationRule(id=new_id(), user_id=user.id, contact_method_id=method.id,
                             start_delay_in_minutes=0, urgency="high", created_at=now, updated_at=now)
     session.add(rule)
     await session.flush()
-    record(session, editor.audit, action="create", root=("user", user.id, user.name), resource_type="notification_rule", resource_id=rule.id,
+    record(session, editor.audit, action="create", root=("user", user.id, user.name),
+           resource_type="notification_rule", resource_id=rule.id,
            summary=user.name, after=rule_snapshot(rule), at=now)
     return user
 
@@ -226,7 +228,8 @@ async def create_method(
     await _check_method(session, method)
     session.add(method)
     await session.flush()
-    record(session, editor.audit, action="create", root=("user", user.id, user.name), resource_type="contact_method", resource_id=method.id,
+    record(session, editor.audit, action="create", root=("user", user.id, user.name),
+           resource_type="contact_method", resource_id=method.id,
            summary=method.label, after=method_snapshot(method), at=now)
     return method
 
@@ -251,7 +254,8 @@ async def update_method(
         await _check_method(session, method)
     method.updated_at = now
     await session.flush()
-    record(session, editor.audit, action="update", root=("user", user.id, user.name), resource_type="contact_method", resource_id=method.id,
+    record(session, editor.audit, action="update", root=("user", user.id, user.name),
+           resource_type="contact_method", resource_id=method.id,
            summary=method.label, before=before, after=method_snapshot(method), at=now)
     return method
 
@@ -264,10 +268,12 @@ async def delete_method(session: AsyncSession, editor: Editor, user_id: str, met
     dependent = list((await session.execute(
         select(NotificationRule).where(NotificationRule.contact_method_id == method.id))).scalars())
     for rule in dependent:
-        record(session, editor.audit, action="delete", root=("user", user.id, user.name), resource_type="notification_rule", resource_id=rule.id,
+        record(session, editor.audit, action="delete", root=("user", user.id, user.name),
+           resource_type="notification_rule", resource_id=rule.id,
                summary=user.name, before=rule_snapshot(rule), at=now)
     await session.execute(delete(NotificationRule).where(NotificationRule.contact_method_id == method.id))
-    record(session, editor.audit, action="delete", root=("user", user.id, user.name), resource_type="contact_method", resource_id=method.id,
+    record(session, editor.audit, action="delete", root=("user", user.id, user.name),
+           resource_type="contact_method", resource_id=method.id,
            summary=method.label, before=method_snapshot(method), at=now)
     await session.delete(method)
     await session.flush()
@@ -300,7 +306,8 @@ async def create_rule(
                             created_at=now, updated_at=now)
     session.add(rule)
     await session.flush()
-    record(session, editor.audit, action="create", root=("user", user.id, user.name), resource_type="notification_rule", resource_id=rule.id,
+    record(session, editor.audit, action="create", root=("user", user.id, user.name),
+           resource_type="notification_rule", resource_id=rule.id,
            summary=user.name, after=rule_snapshot(rule), at=now)
     return rule, method
 
@@ -321,7 +328,8 @@ async def update_rule(
     rule.urgency = data.get("urgency", rule.urgency)
     rule.updated_at = now
     await session.flush()
-    record(session, editor.audit, action="update", root=("user", user.id, user.name), resource_type="notification_rule", resource_id=rule.id,
+    record(session, editor.audit, action="update", root=("user", user.id, user.name),
+           resource_type="notification_rule", resource_id=rule.id,
            summary=user.name, before=before, after=rule_snapshot(rule), at=now)
     return rule, method
 
@@ -330,7 +338,8 @@ async def delete_rule(session: AsyncSession, editor: Editor, user_id: str, rule_
     user = await get_user(session, user_id)
     rule = await get_rule(session, user_id, rule_id)
     _require_editable(editor, user)
-    record(session, editor.audit, action="delete", root=("user", user.id, user.name), resource_type="notification_rule", resource_id=rule.id,
+    record(session, editor.audit, action="delete", root=("user", user.id, user.name),
+           resource_type="notification_rule", resource_id=rule.id,
            summary=user.name, before=rule_snapshot(rule), at=now)
     await session.delete(rule)
     await session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, acting_user, audit_actor, require
@@ -64,7 +64,7 @@ async def _render(
 async def list_users(request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
     p = page(request)
     include = includes.asked(request, LIST_INCLUDES)
-    where = [User.deleted_at.is_(None)]
+    where: list[ColumnElement[bool]] = [User.deleted_at.is_(None)]
     query_text = text_filter(request, "query")
     if query_text:
         where.append(or_(name_contains(User.name, query_text), name_contains(User.email, query_text)))
@@ -89,7 +89,9 @@ async def create_user(
 
 
 @router.get("/users/me", openapi_extra=documented("include[]"))
-async def get_me(request: Request, rt: Runtime = Depends(runtime), principal: Principal = Depends(READ)) -> dict[str, Any]:
+async def get_me(
+    request: Request, rt: Runtime = Depends(runtime), principal: Principal = Depends(READ),
+) -> dict[str, Any]:
     if principal.user_id is None:
         raise NoUserForCredential()
     return await _one(request, rt, principal.user_id)
@@ -104,7 +106,9 @@ async def _one(request: Request, rt: Runtime, user_id: str) -> dict[str, Any]:
 
 
 @router.get("/users/{user_id}", openapi_extra=documented("include[]"))
-async def get_user(user_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
+async def get_user(
+    user_id: str, request: Request, rt: Runtime = Depends(runtime), _: Principal = Depends(READ),
+) -> dict[str, Any]:
     return await _one(request, rt, user_id)
 
 
@@ -131,7 +135,9 @@ async def delete_user(
 # --- contact methods -----------------------------------------------------------------------------
 
 @router.get("/users/{user_id}/contact_methods")
-async def list_contact_methods(user_id: str, rt: Runtime = Depends(runtime), _: Principal = Depends(READ)) -> dict[str, Any]:
+async def list_contact_methods(
+    user_id: str, rt: Runtime = Depends(runtime), _: Principal = Depends(READ),
+) -> dict[str, Any]:
     async with rt.db.transaction() as session:
         user = await logic.get_user(session, user_id)
         methods, _rules = await logic.details_of(session, [user.id])

@@ -88,7 +88,6 @@ def contact_address_problems(
             problems.append(f"country_code is required for a {type_}")
         if not PHONE_DIGITS.match(address):
             problems.append("address must be the phone number's 4 to 15 digits, without the country code")
-    elif type_ == "push_notification_contact_method":
-        if device_type not in ("android", "ios"):
-            problems.append("device_type must be android or ios for a push notification contact method")
+    elif type_ == "push_notification_contact_method" and device_type not in ("android", "ios"):
+        problems.append("device_type must be android or ios for a push notification contact method")
     return problems
