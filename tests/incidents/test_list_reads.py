@@ -154,12 +154,14 @@ def statements(h: Harness) -> Iterator[list[str]]:
     def record(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
         seen.append(sql)
 
-    engine = h.tocsin.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
+    engines = h.tocsin.db.sync_engines()  # SQLite list reads use a read pool of their own
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 async def sql_of(h: Harness, path: str, **params: Any) -> list[str]:

@@ -8,15 +8,16 @@ commit on their own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from tocsin.db.engine import create_engine, create_sqlite_writer, is_sqlite
+from tocsin.db.bridge import SyncAsAsync, run_now
+from tocsin.db.engine import create_engine, create_sqlite_reader, create_sqlite_writer, is_sqlite
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -29,6 +30,7 @@ class Database:
         self.engine: AsyncEngine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer: Engine | None = None
+        self._reader: Engine | None = None
         self._writer_lock = asyncio.Lock()
         # SQLite: whoever writes (the group commit, the processor's write phase) takes this
         # FIFO lock first. Without it a writer that finds the file locked sleeps in SQLite's
@@ -70,7 +72,39 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
+    @property
+    def reader(self) -> Engine:
+        """SQLite: the engine of ``read``'s connections (made on first use)."""
+        if self._reader is None:
+            self._reader = create_sqlite_reader(self.url)
+        return self._reader
+
+    def sync_engines(self) -> list[Engine]:
+        """Every engine this process queries through (for instrumentation: counting statements)."""
+        return [self.engine.sync_engine, *([self.reader] if self.is_sqlite else [])]
+
+    async def read(self, work: Callable[[AsyncSession], Coroutine[Any, Any, T]]) -> T:
+        """Run the read-only query code ``work`` in one transaction and return its result.
+
+        PostgreSQL: on the async session as usual. SQLite: the whole of ``work`` in one
+        worker-thread hop on a read connection (``create_sqlite_reader``), driven by
+        ``bridge.run_now`` over a synchronous session, instead of a thread round trip per driver
+        call through aiosqlite. ``work`` must only await the session's own methods and must not
+        write; rows it returns are detached but loaded (nothing expires)."""
+        if not self.is_sqlite:
+            async with self.transaction() as session:
+                return await work(session)
+        reader = self.reader
+
+        def run() -> T:
+            with Session(reader, expire_on_commit=False) as session, session.begin():
+                # SyncAsAsync answers the AsyncSession methods query code awaits.
+                return run_now(work(cast(AsyncSession, SyncAsAsync(session))))
+
+        return await asyncio.to_thread(run)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._writer is not None:
-            self._writer.dispose()
+        for engine in (self._writer, self._reader):
+            if engine is not None:
+                engine.dispose()

@@ -47,4 +47,5 @@ def iso(value: datetime | None, tz: ZoneInfo | None = None) -> str | None:
         return None
     if tz is not None:
         return value.astimezone(tz).isoformat(timespec="seconds")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is C code; strftime was a tenth of rendering a page of incidents.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

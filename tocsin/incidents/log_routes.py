@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import require
 from tocsin.errors import NotFound
@@ -14,7 +15,7 @@ from tocsin.http import includes, params
 from tocsin.http.pagination import page
 from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
-from tocsin.incidents.models import LogEntry
+from tocsin.incidents.models import Incident, LogEntry
 from tocsin.incidents.queries import fill_log_context, get_incident
 from tocsin.incidents.wire import Context, log_entry_json
 
@@ -42,11 +43,14 @@ async def incident_log(incident_id: str, request: Request, rt: Runtime = Depends
     p = page(request)
     where = [LogEntry.incident_id == incident_id, *_window_or_all(request, rt)]
     ctx = _context(request, rt)
-    async with rt.db.transaction() as session:
+    async def load(session: AsyncSession) -> tuple[Incident, tuple[list[LogEntry], int | None, bool]]:
         incident = await get_incident(session, incident_id)
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total, more = await p.fetch_page(session, query)
-        await fill_log_context(session, ctx, rows)
+        page_rows = await p.fetch_page(session, query)
+        await fill_log_context(session, ctx, page_rows[0])
+        return incident, page_rows
+
+    incident, (rows, total, more) = await rt.db.read(load)
     items = [log_entry_json(ctx, e, incident) for e in rows]
     return p.body("log_entries", items, total, more)
 
@@ -64,10 +68,13 @@ async def list_log_entries(request: Request, rt: Runtime = Depends(runtime)) -> 
     p = page(request)
     where = _window(request, rt, LogEntry.created_at)
     ctx = _context(request, rt)
-    async with rt.db.transaction() as session:
+    async def load(session: AsyncSession) -> tuple[tuple[list[LogEntry], int | None, bool], dict[str, Incident]]:
         query = select(LogEntry).where(*where).order_by(LogEntry.created_at.desc(), LogEntry.id)
-        rows, total, more = await p.fetch_page(session, query)
-        incidents = await fill_log_context(session, ctx, rows)
+        page_rows = await p.fetch_page(session, query)
+        return page_rows, await fill_log_context(session, ctx, page_rows[0])
+
+    # The account-wide log is read as often as the incident list: one worker-thread hop on SQLite.
+    (rows, total, more), incidents = await rt.db.read(load)
     items = [log_entry_json(ctx, e, incidents.get(e.incident_id)) for e in rows]
     return p.body("log_entries", items, total, more)
 
