@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     # Lifetime of OAuth access tokens (client credentials grant), in seconds.
     oauth_token_ttl: int = Field(default=3600, ge=60, le=86400)
     # Connections (tocsin.serving): most open at once (also kept below the open-file limit),
-    # seconds to send a whole request, seconds an idle keep-alive connection is kept.
+    # seconds to send a whole request (or to take any of an answer), seconds an idle keep-alive
+    # connection is kept.
     max_connections: int = Field(default=4096, ge=1)
     request_timeout: float = Field(default=30.0, gt=0)
     keepalive_timeout: int = Field(default=5, ge=1)

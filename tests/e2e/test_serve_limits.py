@@ -5,10 +5,13 @@ Connection limits do not depend on the database, so this runs on SQLite only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import resource
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -26,10 +29,13 @@ from tests.e2e.conftest import (
     _free_port,
     _stop,
 )
+from tocsin.serving import RESERVED_FILES, Refusals
 
 TIMEOUT = 1.0  # TOCSIN_REQUEST_TIMEOUT and TOCSIN_KEEPALIVE_TIMEOUT, short so the tests are quick
 MAX_CONNECTIONS = 6
 STARTING_SOFT_LIMIT = 256  # the server starts under this soft limit and must raise it
+TIGHT_FILE_LIMIT = 200  # soft and hard: the server cannot raise it
+TIGHT_CAP = TIGHT_FILE_LIMIT - RESERVED_FILES
 
 
 @dataclass
@@ -46,35 +52,32 @@ class Server:
         return sock
 
 
-# ``tocsin serve`` started under a lowered soft open-file limit (set in the child itself, not with
-# preexec_fn, which is unsafe when the test process has threads).
-SERVE_UNDER_LOW_LIMIT = f"""
+# ``tocsin serve`` started under lowered open-file limits (set in the child itself, not with
+# preexec_fn, which is unsafe when the test process has threads); argv: soft limit, hard limit or -1
+# for the inherited one.
+SERVE_UNDER_LIMITS = """
 import resource, sys
-_, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, ({STARTING_SOFT_LIMIT}, hard))
+soft, hard = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard if hard >= 0 else resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 from tocsin.cli import app
 sys.argv = ["tocsin", "serve"]
 app()
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("serve_limits")
+def _launch(workdir: Path, soft: int, hard: int, **settings: str) -> Iterator[Server]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
     env.update(TOCSIN_DATABASE_URL=f"sqlite:///{workdir / 'tocsin.db'}", TOCSIN_HOST="127.0.0.1",
-               TOCSIN_PORT=str(port), TOCSIN_LOG_LEVEL="info", TOCSIN_REQUEST_TIMEOUT=str(TIMEOUT),
-               TOCSIN_KEEPALIVE_TIMEOUT=str(int(TIMEOUT)), TOCSIN_MAX_CONNECTIONS=str(MAX_CONNECTIONS),
-               PYTHONUNBUFFERED="1")
+               TOCSIN_PORT=str(port), TOCSIN_LOG_LEVEL="info", PYTHONUNBUFFERED="1", **settings)
     init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=INIT_TIMEOUT, check=False)
     assert init.returncode == 0, init.stderr
     json.loads(init.stdout.strip().splitlines()[-1])
     log_path = workdir / "server.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-c", SERVE_UNDER_LOW_LIMIT], env=env, cwd=PROJECT_ROOT,
-                                   stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-c", SERVE_UNDER_LIMITS, str(soft), str(hard)], env=env,
+                                   cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
@@ -90,6 +93,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert "Traceback" not in log_path.read_text(errors="replace"), log_path.read_text(errors="replace")
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from _launch(tmp_path_factory.mktemp("serve_limits"), STARTING_SOFT_LIMIT, -1,
+                       TOCSIN_REQUEST_TIMEOUT=str(TIMEOUT), TOCSIN_KEEPALIVE_TIMEOUT=str(int(TIMEOUT)),
+                       TOCSIN_MAX_CONNECTIONS=str(MAX_CONNECTIONS))
+
+
+@pytest.fixture(scope="module")
+def tight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose hard open-file limit leaves it ``TIGHT_CAP`` connections and the reserve, no more;
+    requests may take long, so held connections stay open through a test."""
+    yield from _launch(tmp_path_factory.mktemp("serve_tight"), TIGHT_FILE_LIMIT, TIGHT_FILE_LIMIT,
+                       TOCSIN_REQUEST_TIMEOUT="30", TOCSIN_KEEPALIVE_TIMEOUT="30")
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> float | None:
@@ -176,3 +194,87 @@ def test_past_the_connection_cap_a_503_is_answered_and_logged(server: Server) ->
     assert "refused 1 connection(s) with 503" in server.log()
     time.sleep(0.3)  # the held connections are gone: the server answers again
     assert httpx.get(f"http://127.0.0.1:{server.port}/health", timeout=5, trust_env=False).status_code == 200
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """Everything the server sent before closing ``sock`` (a reset after the answer ends it too)."""
+    sock.settimeout(10)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except ConnectionResetError:
+        pass
+    return answer
+
+
+def test_a_flood_past_the_cap_is_refused_without_running_out_of_files(tight_server: Server) -> None:
+    held = [tight_server.connect() for _ in range(TIGHT_CAP)]
+    try:
+        time.sleep(0.5)  # let the server accept them all: it is at its cap
+        flood = [tight_server.connect() for _ in range(3 * TIGHT_CAP)]
+        for sock in flood:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        answers = [_answer(sock) for sock in flood]
+        for sock in flood:
+            sock.close()
+    finally:
+        for sock in held:
+            sock.close()
+    log = tight_server.log()
+    assert "Too many open files" not in log and "EMFILE" not in log, log
+    assert "refused 1 connection(s) with 503" in log, log
+    time.sleep(0.3)  # the held connections are gone: the server answers again
+    assert httpx.get(f"http://127.0.0.1:{tight_server.port}/health", timeout=5, trust_env=False).status_code == 200
+    # every refused client was told so (none was accepted and dropped for want of a descriptor)
+    assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"HTTP/1.1 503 Service Unavailable"] * len(flood)
+
+
+PIPELINED = 64
+
+
+def test_a_client_that_never_reads_its_answer_is_closed(server: Server) -> None:
+    full = httpx.get(f"http://127.0.0.1:{server.port}/openapi.json", timeout=5, trust_env=False).content
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a tiny window the answer cannot fit
+        sock.connect(("127.0.0.1", server.port))
+        # answers (pipelined) that overflow the kernel's buffers, which grow to a few MB, into the server's
+        sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * PIPELINED)
+        time.sleep(TIMEOUT / 2)
+        assert httpx.get(f"http://127.0.0.1:{server.port}/health", timeout=2, trust_env=False).status_code == 200
+        time.sleep(TIMEOUT * 4)  # never reading, past the deadline
+        received = _answer(sock)
+    assert len(received) < PIPELINED * len(full), "the server kept the connection open for a client that never read"
+    assert "did not read its answer" in server.log()
+
+
+def test_clients_gone_before_their_refusal_is_written_leave_the_server_answering(server: Server) -> None:
+    _wait_until_idle_closed()
+    held = [server.connect() for _ in range(MAX_CONNECTIONS)]
+    try:
+        time.sleep(0.2)  # let the server accept them all: it is at its cap
+        for _ in range(50):
+            gone = server.connect()
+            gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            gone.close()  # reset, most likely before the server has accepted it
+        time.sleep(0.3)
+        with server.connect() as extra:
+            extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _answer(extra).startswith(b"HTTP/1.1 503"), server.log()
+    finally:
+        for sock in held:
+            sock.close()
+    assert "Traceback" not in server.log(), server.log()
+
+
+def test_refusals_after_a_logged_one_are_logged_when_the_interval_ends(caplog: pytest.LogCaptureFixture) -> None:
+    async def burst() -> None:
+        refusals = Refusals(cap=MAX_CONNECTIONS, interval=0.05)
+        for _ in range(3):
+            refusals.refused(asyncio.get_running_loop())
+        await asyncio.sleep(0.2)  # then no refusal for long: the two after the first must still be told
+
+    with caplog.at_level(logging.ERROR, logger="tocsin.serving"):
+        asyncio.run(burst())
+    assert [r.getMessage().partition(" in the last")[0] for r in caplog.records] == [
+        "refused 1 connection(s) with 503", "refused 2 connection(s) with 503"]
