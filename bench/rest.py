@@ -167,8 +167,7 @@ async def bulk_load(db_url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
 
     from tocsin.db.sequences import Sequence
     from tocsin.db.session import Database
-    from tocsin.incidents.ingest import INCIDENT_NUMBERS
-    from tocsin.incidents.models import Alert, Incident, IncidentAssignment, LogEntry
+    from tocsin.incidents.models import INCIDENT_NUMBERS, Alert, Incident, IncidentAssignment, LogEntry
 
     db = Database(db_url)
     try:

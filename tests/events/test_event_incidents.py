@@ -156,13 +156,16 @@ async def test_events_to_a_disabled_service_are_accepted_and_dropped(
                                  json={"service": {"status": "disabled"}})
     assert r.status_code == 200, r.text
 
-    caplog.set_level(logging.INFO, logger="tocsin.incidents.ingest")
+    caplog.set_level(logging.INFO, logger="tocsin.events.processor")
     for action, key in [("trigger", "during/1"), ("acknowledge", "before/1"), ("resolve", "before/1")]:
         await _send(harness, action, key)  # accepted: 202
-    assert await harness.process() == 3  # taken out of the inbox ...
+    change = {"routing_key": harness.routing_key, "payload": {"summary": "deploy 42"}}
+    assert (await harness.send(change, "/v2/change/enqueue")).status_code == 202
+    assert await harness.process() == 4  # taken out of the inbox ...
     listed = (await _get(harness, "/incidents", date_range="all"))["incidents"]
     assert [(i["incident_key"], i["status"]) for i in listed] == [("before/1", "triggered")]  # ... and dropped
-    assert sum("is disabled" in m for m in caplog.messages) == 3
+    assert (await _get(harness, "/change_events"))["change_events"] == []  # its integrations accept nothing
+    assert sum("is disabled" in m for m in caplog.messages) == 4
     # Re-enabled: the integration works again, and what it opened before can be closed.
     r = await harness.client.put(f"/services/{harness.seed.service_id}", headers=harness.writer,
                                  json={"service": {"status": "active"}})

@@ -34,7 +34,7 @@ async def test_a_failing_trigger_holds_back_its_resolve_and_becomes_a_dead_lette
             return list((await session.execute(select(InboxEvent).order_by(InboxEvent.seq))).scalars())
 
     for _ in range(processor.MAX_ATTEMPTS):
-        await processor.process_batch(harness.tocsin.db)
+        await processor.process_batch(harness.tocsin.db, harness.tocsin.runtime.clock.now)
     left = await inbox()
     # While the trigger is retried, its resolve waits behind it; the unrelated event went through.
     assert [(r.event["event_action"], r.attempts) for r in left] == [("trigger", processor.MAX_ATTEMPTS),
@@ -42,7 +42,7 @@ async def test_a_failing_trigger_holds_back_its_resolve_and_becomes_a_dead_lette
     assert "cannot apply this event" in (left[0].last_error or "")
 
     # Once the trigger is a dead letter, the queue moves on: the resolve finds no open alert.
-    await processor.process_batch(harness.tocsin.db)
+    await processor.process_batch(harness.tocsin.db, harness.tocsin.runtime.clock.now)
     assert [r.event["event_action"] for r in await inbox()] == ["trigger"]
     listed = (await harness.client.get("/incidents", headers=harness.auth)).json()["incidents"]
     assert [i["incident_key"] for i in listed] == ["healthy"]
@@ -58,7 +58,7 @@ async def test_a_batch_that_applied_nothing_reports_no_work(harness: Harness, mo
         raise RuntimeError("cannot apply this event")
 
     monkeypatch.setattr(processor, "_split", failing)
-    assert await processor.process_batch(harness.tocsin.db) == 0
+    assert await processor.process_batch(harness.tocsin.db, harness.tocsin.runtime.clock.now) == 0
     async with harness.tocsin.db.transaction() as session:
         attempts = list((await session.execute(select(InboxEvent.attempts))).scalars())
     assert attempts == [1, 1, 1]  # each was tried and marked, none applied
@@ -67,10 +67,10 @@ async def test_a_batch_that_applied_nothing_reports_no_work(harness: Harness, mo
         raise OperationalError("SELECT 1", {}, Exception("database is locked"))
 
     monkeypatch.setattr(processor, "_split", transient)
-    assert await processor.process_batch(harness.tocsin.db) == 0
+    assert await processor.process_batch(harness.tocsin.db, harness.tocsin.runtime.clock.now) == 0
     async with harness.tocsin.db.transaction() as session:
         attempts = list((await session.execute(select(InboxEvent.attempts))).scalars())
     assert attempts == [1, 1, 1]  # a transient error is not the events' fault
 
     monkeypatch.undo()
-    assert await processor.process_batch(harness.tocsin.db) == 3
+    assert await processor.process_batch(harness.tocsin.db, harness.tocsin.runtime.clock.now) == 3

@@ -40,11 +40,34 @@ class SyncAsAsync:
         return self.sync_session.get(*args, **kwargs)
 
 
+class QuerySuspended(RuntimeError):
+    """A query run by ``run_now`` awaited real asynchronous work. Loud on purpose: the processor
+    would otherwise fail (and eventually dead-letter) every batch that reaches it."""
+
+
+def _awaiting(coroutine: Coroutine[Any, Any, Any]) -> str:
+    """The chain of coroutines a suspended one is waiting in, outermost first."""
+    names: list[str] = []
+    current: Any = coroutine
+    while current is not None and hasattr(current, "cr_code"):
+        names.append(current.__qualname__)
+        current = current.cr_await
+    if current is not None:
+        names.append(type(current).__qualname__)
+    return " -> ".join(names)
+
+
 def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
-    """The result of a coroutine that never suspends (one over ``SyncAsAsync``)."""
+    """The result of a coroutine that never suspends (one over ``SyncAsAsync``).
+
+    Raises ``QuerySuspended`` naming the query (and where it waited) if it does suspend: then it
+    awaited something other than ``SyncAsAsync``'s methods, and needs a synchronous twin."""
     try:
         coroutine.send(None)
     except StopIteration as done:
         return done.value
+    where = _awaiting(coroutine)
     coroutine.close()
-    raise RuntimeError("a query awaited something other than the synchronous session")
+    raise QuerySuspended(
+        f"{where}: this query suspended while run over a synchronous session (tocsin.db.bridge.run_now); "
+        "it must await only SyncAsAsync's methods (execute, scalars, scalar, get)")

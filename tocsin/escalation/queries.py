@@ -75,36 +75,47 @@ async def level_count(session: AsyncSession, policy_id: str) -> int:
     return int(count.scalar_one())
 
 
-async def level_targets(session: AsyncSession, policy_id: str, level: int) -> list[tuple[str | None, str | None]]:
-    """(user_id, schedule_id) of each target of one level, in order; [] when there is no such level."""
-    if level < 1:
-        return []
+async def on_call_at_level(
+    session: AsyncSession, policy_ids: Iterable[str], level: int, at: datetime
+) -> dict[str, list[str]]:
+    """Who level ``level`` of each policy pages at instant ``at`` (every asked id is a key): user
+    targets themselves, schedule targets whoever is on call in the schedule then (nobody during a
+    gap). In target order, each user once; deleted users and schedules are skipped.
+
+    A fixed number of statements whatever the number of policies: one for every policy's targets,
+    three for every schedule they name (each rendered once), one for which users still exist."""
+    wanted = _unique(policy_ids)
+    targets: dict[str, list[tuple[str | None, str | None]]] = {pid: [] for pid in wanted}
+    if not wanted or level < 1:
+        return {pid: [] for pid in wanted}
     rows = await session.execute(
-        select(EscalationTarget.user_id, EscalationTarget.schedule_id)
+        select(EscalationRule.policy_id, EscalationTarget.user_id, EscalationTarget.schedule_id)
         .join(EscalationRule, EscalationRule.id == EscalationTarget.rule_id)
-        .where(EscalationRule.policy_id == policy_id, EscalationRule.position == level - 1)
-        .order_by(EscalationTarget.position)
+        .where(EscalationRule.policy_id.in_(wanted), EscalationRule.position == level - 1)
+        .order_by(EscalationRule.policy_id, EscalationTarget.position)
     )
-    return [(user_id, schedule_id) for user_id, schedule_id in rows]
+    for policy_id, user_id, schedule_id in rows:
+        targets[policy_id].append((user_id, schedule_id))
+    schedule_ids = {sid for found in targets.values() for _, sid in found if sid}
+    sources = await on_call_sources(session, schedule_ids, at, at)
+    shifts = {sid: shift_at(source, at) for sid, source in sources.items()}
+    candidates: dict[str, list[str]] = {}
+    for policy_id, found in targets.items():
+        users: list[str] = []
+        for user_id, schedule_id in found:
+            shift = shifts.get(schedule_id) if schedule_id else None
+            if user_id:
+                users.append(user_id)
+            elif shift is not None:
+                users.append(shift.user)
+        candidates[policy_id] = users
+    live = await existing_user_ids(session, [u for users in candidates.values() for u in users])
+    return {pid: [u for u in dict.fromkeys(users) if u in live] for pid, users in candidates.items()}
 
 
 async def on_call_user_ids(session: AsyncSession, policy_id: str, level: int, at: datetime) -> list[str]:
-    """Who level ``level`` of the policy pages at instant ``at``: user targets themselves, schedule
-    targets whoever is on call in the schedule then (nobody during a gap). In target order, each
-    user once; deleted users and schedules are skipped."""
-    targets = await level_targets(session, policy_id, level)
-    schedule_ids = [sid for _, sid in targets if sid]
-    sources = await on_call_sources(session, schedule_ids, at, at)
-    candidates: list[str] = []
-    for user_id, schedule_id in targets:
-        if user_id:
-            candidates.append(user_id)
-        elif schedule_id in sources:
-            shift = shift_at(sources[schedule_id], at)
-            if shift is not None:
-                candidates.append(shift.user)
-    live = await existing_user_ids(session, candidates)
-    return [u for u in dict.fromkeys(candidates) if u in live]
+    """Who level ``level`` of one policy pages at instant ``at`` (see ``on_call_at_level``)."""
+    return (await on_call_at_level(session, [policy_id], level, at)).get(policy_id, [])
 
 
 async def policies_targeting_schedule(session: AsyncSession, schedule_id: str) -> list[tuple[str, str]]:
@@ -138,8 +149,8 @@ async def policies_targeting_user(session: AsyncSession, user_id: str) -> list[t
 
 
 def first_level_on_call_sync(session: Session, policy_ids: Iterable[str], at: datetime) -> dict[str, list[str]]:
-    """Who level 1 of each policy assigns at ``at``, for the synchronous event processor: each
-    policy rendered once however many incidents of the batch it assigns. Runs
-    ``on_call_user_ids`` itself over the sync session (``tocsin.db.bridge``)."""
+    """Who level 1 of each policy assigns at ``at``, for the synchronous event processor: a fixed
+    number of statements for the whole batch, each schedule rendered once. Runs
+    ``on_call_at_level`` itself over the sync session (``tocsin.db.bridge``)."""
     adapter: Any = SyncAsAsync(session)
-    return {pid: run_now(on_call_user_ids(adapter, pid, 1, at)) for pid in _unique(policy_ids)}
+    return run_now(on_call_at_level(adapter, policy_ids, 1, at))

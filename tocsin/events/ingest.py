@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 
-from tocsin.clock import SystemClock
 from tocsin.events.directory import IntegrationDirectory
 from tocsin.events.inbox import GroupCommitter
 from tocsin.events.ratelimit import SlidingWindowLimiter
@@ -133,14 +132,14 @@ class EventsEndpoint:
         directory: IntegrationDirectory,
         committer: GroupCommitter,
         limiter: SlidingWindowLimiter,
-        now: Callable[[], datetime] | None = None,
+        now: Callable[[], datetime],
     ) -> None:
         self.directory = directory
         self.committer = committer
         self.limiter = limiter
         # The runtime clock, read through a callable on each event (tests swap the clock after
         # the app is built): it stamps when the event was received.
-        self._now = now or SystemClock().now
+        self._now = now
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]

@@ -20,7 +20,6 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from tocsin.clock import SystemClock
 from tocsin.db.base import table_of
 from tocsin.db.session import Database
 from tocsin.events.models import ChangeEvent, InboxEvent
@@ -104,7 +103,7 @@ def _write_batch(session: Session, batch: _Batch) -> int:
     return len(batch.seqs)
 
 
-async def process_batch(db: Database, limit: int | None = None, now: Callable[[], datetime] | None = None) -> int:
+async def process_batch(db: Database, now: Callable[[], datetime], limit: int | None = None) -> int:
     """Process up to ``limit`` inbox events; return how many were applied (taken out of the
     inbox): 0 when idle, and also when every pending event failed or the database had a
     transient error, so the worker sleeps instead of retrying at once.
@@ -113,7 +112,7 @@ async def process_batch(db: Database, limit: int | None = None, now: Callable[[]
     batch's incident changes and log entries and decides whether a service is in maintenance
     (``tocsin.maintenance.rule``)."""
     limit = min(limit or BATCH, batch_size(db))
-    at = (now or SystemClock().now)()
+    at = now()
     try:
         if db.is_sqlite:
             # Plan from reads, then hold SQLite's write lock only for the writes.
@@ -192,7 +191,9 @@ def _apply(session: Session, rows: list[InboxEvent], at: datetime) -> None:
 
 
 def _split(session: Session, rows: list[InboxEvent]) -> tuple[list[AlertEventIn], list[dict[str, Any]]]:
-    """Inbox rows -> alert events and change-event rows; events of deleted integrations dropped."""
+    """Inbox rows -> alert events and change-event rows. Dropped: events of deleted integrations,
+    and every event (alert or change) of a disabled service, whose integrations are switched off
+    (PagerDuty): accepted (202), then no alert, no incident, no change to open ones, no change event."""
     targets = integration_targets(session, {r.integration_id for r in rows})
     alerts: list[AlertEventIn] = []
     changes: list[dict[str, Any]] = []
@@ -203,6 +204,10 @@ def _split(session: Session, rows: list[InboxEvent]) -> tuple[list[AlertEventIn]
             continue
         integration_type, service = target
         event = row.event
+        if service.get("status") == "disabled":
+            log.info("dropping a %s event for dedup key %r: service %s is disabled",
+                     event.get("event_action") or event["kind"], event.get("dedup_key"), service["id"])
+            continue
         if event["kind"] == "change":
             changes.append(_change_row(row, service["id"]))
         else:

@@ -21,7 +21,6 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, select, text
 from sqlalchemy.orm import Session
 
-from tocsin.clock import SystemClock
 from tocsin.db.base import table_of
 from tocsin.db.session import Database
 from tocsin.events.models import CHANGE_EVENT_RETENTION, ChangeEvent
@@ -46,7 +45,7 @@ _PRUNERS: tuple[Callable[[Session, datetime, int], int], ...] = (prune_change_ev
 
 
 class RetentionSweeper:
-    def __init__(self, db: Database, now: Callable[[], datetime] | None = None,
+    def __init__(self, db: Database, now: Callable[[], datetime],
                  batch: int = BATCH, interval: float = SWEEP_SECONDS) -> None:
         self._db = db
         self._now = now  # the runtime clock
@@ -68,7 +67,7 @@ class RetentionSweeper:
 
     async def sweep(self) -> int:
         """Delete everything past retention, batch by batch; return how many rows went."""
-        at = (self._now or SystemClock().now)()
+        at = self._now()
         total = 0
         for prune in _PRUNERS:
             while (deleted := await self._delete_batch(prune, at)) is not None:

@@ -20,7 +20,7 @@ GATHER_SECONDS = 0.02
 
 
 class InboxWorker:
-    def __init__(self, db: Database, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self._db = db
         self._now = now  # the runtime clock (maintenance windows are judged by it)
         self._wake = asyncio.Event()

@@ -17,8 +17,7 @@ from tocsin.db import sequences
 from tocsin.errors import IncidentAlreadyResolved, InvalidInput, NotFound
 from tocsin.escalation.queries import existing_policy_ids, level_count, on_call_user_ids
 from tocsin.ids import new_id
-from tocsin.incidents.ingest import INCIDENT_NUMBERS
-from tocsin.incidents.models import Incident, IncidentNote, Priority
+from tocsin.incidents.models import INCIDENT_NUMBERS, Incident, IncidentNote, Priority
 from tocsin.incidents.queries import (
     get_incident,
     get_priority,
@@ -32,8 +31,7 @@ from tocsin.incidents.schemas import (
     IncidentUpdate,
     PriorityReferenceIn,
 )
-from tocsin.incidents.transition_writer import change, user_ref
-from tocsin.incidents.transitions import (
+from tocsin.incidents.transition_records import (
     Acknowledge,
     Act,
     Annotate,
@@ -44,11 +42,14 @@ from tocsin.incidents.transitions import (
     Record,
     Reopen,
     Resolve,
+    SetConferenceBridge,
     SetPriority,
+    SetTitle,
     SetUrgency,
     Snooze,
     Unacknowledge,
 )
+from tocsin.incidents.transition_writer import change, user_ref
 from tocsin.users.queries import existing_user_ids
 
 API_CHANNEL = {"type": "api"}
@@ -112,6 +113,8 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: 
     service = await live_service(session, data.service.id)
     if service is None:
         raise InvalidInput(errors=[f"incident.service: service {data.service.id} not found"])
+    if service.status == "disabled":  # PagerDuty: a disabled service has no new triggered incidents
+        raise InvalidInput(errors=[f"incident.service: service {service.id} is disabled and opens no new incidents"])
     if data.incident_key:
         await _lock_key(session, service.id, data.incident_key)
         if await open_incident_with_key(session, service.id, data.incident_key):
@@ -152,24 +155,37 @@ async def update_incident(
     sent = update.model_fields_set
     # Reopening to triggered applies the request's assignees or policy itself (below not again).
     reopening = update.status == "triggered" and incident.status == "resolved"
+    if update.status in ("triggered", "acknowledged") and incident.status == "resolved":
+        await _refuse_reopening_on_disabled_service(session, incident, field)
     if update.status is not None:
         await _set_status(session, incident, update, agent, at, field)
-    if update.title is not None and update.title != incident.title:
-        incident.title = incident.description = update.title
-        incident.updated_at = at
+    if update.title is not None:
+        await change(session, incident, SetTitle(update.title), _act(agent, at))
     if update.urgency is not None:
         await change(session, incident, SetUrgency(update.urgency), _act(agent, at))
     if "priority" in sent:
         priority = await _resolve_priority(session, update.priority, f"{field}.priority") if update.priority else None
         await change(session, incident, SetPriority(priority.id if priority else None), _act(agent, at))
     if "conference_bridge" in sent:
-        incident.conference_bridge = (
-            update.conference_bridge.model_dump(exclude_none=True) if update.conference_bridge else None)
-        incident.updated_at = at
+        bridge = update.conference_bridge.model_dump(exclude_none=True) if update.conference_bridge else None
+        await change(session, incident, SetConferenceBridge(bridge), _act(agent, at))
     if not (reopening and (update.assignments or update.escalation_policy)):
         await _reassign(session, incident, update, agent, at, field)
+    elif update.escalation_level is not None:
+        # The reopen assigned the request's assignees or policy; PagerDuty's escalation_level
+        # ("escalate the incident to this level") then applies on top, as it does without a reopen.
+        await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger=False)
     await session.flush()
     return incident
+
+
+async def _refuse_reopening_on_disabled_service(session: AsyncSession, incident: Incident, field: str) -> None:
+    """A disabled service has no new triggered incidents (PagerDuty); reopening one of its
+    incidents would page as a new one would, so it is refused too (acknowledge and resolve work)."""
+    service = await live_service(session, incident.service_id)
+    if service is not None and service.status == "disabled":
+        raise InvalidInput(errors=[
+            f"{field}.status: service {service.id} is disabled; its incidents cannot be reopened"])
 
 
 async def _reassign(

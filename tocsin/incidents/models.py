@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, IdColumn
 
+# The `sequences` row incident numbers are taken from (events and REST alike; unique across nodes).
+INCIDENT_NUMBERS = "incident_number"
 
 class Incident(Base):
     __tablename__ = "incidents"

@@ -1,5 +1,6 @@
 """Log entries made from transition records: the only way a log entry about an incident's state
-is written. Pure (the writers insert the rows), so each record yields exactly one entry.
+is written. Pure (the writers insert the rows): each record yields at most one entry, none for
+a change PagerDuty writes no entry for (a title, a conference bridge, alerts moved in).
 
 Types stay within PagerDuty's published ``LogEntry.type`` list: a merge resolves its source with a
 ``resolve_log_entry`` (PagerDuty lists the reason as "merged"), a reassignment to users is an
@@ -9,17 +10,20 @@ Types stay within PagerDuty's published ``LogEntry.type`` list: a merge resolves
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from tocsin.ids import new_id
-from tocsin.incidents.transitions import (
+from tocsin.incidents.transition_records import (
     Acknowledged,
+    AlertsMoved,
     Annotated,
     Assigned,
+    ConferenceBridgeChanged,
     Delegated,
     Escalated,
+    HandedOver,
     Merged,
     PriorityChanged,
     Reassigned,
@@ -27,12 +31,13 @@ from tocsin.incidents.transitions import (
     Reopened,
     Resolved,
     Snoozed,
+    TitleChanged,
     Triggered,
     Unacknowledged,
     UrgencyChanged,
 )
 
-LOG_TYPES: dict[type[Record], str] = {
+LOG_TYPES: dict[type[Record], str | None] = {
     Triggered: "trigger_log_entry",
     Reopened: "trigger_log_entry",
     Acknowledged: "acknowledge_log_entry",
@@ -47,6 +52,11 @@ LOG_TYPES: dict[type[Record], str] = {
     UrgencyChanged: "urgency_change_log_entry",
     PriorityChanged: "field_value_change_log_entry",
     Annotated: "annotate_log_entry",
+    # Changes PagerDuty writes no log entry for (its LogEntry types have none): the records still
+    # reach the engine and the webhooks (e.g. incident.conference_bridge.updated).
+    TitleChanged: None,
+    ConferenceBridgeChanged: None,
+    AlertsMoved: None,
 }
 
 
@@ -54,7 +64,7 @@ def users_named(records: list[Record]) -> set[str]:
     """Every user id a summary of ``records`` names (load their names before ``log_entry``)."""
     found: set[str] = set()
     for record in records:
-        if isinstance(record, Assigned | Reassigned | Delegated | Escalated):
+        if isinstance(record, Assigned | HandedOver):
             found.update(record.to_users)
     return found
 
@@ -92,15 +102,28 @@ def _channel(record: Record) -> dict[str, Any]:
 def log_entry(
     record: Record, service_id: str, names: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """The ``log_entries`` row for ``record``. ``names``: user names by id; ``labels``: policy and
-    priority names by id (ids stand in for missing ones)."""
+) -> dict[str, Any] | None:
+    """The ``log_entries`` row for ``record``; None for a change PagerDuty logs nothing for.
+    ``names``: user names by id; ``labels``: policy and priority names by id (ids stand in for
+    missing ones)."""
+    kind = LOG_TYPES[type(record)]  # a record type missing from the table is a KeyError, not silence
+    if kind is None:
+        return None
     names, labels = names or {}, labels or {}
     return {
-        "id": new_id(), "type": LOG_TYPES[type(record)], "incident_id": record.incident_id,
+        "id": new_id(), "type": kind, "incident_id": record.incident_id,
         "alert_id": getattr(record, "alert_id", None), "service_id": service_id, "created_at": record.at,
         "summary": _summary(record, names, labels), "agent": record.agent, "channel": _channel(record),
     }
+
+
+def log_entries(
+    records: list[Record], service_of: Callable[[str], str], names: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of every record PagerDuty logs, in order (``service_of``: an incident's service id)."""
+    rows = [log_entry(r, service_of(r.incident_id), names, labels) for r in records]
+    return [row for row in rows if row is not None]
 
 
 def stamp_in_order(rows: list[dict[str, Any]], last: dict[str, datetime]) -> None:

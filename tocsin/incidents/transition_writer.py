@@ -26,8 +26,8 @@ from tocsin.incidents.models import (
     LogEntry,
     Priority,
 )
-from tocsin.incidents.transition_log import log_entry, stamp_in_order, users_named
-from tocsin.incidents.transitions import (
+from tocsin.incidents.transition_log import log_entries, stamp_in_order, users_named
+from tocsin.incidents.transition_records import (
     Act,
     Command,
     Delegated,
@@ -35,8 +35,8 @@ from tocsin.incidents.transitions import (
     PriorityChanged,
     Record,
     Resolved,
-    run,
 )
+from tocsin.incidents.transitions import run
 from tocsin.users.queries import user_refs
 
 
@@ -53,6 +53,7 @@ def snapshot(incident: Incident) -> IncidentState:
         snoozed_until=incident.snoozed_until, resolved_at=incident.resolved_at,
         merged_into_id=incident.merged_into_id, updated_at=incident.updated_at,
         last_status_change_at=incident.last_status_change_at, last_status_change_by=incident.last_status_change_by,
+        title=incident.title, description=incident.description, conference_bridge=incident.conference_bridge,
     )
 
 
@@ -64,7 +65,8 @@ def state_columns(state: IncidentState) -> dict[str, Any]:
         "urgency": state.urgency, "priority_id": state.priority_id, "snoozed_until": state.snoozed_until,
         "resolved_at": state.resolved_at, "merged_into_id": state.merged_into_id,
         "updated_at": state.updated_at, "last_status_change_at": state.last_status_change_at,
-        "last_status_change_by": state.last_status_change_by,
+        "last_status_change_by": state.last_status_change_by, "title": state.title,
+        "description": state.description, "conference_bridge": state.conference_bridge,
     }
     if state.assigned_at is not None:
         at = _iso(state.assigned_at)
@@ -114,7 +116,7 @@ async def write_log_entries(session: AsyncSession, service_id: str, records: lis
     if priority_ids:
         rows = await session.execute(select(Priority.id, Priority.name).where(Priority.id.in_(priority_ids)))
         labels.update(rows.all())
-    entries = [log_entry(r, service_id, names, labels) for r in records]
+    entries = log_entries(records, lambda _: service_id, names, labels)
     stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
     session.add_all([LogEntry(**row) for row in entries])
     recorded(session).extend(records)

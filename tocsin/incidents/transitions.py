@@ -1,5 +1,5 @@
 """The one place incident state changes: a pure function from an incident snapshot and a command
-to typed records of what changed.
+to typed records of what changed (the vocabulary is in ``transition_records``).
 
 Both the events processor (``incidents.ingest``, synchronous and batched) and the REST logic
 (``incidents.logic``, ``incidents.alert_moves``) decide every change here and write it with
@@ -13,231 +13,50 @@ and passed in the command.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import fields
 from typing import Any
 
-Ref = dict[str, Any]  # {"id", "type"}: a user, service or integration reference
-
-
-# --- records: what changed ------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    incident_id: str
-    at: datetime
-    agent: Ref | None
-    channel: Ref
-    summary: str
-
-
-@dataclass(frozen=True, slots=True)
-class Triggered(Record):
-    """A trigger: ``opened`` when it opened the incident, else a trigger added to an open alert."""
-
-    alert_id: str | None = None
-    opened: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Reopened(Record):
-    policy_id: str | None = None  # reopened under another policy (None: the current one)
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledged(Record):
-    acknowledger: Ref = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Unacknowledged(Record):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved(Record):
-    alert_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Merged(Resolved):
-    """The incident was resolved by merging it into ``into_id``."""
-
-    into_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Assigned(Record):
-    """First assignment (a new or reopened incident)."""
-
-    to_users: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Reassigned(Record):
-    from_users: tuple[str, ...] = ()
-    to_users: tuple[str, ...] = ()
-    retriggered: bool = False  # an acknowledged incident went back to triggered
-
-
-@dataclass(frozen=True, slots=True)
-class Delegated(Record):
-    """Reassigned to (level 1 of) another escalation policy."""
-
-    policy_id: str = ""
-    from_users: tuple[str, ...] = ()
-    to_users: tuple[str, ...] = ()
-    retriggered: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Escalated(Record):
-    level: int = 1
-    from_users: tuple[str, ...] = ()
-    to_users: tuple[str, ...] = ()
-    retriggered: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Snoozed(Record):
-    until: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UrgencyChanged(Record):
-    urgency: str = "high"
-
-
-@dataclass(frozen=True, slots=True)
-class PriorityChanged(Record):
-    from_id: str | None = None
-    to_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Annotated(Record):
-    pass
-
-
-# --- the snapshot ---------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class IncidentState:
-    """The fields of an incident that transitions read and change."""
-
-    id: str
-    status: str
-    assignees: tuple[str, ...] = ()
-    acknowledgements: tuple[Ref, ...] = ()  # {"at": iso, "acknowledger": ref}
-    escalation_level: int = 1
-    policy_id: str | None = None
-    urgency: str = "high"
-    priority_id: str | None = None
-    snoozed_until: datetime | None = None
-    resolved_at: datetime | None = None
-    merged_into_id: str | None = None
-    updated_at: datetime | None = None
-    last_status_change_at: datetime | None = None
-    last_status_change_by: Ref | None = None
-    assigned_at: datetime | None = None  # when ``assignees`` last changed
-
-
-# --- commands -------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Act:
-    """Who acts, when and through what; shared by every command."""
-
-    at: datetime
-    agent: Ref | None
-    channel: Ref
-    summary: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Open:
-    """The incident was just created; ``assignees`` None means no assignment step at all."""
-
-    alert_id: str | None = None
-    assignees: tuple[str, ...] | None = None
-    assign_channel: Ref | None = None  # the assignment's channel when not the trigger's
-
-
-@dataclass(frozen=True, slots=True)
-class AddTrigger:
-    alert_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledge:
-    acknowledger: Ref
-    only_if_triggered: bool = False  # events: an acknowledged incident is left alone
-
-
-@dataclass(frozen=True, slots=True)
-class Unacknowledge:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Resolve:
-    alert_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reopen:
-    assignees: tuple[str, ...] | None = None
-    policy_id: str | None = None  # a new policy to reopen with (None keeps the current one)
-
-
-@dataclass(frozen=True, slots=True)
-class Reassign:
-    users: tuple[str, ...]
-    retrigger: bool = True  # an acknowledged incident handed to someone new pages again
-
-
-@dataclass(frozen=True, slots=True)
-class Delegate:
-    policy_id: str
-    users: tuple[str, ...]
-    retrigger: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Escalate:
-    level: int
-    users: tuple[str, ...]
-    retrigger: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Snooze:
-    until: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SetUrgency:
-    urgency: str
-
-
-@dataclass(frozen=True, slots=True)
-class SetPriority:
-    priority_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Merge:
-    into_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Annotate:
-    pass
-
-
-Command = (Open | AddTrigger | Acknowledge | Unacknowledge | Resolve | Reopen | Reassign | Delegate
-           | Escalate | Snooze | SetUrgency | SetPriority | Merge | Annotate)
-
+from tocsin.incidents.transition_records import (
+    Acknowledge,
+    Acknowledged,
+    Act,
+    AddTrigger,
+    AlertsMoved,
+    Annotate,
+    Annotated,
+    Assigned,
+    Command,
+    ConferenceBridgeChanged,
+    Delegate,
+    Delegated,
+    Escalate,
+    Escalated,
+    HandedOver,
+    IncidentState,
+    Merge,
+    Merged,
+    Open,
+    PriorityChanged,
+    Reassign,
+    Reassigned,
+    ReceiveAlerts,
+    Record,
+    Reopen,
+    Reopened,
+    Resolve,
+    Resolved,
+    SetConferenceBridge,
+    SetPriority,
+    SetTitle,
+    SetUrgency,
+    Snooze,
+    Snoozed,
+    TitleChanged,
+    Triggered,
+    Unacknowledge,
+    Unacknowledged,
+    UrgencyChanged,
+)
 
 # --- deciding -------------------------------------------------------------------------------
 
@@ -290,6 +109,15 @@ def decide(state: IncidentState, command: Command, act: Act) -> list[Record]:
         return [PriorityChanged(**base, summary=say, from_id=state.priority_id, to_id=command.priority_id)]
     if isinstance(command, Annotate):
         return [Annotated(**base, summary=say)]
+    if isinstance(command, SetTitle):
+        if command.title == state.title:
+            return []
+        return [TitleChanged(**base, summary=say, from_title=state.title, to_title=command.title)]
+    if isinstance(command, SetConferenceBridge):
+        if command.bridge == state.conference_bridge:
+            return []
+        return [ConferenceBridgeChanged(**base, summary=say, from_bridge=state.conference_bridge,
+                                        to_bridge=command.bridge)]
     return _decide_open_only(state, command, base, say)
 
 
@@ -317,6 +145,11 @@ def _decide_open_only(state: IncidentState, command: Command, base: dict[str, An
         if state.status != "acknowledged":
             return []
         return [Snoozed(**base, summary=say, until=command.until)]
+    if isinstance(command, ReceiveAlerts):
+        if not command.alert_ids or command.from_incident_id == state.id:
+            return []
+        return [AlertsMoved(**base, summary=say, from_incident_id=command.from_incident_id,
+                            alert_ids=command.alert_ids)]
     raise TypeError(f"not an incident command: {command!r}")
 
 
@@ -363,7 +196,7 @@ def evolve(state: IncidentState, record: Record) -> IncidentState:
                        merged_into_id=merged, **status_change)
     if isinstance(record, Assigned):
         return replace(state, assignees=record.to_users, assigned_at=at, updated_at=at)
-    if isinstance(record, Reassigned | Delegated | Escalated):
+    if isinstance(record, HandedOver):
         moved = replace(state, assignees=record.to_users, assigned_at=at, updated_at=at)
         if isinstance(record, Delegated):
             moved = replace(moved, policy_id=record.policy_id, escalation_level=1)
@@ -378,7 +211,14 @@ def evolve(state: IncidentState, record: Record) -> IncidentState:
         return replace(state, urgency=record.urgency, updated_at=at)
     if isinstance(record, PriorityChanged):
         return replace(state, priority_id=record.to_id, updated_at=at)
-    return state  # Annotated: a note changes nothing on the incident
+    if isinstance(record, TitleChanged):
+        return replace(state, title=record.to_title, description=record.to_title, updated_at=at)
+    if isinstance(record, ConferenceBridgeChanged):
+        return replace(state, conference_bridge=record.to_bridge, updated_at=at)
+    if isinstance(record, AlertsMoved):
+        return replace(state, updated_at=at)
+    assert isinstance(record, Annotated), record
+    return state  # a note changes nothing on the incident
 
 
 def run(state: IncidentState, command: Command, act: Act) -> tuple[IncidentState, list[Record]]:
