@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db.bridge import QuerySuspended
 from tocsin.db.session import Database
 from tocsin.teams.models import Team
 
@@ -66,7 +67,7 @@ async def test_sqlite_read_work_that_suspends_is_refused_loudly(sqlite_url: str)
         return await _team_count(session)
 
     try:
-        with pytest.raises(RuntimeError, match="awaited something other than"):
+        with pytest.raises(QuerySuspended, match="suspended while run over a synchronous session"):
             await db.read(suspends)
     finally:
         await db.dispose()
