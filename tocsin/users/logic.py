@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.recorder import Actor, record
 from tocsin.auth.models import ApiKey, User
+from tocsin.db.after_commit import after_commit
 from tocsin.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
@@ -93,6 +94,19 @@ async def _check_email_free(session: AsyncSession, email: str, except_id: str | 
         raise InvalidInput(errors=[f"email: {email} has already been taken{why}"])
 
 
+async def _forget_keys_after_commit(session: AsyncSession, wiring: Wiring, user_id: str) -> None:
+    """Drop the user's live keys from this process's credential cache once this transaction commits.
+
+    After, not before: a request looking a key up between a forget and the commit would still
+    read the old rows and cache them again for the cache's lifetime. (The authenticator also
+    refuses to cache a lookup that a forget overtook.) On rollback nothing changed, nothing to drop."""
+    digests = list((await session.execute(
+        select(ApiKey.token_hash).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)))).scalars())
+    if digests:
+        authenticator = wiring.authenticator
+        after_commit(session, lambda: authenticator.forget(digests))
+
+
 def _require_editable(editor: Editor, user: User) -> None:
     if not rules.may_edit_person(editor.role, editor.user_id, user.id, user.role):
         raise AccessDenied(errors=[("You may change only your own profile, contact methods and notification rules"
@@ -135,8 +149,10 @@ async def create_user(session: AsyncSession, editor: Editor, fields: UserCreate,
 
 
 async def update_user(
-    session: AsyncSession, editor: Editor, user_id: str, fields: UserFields, now: datetime,
+    session: AsyncSession, editor: Editor, user_id: str, fields: UserFields, wiring: Wiring, now: datetime,
 ) -> User:
+    """A role change reaches the user's keys on the next request in this process: ``wiring``
+    carries the process's authenticator, told to forget them once the change has committed."""
     user = await get_user(session, user_id)
     _require_editable(editor, user)
     data = fields.model_dump(exclude_unset=True)
@@ -147,6 +163,8 @@ async def update_user(
             raise (AccessDenied if kind == "denied" else InvalidInput)(errors=[message])
     if "email" in data and data["email"] != user.email:
         await _check_email_free(session, data["email"], except_id=user.id)
+    if data.get("role", user.role) != user.role:
+        await _forget_keys_after_commit(session, wiring, user.id)  # they act with the new role at once
     before = user_snapshot(user)
     for name in USER_FIELDS:
         if name in data:
@@ -165,7 +183,8 @@ async def delete_user(
     are revoked and their team memberships end.
 
     Refused (400) while an escalation policy targets the user directly (a level would page
-    nobody). Escalation sits above users in the layers; ``wiring`` carries its query."""
+    nobody). Escalation sits above users in the layers; ``wiring`` carries its query, and the
+    process's authenticator, which forgets the user's keys once the deletion has committed."""
     user = await get_user(session, user_id)
     if not rules.is_admin(editor.role):
         raise AccessDenied(errors=["Only admins may delete users"])
@@ -175,6 +194,7 @@ async def delete_user(
         names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
         raise Conflict(errors=[f"This user is a target of escalation policies and cannot be deleted: {names}"])
     before = user_snapshot(user)
+    await _forget_keys_after_commit(session, wiring, user.id)
     user.deleted_at = now
     await session.execute(
         update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)).values(revoked_at=now))

@@ -118,7 +118,8 @@ async def update_user(
     principal: Principal = Depends(WRITE),
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        user = await logic.update_user(session, _editor(principal, request), user_id, body.user, rt.clock.now())
+        user = await logic.update_user(session, _editor(principal, request), user_id, body.user, rt.wiring,
+                                       rt.clock.now())
         [item] = await _render(session, rt, [user], frozenset())
     return {"user": item}
 
