@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +31,11 @@ def test_a_new_module_is_covered_by_the_contracts_without_naming_it(tmp_path: Pa
     # ... and reaching past another domain's models and queries (the whole package is protected).
     assert ("Illegal imports of protected package tocsin.users:\n\n"
             "- tocsin.schedules.shortcut -> tocsin.users.logic") in broken
+
+
+def test_the_layer_contracts_make_no_exceptions() -> None:
+    # An ignored import inside a layering is a layer violation kept on purpose (it was
+    # incidents.queries -> incidents.wire); the domains' layers hold without any.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    layered = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    assert layered and all("ignore_imports" not in c for c in layered), [c["name"] for c in layered]

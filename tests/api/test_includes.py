@@ -246,3 +246,15 @@ async def test_log_entries_conform(harness: Harness, world: World, spec_path: st
     # channel object does (PagerDuty's branches are not exclusive).
     r = await harness.client.get(url, headers=harness.auth, params={"include[]": ["incidents", "services"]})
     assert_conforms(r, "GET", spec_path, 200, expanded=True)
+
+
+async def test_a_flood_of_unknown_values_gets_a_short_refusal(harness: Harness) -> None:
+    # One comma list, to fit httpx's 64 KB query limit; the server reads a longer one just the same.
+    values = [f"b{i:04}" for i in range(6_000)] + ["x" * 1000]
+    r = await harness.client.get("/services", headers=harness.auth, params={"include[]": ",".join(values)})
+    [message] = assert_error(r, 400, 2001)["errors"]
+    assert message.startswith("include[] b0000, b0001, b0002, b0003, b0004 and 5996 more is not supported here")
+    assert len(r.content) < 1000
+    r = await harness.client.get("/services", headers=harness.auth, params={"include[]": "x" * 5000})
+    [message] = assert_error(r, 400, 2001)["errors"]
+    assert message.startswith("include[] " + "x" * 40 + "… is not supported here") and len(r.content) < 1000

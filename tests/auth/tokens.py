@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.conftest import Harness
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from tests.conftest import Harness, make_settings
+from tocsin.api.app import Tocsin
 from tocsin.auth import logic
 from tocsin.auth.models import User
 from tocsin.ids import new_id
@@ -31,3 +37,16 @@ async def user_with_key(h: Harness, role: str, *, read_only: bool = False) -> tu
             session, now, logic.CLI_ACTOR, key_type="user", user_id=user.id, read_only=read_only,
             description=f"{role} key")
     return user.id, secret
+
+
+@asynccontextmanager
+async def another_process(h: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a second Tocsin on the same database, as another server process would be:
+    it shares nothing with the harness's app, its credential cache least of all."""
+    other = Tocsin(make_settings(h.db_url), start_worker=False)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://tocsin.test") as client:
+            yield client
+    finally:
+        await other.committer.close()
+        await other.db.dispose()

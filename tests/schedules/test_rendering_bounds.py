@@ -9,9 +9,10 @@ import pytest
 
 from tocsin.errors import InvalidInput
 from tocsin.schedules import oncall, rotation
-from tocsin.schedules.logic import LayerDef, TooManyTurns, render
+from tocsin.schedules.layers import LayerDef
 from tocsin.schedules.oncall import Layer, Override, on_call_entry_at, render_schedule
 from tocsin.schedules.queries import OnCallSource, gaps_between, shifts_between
+from tocsin.schedules.rendering import TooManyTurns, render
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 

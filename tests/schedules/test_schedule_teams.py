@@ -18,7 +18,7 @@ from tests.schedules.helpers import clock, create, fetch, layer, make_user, sche
 from tocsin.audit.models import AuditRecord
 from tocsin.db.migrate import alembic_config
 from tocsin.migrations.models import metadata
-from tocsin.schedules import logic
+from tocsin.schedules import rendering
 from tocsin.schedules.models import Schedule, ScheduleTeam
 
 WINDOW = {"since": "2030-01-07T00:00:00Z", "until": "2030-01-21T00:00:00Z"}
@@ -228,12 +228,12 @@ async def test_a_page_of_dense_schedules_is_refused_before_rendering(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await dense_schedules(h, 6)  # 6 x 172,800 turns: over 1,000,000
-    assert logic.MAX_TURNS >= 172_800 and logic.MAX_TOTAL_TURNS == 1_000_000
+    assert rendering.MAX_TURNS >= 172_800 and rendering.MAX_TOTAL_TURNS == 1_000_000
 
     def must_not_render(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("rendered before the page's budget was checked")
 
-    monkeypatch.setattr(logic, "render", must_not_render)
+    monkeypatch.setattr(rendering, "render_schedule", must_not_render)
     for include in ("schedule_layers", "overrides_subschedule", "final_schedule"):
         r = await h.client.get("/schedules", headers=h.auth, params={"include[]": include, **DENSE_WINDOW})
         error = assert_error(r, 400, 2001)
@@ -244,7 +244,7 @@ async def test_a_page_of_dense_schedules_is_refused_before_rendering(
 
 async def test_the_budget_counts_the_page_and_the_window(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     await dense_schedules(h, 3, turn_seconds=600)  # 2,017 turns each over DENSE_WINDOW
-    monkeypatch.setattr(logic, "MAX_TOTAL_TURNS", 5_000)
+    monkeypatch.setattr(rendering, "MAX_TOTAL_TURNS", 5_000)
     params = {"include[]": "final_schedule", **DENSE_WINDOW}
     assert_error(await h.client.get("/schedules", headers=h.auth, params=params), 400, 2001)
     r = await h.client.get("/schedules", headers=h.auth, params={**params, "limit": 2})  # a smaller page

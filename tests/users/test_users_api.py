@@ -10,7 +10,6 @@ from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
 from tests.users.people import admin_id, audit_rows, key_for, make_user
-from tocsin.auth.access import Authenticator
 
 
 async def test_create_user_answers_201_with_default_contact_method_and_rule(harness: Harness) -> None:
@@ -162,10 +161,38 @@ async def test_delete_is_soft_revokes_keys_and_keeps_email_reserved(harness: Har
     error = assert_error(await h.client.post("/users", headers=h.writer, json={
         "user": {"name": "Again", "email": ada["email"]}}), 400, 2001)
     assert any("deleted" in e for e in error["errors"])
-    authenticator = h.tocsin.runtime.wiring.authenticator
-    assert isinstance(authenticator, Authenticator)
-    authenticator._cache.clear()  # skip the 5 s credential cache
     assert (await h.client.get("/users", headers=ada_key)).status_code == 401
+
+
+async def test_a_deleted_users_key_is_refused_on_the_very_next_request(harness: Harness) -> None:
+    # The key was looked up (and cached for 5 s) just before the delete; the process that
+    # deleted the user forgets it after commit, so no request in between may use it.
+    h = harness
+    ada = await make_user(h)
+    ada_key = await key_for(h, ada["id"])
+    assert (await h.client.get("/users/me", headers=ada_key)).status_code == 200
+    assert (await h.client.delete(f"/users/{ada['id']}", headers=h.writer)).status_code == 204
+    assert_error(await h.client.get("/users/me", headers=ada_key), 401, 2006)
+
+
+async def test_a_demoted_users_key_gets_the_lower_roles_answer_on_the_next_request(harness: Harness) -> None:
+    h = harness
+    ada = await make_user(h, role="user")
+    ada_key = await key_for(h, ada["id"])
+    service = f"/services/{h.seed.service_id}"
+
+    async def describe(text: str) -> int:
+        body = {"service": {"description": text}}
+        return (await h.client.put(service, headers=ada_key, json=body)).status_code
+
+    assert await describe("before") == 200  # a user may write services (and the key is now cached)
+    demoted = await h.client.put(f"/users/{ada['id']}", headers=h.writer, json={"user": {"role": "observer"}})
+    assert demoted.status_code == 200, demoted.text
+    assert_error(await h.client.put(service, headers=ada_key, json={"service": {"description": "after"}}),
+                 403, 2010)
+    # And the way back: promoted again, the key may write at once.
+    await h.client.put(f"/users/{ada['id']}", headers=h.writer, json={"user": {"role": "user"}})
+    assert await describe("again") == 200
 
 
 async def test_owner_cannot_be_deleted_demoted_or_created(harness: Harness) -> None:

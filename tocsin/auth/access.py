@@ -25,7 +25,8 @@ from tocsin.http.runtime import Runtime, runtime
 from tocsin.ids import API_KEY_LENGTH, hash_secret
 
 # How long a looked-up credential is trusted: revoking a key or client, deleting a user or
-# changing its role takes effect within this many seconds.
+# changing its role takes effect within this many seconds in other processes (at once in the
+# process that made the change: it calls Authenticator.forget after committing).
 _CACHE_TTL = 5.0
 
 
@@ -86,10 +87,17 @@ class Authenticator:
 
     MAX_ENTRIES = 10_000
 
-    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, db: Database, now: Callable[[], datetime], monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
         self._now = now  # the runtime clock, read on each call (tests swap it)
+        # The cache's clock: monotonic, so setting the wall clock back cannot stretch the TTL.
+        self._monotonic = monotonic
         self._cache: dict[str, tuple[Principal | None, float]] = {}
+        # Bumped by every forget(): a lookup that began before one may have read the old rows,
+        # so its answer is used for its own request but not cached (or the forgotten would return).
+        self._forgets = 0
 
     async def authenticate(self, header: str) -> Principal:
         found = credential_from_header(header)
@@ -100,19 +108,16 @@ class Authenticator:
         if not is_api_key and scheme != "bearer":
             raise AuthenticationFailed()
         digest = hash_secret(token)
-        now = time.monotonic()
+        now = self._monotonic()
         hit = self._cache.get(digest)
         if hit is not None and hit[1] > now:
             principal = hit[0]
         else:
+            forgets_before = self._forgets
             principal = await (_load_api_key(self._db, digest) if is_api_key
                                else _load_oauth_token(self._db, digest, token[-4:], self._now()))
-            if len(self._cache) >= self.MAX_ENTRIES:
-                # Evict the oldest tenth (dicts keep insertion order), so a flood of bogus
-                # tokens cannot push every valid key out at once.
-                for stale in list(self._cache)[: self.MAX_ENTRIES // 10]:
-                    del self._cache[stale]
-            self._cache[digest] = (principal, now + _CACHE_TTL)
+            if forgets_before == self._forgets:
+                self._remember(digest, principal, now)
         if principal is None:
             raise AuthenticationFailed()
         # Checked on every request, not only at lookup, so a cached token dies on the second.
@@ -120,8 +125,21 @@ class Authenticator:
             raise AuthenticationFailed()
         return principal
 
+    def _remember(self, digest: str, principal: Principal | None, now: float) -> None:
+        if len(self._cache) >= self.MAX_ENTRIES:
+            # Evict the oldest tenth (dicts keep insertion order), so a flood of bogus
+            # tokens cannot push every valid key out at once.
+            for stale in list(self._cache)[: self.MAX_ENTRIES // 10]:
+                del self._cache[stale]
+        self._cache[digest] = (principal, now + _CACHE_TTL)
+
     def forget(self, digests: list[str]) -> None:
-        """Drop revoked credentials now (this process); other processes drop them within the TTL."""
+        """Drop changed credentials (revoked, or their user deleted or given another role) now in
+        this process; other processes drop them within the TTL.
+
+        Call it after the change has committed: a lookup made before the commit still sees the
+        old rows and would cache them again."""
+        self._forgets += 1
         for digest in digests:
             self._cache.pop(digest, None)
 

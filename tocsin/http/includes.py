@@ -24,5 +24,17 @@ def asked(request: Request, documented: Collection[str], supported: Collection[s
     wanted = frozenset(array(request, "include"))
     if unknown := sorted(wanted.difference(documented)):
         shown = ", ".join(documented) if documented else "none"
-        raise InvalidInput(errors=[f"include[] {', '.join(unknown)} is not supported here (values: {shown})"])
+        raise InvalidInput(errors=[f"include[] {_echo(unknown)} is not supported here (values: {shown})"])
     return wanted if supported is None else wanted.intersection(supported)
+
+
+# The refusal names what was wrong, but a request is not a way to make the answer large: a few
+# values, each clipped, then how many more (40,000 values once made a 270 KB error).
+_ECHOED_VALUES = 5
+_ECHOED_LENGTH = 40
+
+
+def _echo(unknown: list[str]) -> str:
+    shown = [v if len(v) <= _ECHOED_LENGTH else v[:_ECHOED_LENGTH] + "…" for v in unknown[:_ECHOED_VALUES]]
+    rest = len(unknown) - len(shown)
+    return ", ".join(shown) + (f" and {rest} more" if rest else "")

@@ -17,7 +17,8 @@ from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents.models import Incident, LogEntry
 from tocsin.incidents.queries import fill_log_context, get_incident
-from tocsin.incidents.wire import Context, log_entry_json
+from tocsin.incidents.render_context import Context
+from tocsin.incidents.wire import log_entry_json
 
 router = APIRouter(tags=["Incidents"])
 READ = Depends(require("incidents.read"))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.errors import NotFound
 from tocsin.escalation.queries import policy_refs, policy_team_ids
 from tocsin.incidents.models import Alert, Incident, LogEntry, Priority
-from tocsin.incidents.wire import Context
+from tocsin.incidents.render_context import Context
 from tocsin.services.models import Service
 from tocsin.services.queries import service_names
 from tocsin.teams.queries import team_refs

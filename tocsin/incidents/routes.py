@@ -22,6 +22,7 @@ from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents import alert_moves, log_routes, logic, priority_routes
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment, IncidentNote
 from tocsin.incidents.queries import fill_context, get_incident, lock_incidents
+from tocsin.incidents.render_context import Context
 from tocsin.incidents.schemas import (
     MAX_BULK,
     AlertBulkBody,
@@ -35,7 +36,7 @@ from tocsin.incidents.schemas import (
     NoteBody,
     SnoozeBody,
 )
-from tocsin.incidents.wire import Context, alert_json, incident_json, incident_ref, note_json
+from tocsin.incidents.wire import alert_json, incident_json, incident_ref, note_json
 
 router = APIRouter(tags=["Incidents"])
 READ = Depends(require("incidents.read"))

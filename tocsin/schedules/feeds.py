@@ -31,6 +31,7 @@ from tocsin.schedules import logic
 from tocsin.schedules.ical import Shift
 from tocsin.schedules.model import Entry
 from tocsin.schedules.models import CalendarFeed, Schedule, ScheduleLayer, ScheduleLayerUser, ScheduleOverride
+from tocsin.schedules.rendering import TooManyTurns, render
 
 FEED_PAST = timedelta(days=30)
 FEED_FUTURE = timedelta(days=180)
@@ -142,9 +143,9 @@ async def _final_entries(session: AsyncSession, schedule: Schedule, now: datetim
     overrides = await logic.overrides_in(session, schedule.id)
     since, until = feed_window(now)
     try:
-        rendering = logic.render(versions, overrides, schedule.time_zone, since, until, True)
-    except logic.TooManyTurns:
-        rendering = logic.render(versions, overrides, schedule.time_zone, now - timedelta(days=1),
+        rendering = render(versions, overrides, schedule.time_zone, since, until, True)
+    except TooManyTurns:
+        rendering = render(versions, overrides, schedule.time_zone, now - timedelta(days=1),
                                  now + FALLBACK_FUTURE, True)
     return list(rendering.result.final)
 

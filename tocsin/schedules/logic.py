@@ -1,15 +1,14 @@
-"""Schedule changes and rendering, in the caller's transaction.
+"""Schedule changes, in the caller's transaction, and the reads they share with the routes.
 
 Layers keep their history: an edit never rewrites what was on call before it (see ``models``).
-The pure engine (``oncall.render_schedule``) does the rendering; this module turns rows into
-its value types and back.
+Rendering is ``tocsin.schedules.rendering``; overrides are ``tocsin.schedules.override_logic``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -21,18 +20,14 @@ from tocsin.db.links import linked
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
-from tocsin.schedules.audit import override_snapshot, schedule_snapshot
-from tocsin.schedules.layers import MAX_TURNS as MAX_TURNS  # re-exported: the routes' budget
+from tocsin.schedules.audit import schedule_snapshot
 from tocsin.schedules.layers import (
     LayerDef,
-    aware,
     layer_def,
     layer_versions,
-    restriction_windows,
     row_def,
     version_rows,
 )
-from tocsin.schedules.model import Entry
 from tocsin.schedules.models import (
     Schedule,
     ScheduleLayer,
@@ -40,16 +35,9 @@ from tocsin.schedules.models import (
     ScheduleOverride,
     ScheduleTeam,
 )
-from tocsin.schedules.oncall import Override, RenderedSchedule, render_schedule
-from tocsin.schedules.schemas import LayerIn, OverrideIn, ScheduleCreate, ScheduleFields, TeamIn
+from tocsin.schedules.schemas import LayerIn, ScheduleCreate, ScheduleFields, TeamIn
 from tocsin.schedules.zones import iana_name, zone_info
 from tocsin.teams.queries import existing_team_ids, team_refs
-
-MAX_WINDOW = timedelta(days=366)
-# Rotation turns one request may render across all the schedules it lists (each schedule alone
-# is held to MAX_TURNS): about five seconds of rendering, as GET /oncalls allows.
-MAX_TOTAL_TURNS = 1_000_000
-
 
 # --- reading ---------------------------------------------------------------------------------
 
@@ -80,14 +68,14 @@ async def users_by_id(session: AsyncSession, user_ids: Iterable[str]) -> dict[st
     return {user.id: user for user in rows.scalars()}
 
 
-async def _missing_users(session: AsyncSession, fields: list[tuple[str, str]]) -> list[str]:
+async def missing_users(session: AsyncSession, fields: list[tuple[str, str]]) -> list[str]:
     known = await users_by_id(session, [user_id for _, user_id in fields])
     return [f"{field}: user {user_id} not found" for field, user_id in fields if user_id not in known]
 
 
 async def require_users(session: AsyncSession, fields: list[tuple[str, str]]) -> None:
     """``fields`` holds (field path, user id); unknown ids are a 400 naming each field."""
-    if missing := await _missing_users(session, fields):
+    if missing := await missing_users(session, fields):
         raise InvalidInput(errors=missing)
 
 
@@ -100,7 +88,7 @@ async def _require_references(
     session: AsyncSession, prefix: str, layers: Sequence[LayerIn] | None, teams: Sequence[TeamIn] | None
 ) -> None:
     """Every user of ``layers`` and every team must exist: one 400 naming each unknown field."""
-    missing = await _missing_users(session, _layer_user_fields(prefix, layers or []))
+    missing = await missing_users(session, _layer_user_fields(prefix, layers or []))
     missing += await _missing_teams(session, prefix, teams or [])
     if missing:
         raise InvalidInput(errors=missing)
@@ -133,78 +121,6 @@ def _layer_user_fields(prefix: str, layers: Sequence[LayerIn]) -> list[tuple[str
         for i, layer in enumerate(layers)
         for j, u in enumerate(layer.users)
     ]
-
-
-# --- rendering -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Rendering:
-    layers: dict[str, list[Entry]]  # by stable layer id, every version's entries joined
-    layer_coverage: dict[str, float]
-    result: RenderedSchedule
-
-
-class TooManyTurns(InvalidInput):
-    """The window is valid but would render more rotation turns than one response may hold."""
-
-
-def check_window(since: datetime, until: datetime) -> None:
-    if until < since:
-        raise InvalidInput(errors=["since must not be after until"])
-    if until - since > MAX_WINDOW:
-        raise InvalidInput(errors=[f"The window from since to until may be at most {MAX_WINDOW.days} days"])
-
-
-def _turns(versions: Sequence[LayerDef], since: datetime, until: datetime) -> int:
-    """The rendering's cost: rotation turns plus restriction windows walked through."""
-    total = 0
-    for v in versions:
-        lo = max(since, v.start)
-        hi = until if v.end is None else min(until, v.end)
-        if hi <= lo or not v.users:
-            continue
-        if len(v.users) > 1:
-            total += int((hi - lo).total_seconds() // v.rotation_turn_length_seconds) + 1
-        total += restriction_windows(len(v.restrictions), lo, hi)
-    return total
-
-
-def check_page_turns(schedules: Iterable[Sequence[LayerDef]], since: datetime, until: datetime) -> None:
-    """One request renders at most ``MAX_TOTAL_TURNS`` across every schedule it lists; checked
-    before any rendering starts."""
-    if sum(_turns(versions, since, until) for versions in schedules) > MAX_TOTAL_TURNS:
-        raise TooManyTurns(errors=[("until: the schedules on this page hold too many rotation turns in this window; "
-                                    "ask for a narrower since/until or a smaller limit")])
-
-
-def render(
-    versions: Sequence[LayerDef], overrides: Sequence[ScheduleOverride], zone: str,
-    since: datetime, until: datetime, overflow: bool,
-) -> Rendering:
-    check_window(since, until)
-    if _turns(versions, since, until) > MAX_TURNS:
-        raise TooManyTurns(errors=["This window holds too many rotation turns; ask for a shorter one"])
-    result = render_schedule(
-        [v.engine_layer() for v in versions],
-        [Override(o.id, o.start, o.end, o.user_id) for o in overrides],
-        zone_info(zone), since, until, overflow,
-    )
-    joined: dict[str, list[Entry]] = {}
-    coverage: dict[str, float] = {}
-    for v in versions:
-        joined.setdefault(v.layer_id, []).extend(result.layers[v.version_id])
-        coverage[v.layer_id] = coverage.get(v.layer_id, 0.0) + result.layer_coverage[v.version_id]
-    return Rendering({lid: _merge(entries) for lid, entries in joined.items()}, coverage, result)
-
-
-def _merge(entries: list[Entry]) -> list[Entry]:
-    merged: list[Entry] = []
-    for entry in sorted(entries, key=lambda e: (e.start, e.end)):
-        if merged and merged[-1].user == entry.user and merged[-1].end >= entry.start:
-            merged[-1] = replace(merged[-1], end=max(merged[-1].end, entry.end))
-        else:
-            merged.append(entry)
-    return merged
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -348,48 +264,3 @@ async def delete_schedule(session: AsyncSession, schedule_id: str, wiring: Wirin
     await session.flush()
     record(session, actor, action="delete", resource_type="schedule", resource_id=schedule_id,
            summary=schedule.name, before=before, at=now)
-
-
-async def create_override(
-    session: AsyncSession, schedule: Schedule, override: OverrideIn, actor: Actor, now: datetime,
-    field: str = "override",
-) -> ScheduleOverride:
-    zone = zone_info(schedule.time_zone)
-    start, end = aware(override.start, zone), aware(override.end, zone)
-    problems = [f"{field}.end: end must be after start"] if end <= start else []
-    problems += await _missing_users(session, [(f"{field}.user.id", override.user.id)])
-    if problems:
-        raise InvalidInput(errors=problems)
-    row = ScheduleOverride(id=new_id(), schedule_id=schedule.id, user_id=override.user.id,
-                           start=start, end=end, created_at=now)
-    session.add(row)
-    await session.flush()
-    record(session, actor, action="create", resource_type="override", resource_id=row.id,
-           summary=f"Override on {schedule.name}", after=override_snapshot(row), at=now)
-    return row
-
-
-async def delete_override(
-    session: AsyncSession, schedule_id: str, override_id: str, actor: Actor, now: datetime
-) -> tuple[ScheduleOverride, bool]:
-    """A future override goes; one in progress is cut short at ``now``; the past stays as it was.
-
-    Returns the row (as it now is) and whether it was removed (True) or cut short (False).
-    """
-    schedule = await get_schedule(session, schedule_id)
-    row = await session.get(ScheduleOverride, override_id)
-    if row is None or row.schedule_id != schedule_id:
-        raise NotFound(f"Override {override_id} not found", errors=["Override not found"])
-    if row.end <= now:
-        raise InvalidInput(errors=["A past override cannot be removed"])
-    before = override_snapshot(row)
-    removed = row.start >= now
-    if removed:
-        await session.execute(delete(ScheduleOverride).where(ScheduleOverride.id == row.id))
-    else:
-        row.end = now
-    await session.flush()
-    record(session, actor, action="delete" if removed else "update", resource_type="override", resource_id=row.id,
-           summary=f"Override on {schedule.name}", before=before,
-           after=None if removed else override_snapshot(row), at=now)
-    return row, removed

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -14,8 +13,7 @@ from tocsin.errors import InvalidInput
 from tocsin.http.inputs import field_errors
 from tocsin.http.params import boolean, documented
 from tocsin.http.runtime import Runtime, runtime
-from tocsin.schedules import logic
-from tocsin.schedules.layers import aware
+from tocsin.schedules import logic, override_logic
 from tocsin.schedules.params import time_zone, window
 from tocsin.schedules.schemas import OverrideIn, OverridesBody
 from tocsin.schedules.wire import override_json, refused_override_json
@@ -62,22 +60,17 @@ async def create_overrides(
         schedule = await logic.get_schedule(session, schedule_id)
         zone = zone_info(schedule.time_zone)
         if body.override is not None:
-            row = await logic.create_override(session, schedule, body.override, actor, now)
+            row = await override_logic.create_override(session, schedule, body.override, actor, now)
             users = await logic.users_by_id(session, [row.user_id])
             return {"override": override_json(rt.base_url, row, users, zone)}
-        users = await logic.users_by_id(session, {item.user.id for item in items})
-        results: list[dict[str, Any]] = []
-        for index, item in enumerate(items):
-            try:
-                # Creation order decides overlaps, so items of one batch get distinct instants.
-                row = await logic.create_override(session, schedule, item, actor, now + timedelta(microseconds=index),
-                                                  f"overrides[{index}]")
-            except InvalidInput as error:
-                asked = refused_override_json(rt.base_url, aware(item.start, zone), aware(item.end, zone),
-                                              item.user.id, users, zone)
-                results.append({"status": 400, "errors": error.errors or [error.message], "override": asked})
-                continue
-            results.append({"status": 201, "override": override_json(rt.base_url, row, users, zone)})
+        created = await override_logic.create_overrides(session, schedule, items, actor, now)
+        users = await logic.users_by_id(session, {result.user_id for result in created})
+    results = [
+        {"status": 201, "override": override_json(rt.base_url, result.row, users, zone)} if result.row is not None
+        else {"status": 400, "errors": result.errors,
+              "override": refused_override_json(rt.base_url, result.start, result.end, result.user_id, users, zone)}
+        for result in created
+    ]
     return JSONResponse(results, status_code=201)
 
 
@@ -102,5 +95,6 @@ async def delete_override(
 ) -> Response:
     """204 when the override is gone; an override already under way is cut short at now instead."""
     async with rt.db.transaction() as session:
-        await logic.delete_override(session, schedule_id, override_id, audit_actor(principal, request), rt.clock.now())
+        await override_logic.delete_override(session, schedule_id, override_id, audit_actor(principal, request),
+                                             rt.clock.now())
     return Response(status_code=204)

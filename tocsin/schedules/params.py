@@ -9,7 +9,7 @@ from fastapi import Request
 
 from tocsin.errors import InvalidInput
 from tocsin.http.params import optional_datetime
-from tocsin.schedules.logic import check_window
+from tocsin.schedules.rendering import check_window
 from tocsin.schedules.zones import zone_info
 
 DEFAULT_WINDOW = timedelta(days=14)

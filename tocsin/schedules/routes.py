@@ -25,9 +25,10 @@ from tocsin.http.params import PAGE, array, boolean, documented, text_filter
 from tocsin.http.refs import iso
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.schedules import feed_routes, feeds, logic, override_routes
-from tocsin.schedules.logic import LayerDef
+from tocsin.schedules.layers import LayerDef
 from tocsin.schedules.models import Schedule, ScheduleOverride, ScheduleTeam
 from tocsin.schedules.params import time_zone, window
+from tocsin.schedules.rendering import Rendering, TooManyTurns, check_page_turns, render
 from tocsin.schedules.schemas import ScheduleCreateBody, SchedulePreviewBody, ScheduleUpdateBody
 from tocsin.schedules.wire import schedule_json, user_json, user_ref
 from tocsin.schedules.zones import zone_info
@@ -58,10 +59,10 @@ async def _rendered(
     overflow = boolean(request, "overflow")
     tz = time_zone(request)
     overrides = list(overrides_for) if overrides_for is not None else await logic.overrides_in(session, schedule.id)
-    rendering: logic.Rendering | None
+    rendering: Rendering | None
     try:
-        rendering = logic.render(versions, overrides, schedule.time_zone, since, until, overflow)
-    except logic.TooManyTurns:
+        rendering = render(versions, overrides, schedule.time_zone, since, until, overflow)
+    except TooManyTurns:
         if not after_write:
             raise
         rendering = None
@@ -94,7 +95,7 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
     """``query`` filters by name and ``team_ids[]`` by team; ``include[]`` renders layers,
     overrides or the final schedule over ``since``..``until`` (default: now and two weeks on),
     shown in ``time_zone``. All the page's renderings together are held to one budget
-    (``logic.MAX_TOTAL_TURNS``), checked before any is rendered."""
+    (``rendering.MAX_TOTAL_TURNS``), checked before any is rendered."""
     p = page(request)
     query_text = text_filter(request, "query")
     included = includes.asked(request, LIST_INCLUDES)
@@ -111,10 +112,10 @@ async def list_schedules(request: Request, rt: Runtime = Depends(runtime)) -> di
         rows, total = await p.fetch(session, select(Schedule).where(*where).order_by(Schedule.name, Schedule.id))
         versions = await logic.layer_versions(session, [s.id for s in rows])
         if included:
-            logic.check_page_turns(versions.values(), since, until)
+            check_page_turns(versions.values(), since, until)
         overrides = {s.id: await logic.overrides_in(session, s.id) for s in rows} if included else {}
         renderings = {
-            s.id: logic.render(versions[s.id], overrides[s.id], s.time_zone, since, until, False)
+            s.id: render(versions[s.id], overrides[s.id], s.time_zone, since, until, False)
             for s in rows
         } if included else {}
         ids = {u for vs in versions.values() for v in vs for u in v.users}
@@ -177,8 +178,8 @@ async def _next_oncall(
     now = rt.clock.now()
     overrides = await logic.overrides_in(session, schedule.id)
     try:
-        rendering = logic.render(versions, overrides, schedule.time_zone, now, now + NEXT_ONCALL_HORIZON, True)
-    except logic.TooManyTurns:
+        rendering = render(versions, overrides, schedule.time_zone, now, now + NEXT_ONCALL_HORIZON, True)
+    except TooManyTurns:
         return None
     entry = next((e for e in rendering.result.final if e.user == user_id and e.end > now), None)
     if entry is None:
@@ -233,7 +234,7 @@ async def schedule_users(schedule_id: str, request: Request, rt: Runtime = Depen
         schedule = await logic.get_schedule(session, schedule_id)
         versions = (await logic.layer_versions(session, [schedule_id]))[schedule_id]
         overrides = await logic.overrides_in(session, schedule_id)
-        rendering = logic.render(versions, overrides, schedule.time_zone, since, until, False)
+        rendering = render(versions, overrides, schedule.time_zone, since, until, False)
         order = list(dict.fromkeys(e.user for e in rendering.result.final))
         users = await logic.users_by_id(session, order)
     return {"users": [user_json(rt.base_url, users[u]) for u in order if u in users]}

@@ -111,7 +111,7 @@ class ScheduleUpdateBody(WireInput):
 
 class OverrideIn(WireInput):
     """An override's shape. Whether it makes sense (end after start, a known user) is checked by
-    ``logic.create_override``, after wall-clock times are placed in the schedule's zone; so a batch
+    ``override_logic.create_override``, after wall-clock times are placed in the schedule's zone; so a batch
     refuses a malformed item outright and a well-formed but refused one item by item."""
 
     start: Stamp

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from tocsin.auth.models import User
 from tocsin.http.refs import envelope, iso, reference
-from tocsin.schedules.logic import LayerDef, Rendering
+from tocsin.schedules.layers import LayerDef
 from tocsin.schedules.model import Entry
 from tocsin.schedules.models import Schedule, ScheduleOverride
+from tocsin.schedules.rendering import Rendering
 from tocsin.schedules.zones import zone_info
 
 

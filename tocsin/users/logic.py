@@ -1,4 +1,5 @@
-"""Changes to users, contact methods and notification rules, in the caller's transaction.
+"""Changes to users, in the caller's transaction; their contact methods and notification rules
+are ``tocsin.users.contact_logic``.
 
 Every change writes its audit record in the same transaction. Permission rules (who may change
 whom) come from ``tocsin.users.rules``; the route dependency has already checked the scope.
@@ -7,29 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.recorder import Actor, record
 from tocsin.auth.models import ApiKey, User
+from tocsin.db.after_commit import after_commit
 from tocsin.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
 from tocsin.users import rules
+from tocsin.users.audit import USER_FIELDS, method_snapshot, rule_snapshot, user_snapshot
 from tocsin.users.models import ContactMethod, NotificationRule
 from tocsin.users.schemas import (
-    ContactMethodCreate,
-    ContactMethodFields,
-    NotificationRuleCreate,
-    NotificationRuleFields,
     UserCreate,
     UserFields,
 )
-
-USER_FIELDS = ("name", "email", "time_zone", "color", "role", "description", "job_title")
-METHOD_FIELDS = ("type", "label", "address", "country_code", "send_short_email", "device_type", "sounds")
 
 
 @dataclass(frozen=True)
@@ -39,21 +34,6 @@ class Editor:
     role: str | None
     user_id: str | None
     audit: Actor
-
-
-# --- snapshots for the audit trail -------------------------------------------------------------
-
-def user_snapshot(user: User) -> dict[str, Any]:
-    return {name: getattr(user, name) for name in USER_FIELDS}
-
-
-def method_snapshot(method: ContactMethod) -> dict[str, Any]:
-    return {"user_id": method.user_id, **{name: getattr(method, name) for name in METHOD_FIELDS}}
-
-
-def rule_snapshot(rule: NotificationRule) -> dict[str, Any]:
-    return {"user_id": rule.user_id, "contact_method_id": rule.contact_method_id,
-            "start_delay_in_minutes": rule.start_delay_in_minutes, "urgency": rule.urgency}
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -93,7 +73,20 @@ async def _check_email_free(session: AsyncSession, email: str, except_id: str | 
         raise InvalidInput(errors=[f"email: {email} has already been taken{why}"])
 
 
-def _require_editable(editor: Editor, user: User) -> None:
+async def _forget_keys_after_commit(session: AsyncSession, wiring: Wiring, user_id: str) -> None:
+    """Drop the user's live keys from this process's credential cache once this transaction commits.
+
+    After, not before: a request looking a key up between a forget and the commit would still
+    read the old rows and cache them again for the cache's lifetime. (The authenticator also
+    refuses to cache a lookup that a forget overtook.) On rollback nothing changed, nothing to drop."""
+    digests = list((await session.execute(
+        select(ApiKey.token_hash).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)))).scalars())
+    if digests:
+        authenticator = wiring.authenticator
+        after_commit(session, lambda: authenticator.forget(digests))
+
+
+def require_editable(editor: Editor, user: User) -> None:
     if not rules.may_edit_person(editor.role, editor.user_id, user.id, user.role):
         raise AccessDenied(errors=[("You may change only your own profile, contact methods and notification rules"
                                     " unless you are an admin (only the owner may change the owner's)")])
@@ -135,10 +128,12 @@ async def create_user(session: AsyncSession, editor: Editor, fields: UserCreate,
 
 
 async def update_user(
-    session: AsyncSession, editor: Editor, user_id: str, fields: UserFields, now: datetime,
+    session: AsyncSession, editor: Editor, user_id: str, fields: UserFields, wiring: Wiring, now: datetime,
 ) -> User:
+    """A role change reaches the user's keys on the next request in this process: ``wiring``
+    carries the process's authenticator, told to forget them once the change has committed."""
     user = await get_user(session, user_id)
-    _require_editable(editor, user)
+    require_editable(editor, user)
     data = fields.model_dump(exclude_unset=True)
     if "role" in data:
         problem = rules.role_change_problem(editor.role, editor.user_id, user.id, user.role, data["role"])
@@ -147,6 +142,8 @@ async def update_user(
             raise (AccessDenied if kind == "denied" else InvalidInput)(errors=[message])
     if "email" in data and data["email"] != user.email:
         await _check_email_free(session, data["email"], except_id=user.id)
+    if data.get("role", user.role) != user.role:
+        await _forget_keys_after_commit(session, wiring, user.id)  # they act with the new role at once
     before = user_snapshot(user)
     for name in USER_FIELDS:
         if name in data:
@@ -165,7 +162,8 @@ async def delete_user(
     are revoked and their team memberships end.
 
     Refused (400) while an escalation policy targets the user directly (a level would page
-    nobody). Escalation sits above users in the layers; ``wiring`` carries its query."""
+    nobody). Escalation sits above users in the layers; ``wiring`` carries its query, and the
+    process's authenticator, which forgets the user's keys once the deletion has committed."""
     user = await get_user(session, user_id)
     if not rules.is_admin(editor.role):
         raise AccessDenied(errors=["Only admins may delete users"])
@@ -175,6 +173,7 @@ async def delete_user(
         names = ", ".join(f"{name} ({pid})" for pid, name in used_by)
         raise Conflict(errors=[f"This user is a target of escalation policies and cannot be deleted: {names}"])
     before = user_snapshot(user)
+    await _forget_keys_after_commit(session, wiring, user.id)
     user.deleted_at = now
     await session.execute(
         update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)).values(revoked_at=now))
@@ -182,164 +181,3 @@ async def delete_user(
     await session.flush()
     record(session, editor.audit, action="delete", resource_type="user", resource_id=user.id,
            summary=user.name, before=before, at=now)
-
-
-# --- contact methods -----------------------------------------------------------------------------
-
-async def get_method(session: AsyncSession, user_id: str, method_id: str) -> ContactMethod:
-    method = await session.get(ContactMethod, method_id)
-    if method is None or method.user_id != user_id:
-        raise NotFound(f"Contact method {method_id} not found", errors=["Contact method not found"])
-    return method
-
-
-async def _check_method(session: AsyncSession, method: ContactMethod) -> None:
-    problems = rules.contact_address_problems(method.type, method.address, method.country_code, method.device_type)
-    if problems:
-        raise InvalidInput(errors=problems)
-    clash = (await session.execute(
-        select(ContactMethod.id).where(
-            ContactMethod.user_id == method.user_id, ContactMethod.type == method.type,
-            ContactMethod.address == method.address, ContactMethod.id != method.id)
-    )).first()
-    if clash is not None:
-        raise InvalidInput(errors=[f"address: this user already has a {method.type} with that address"])
-
-
-def _normalise(method: ContactMethod) -> None:
-    if method.type == "email_contact_method":
-        method.address = method.address.lower()
-        method.country_code = None
-    if method.type != "push_notification_contact_method":
-        method.device_type, method.sounds = None, None
-
-
-async def create_method(
-    session: AsyncSession, editor: Editor, user_id: str, fields: ContactMethodCreate, now: datetime,
-) -> ContactMethod:
-    user = await get_user(session, user_id)
-    _require_editable(editor, user)
-    method = ContactMethod(
-        id=new_id(), user_id=user.id, type=fields.type, label=fields.label, address=fields.address,
-        country_code=fields.country_code, send_short_email=bool(fields.send_short_email),
-        device_type=fields.device_type, sounds=fields.sounds, created_at=now, updated_at=now,
-    )
-    _normalise(method)
-    await _check_method(session, method)
-    session.add(method)
-    await session.flush()
-    record(session, editor.audit, action="create", root=("user", user.id, user.name),
-           resource_type="contact_method", resource_id=method.id,
-           summary=method.label, after=method_snapshot(method), at=now)
-    return method
-
-
-async def update_method(
-    session: AsyncSession, editor: Editor, user_id: str, method_id: str, fields: ContactMethodFields,
-    now: datetime,
-) -> ContactMethod:
-    user = await get_user(session, user_id)
-    method = await get_method(session, user_id, method_id)
-    _require_editable(editor, user)
-    data = fields.model_dump(exclude_unset=True)
-    if data.get("type", method.type) != method.type:
-        raise InvalidInput(errors=["type: a contact method's type cannot be changed; create a new one"])
-    before = method_snapshot(method)
-    for name in ("label", "address", "country_code", "send_short_email", "device_type", "sounds"):
-        if name in data:
-            setattr(method, name, data[name])
-    _normalise(method)
-    # Check before flushing, so a refused change leaves nothing behind.
-    with session.no_autoflush:
-        await _check_method(session, method)
-    method.updated_at = now
-    await session.flush()
-    record(session, editor.audit, action="update", root=("user", user.id, user.name),
-           resource_type="contact_method", resource_id=method.id,
-           summary=method.label, before=before, after=method_snapshot(method), at=now)
-    return method
-
-
-async def delete_method(session: AsyncSession, editor: Editor, user_id: str, method_id: str, now: datetime) -> None:
-    """Deleting a contact method deletes the notification rules that use it (as PagerDuty does)."""
-    user = await get_user(session, user_id)
-    method = await get_method(session, user_id, method_id)
-    _require_editable(editor, user)
-    dependent = list((await session.execute(
-        select(NotificationRule).where(NotificationRule.contact_method_id == method.id))).scalars())
-    for rule in dependent:
-        record(session, editor.audit, action="delete", root=("user", user.id, user.name),
-           resource_type="notification_rule", resource_id=rule.id,
-               summary=user.name, before=rule_snapshot(rule), at=now)
-    await session.execute(delete(NotificationRule).where(NotificationRule.contact_method_id == method.id))
-    record(session, editor.audit, action="delete", root=("user", user.id, user.name),
-           resource_type="contact_method", resource_id=method.id,
-           summary=method.label, before=method_snapshot(method), at=now)
-    await session.delete(method)
-    await session.flush()
-
-
-# --- notification rules --------------------------------------------------------------------------
-
-async def get_rule(session: AsyncSession, user_id: str, rule_id: str) -> NotificationRule:
-    rule = await session.get(NotificationRule, rule_id)
-    if rule is None or rule.user_id != user_id:
-        raise NotFound(f"Notification rule {rule_id} not found", errors=["Notification rule not found"])
-    return rule
-
-
-async def _own_method(session: AsyncSession, user_id: str, method_id: str) -> ContactMethod:
-    method = await session.get(ContactMethod, method_id)
-    if method is None or method.user_id != user_id:
-        raise InvalidInput(errors=["contact_method: must be one of this user's contact methods"])
-    return method
-
-
-async def create_rule(
-    session: AsyncSession, editor: Editor, user_id: str, fields: NotificationRuleCreate, now: datetime,
-) -> tuple[NotificationRule, ContactMethod]:
-    user = await get_user(session, user_id)
-    _require_editable(editor, user)
-    method = await _own_method(session, user.id, fields.contact_method.id)
-    rule = NotificationRule(id=new_id(), user_id=user.id, contact_method_id=method.id,
-                            start_delay_in_minutes=fields.start_delay_in_minutes, urgency=fields.urgency,
-                            created_at=now, updated_at=now)
-    session.add(rule)
-    await session.flush()
-    record(session, editor.audit, action="create", root=("user", user.id, user.name),
-           resource_type="notification_rule", resource_id=rule.id,
-           summary=user.name, after=rule_snapshot(rule), at=now)
-    return rule, method
-
-
-async def update_rule(
-    session: AsyncSession, editor: Editor, user_id: str, rule_id: str, fields: NotificationRuleFields,
-    now: datetime,
-) -> tuple[NotificationRule, ContactMethod]:
-    user = await get_user(session, user_id)
-    rule = await get_rule(session, user_id, rule_id)
-    _require_editable(editor, user)
-    data = fields.model_dump(exclude_unset=True)
-    method_id = data["contact_method"]["id"] if "contact_method" in data else rule.contact_method_id
-    method = await _own_method(session, user.id, method_id)
-    before = rule_snapshot(rule)
-    rule.contact_method_id = method.id
-    rule.start_delay_in_minutes = data.get("start_delay_in_minutes", rule.start_delay_in_minutes)
-    rule.urgency = data.get("urgency", rule.urgency)
-    rule.updated_at = now
-    await session.flush()
-    record(session, editor.audit, action="update", root=("user", user.id, user.name),
-           resource_type="notification_rule", resource_id=rule.id,
-           summary=user.name, before=before, after=rule_snapshot(rule), at=now)
-    return rule, method
-
-
-async def delete_rule(session: AsyncSession, editor: Editor, user_id: str, rule_id: str, now: datetime) -> None:
-    user = await get_user(session, user_id)
-    rule = await get_rule(session, user_id, rule_id)
-    _require_editable(editor, user)
-    record(session, editor.audit, action="delete", root=("user", user.id, user.name),
-           resource_type="notification_rule", resource_id=rule.id,
-           summary=user.name, before=rule_snapshot(rule), at=now)
-    await session.delete(rule)
-    await session.flush()

@@ -16,7 +16,7 @@ from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, array, documented, text_filter
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.http.wiring import TeamDirectory
-from tocsin.users import logic
+from tocsin.users import contact_logic, logic
 from tocsin.users.logic import Editor
 from tocsin.users.schemas import (
     ContactMethodCreateBody,
@@ -118,7 +118,8 @@ async def update_user(
     principal: Principal = Depends(WRITE),
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        user = await logic.update_user(session, _editor(principal, request), user_id, body.user, rt.clock.now())
+        user = await logic.update_user(session, _editor(principal, request), user_id, body.user, rt.wiring,
+                                       rt.clock.now())
         [item] = await _render(session, rt, [user], frozenset())
     return {"user": item}
 
@@ -150,7 +151,7 @@ async def create_contact_method(
     principal: Principal = Depends(WRITE),
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        method = await logic.create_method(session, _editor(principal, request), user_id, body.contact_method,
+        method = await contact_logic.create_method(session, _editor(principal, request), user_id, body.contact_method,
                                            rt.clock.now())
     return {"contact_method": contact_method_json(rt.base_url, method)}
 
@@ -161,7 +162,7 @@ async def get_contact_method(
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
         await logic.get_user(session, user_id)
-        method = await logic.get_method(session, user_id, method_id)
+        method = await contact_logic.get_method(session, user_id, method_id)
     return {"contact_method": contact_method_json(rt.base_url, method)}
 
 
@@ -171,7 +172,7 @@ async def update_contact_method(
     rt: Runtime = Depends(runtime), principal: Principal = Depends(WRITE),
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        method = await logic.update_method(session, _editor(principal, request), user_id, method_id,
+        method = await contact_logic.update_method(session, _editor(principal, request), user_id, method_id,
                                            body.contact_method, rt.clock.now())
     return {"contact_method": contact_method_json(rt.base_url, method)}
 
@@ -182,7 +183,7 @@ async def delete_contact_method(
     principal: Principal = Depends(WRITE),
 ) -> Response:
     async with rt.db.transaction() as session:
-        await logic.delete_method(session, _editor(principal, request), user_id, method_id, rt.clock.now())
+        await contact_logic.delete_method(session, _editor(principal, request), user_id, method_id, rt.clock.now())
     return Response(status_code=204)
 
 
@@ -212,7 +213,7 @@ async def create_notification_rule(
     principal: Principal = Depends(WRITE),
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        rule, method = await logic.create_rule(session, _editor(principal, request), user_id,
+        rule, method = await contact_logic.create_rule(session, _editor(principal, request), user_id,
                                                body.notification_rule, rt.clock.now())
     return {"notification_rule": notification_rule_json(rt.base_url, rule, method)}
 
@@ -224,8 +225,8 @@ async def get_notification_rule(
     expand = "contact_methods" in includes.asked(request, RULE_INCLUDES)
     async with rt.db.transaction() as session:
         await logic.get_user(session, user_id)
-        rule = await logic.get_rule(session, user_id, rule_id)
-        method = await logic.get_method(session, user_id, rule.contact_method_id)
+        rule = await contact_logic.get_rule(session, user_id, rule_id)
+        method = await contact_logic.get_method(session, user_id, rule.contact_method_id)
     return {"notification_rule": notification_rule_json(rt.base_url, rule, method, expand_method=expand)}
 
 
@@ -235,7 +236,7 @@ async def update_notification_rule(
     rt: Runtime = Depends(runtime), principal: Principal = Depends(WRITE),
 ) -> dict[str, Any]:
     async with rt.db.transaction() as session:
-        rule, method = await logic.update_rule(session, _editor(principal, request), user_id, rule_id,
+        rule, method = await contact_logic.update_rule(session, _editor(principal, request), user_id, rule_id,
                                                body.notification_rule, rt.clock.now())
     return {"notification_rule": notification_rule_json(rt.base_url, rule, method)}
 
@@ -246,5 +247,5 @@ async def delete_notification_rule(
     principal: Principal = Depends(WRITE),
 ) -> Response:
     async with rt.db.transaction() as session:
-        await logic.delete_rule(session, _editor(principal, request), user_id, rule_id, rt.clock.now())
+        await contact_logic.delete_rule(session, _editor(principal, request), user_id, rule_id, rt.clock.now())
     return Response(status_code=204)
