@@ -26,5 +26,6 @@ class Runtime:
         return self.settings.base_url
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hop on every request.
     return request.app.state.runtime
