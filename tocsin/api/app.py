@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -88,6 +89,9 @@ class Tocsin:
             if self._start_worker:
                 self.worker.start()
                 self.retention.start()
+            # Everything built so far (routes, models, caches) lives as long as the process:
+            # keep it out of the collector's generations so full collections stay short.
+            gc.freeze()
             try:
                 yield
             finally:
