@@ -10,12 +10,11 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import NotFound
-from tocsin.escalation.queries import policy_refs, policy_team_ids
+from tocsin.escalation.queries import policy_labels
 from tocsin.incidents.models import Alert, Incident, LogEntry, Priority
 from tocsin.incidents.render_context import Context
 from tocsin.services.models import Service
 from tocsin.services.queries import service_names
-from tocsin.teams.queries import team_refs
 from tocsin.users.queries import user_refs
 
 
@@ -103,10 +102,10 @@ async def fill_context(
     if ctx.wants("services"):
         policy_ids |= {f["escalation_policy_id"] for f in ctx.services.values() if f["escalation_policy_id"]}
     if policy_ids:
-        ctx.policy_names.update(await policy_refs(session, policy_ids))
-        ctx.policy_teams.update(await policy_team_ids(session, policy_ids))
-        team_ids = {t for teams in ctx.policy_teams.values() for t in teams}
-        ctx.team_names.update(await team_refs(session, team_ids))
+        labels = await policy_labels(session, policy_ids)
+        ctx.policy_names.update(labels.names)
+        ctx.policy_teams.update(labels.team_ids)
+        ctx.team_names.update(labels.team_names)
     priority_ids = {i.priority_id for i in incidents if i.priority_id}
     if priority_ids:
         rows = await session.execute(select(Priority).where(Priority.id.in_(list(priority_ids))))

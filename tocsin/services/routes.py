@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, audit_actor, require
-from tocsin.escalation.queries import policy_refs, policy_team_ids
+from tocsin.escalation.queries import policy_labels
 from tocsin.http import includes
 from tocsin.http.pagination import name_contains, page
 from tocsin.http.params import PAGE, documented, text_filter
@@ -23,7 +23,6 @@ from tocsin.services.schemas import (
     ServiceUpdateBody,
 )
 from tocsin.services.wire import Related, integration_json, service_json
-from tocsin.teams.queries import team_refs
 
 router = APIRouter(tags=["Services"])
 READ = Depends(require("services.read"))
@@ -39,12 +38,8 @@ INTEGRATION_INCLUDES = ("services", "vendors")  # vendors: Tocsin has none to sh
 async def _related(session: AsyncSession, services: list[Service]) -> Related:
     """Policy names and (through the policies) team names of these services, in bulk."""
     policy_ids = {s.escalation_policy_id for s in services if s.escalation_policy_id}
-    policy_teams = await policy_team_ids(session, policy_ids)
-    return Related(
-        policy_names=await policy_refs(session, policy_ids),
-        policy_teams=policy_teams,
-        team_names=await team_refs(session, {t for ts in policy_teams.values() for t in ts}),
-    )
+    labels = await policy_labels(session, policy_ids)
+    return Related(policy_names=labels.names, policy_teams=labels.team_ids, team_names=labels.team_names)
 
 
 def _forget_keys(rt: Runtime, keys: list[str]) -> None:
