@@ -17,7 +17,8 @@ from tocsin.incidents.logic import agent_of, resolve
 from tocsin.incidents.models import Alert, Incident
 from tocsin.incidents.queries import get_incident, lock_incidents
 from tocsin.incidents.schemas import AlertUpdate
-from tocsin.incidents.transition_records import Act, Merge, ReceiveAlerts
+from tocsin.incidents.transition_records import Merge, ReceiveAlerts
+from tocsin.incidents.transition_writer import api_act
 
 
 async def merge(session: AsyncSession, target_id: str, source_ids: list[str], user_id: str, at: datetime) -> Incident:
@@ -48,15 +49,12 @@ async def merge(session: AsyncSession, target_id: str, source_ids: list[str], us
         moved = (await session.execute(select(Alert.id).where(Alert.incident_id == source.id).order_by(Alert.id)))
         alert_ids = tuple(moved.scalars())
         await session.execute(update(Alert).where(Alert.incident_id == source.id).values(incident_id=target.id))
-        await transition_writer.change(session, target, ReceiveAlerts(source.id, alert_ids), _act(agent, at))
-        act = _act(agent, at, f"Resolved by merging into incident #{target.number}.")
+        await transition_writer.change(session, target, ReceiveAlerts(source.id, alert_ids), api_act(agent, at))
+        act = api_act(agent, at, f"Resolved by merging into incident #{target.number}.")
         await transition_writer.change(session, source, Merge(target.id), act)
     await session.flush()
     return target
 
-
-def _act(agent: dict[str, Any], at: datetime, summary: str = "") -> Act:
-    return Act(at, agent, {"type": "api"}, summary)
 
 
 async def get_alert(session: AsyncSession, incident_id: str, alert_id: str) -> Alert:
@@ -82,7 +80,7 @@ async def update_alert(
         if target is None or target.status == "resolved":
             raise InvalidInput(errors=[f"{field}.incident: incident {change.incident.id} not found or resolved"])
         alert.incident_id = target.id
-        await transition_writer.change(session, target, ReceiveAlerts(incident.id, (alert.id,)), _act(agent, at))
+        await transition_writer.change(session, target, ReceiveAlerts(incident.id, (alert.id,)), api_act(agent, at))
     if change.status == "resolved" and alert.status != "resolved":
         alert.status = "resolved"
         alert.resolved_at = at

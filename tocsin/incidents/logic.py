@@ -33,7 +33,6 @@ from tocsin.incidents.schemas import (
 )
 from tocsin.incidents.transition_records import (
     Acknowledge,
-    Act,
     Annotate,
     Delegate,
     Escalate,
@@ -49,16 +48,12 @@ from tocsin.incidents.transition_records import (
     Snooze,
     Unacknowledge,
 )
-from tocsin.incidents.transition_writer import change, user_ref
+from tocsin.incidents.transition_writer import api_act, change, user_ref
 from tocsin.users.queries import existing_user_ids
 
-API_CHANNEL = {"type": "api"}
 DUPLICATE_KEY = "Open incident with matching dedup key already exists on this service"
 agent_of = user_ref
 
-
-def _act(agent: dict[str, Any], at: datetime, summary: str = "") -> Act:
-    return Act(at=at, agent=agent, channel=dict(API_CHANNEL), summary=summary)
 
 
 # --- assignments ----------------------------------------------------------------------------
@@ -139,7 +134,7 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: 
     session.add(incident)
     await session.flush()
     users = tuple(assignees) if assignees else await first_level(session, policy_id, at)
-    await change(session, incident, Open(assignees=users), _act(agent, at))
+    await change(session, incident, Open(assignees=users), api_act(agent, at))
     await session.flush()
     return incident
 
@@ -160,15 +155,15 @@ async def update_incident(
     if update.status is not None:
         await _set_status(session, incident, update, agent, at, field)
     if update.title is not None:
-        await change(session, incident, SetTitle(update.title), _act(agent, at))
+        await change(session, incident, SetTitle(update.title), api_act(agent, at))
     if update.urgency is not None:
-        await change(session, incident, SetUrgency(update.urgency), _act(agent, at))
+        await change(session, incident, SetUrgency(update.urgency), api_act(agent, at))
     if "priority" in sent:
         priority = await _resolve_priority(session, update.priority, f"{field}.priority") if update.priority else None
-        await change(session, incident, SetPriority(priority.id if priority else None), _act(agent, at))
+        await change(session, incident, SetPriority(priority.id if priority else None), api_act(agent, at))
     if "conference_bridge" in sent:
         bridge = update.conference_bridge.model_dump(exclude_none=True) if update.conference_bridge else None
-        await change(session, incident, SetConferenceBridge(bridge), _act(agent, at))
+        await change(session, incident, SetConferenceBridge(bridge), api_act(agent, at))
     if not (reopening and (update.assignments or update.escalation_policy)):
         await _reassign(session, incident, update, agent, at, field)
     elif update.escalation_level is not None:
@@ -200,11 +195,11 @@ async def _reassign(
     retrigger = update.status is None
     if update.assignments:
         users = await _checked_assignees(session, update.assignments, f"{field}.assignments")
-        await change(session, incident, Reassign(tuple(users), retrigger), _act(agent, at))
+        await change(session, incident, Reassign(tuple(users), retrigger), api_act(agent, at))
     elif update.escalation_policy is not None:
         policy_id = await _checked_policy(session, update.escalation_policy.id, f"{field}.escalation_policy")
         users = list(await first_level(session, policy_id, at) or ())
-        await change(session, incident, Delegate(policy_id, tuple(users), retrigger), _act(agent, at))
+        await change(session, incident, Delegate(policy_id, tuple(users), retrigger), api_act(agent, at))
     if update.escalation_level is not None:
         await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger)
 
@@ -219,7 +214,7 @@ async def _escalate(
     if not 1 <= level <= levels:
         raise InvalidInput(errors=[f"{field}.escalation_level must be between 1 and {levels}"])
     users = await on_call_user_ids(session, incident.escalation_policy_id, level, at)
-    await change(session, incident, Escalate(level, tuple(users), retrigger), _act(agent, at))
+    await change(session, incident, Escalate(level, tuple(users), retrigger), api_act(agent, at))
 
 
 async def _set_status(
@@ -237,13 +232,13 @@ async def _set_status(
     elif status == "acknowledged":
         if current == "resolved":
             # Reopened to acknowledged: PagerDuty assigns it to the acting user.
-            await change(session, incident, Reopen(assignees=(agent["id"],)), _act(agent, at))
-        await change(session, incident, Acknowledge(agent), _act(agent, at))
+            await change(session, incident, Reopen(assignees=(agent["id"],)), api_act(agent, at))
+        await change(session, incident, Acknowledge(agent), api_act(agent, at))
     elif status == "triggered":
         if current == "resolved":
             await _reopen_triggered(session, incident, update, agent, at, field)
         else:
-            await change(session, incident, Unacknowledge(), _act(agent, at))  # nothing when triggered
+            await change(session, incident, Unacknowledge(), api_act(agent, at))  # nothing when triggered
 
 
 async def _reopen_triggered(
@@ -259,13 +254,13 @@ async def _reopen_triggered(
         if update.escalation_policy is not None:
             policy_id = await _checked_policy(session, update.escalation_policy.id, f"{field}.escalation_policy")
         users = await first_level(session, policy_id or incident.escalation_policy_id, at)
-    await change(session, incident, Reopen(assignees=users, policy_id=policy_id), _act(agent, at))
+    await change(session, incident, Reopen(assignees=users, policy_id=policy_id), api_act(agent, at))
 
 
 async def resolve(session: AsyncSession, incident: Incident, agent: dict[str, Any], at: datetime, summary: str,
                   *, alert_id: str | None = None) -> list[Record]:
     """Resolve the incident (and its open alerts); [] when it was already resolved."""
-    return await change(session, incident, Resolve(alert_id), _act(agent, at, summary))
+    return await change(session, incident, Resolve(alert_id), api_act(agent, at, summary))
 
 
 # --- notes, snooze ---------------------------------------------------------------------------
@@ -276,7 +271,7 @@ async def add_note(
     note = IncidentNote(id=new_id(), incident_id=incident.id, user_id=user_id, content=content, created_at=at)
     session.add(note)
     if log:
-        await change(session, incident, Annotate(), _act(agent_of(user_id), at, content))
+        await change(session, incident, Annotate(), api_act(agent_of(user_id), at, content))
     await session.flush()
     return note
 
@@ -288,7 +283,7 @@ async def snooze(session: AsyncSession, incident_id: str, duration: int, user_id
     incident = await get_incident(session, incident_id, for_update=True)
     if incident.status != "acknowledged":
         raise InvalidInput(errors=["Incident must be acknowledged to be snoozed"])
-    act = _act(agent_of(user_id), at, f"Snoozed for {duration} seconds.")
+    act = api_act(agent_of(user_id), at, f"Snoozed for {duration} seconds.")
     await change(session, incident, Snooze(at + timedelta(seconds=duration)), act)
     await session.flush()
     return incident

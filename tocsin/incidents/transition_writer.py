@@ -40,6 +40,11 @@ from tocsin.incidents.transitions import run
 from tocsin.users.queries import user_refs
 
 
+def api_act(agent: dict[str, Any], at: datetime, summary: str = "") -> Act:
+    """Who acts, when and how, for a change made through the REST API."""
+    return Act(at=at, agent=agent, channel={"type": "api"}, summary=summary)
+
+
 def user_ref(user_id: str) -> dict[str, Any]:
     return {"id": user_id, "type": "user_reference"}
 
