@@ -7,31 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Harness
 from tests.contract import assert_conforms
 from tests.helpers import assert_error
+from tests.schedules.helpers import make_user
 from tocsin.audit.models import AuditRecord
-from tocsin.auth.models import User
-from tocsin.clock import FrozenClock
-from tocsin.ids import new_id
 from tocsin.schedules.models import ScheduleOverride
-
-
-@pytest.fixture
-async def h(harness: Harness) -> Harness:
-    harness.tocsin.runtime.clock = FrozenClock(datetime(2030, 1, 1, tzinfo=UTC))
-    return harness
-
-
-async def _user(h: Harness, name: str) -> str:
-    user_id = new_id()
-    async with h.tocsin.db.transaction() as session:
-        session.add(User(id=user_id, name=name, email=f"{name.lower()}-{user_id.lower()}@example.com",
-                         role="user", time_zone="Etc/UTC", created_at=datetime.now(UTC)))
-    return user_id
 
 
 async def _schedule(h: Harness, user: str) -> str:
@@ -56,14 +39,14 @@ async def _written(h: Harness) -> tuple[int, int]:
 
 
 async def test_an_empty_list_is_refused(h: Harness) -> None:
-    sid = await _schedule(h, await _user(h, "Ann"))
+    sid = await _schedule(h, await make_user(h, "Ann"))
     error = assert_error(await h.client.post(f"/schedules/{sid}/overrides", headers=h.writer,
                                              json={"overrides": []}), 400, 2001)
     assert any("overrides" in e for e in error["errors"]), error
 
 
 async def test_refused_items_answer_in_pagerdutys_per_item_shape(h: Harness) -> None:
-    ann, bob = await _user(h, "Ann"), await _user(h, "Bob")
+    ann, bob = await make_user(h, "Ann"), await make_user(h, "Bob")
     sid = await _schedule(h, ann)
     r = await h.client.post(f"/schedules/{sid}/overrides", headers=h.writer, json={"overrides": [
         _item("2030-01-10T00:00:00Z", "2030-01-11T00:00:00Z", bob),
@@ -84,7 +67,7 @@ async def test_refused_items_answer_in_pagerdutys_per_item_shape(h: Harness) -> 
 
 
 async def test_a_malformed_item_refuses_the_batch_and_writes_nothing(h: Harness) -> None:
-    ann = await _user(h, "Ann")
+    ann = await make_user(h, "Ann")
     sid = await _schedule(h, ann)
     r = await h.client.post(f"/schedules/{sid}/overrides", headers=h.writer, json={"overrides": [
         _item("2030-01-10T00:00:00Z", "2030-01-11T00:00:00Z", ann),
@@ -100,7 +83,7 @@ async def test_a_malformed_item_refuses_the_batch_and_writes_nothing(h: Harness)
 async def test_wall_clock_and_utc_times_may_be_mixed(h: Harness) -> None:
     """A time without an offset is wall-clock time in the schedule's zone; compared with one that
     has an offset only once both are placed (the model compared them raw: a 500)."""
-    ann = await _user(h, "Ann")
+    ann = await make_user(h, "Ann")
     sid = await _schedule(h, ann)
     r = await h.client.post(f"/schedules/{sid}/overrides", headers=h.writer,
                             json={"override": _item("2030-01-10T00:00:00Z", "2030-01-11T00:00:00", ann)})
