@@ -37,6 +37,13 @@ class Database:
         # busy handler (1, 2, 5, 10 ... 100 ms steps) and wakes late, long after the lock was
         # free: that overshoot, not the work, was most of the 202's p99.
         self._write_turn = asyncio.Lock()
+        # Run inside every write transaction just before it commits (the composition root adds
+        # the engine's planner): the work a change implies is stored in the change's transaction.
+        self.before_commit: list[Callable[[Session], None]] = []
+
+    def _run_before_commit(self, session: Session) -> None:
+        for hook in self.before_commit:
+            hook(session)
 
     async def in_writer_thread(
         self, work: Callable[[Session, R], T], read: Callable[[Session], R] = lambda _: None  # type: ignore[assignment,return-value]  # R is None without a read
@@ -56,7 +63,9 @@ class Database:
 
         def run_write(found: R) -> T:
             with Session(writer, expire_on_commit=False) as session, session.begin():
-                return work(session, found)
+                result = work(session, found)
+                self._run_before_commit(session)
+                return result
 
         async with self._writer_lock:  # one background writer at a time
             found = await asyncio.to_thread(run_read)
@@ -71,6 +80,8 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():
             yield session
+            if self.before_commit:
+                await session.run_sync(self._run_before_commit)
 
     @property
     def reader(self) -> Engine:

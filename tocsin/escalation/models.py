@@ -37,6 +37,9 @@ class EscalationRule(Base):
     policy_id: Mapped[str] = mapped_column(ForeignKey("escalation_policies.id"))
     position: Mapped[int]
     escalation_delay_in_minutes: Mapped[int]
+    # escalation_rule_assignment_strategy.type: assign_to_everyone | round_robin
+    assignment_strategy: Mapped[str] = mapped_column(
+        String(24), default="assign_to_everyone", server_default="assign_to_everyone")
 
 
 class EscalationTarget(Base):

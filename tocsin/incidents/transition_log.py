@@ -25,6 +25,9 @@ from tocsin.incidents.transition_records import (
     Escalated,
     HandedOver,
     Merged,
+    Notified,
+    PathExhausted,
+    PathRepeated,
     PriorityChanged,
     Reassigned,
     Record,
@@ -52,6 +55,9 @@ LOG_TYPES: dict[type[Record], str | None] = {
     UrgencyChanged: "urgency_change_log_entry",
     PriorityChanged: "field_value_change_log_entry",
     Annotated: "annotate_log_entry",
+    PathRepeated: "repeat_escalation_path_log_entry",
+    PathExhausted: "exhaust_escalation_path_log_entry",
+    Notified: "notify_log_entry",
     # Changes PagerDuty writes no log entry for (its LogEntry types have none): the records still
     # reach the engine and the webhooks (e.g. incident.conference_bridge.updated).
     TitleChanged: None,
@@ -66,6 +72,8 @@ def users_named(records: list[Record]) -> set[str]:
     for record in records:
         if isinstance(record, Assigned | HandedOver):
             found.update(record.to_users)
+        elif isinstance(record, Notified):
+            found.add(record.user_id)
     return found
 
 
@@ -83,6 +91,9 @@ def _summary(record: Record, names: Mapping[str, str], labels: Mapping[str, str]
         return f"Reassigned to escalation policy {policy} ({_names(record.to_users, names)})."
     if isinstance(record, Escalated):
         return f"Escalated to level {record.level} ({_names(record.to_users, names)})."
+    if isinstance(record, Notified) and not record.summary:
+        kind = record.notification_type.removesuffix("_notification").upper()
+        return f"Notified {names.get(record.user_id, record.user_id)} by {kind} ({record.address}): {record.status}."
     if isinstance(record, PriorityChanged) and not record.summary:
         if record.to_id is None:
             return "Priority removed."

@@ -139,6 +139,32 @@ class Annotated(Record):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class PathRepeated(Record):
+    """The escalation path ran out of levels and starts again at level 1 (``loop``: 1 for the
+    first repeat, up to the policy's ``num_loops``)."""
+
+    loop: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PathExhausted(Record):
+    """The last level of the last loop passed unacknowledged: escalation stops, the last
+    assignees keep the incident."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notified(Record):
+    """A send to a person reached its outcome; changes no state. ``notification_type`` is
+    PagerDuty's (``email_notification``, ``sms_notification``, ``phone_notification`` ...), ``status``
+    the outcome (``success``, ``failed`` ...)."""
+
+    user_id: str = ""
+    notification_type: str = ""
+    address: str = ""
+    status: str = ""
+
+
 # --- the snapshot ---------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +257,27 @@ class Escalate:
     level: int
     users: tuple[str, ...]
     retrigger: bool = True
+    # The engine's timed step: a record even when level and users are unchanged (a one-level
+    # path looping to the same people pages them again).
+    always: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatPath:
+    loop: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExhaustPath:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    user_id: str
+    notification_type: str
+    address: str
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,4 +325,4 @@ class Annotate:
 
 Command = (Open | AddTrigger | Acknowledge | Unacknowledge | Resolve | Reopen | Reassign | Delegate
            | Escalate | Snooze | SetUrgency | SetPriority | SetTitle | SetConferenceBridge | ReceiveAlerts
-           | Merge | Annotate)
+           | Merge | Annotate | RepeatPath | ExhaustPath | Notify)

@@ -31,11 +31,16 @@ from tocsin.incidents.transition_records import (
     Delegated,
     Escalate,
     Escalated,
+    ExhaustPath,
     HandedOver,
     IncidentState,
     Merge,
     Merged,
+    Notified,
+    Notify,
     Open,
+    PathExhausted,
+    PathRepeated,
     PriorityChanged,
     Reassign,
     Reassigned,
@@ -43,6 +48,7 @@ from tocsin.incidents.transition_records import (
     Record,
     Reopen,
     Reopened,
+    RepeatPath,
     Resolve,
     Resolved,
     SetConferenceBridge,
@@ -109,6 +115,9 @@ def decide(state: IncidentState, command: Command, act: Act) -> list[Record]:
         return [PriorityChanged(**base, summary=say, from_id=state.priority_id, to_id=command.priority_id)]
     if isinstance(command, Annotate):
         return [Annotated(**base, summary=say)]
+    if isinstance(command, Notify):  # a send's outcome is logged whatever the incident's state now
+        return [Notified(**base, summary=say, user_id=command.user_id, notification_type=command.notification_type,
+                         address=command.address, status=command.status)]
     if isinstance(command, SetTitle):
         if command.title == state.title:
             return []
@@ -137,7 +146,7 @@ def _decide_open_only(state: IncidentState, command: Command, base: dict[str, An
                 return []
             return [Delegated(**base, summary="", policy_id=command.policy_id, from_users=state.assignees,
                               to_users=users, retriggered=retrigger)]
-        if (command.level, users) == (state.escalation_level, state.assignees) and not retrigger:
+        if (command.level, users) == (state.escalation_level, state.assignees) and not (retrigger or command.always):
             return []
         return [Escalated(**base, summary="", level=command.level, from_users=state.assignees, to_users=users,
                           retriggered=retrigger)]
@@ -145,6 +154,11 @@ def _decide_open_only(state: IncidentState, command: Command, base: dict[str, An
         if state.status != "acknowledged":
             return []
         return [Snoozed(**base, summary=say, until=command.until)]
+    if isinstance(command, RepeatPath):
+        return [PathRepeated(**base, summary=say or f"Repeating escalation path (loop {command.loop}).",
+                             loop=command.loop)]
+    if isinstance(command, ExhaustPath):
+        return [PathExhausted(**base, summary=say or "Escalation path exhausted.")]
     if isinstance(command, ReceiveAlerts):
         if not command.alert_ids or command.from_incident_id == state.id:
             return []
@@ -217,8 +231,10 @@ def evolve(state: IncidentState, record: Record) -> IncidentState:
         return replace(state, conference_bridge=record.to_bridge, updated_at=at)
     if isinstance(record, AlertsMoved):
         return replace(state, updated_at=at)
-    assert isinstance(record, Annotated), record
-    return state  # a note changes nothing on the incident
+    if isinstance(record, PathRepeated | PathExhausted):
+        return replace(state, updated_at=at)  # where the path stands is the engine's (engine.models)
+    assert isinstance(record, Annotated | Notified), record
+    return state  # a note or a send changes nothing on the incident
 
 
 def run(state: IncidentState, command: Command, act: Act) -> tuple[IncidentState, list[Record]]:

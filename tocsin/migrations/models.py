@@ -4,10 +4,12 @@ from tocsin.audit import models as audit_models  # noqa: F401
 from tocsin.auth import models as auth_models  # noqa: F401
 from tocsin.db import sequences  # noqa: F401
 from tocsin.db.base import Base
+from tocsin.engine import models as engine_models  # noqa: F401
 from tocsin.escalation import models as escalation_models  # noqa: F401
 from tocsin.events import models as event_models  # noqa: F401
 from tocsin.incidents import models as incident_models  # noqa: F401
 from tocsin.maintenance import models as maintenance_models  # noqa: F401
+from tocsin.notifications import models as notification_models  # noqa: F401
 from tocsin.schedules import models as schedule_models  # noqa: F401
 from tocsin.services import models as service_models  # noqa: F401
 from tocsin.teams import models as team_models  # noqa: F401

@@ -1,0 +1,1 @@
+"""The paging engine: durable timers and sends, and the tick loop that runs them."""

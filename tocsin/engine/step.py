@@ -1,0 +1,24 @@
+"""What the tick loop asks of each named step (escalate, notify, clock, handoff, reconcile)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    done: int = 0  # rows (timers, sends, incidents) handled in this run
+    more: bool = False  # a full batch was claimed: run again at once
+    next_due: datetime | None = None  # the earliest future due time the step knows of
+    # PostgreSQL: due rows were skipped because another engine holds them; look again soon
+    # (if that engine died, its locks went with its connection and the rows are free).
+    skipped_locked: bool = False
+
+
+class Step(Protocol):
+    name: str
+    budget_seconds: float  # one run's time budget; a run over it is cut off and logged
+
+    async def run(self, now: datetime) -> StepResult: ...

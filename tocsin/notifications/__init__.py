@@ -1,0 +1,1 @@
+"""Notifications to people: durable sends, the channels that carry them, and their list."""

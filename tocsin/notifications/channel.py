@@ -1,0 +1,60 @@
+"""The one small interface every channel (email, SMS, voice) implements, and what a send returns.
+
+A channel turns a rendered ``Message`` into one provider call. It never touches the database:
+the notify step owns the row, the retries and the log entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What to send and to whom; ``actions`` maps "acknowledge"/"resolve" to signed link URLs."""
+
+    notification_id: str
+    channel: str  # notifications.models.EMAIL | SMS | PHONE
+    address: str
+    subject: str
+    text: str
+    html: str | None = None
+    actions: dict[str, str] = field(default_factory=dict)
+    # Voice: where the provider posts the key pressed (signed, bound to incident and user).
+    voice_callback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The provider accepted the message; ``response`` is what it said (kept on the row)."""
+
+    response: dict[str, Any]
+
+
+class ChannelError(Exception):
+    """The provider refused or could not be reached. ``transient`` errors are retried with
+    backoff (timeouts, connection failures, 429, 5xx, SMTP 4xx); others fail the send at once."""
+
+    def __init__(self, message: str, *, transient: bool, response: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.response = response or {}
+
+
+class NotConfigured(ChannelError):
+    """The channel has no provider settings: recorded as failed with this reason, never skipped."""
+
+    def __init__(self, channel: str, missing: str) -> None:
+        super().__init__(f"{channel} is not configured (set {missing})", transient=False)
+
+
+class Channel(Protocol):
+    name: str  # EMAIL | SMS | PHONE
+
+    @property
+    def configured(self) -> bool: ...
+
+    async def send(self, message: Message) -> Delivery:
+        """Deliver or raise ``ChannelError``."""
+        ...
