@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The paging engine, end to end and in bulk.
+
+1. **Trigger to first email** (`latency`): a fresh `tocsin serve` (engine inside) with its SMTP
+   settings pointing at a real SMTP server (aiosmtpd) run by this script. Triggers go to
+   `POST /v2/enqueue` at a steady rate (default 500 at 50/s), each with a unique summary; the
+   SMTP server notes when each incident's first email arrives. Reports p50/p90/p99/max of
+   trigger-sent → email-accepted (target p99 ≤ 1 s). The default service of `tocsin init` pages
+   its admin, whose default notification rule emails at once (as PagerDuty's defaults do).
+2. **Escalation steps in bulk** (`steps`): in-process on a temporary database with a frozen
+   clock: N incidents (default 10,000) are opened and their first sends delivered, then the
+   clock passes the escalation delay and the engine runs until idle: N escalation steps, each
+   with its notification sent through the real SMTP server. Reports the wall time (target < 5 s).
+
+Usage: `.venv/bin/python bench/engine.py --spawn sqlite|postgres|both [--part latency|steps|both]`.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from aiosmtpd.controller import Controller
+
+REPO = Path(__file__).resolve().parent.parent
+TOKEN = re.compile(rb"engine-bench-(\d+)")
+
+
+@dataclass
+class Mailbox:
+    """The SMTP server's handler: when each bench token's first message arrived."""
+
+    first_seen: dict[int, float] = field(default_factory=dict)
+    messages: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+        now = time.monotonic()
+        found = TOKEN.search(envelope.content)
+        with self.lock:
+            self.messages += 1
+            if found:
+                self.first_seen.setdefault(int(found.group(1)), now)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def machine_info() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "nproc": len(os.sched_getaffinity(0)), "cpu_model": m.group(1) if m else "unknown"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def recreate_pg(pg_url: str) -> None:
+    import asyncpg
+
+    u = urlsplit(pg_url)
+    db = u.path.lstrip("/")
+    if not re.fullmatch(r"\w+", db) or u.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        sys.exit(f"refusing --pg-url {pg_url!r}: need a local host and a plain database name")
+    conn = await asyncpg.connect(urlunsplit(u._replace(path="/postgres")), timeout=10)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{db}"')
+    finally:
+        await conn.close()
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    return {"TOCSIN_SMTP_HOST": "127.0.0.1", "TOCSIN_SMTP_PORT": str(port), "TOCSIN_SMTP_SECURITY": "none",
+            "TOCSIN_EMAIL_FROM": "tocsin@bench.test"}
+
+
+# --- part 1: trigger -> first email ------------------------------------------------------------
+
+async def send_triggers(url: str, key: str, count: int, rate: float) -> dict[int, float]:
+    sent: dict[int, float] = {}
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        start = time.monotonic()
+
+        async def one(i: int) -> None:
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            sent[i] = time.monotonic()
+            body = {"routing_key": key, "event_action": "trigger", "dedup_key": f"engine-bench-{i}",
+                    "payload": {"summary": f"engine-bench-{i} disk full", "source": "bench", "severity": "critical"}}
+            r = await client.post("/v2/enqueue", json=body)
+            r.raise_for_status()
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return sent
+
+
+def latency(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    tmp, port = Path(tempfile.mkdtemp(prefix=f"tocsin-engine-bench-{backend}-")), free_port()
+    url, proc = f"http://127.0.0.1:{port}", None
+    db_url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else args.pg_url
+    env = {**os.environ, "TOCSIN_DATABASE_URL": db_url, "TOCSIN_HOST": "127.0.0.1", "TOCSIN_PORT": str(port),
+           "TOCSIN_EVENTS_RATE_LIMIT": "0", "TOCSIN_PUBLIC_URL": url, **smtp_env(smtp.port)}
+    try:
+        if backend == "postgres":
+            asyncio.run(recreate_pg(args.pg_url))
+        init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=120, check=False)
+        if init.returncode != 0 or "{" not in init.stdout:
+            sys.exit(f"tocsin init failed:\n{(init.stderr or init.stdout)[-2000:]}")
+        creds, _ = json.JSONDecoder().raw_decode(init.stdout[init.stdout.index("{"):])
+        with open(tmp / "server.log", "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "tocsin", "serve"], env=env, cwd=REPO,
+                                    stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            sys.exit(f"tocsin serve did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
+        sent = asyncio.run(send_triggers(url, creds["integration_key"], args.incidents, args.rate))
+        deadline = time.monotonic() + 60
+        while len(mailbox.first_seen) < args.incidents and time.monotonic() < deadline:
+            time.sleep(0.1)
+        lat = [(mailbox.first_seen[i] - sent[i]) * 1000 for i in sent if i in mailbox.first_seen]
+        return {"backend": backend, "incidents": args.incidents, "rate_per_s": args.rate,
+                "emailed": len(lat), "messages": mailbox.messages,
+                "latency_ms": {"p50": round(percentile(lat, 0.5), 1), "p90": round(percentile(lat, 0.9), 1),
+                               "p99": round(percentile(lat, 0.99), 1), "max": round(max(lat), 1)} if lat else None}
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        smtp.stop()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
