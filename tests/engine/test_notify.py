@@ -171,6 +171,24 @@ async def test_an_email_is_sent_when_due_and_logged(world: World, smtp: SmtpServ
     assert again.done == 0 and len(smtp.inbox.received) == 1
 
 
+async def test_an_event_made_incident_shows_its_first_alerts_details(world: World, smtp: SmtpServer) -> None:
+    h = world.h
+    for summary in ("Disk /var at 97%", "Disk /var at 99%"):  # the second alert joins the same incident
+        r = await h.send(h.event("trigger", "disk-var", summary=summary, custom_details={"mount": "/var", "used": 97}))
+        assert r.status_code == 202, r.text
+        await h.process()
+    [incident] = (await get(h, "/incidents", incident_key="disk-var", date_range="all"))["incidents"]
+    world.incident = incident
+    world.clock.advance(seconds=(world.start - world.clock.now()).total_seconds())
+    await world.add()
+    assert (await world.step.run(world.clock.now())).done == 1
+    [got] = smtp.inbox.received
+    text = got.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Disk /var at 97%" in got.message["Subject"]
+    assert "Source: web-1" in text and "Severity: critical" in text
+    assert "mount: /var" in text and "used: 97" in text and "99%" not in text
+
+
 async def test_a_4xx_is_retried_after_the_backoff_then_sent(world: World, smtp: SmtpServer) -> None:
     smtp.inbox.replies.append("451 4.3.0 Try again later")
     nid = await world.add()

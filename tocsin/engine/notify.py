@@ -25,18 +25,17 @@ import random as random_module
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.session import Database
 from tocsin.engine.notify_facts import BatchFacts, claim_due, load_by_ids, load_facts, load_incidents, next_pending
+from tocsin.engine.notify_send import Outcome, SendObserver, attempt
 from tocsin.engine.step import StepResult
 from tocsin.incidents.models import Incident
 from tocsin.incidents.transition_records import Act, Notify
 from tocsin.incidents.transition_writer import change, user_ref
-from tocsin.notifications.backoff import retry_delay
-from tocsin.notifications.channel import ChannelError, Message
+from tocsin.notifications.channel import Message
 from tocsin.notifications.channels import Channels
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, VOICE, action_url
 from tocsin.notifications.messages import contact_test_message, handoff_facts, handoff_message, incident_message
@@ -59,30 +58,10 @@ from tocsin.notifications.queries import link_secret
 
 logger = logging.getLogger(__name__)
 
-# (channel, outcome) -> None, called once per row handled: the engine metrics' sends counter.
-SendObserver = Callable[[str, str], None]
-RETRY = "retry"  # the outcome of a transient failure with attempts left (the row stays pending)
-
 # PagerDuty's Notification.type per channel, for notify_log_entry.
 NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHONE: "phone_notification",
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What became of one claimed row."""
-
-    notification_id: str
-    status: str  # SENT | FAILED | PENDING (retry) | CANCELLED | SUPPRESSED
-    attempted: bool = False  # a provider call was made (attempts + 1)
-    due_at: datetime | None = None  # the retry's time
-    error: str | None = None
-    response: dict[str, Any] | None = None
-
-    @property
-    def metric(self) -> str:
-        return RETRY if self.status == PENDING else self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +126,16 @@ class NotifyStep:
         return _Batch(handled, later, skipped_locked=len(rows) < len(claimed) or (due and not more), more=more)
 
     async def _run_sqlite(self, now: datetime, secret: bytes) -> _Batch:
-        async with self.db.transaction() as session:  # read only: nothing is held while sending
+        async def due(session: AsyncSession) -> tuple[list[Notification], BatchFacts, datetime | None]:
             rows = await claim_due(session, now, self.batch_size, lock=False)
-            facts = await load_facts(session, rows, now, lock=False)
-            plans = [self._plan(row, facts, secret, now) for row in rows]
+            later = None if rows else (await next_pending(session, now))[0]
+            return rows, await load_facts(session, rows, now, lock=False), later
+
+        # Read on a read connection (nothing is held while sending); the rows come back detached.
+        rows, facts, later = await self.db.read(due)
+        if not rows:  # the usual tick: no write transaction at all
+            return _Batch([], later, skipped_locked=False, more=False)
+        plans = [self._plan(row, facts, secret, now) for row in rows]
         outcomes = await self._send_all(plans)
         async with self.db.write_turn(), self.db.transaction() as session:
             fresh = await load_by_ids(session, [r.id for r in rows])
@@ -210,27 +195,10 @@ class NotifyStep:
         if plan.outcome is not None:
             return plan.outcome
         assert plan.message is not None
-        row, attempts = plan.row, plan.row.attempts + 1
-        try:
-            async with self._concurrency, asyncio.timeout(self.send_timeout):
-                delivery = await self.channels.for_channel(row.channel).send(plan.message)
-        except ChannelError as exc:
-            error: ChannelError = exc
-        except TimeoutError:
-            error = ChannelError(f"no answer within {self.send_timeout:g} s", transient=True)
-        except Exception as exc:  # a channel's surprise is retried like a transient failure
-            logger.exception("notification %s: the %s channel failed unexpectedly", row.id, row.channel)
-            error = ChannelError(f"unexpected {type(exc).__name__}: {exc}", transient=True)
-        else:
-            return Outcome(row.id, SENT, attempted=True, response=delivery.response)
-        delay = retry_delay(attempts, self.random) if error.transient else None
-        if delay is None:
-            reason = str(error) if not error.transient else f"gave up after {attempts} attempts: {error}"
-            logger.warning("notification %s via %s failed: %s", row.id, row.channel, reason)
-            return Outcome(row.id, FAILED, attempted=True, error=reason, response=error.response)
-        logger.info("notification %s via %s will be retried in %s: %s", row.id, row.channel, delay, error)
-        return Outcome(row.id, PENDING, attempted=True, due_at=self.now() + delay, error=str(error),
-                       response=error.response)
+        async with self._concurrency:
+            return await attempt(self.channels.for_channel(plan.row.channel), plan.message,
+                                 attempts_before=plan.row.attempts, within=self.send_timeout, now=self.now,
+                                 random=self.random)
 
     # --- recording ---------------------------------------------------------------------------
 
