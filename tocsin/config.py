@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -54,6 +54,24 @@ class Settings(BaseSettings):
     keepalive_timeout: int = Field(default=5, ge=1)
     admin_email: str = "admin@example.com"
     log_level: str = "info"
+    # Email notifications over SMTP (a channel is live when host and sender are set).
+    # smtp_security: "none" (plain, never upgraded), "starttls" (upgrade required), "tls" (implicit TLS).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    email_from: str = ""
+    # SMS and voice through Twilio's REST API, or any provider (or local test double) speaking it.
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = ""
+
+    @field_validator("smtp_security", mode="before")
+    @classmethod
+    def _security_lowercase(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def base_url(self) -> str:

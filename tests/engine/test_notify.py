@@ -1,0 +1,444 @@
+"""The notify step end to end on SQLite and PostgreSQL: notification rows (inserted as the planner
+would), a frozen clock, a real SMTP server and a local Twilio double; outcomes on the rows, in the
+incident's log and in the send counter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from tests.conftest import Harness
+from tests.incidents.helpers import admin_id, create, get, new_user, put
+from tests.notifications.servers import (
+    TWILIO_FROM,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    SmtpServer,
+    TwilioDouble,
+    free_port,
+    running_smtp,
+    running_twilio,
+)
+from tocsin.clock import FrozenClock
+from tocsin.config import Settings
+from tocsin.engine.notify import NotifyStep
+from tocsin.ids import new_id
+from tocsin.incidents.models import Incident
+from tocsin.notifications.channels import Channels
+from tocsin.notifications.links import ACKNOWLEDGE, ACTION_PATH, RESOLVE, VOICE, verify
+from tocsin.notifications.models import (
+    CANCELLED,
+    FAILED,
+    HANDOFF,
+    INCIDENT,
+    PENDING,
+    SENT,
+    SUPPRESSED,
+    TEST,
+    Notification,
+)
+from tocsin.notifications.queries import link_secret
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with running_smtp() as server:
+        yield server
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioDouble]:
+    with running_twilio() as double:
+        yield double
+
+
+@pytest.fixture
+def settings_overrides(smtp: SmtpServer, twilio: TwilioDouble) -> dict[str, Any]:
+    return {"smtp_host": smtp.host, "smtp_port": smtp.port, "email_from": "Tocsin <tocsin@tocsin.test>",
+            "twilio_api_url": twilio.url, "twilio_account_sid": TWILIO_SID, "twilio_auth_token": TWILIO_TOKEN,
+            "twilio_from": TWILIO_FROM}
+
+
+@dataclass
+class World:
+    h: Harness
+    clock: FrozenClock
+    incident: dict[str, Any]
+    user_id: str
+    sends: list[tuple[str, str]] = field(default_factory=list)
+    step: NotifyStep = field(init=False)  # made from the harness's settings once the world exists
+
+    @property
+    def start(self) -> datetime:
+        return datetime.fromisoformat(self.incident["created_at"])
+
+    async def add(self, channel: str = "email", address: str = "admin@tocsin.test", *, delay: timedelta = timedelta(0),
+                  kind: str = INCIDENT, user_id: str | None = None, detail: dict[str, Any] | None = None) -> str:
+        """A pending notification as the planner writes it, due ``delay`` after the clock's start."""
+        nid, due = new_id(), self.start + delay
+        user = user_id or self.user_id
+        async with self.h.tocsin.db.transaction() as session:
+            session.add(Notification(
+                id=nid, key=f"inc:{self.incident['id']}:{user}:{nid}:{due.isoformat()}", kind=kind,
+                incident_id=self.incident["id"] if kind == INCIDENT else None, user_id=user, channel=channel,
+                address=address, urgency="high", detail=detail, status=PENDING, due_at=due, created_at=self.start,
+                updated_at=self.start))
+        return nid
+
+    async def row(self, nid: str) -> Notification:
+        async with self.h.tocsin.db.transaction() as session:
+            found = await session.get(Notification, nid)
+            assert found is not None
+            return found
+
+    async def notify_log(self) -> list[dict[str, Any]]:
+        entries = (await get(self.h, f"/incidents/{self.incident['id']}/log_entries"))["log_entries"]
+        return [e for e in entries if e["type"] == "notify_log_entry"]
+
+    async def secret(self) -> bytes:
+        async with self.h.tocsin.db.transaction() as session:
+            return await session.run_sync(lambda s: link_secret(s, self.clock.now()))
+
+    def with_channels(self, settings: Settings, **options: Any) -> NotifyStep:
+        return NotifyStep(self.h.tocsin.db, self.clock.now, Channels.from_settings(settings, self.clock.now),
+                          self._record, self.h.tocsin.settings.base_url, random=lambda: 0.5, **options)
+
+    def _record(self, channel: str, outcome: str) -> None:
+        self.sends.append((channel, outcome))
+
+
+@pytest.fixture
+async def world(harness: Harness) -> AsyncIterator[World]:
+    incident = await create(harness, title="Disk full on db-1")
+    user = await admin_id(harness)
+    assert [a["assignee"]["id"] for a in incident["assignments"]] == [user]
+    clock = FrozenClock(datetime.fromisoformat(incident["created_at"]))
+    w = World(harness, clock, incident, user)
+    w.step = w.with_channels(harness.tocsin.settings)
+    yield w
+    await w.step.channels.aclose()
+
+
+async def test_an_email_is_sent_when_due_and_logged(world: World, smtp: SmtpServer) -> None:
+    nid = await world.add(delay=timedelta(minutes=1))
+    early = await world.step.run(world.clock.now())
+    assert (early.done, early.more, early.next_due) == (0, False, world.start + timedelta(minutes=1))
+    assert smtp.inbox.received == []
+
+    world.clock.advance(minutes=1)
+    result = await world.step.run(world.clock.now())
+    assert (result.done, result.more, result.next_due, result.skipped_locked) == (1, False, None, False)
+    [got] = smtp.inbox.received
+    mail = got.message
+    assert got.recipients == ["admin@tocsin.test"]
+    number = world.incident["incident_number"]
+    assert mail["Subject"] == f"[Tocsin] Incident #{number} (high urgency): Disk full on db-1"
+    assert mail["Message-ID"] == f"<{nid}@tocsin.test>"
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"http://tocsin.test/incidents/{world.incident['id']}" in text and "Disk full on db-1" in html
+
+    # The acknowledge and resolve links are genuine: signed for this incident, this user, that action.
+    secret = await world.secret()
+    for action in (ACKNOWLEDGE, RESOLVE):
+        line = next(line for line in text.splitlines() if line.startswith(f"{action.capitalize()}: "))
+        url = line.split(": ", 1)[1]
+        assert urlsplit(url).path.startswith(ACTION_PATH + "/") and url in html
+        claim = verify(secret, url.rsplit("/", 1)[1], world.clock.now())
+        assert claim is not None
+        assert (claim.incident_id, claim.user_id, claim.action) == (world.incident["id"], world.user_id, action)
+
+    row = await world.row(nid)
+    assert (row.status, row.attempts, row.sent_at, row.last_error) == (SENT, 1, world.clock.now(), None)
+    assert row.provider_response is not None and row.provider_response["code"] == 250
+    [entry] = await world.notify_log()
+    assert entry["channel"]["notification"] == {"type": "email_notification", "status": "success",
+                                                "address": "admin@tocsin.test"}
+    assert entry["agent"]["id"] == world.user_id
+    assert datetime.fromisoformat(entry["created_at"]) == world.clock.now().replace(microsecond=0)
+    assert entry["summary"].endswith("by EMAIL (admin@tocsin.test): success.")
+    assert world.sends == [("email", "sent")]
+
+    again = await world.step.run(world.clock.now())  # nothing is sent twice
+    assert again.done == 0 and len(smtp.inbox.received) == 1
+
+
+async def test_an_event_made_incident_shows_its_first_alerts_details(world: World, smtp: SmtpServer) -> None:
+    h = world.h
+    for summary in ("Disk /var at 97%", "Disk /var at 99%"):  # the second alert joins the same incident
+        r = await h.send(h.event("trigger", "disk-var", summary=summary, custom_details={"mount": "/var", "used": 97}))
+        assert r.status_code == 202, r.text
+        await h.process()
+    [incident] = (await get(h, "/incidents", incident_key="disk-var", date_range="all"))["incidents"]
+    world.incident = incident
+    world.clock.advance(seconds=(world.start - world.clock.now()).total_seconds())
+    await world.add()
+    assert (await world.step.run(world.clock.now())).done == 1
+    [got] = smtp.inbox.received
+    text = got.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Disk /var at 97%" in got.message["Subject"]
+    assert "Source: web-1" in text and "Severity: critical" in text
+    assert "mount: /var" in text and "used: 97" in text and "99%" not in text
+
+
+async def test_a_4xx_is_retried_after_the_backoff_then_sent(world: World, smtp: SmtpServer) -> None:
+    smtp.inbox.replies.append("451 4.3.0 Try again later")
+    nid = await world.add()
+    first = await world.step.run(world.clock.now())
+    row = await world.row(nid)
+    assert (row.status, row.attempts) == (PENDING, 1)
+    assert row.due_at == world.start + timedelta(seconds=30)  # the first wait, jitter drawn at its middle
+    assert row.last_error is not None and "451" in row.last_error
+    assert first.next_due == row.due_at and world.sends == [("email", "retry")]
+    assert await world.notify_log() == []  # only a final outcome is logged
+
+    world.clock.advance(seconds=29)
+    assert (await world.step.run(world.clock.now())).done == 0
+    world.clock.advance(seconds=1)
+    assert (await world.step.run(world.clock.now())).done == 1
+    row = await world.row(nid)
+    assert (row.status, row.attempts, row.last_error) == (SENT, 2, None)
+    assert len(smtp.inbox.received) == 1
+    assert [e["channel"]["notification"]["status"] for e in await world.notify_log()] == ["success"]
+    assert world.sends == [("email", "retry"), ("email", "sent")]
+
+
+async def test_a_5xx_fails_at_once_and_is_logged_as_failed(world: World, smtp: SmtpServer) -> None:
+    smtp.inbox.replies.append("550 5.1.1 Mailbox unavailable")
+    nid = await world.add()
+    await world.step.run(world.clock.now())
+    row = await world.row(nid)
+    assert (row.status, row.attempts) == (FAILED, 1)
+    assert row.last_error is not None and "550" in row.last_error
+    assert row.provider_response == {"code": 550, "message": "5.1.1 Mailbox unavailable"}
+    [entry] = await world.notify_log()
+    assert entry["channel"]["notification"]["status"] == "failed"
+    assert world.sends == [("email", "failed")]
+
+
+async def test_a_server_that_stays_down_is_tried_six_times_then_failed(world: World) -> None:
+    down = world.with_channels(world.h.tocsin.settings.model_copy(update={"smtp_port": free_port()}))
+    nid = await world.add()
+    waits = []
+    for _ in range(5):
+        before = world.clock.now()
+        result = await down.run(before)
+        row = await world.row(nid)
+        assert row.status == PENDING and result.next_due == row.due_at
+        waits.append(row.due_at - before)
+        world.clock.advance(seconds=(row.due_at - before).total_seconds())
+    await down.run(world.clock.now())
+    row = await world.row(nid)
+    assert waits == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=5),
+                     timedelta(minutes=10)]
+    assert (row.status, row.attempts) == (FAILED, 6)
+    assert row.last_error is not None and row.last_error.startswith("gave up after 6 attempts")
+    assert [e["channel"]["notification"]["status"] for e in await world.notify_log()] == ["failed"]
+    assert world.sends == [("email", "retry")] * 5 + [("email", "failed")]
+
+
+async def test_sms_and_a_call_go_through_twilio(world: World, twilio: TwilioDouble) -> None:
+    twilio.failures.append((500, {"code": 20500, "message": "Internal Server Error", "status": 500}))
+    sms = await world.add("sms", "+15551230001")
+    call = await world.add("phone", "+15551230002", delay=timedelta(seconds=1))
+    world.clock.advance(seconds=1)
+    result = await world.step.run(world.clock.now())
+    assert result.done == 2
+    # the batch is sent concurrently: which request met the 500 is not fixed; one of the two did
+    rows = {nid: await world.row(nid) for nid in (sms, call)}
+    assert sorted(r.status for r in rows.values()) == [PENDING, SENT]
+    world.clock.advance(seconds=30)
+    await world.step.run(world.clock.now())
+    rows = {nid: await world.row(nid) for nid in (sms, call)}
+    assert {r.status for r in rows.values()} == {SENT}
+    assert (rows[sms].provider_response or {})["sid"].startswith("SM")
+    assert (rows[call].provider_response or {})["sid"].startswith("CA")
+
+    accepted = [r for r in twilio.requests if r.form.get("To") in ("+15551230001", "+15551230002")]
+    [text] = [r for r in accepted if r.path.endswith("Messages.json")][-1:]
+    assert text.form["Body"] == (f"[Tocsin] #{world.incident['incident_number']} high: Disk full on db-1 "
+                                 "- Reply 4 ack, 6 resolve")
+    [voice] = [r for r in accepted if r.path.endswith("Calls.json")][-1:]
+    assert "<Gather numDigits=\"1\"" in voice.form["Twiml"] and "Press 4 to acknowledge" in voice.form["Twiml"]
+    action = voice.form["Twiml"].split('action="', 1)[1].split('"', 1)[0]
+    claim = verify(await world.secret(), action.rsplit("/", 1)[1], world.clock.now())
+    assert claim is not None and (claim.incident_id, claim.action) == (world.incident["id"], VOICE)
+    kinds = sorted((e["channel"]["notification"]["type"], e["channel"]["notification"]["status"])
+                   for e in await world.notify_log())
+    assert kinds == [("phone_notification", "success"), ("sms_notification", "success")]
+
+
+async def test_unconfigured_channels_fail_with_the_reason_and_do_not_hold_up_the_others(
+        world: World, smtp: SmtpServer) -> None:
+    bare = world.with_channels(world.h.tocsin.settings.model_copy(update={"twilio_account_sid": ""}))
+    sms = await world.add("sms", "+15551230001")
+    push = await world.add("push", "device-token")
+    mail = await world.add("email")
+    result = await bare.run(world.clock.now())
+    assert result.done == 3
+    sms_row, push_row, mail_row = [await world.row(n) for n in (sms, push, mail)]
+    assert sms_row.status == FAILED and "TOCSIN_TWILIO_ACCOUNT_SID" in (sms_row.last_error or "")
+    assert push_row.status == FAILED and push_row.last_error == "push notifications need the mobile app"
+    assert mail_row.status == SENT and len(smtp.inbox.received) == 1
+    statuses = sorted((e["channel"]["notification"]["type"], e["channel"]["notification"]["status"])
+                      for e in await world.notify_log())
+    assert statuses == [("email_notification", "success"), ("push_notification", "failed"),
+                        ("sms_notification", "failed")]
+    assert sorted(world.sends) == [("email", "sent"), ("push", "failed"), ("sms", "failed")]
+
+
+async def test_a_page_no_longer_wanted_is_cancelled_not_sent(world: World, smtp: SmtpServer) -> None:
+    other = await new_user(world.h, "Bystander")
+    stale = await world.add(user_id=other, address="bystander@example.com")  # not assigned to the incident
+    later = await world.add(delay=timedelta(minutes=5))
+    first = await world.step.run(world.clock.now())
+    assert first.done == 1
+    assert (await world.row(stale)).status == CANCELLED
+    assert "no longer assigned" in ((await world.row(stale)).last_error or "")
+
+    r = await put(world.h, world.incident["id"], status="acknowledged")
+    assert r.status_code == 200, r.text
+    world.clock.advance(minutes=5)
+    await world.step.run(world.clock.now())
+    row = await world.row(later)
+    assert (row.status, row.attempts) == (CANCELLED, 0)
+    assert row.last_error == "not sent: the incident is acknowledged"
+    assert smtp.inbox.received == [] and await world.notify_log() == []
+    assert world.sends == [("email", "cancelled"), ("email", "cancelled")]
+
+
+async def test_a_service_in_maintenance_pages_nobody(world: World, smtp: SmtpServer) -> None:
+    start = world.clock.now()
+    r = await world.h.client.post("/maintenance_windows", headers=world.h.writer, json={"maintenance_window": {
+        "type": "maintenance_window", "start_time": start.isoformat(),
+        "end_time": (start + timedelta(hours=1)).isoformat(),
+        "services": [{"id": world.incident["service"]["id"], "type": "service_reference"}]}})
+    assert r.status_code == 201, r.text
+    nid = await world.add(delay=timedelta(minutes=1))
+    world.clock.advance(minutes=1)
+    await world.step.run(world.clock.now())
+    row = await world.row(nid)
+    assert row.status == SUPPRESSED and r.json()["maintenance_window"]["id"] in (row.last_error or "")
+    assert smtp.inbox.received == [] and world.sends == [("email", "suppressed")]
+
+
+async def test_handoff_and_test_messages(world: World, smtp: SmtpServer) -> None:
+    await world.add(kind=HANDOFF, detail={"event": "start", "at": world.start.isoformat(), "policy": "Default",
+                                          "time_zone": "UTC"})
+    await world.add(kind=TEST, detail={"label": "Work email"}, delay=timedelta(seconds=1))
+    await world.add(kind=HANDOFF, detail={"policy": "no time"}, delay=timedelta(seconds=2))  # unreadable
+    world.clock.advance(seconds=2)
+    result = await world.step.run(world.clock.now())
+    assert result.done == 3
+    subjects = sorted(r.message["Subject"] for r in smtp.inbox.received)
+    assert subjects == ["[Test message] Tocsin contact method test (Work email)",
+                        "[Tocsin] Your on-call shift starts: Default"]
+    assert sorted(world.sends) == [("email", "failed"), ("email", "sent"), ("email", "sent")]
+    assert await world.notify_log() == []  # not about an incident
+
+
+async def test_a_full_batch_asks_to_run_again(world: World, smtp: SmtpServer) -> None:
+    small = world.with_channels(world.h.tocsin.settings, batch_size=2)
+    for i in range(3):
+        await world.add(delay=timedelta(seconds=i))
+    world.clock.advance(seconds=2)
+    first = await small.run(world.clock.now())
+    second = await small.run(world.clock.now())
+    assert (first.done, first.more, second.done, second.more) == (2, True, 1, False)
+    assert len(smtp.inbox.received) == 3
+
+
+@pytest.mark.postgres
+async def test_rows_another_engine_holds_are_passed_over(world: World, smtp: SmtpServer) -> None:
+    if world.h.tocsin.db.is_sqlite:
+        pytest.skip("SKIP LOCKED is PostgreSQL's")
+    held = await world.add()
+    free = await world.add(delay=timedelta(seconds=1))
+    world.clock.advance(seconds=1)
+    async with world.h.tocsin.db.transaction() as other:  # another engine mid-send on the first row
+        await other.execute(select(Notification).where(Notification.id == held).with_for_update())
+        result = await world.step.run(world.clock.now())
+        assert (result.done, result.skipped_locked) == (1, True)
+        assert (await world.row(free)).status == SENT
+        assert (await world.row(held)).status == PENDING
+    result = await world.step.run(world.clock.now())  # its locks gone (committed or died): sent now
+    assert (result.done, result.skipped_locked) == (1, False)
+    assert (await world.row(held)).status == SENT and len(smtp.inbox.received) == 2
+
+
+@pytest.mark.postgres
+async def test_an_incident_a_change_holds_is_left_for_later_without_waiting(world: World, smtp: SmtpServer) -> None:
+    if world.h.tocsin.db.is_sqlite:
+        pytest.skip("row locks are PostgreSQL's")
+    nid = await world.add()
+    async with world.h.tocsin.db.transaction() as change:  # a REST change mid-way: the incident locked
+        await change.execute(select(Incident).where(Incident.id == world.incident["id"]).with_for_update())
+        # Waiting for that lock while holding the notification would deadlock with the change's
+        # cancelling of it; the step must pass over it instead, at once.
+        result = await asyncio.wait_for(world.step.run(world.clock.now()), timeout=5)
+        assert (result.done, result.more, result.skipped_locked) == (0, False, True)
+        assert (await world.row(nid)).status == PENDING and smtp.inbox.received == []
+    result = await world.step.run(world.clock.now())
+    assert result.done == 1 and (await world.row(nid)).status == SENT
+
+
+async def test_sending_changes_nothing_on_the_incident_itself(world: World, smtp: SmtpServer) -> None:
+    async def stamp() -> datetime:
+        async with world.h.tocsin.db.transaction() as session:
+            incident = await session.get(Incident, world.incident["id"])
+            assert incident is not None
+            return incident.updated_at
+
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    before = await stamp()
+    await world.add()
+    world.clock.advance(minutes=3)
+    engine = world.h.tocsin.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert (await world.step.run(world.clock.now())).done == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # only a log entry: no incident row update to wait or conflict on
+    assert await stamp() == before
+    assert any(s.startswith("INSERT INTO log_entries") for s in statements)
+    assert not [s for s in statements if s.startswith("UPDATE incidents")]
+
+
+async def test_sqlite_a_row_cancelled_during_a_failed_send_stays_cancelled(world: World, smtp: SmtpServer) -> None:
+    if not world.h.tocsin.db.is_sqlite:
+        pytest.skip("on PostgreSQL the row is locked while it is sent")
+    nid = await world.add()
+    sync_url = world.h.db_url
+
+    def cancel() -> None:  # the planner cancelling it (incident acknowledged) while the SMTP server thinks
+        from sqlalchemy import create_engine, update
+
+        engine = create_engine(sync_url)
+        with Session(engine) as session, session.begin():
+            session.execute(update(Notification).where(Notification.id == nid).values(status=CANCELLED))
+        engine.dispose()
+
+    original = smtp.inbox.handle_DATA
+
+    async def slow_then_refuse(server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.to_thread(cancel)
+        smtp.inbox.replies.append("451 4.3.0 Try later")
+        return await original(server, session, envelope)
+
+    smtp.inbox.handle_DATA = slow_then_refuse  # type: ignore[method-assign]
+    await world.step.run(world.clock.now())
+    row = await world.row(nid)
+    assert row.status == CANCELLED  # not brought back to life for a retry

@@ -1,0 +1,234 @@
+"""The notify step: sends due notifications, retries transient failures, records every outcome.
+
+PostgreSQL: a small batch of due rows is claimed ``FOR UPDATE SKIP LOCKED``, their incidents
+share-locked ``SKIP LOCKED`` (rows of an incident a change holds wait for the next run: the
+change locked the incident first and will cancel or keep them; waiting for it here could
+deadlock), and the transaction stays open while the batch is sent (concurrently, bounded), then
+the outcomes are written and it commits. Other engines pass over the locked rows; if this
+engine dies mid-send its locks go with its connection and another engine sends again at once
+(at least once; the stable Message-ID and notification id let a receiver tell).
+
+SQLite (one engine per database): the due rows are read, sent outside any transaction, and the
+outcomes written in one short write transaction.
+
+Before an incident page is sent the incident must still want it: triggered, the user still
+assigned (else CANCELLED), its service not in maintenance (else SUPPRESSED). Each row stands
+alone: a contact method that fails never holds up the user's other rules. An incident page's
+final outcome (sent or failed) becomes a ``notify_log_entry`` through the transition seam.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as random_module
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.db.session import Database
+from tocsin.engine.notify_facts import BatchFacts, claim_due, load_by_ids, load_facts, load_incidents, next_pending
+from tocsin.engine.notify_send import Outcome, SendObserver, attempt
+from tocsin.engine.step import StepResult
+from tocsin.incidents.models import Incident
+from tocsin.incidents.transition_records import Act, Notify
+from tocsin.incidents.transition_writer import change, user_ref
+from tocsin.notifications.channel import Message
+from tocsin.notifications.channels import Channels
+from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, VOICE, action_url
+from tocsin.notifications.messages import contact_test_message, handoff_facts, handoff_message, incident_message
+from tocsin.notifications.models import (
+    CANCELLED,
+    EMAIL,
+    FAILED,
+    HANDOFF,
+    INCIDENT,
+    PENDING,
+    PHONE,
+    PUSH,
+    SENT,
+    SMS,
+    SUPPRESSED,
+    TEST,
+    Notification,
+)
+from tocsin.notifications.queries import link_secret
+
+logger = logging.getLogger(__name__)
+
+# PagerDuty's Notification.type per channel, for notify_log_entry.
+NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHONE: "phone_notification",
+                      PUSH: "push_notification"}
+LOG_STATUS = {SENT: "success", FAILED: "failed"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    handled: list[tuple[Outcome, str]]  # each row's outcome and channel
+    later: datetime | None  # the next pending due time after now
+    skipped_locked: bool
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    row: Notification
+    message: Message | None = None  # None: decided without sending
+    outcome: Outcome | None = None
+
+
+class NotifyStep:
+    name = "notify"
+    # A batch is sent concurrently, each send bounded by ``send_timeout``: one run is about one
+    # send long. Over the budget the run is cut off and its transaction rolled back (re-sent).
+    budget_seconds = 60.0
+
+    def __init__(
+        self, db: Database, now: Callable[[], datetime], channels: Channels, sent: SendObserver, base_url: str,
+        *, batch_size: int = 50, concurrency: int = 50, send_timeout: float = 40.0,
+        random: Callable[[], float] = random_module.random,
+    ) -> None:
+        self.db, self.now, self.channels, self.sent, self.base_url = db, now, channels, sent, base_url
+        self.batch_size, self.send_timeout, self.random = batch_size, send_timeout, random
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self._secret: bytes | None = None
+
+    async def run(self, now: datetime) -> StepResult:
+        secret = await self._link_secret(now)
+        batch = await (self._run_sqlite(now, secret) if self.db.is_sqlite else self._run_locked(now, secret))
+        for outcome, channel in batch.handled:
+            self.sent(channel, outcome.metric)
+        return StepResult(done=len(batch.handled), more=batch.more, next_due=batch.later,
+                          skipped_locked=batch.skipped_locked)
+
+    async def _link_secret(self, now: datetime) -> bytes:
+        if self._secret is None:  # made on first use by whichever process comes first; then fixed
+            async with self.db.write_turn(), self.db.transaction() as session:
+                self._secret = await session.run_sync(link_secret, now)
+        return self._secret
+
+    # --- the two ways of claiming ------------------------------------------------------------
+
+    async def _run_locked(self, now: datetime, secret: bytes) -> _Batch:
+        async with self.db.transaction() as session:
+            claimed = await claim_due(session, now, self.batch_size, lock=True)
+            facts = await load_facts(session, claimed, now, lock=True)
+            # A change holding the incident is about to decide these rows' fate: leave them be.
+            rows = [r for r in claimed if r.incident_id not in facts.busy]
+            outcomes = await self._send_all([self._plan(row, facts, secret, now) for row in rows])
+            await self._record(session, {r.id: r for r in rows}, facts.incidents, outcomes)
+            later, due = await next_pending(session, now)
+        # Rows left for a busy incident are first in line again: look again soon, not at once.
+        more = len(claimed) == self.batch_size and len(rows) == len(claimed)
+        handled = [(o, r.channel) for o, r in zip(outcomes, rows, strict=True)]
+        return _Batch(handled, later, skipped_locked=len(rows) < len(claimed) or (due and not more), more=more)
+
+    async def _run_sqlite(self, now: datetime, secret: bytes) -> _Batch:
+        async def due(session: AsyncSession) -> tuple[list[Notification], BatchFacts, datetime | None]:
+            rows = await claim_due(session, now, self.batch_size, lock=False)
+            later = None if rows else (await next_pending(session, now))[0]
+            return rows, await load_facts(session, rows, now, lock=False), later
+
+        # Read on a read connection (nothing is held while sending); the rows come back detached.
+        rows, facts, later = await self.db.read(due)
+        if not rows:  # the usual tick: no write transaction at all
+            return _Batch([], later, skipped_locked=False, more=False)
+        plans = [self._plan(row, facts, secret, now) for row in rows]
+        outcomes = await self._send_all(plans)
+        async with self.db.write_turn(), self.db.transaction() as session:
+            fresh = await load_by_ids(session, [r.id for r in rows])
+            incidents = await load_incidents(session, {r.incident_id for r in rows if r.incident_id})
+            await self._record(session, fresh, incidents, outcomes)
+            later, _ = await next_pending(session, now)
+        handled = [(o, r.channel) for o, r in zip(outcomes, rows, strict=True)]
+        return _Batch(handled, later, skipped_locked=False, more=len(rows) == self.batch_size)
+
+    # --- deciding and rendering --------------------------------------------------------------
+
+    def _plan(self, row: Notification, facts: BatchFacts, secret: bytes, now: datetime) -> _Plan:
+        if row.kind == INCIDENT:
+            incident = facts.incidents.get(row.incident_id or "")
+            if incident is None or incident.status != "triggered":
+                why = "the incident is gone" if incident is None else f"the incident is {incident.status}"
+                return _Plan(row, outcome=Outcome(row.id, CANCELLED, error=f"not sent: {why}"))
+            if row.user_id not in facts.assignees.get(incident.id, set()):
+                return _Plan(row, outcome=Outcome(row.id, CANCELLED, error="not sent: the user is no longer assigned"))
+            if incident.service_id in facts.maintenance:
+                return _Plan(row, outcome=Outcome(
+                    row.id, SUPPRESSED, error=f"not sent: the service is in maintenance window "
+                                              f"{facts.maintenance[incident.service_id]}"))
+        try:
+            return _Plan(row, message=self._render(row, facts, secret, now))
+        except Exception as exc:  # one bad row (a malformed detail) must not stop the batch
+            logger.exception("notification %s could not be rendered", row.id)
+            return _Plan(row, outcome=Outcome(row.id, FAILED, error=f"could not render the message: {exc}"))
+
+    def _render(self, row: Notification, facts: BatchFacts, secret: bytes, now: datetime) -> Message:
+        if row.kind == INCIDENT:
+            incident = facts.incidents[row.incident_id or ""]
+
+            def link(action: str) -> str:
+                return action_url(self.base_url, secret, incident_id=incident.id, user_id=row.user_id,
+                                  action=action, now=now)
+
+            return incident_message(
+                row.id, row.channel, row.address, facts.incident_facts(incident), base_url=self.base_url,
+                links={ACKNOWLEDGE: link(ACKNOWLEDGE), RESOLVE: link(RESOLVE)},
+                voice_callback_url=link(VOICE) if row.channel == PHONE else None,
+            )
+        if row.kind == HANDOFF:
+            return handoff_message(row.id, row.channel, row.address, handoff_facts(row.detail or {}),
+                                   base_url=self.base_url)
+        if row.kind == TEST:
+            label = (row.detail or {}).get("label")
+            return contact_test_message(row.id, row.channel, row.address, label=str(label) if label else None)
+        raise ValueError(f"unknown notification kind {row.kind!r}")
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def _send_all(self, plans: Sequence[_Plan]) -> list[Outcome]:
+        return list(await asyncio.gather(*(self._send(plan) for plan in plans)))
+
+    async def _send(self, plan: _Plan) -> Outcome:
+        if plan.outcome is not None:
+            return plan.outcome
+        assert plan.message is not None
+        async with self._concurrency:
+            return await attempt(self.channels.for_channel(plan.row.channel), plan.message,
+                                 attempts_before=plan.row.attempts, within=self.send_timeout, now=self.now,
+                                 random=self.random)
+
+    # --- recording ---------------------------------------------------------------------------
+
+    async def _record(self, session: AsyncSession, rows: dict[str, Notification], incidents: dict[str, Incident],
+                      outcomes: Sequence[Outcome]) -> None:
+        at = self.now()
+        for outcome in outcomes:
+            row = rows.get(outcome.notification_id)
+            if row is None:
+                continue
+            if row.status != PENDING and not (outcome.attempted and outcome.status in (SENT, FAILED)):
+                continue  # cancelled while we decided (SQLite); a send that happened is still recorded
+            row.status, row.updated_at = outcome.status, at
+            row.last_error = outcome.error
+            if outcome.attempted:
+                row.attempts += 1
+                row.provider_response = outcome.response
+            if outcome.status == SENT:
+                row.sent_at = at
+            if outcome.due_at is not None:
+                row.due_at = outcome.due_at
+            incident = incidents.get(row.incident_id or "")
+            if row.kind == INCIDENT and outcome.status in LOG_STATUS and incident is not None:
+                await self._log(session, incident, row, LOG_STATUS[outcome.status], at)
+        await session.flush()
+
+    async def _log(self, session: AsyncSession, incident: Incident, row: Notification, status: str,
+                   at: datetime) -> None:
+        kind = NOTIFICATION_TYPES.get(row.channel, f"{row.channel}_notification")
+        notification = {"type": kind, "status": status, "address": row.address}
+        act = Act(at=at, agent=user_ref(row.user_id),
+                  channel={"type": "auto", "notification": notification, "user": user_ref(row.user_id)})
+        await change(session, incident, Notify(row.user_id, kind, row.address, status), act)

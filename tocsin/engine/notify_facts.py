@@ -1,0 +1,115 @@
+"""What the notify step reads about a batch of due notifications, in a fixed number of queries:
+the incidents they page for, who is assigned now, the services' names and maintenance windows,
+and each incident's first alert (its details go into the message)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.incidents.models import Alert, Incident, IncidentAssignment
+from tocsin.maintenance.queries import services_in_maintenance
+from tocsin.notifications.messages import IncidentFacts, alert_details, one_line
+from tocsin.notifications.models import INCIDENT, PENDING, Notification
+from tocsin.services.queries import service_names
+
+
+@dataclass
+class BatchFacts:
+    incidents: dict[str, Incident] = field(default_factory=dict)  # ORM rows of this session
+    assignees: dict[str, set[str]] = field(default_factory=dict)  # incident id -> user ids
+    services: dict[str, str] = field(default_factory=dict)  # service id -> name
+    maintenance: dict[str, str] = field(default_factory=dict)  # service id -> open window id
+    first_alerts: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # summary, payload
+    busy: set[str] = field(default_factory=set)  # incidents a change holds locked: their rows wait
+
+    def incident_facts(self, incident: Incident) -> IncidentFacts:
+        """The incident as a message shows it: the first alert's details (and its summary when it
+        says more than the title), or the details given through the API."""
+        details: tuple[tuple[str, str], ...] = ()
+        first = self.first_alerts.get(incident.id)
+        if first is not None:
+            summary, payload = first
+            details = alert_details(payload)
+            if one_line(summary) and one_line(summary) != one_line(incident.title):
+                details = (("Alert", one_line(summary)), *details)
+        elif incident.details:
+            details = (("Details", one_line(incident.details)),)
+        return IncidentFacts(id=incident.id, number=incident.number, title=incident.title,
+                             urgency=incident.urgency, service_name=self.services.get(incident.service_id, ""),
+                             details=details)
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: bool) -> list[Notification]:
+    """Up to ``limit`` pending notifications due at ``now``, oldest due first. ``lock``
+    (PostgreSQL): lock them, passing over rows another engine holds, until the transaction ends."""
+    query = (select(Notification).where(Notification.status == PENDING, Notification.due_at <= now)
+             .order_by(Notification.due_at, Notification.id).limit(limit))
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return list((await session.scalars(query)).all())
+
+
+async def load_by_ids(session: AsyncSession, ids: Iterable[str]) -> dict[str, Notification]:
+    rows = await session.scalars(select(Notification).where(Notification.id.in_(list(ids))))
+    return {row.id: row for row in rows}
+
+
+async def load_incidents(session: AsyncSession, incident_ids: set[str]) -> dict[str, Incident]:
+    if not incident_ids:
+        return {}
+    rows = await session.scalars(select(Incident).where(Incident.id.in_(list(incident_ids))))
+    return {incident.id: incident for incident in rows}
+
+
+async def load_facts(session: AsyncSession, rows: Sequence[Notification], now: datetime, *,
+                     lock: bool) -> BatchFacts:
+    """``lock`` (PostgreSQL): share-lock the incidents for the rest of the transaction, so none
+    changes between the check and the send, passing over those a change holds (``busy``). Never
+    waiting for an incident here is what keeps this free of deadlocks: a change locks its incident
+    first and then cancels its pending notifications, the reverse of this step's order."""
+    facts = BatchFacts()
+    incident_ids = {r.incident_id for r in rows if r.kind == INCIDENT and r.incident_id}
+    if not incident_ids:
+        return facts
+    if lock:
+        held = await session.scalars(select(Incident).where(Incident.id.in_(sorted(incident_ids)))
+                                     .with_for_update(read=True, skip_locked=True))
+        facts.incidents = {incident.id: incident for incident in held}
+        missing = incident_ids - facts.incidents.keys()
+        if missing:  # gone, or held by a change right now
+            facts.busy = set(await session.scalars(select(Incident.id).where(Incident.id.in_(list(missing)))))
+    else:
+        facts.incidents = await load_incidents(session, incident_ids)
+    for incident_id, user_id in await session.execute(
+            select(IncidentAssignment.incident_id, IncidentAssignment.user_id)
+            .where(IncidentAssignment.incident_id.in_(list(incident_ids)))):
+        facts.assignees.setdefault(incident_id, set()).add(user_id)
+    service_ids = {i.service_id for i in facts.incidents.values()}
+    facts.services = await service_names(session, service_ids)
+    facts.maintenance = await services_in_maintenance(session, service_ids, now)
+    ranked = (
+        select(Alert.incident_id, Alert.summary, Alert.body,
+               func.row_number().over(partition_by=Alert.incident_id, order_by=(Alert.created_at, Alert.id))
+               .label("n"))
+        .where(Alert.incident_id.in_(list(incident_ids))).subquery()
+    )
+    for incident_id, summary, body in await session.execute(
+            select(ranked.c.incident_id, ranked.c.summary, ranked.c.body).where(ranked.c.n == 1)):
+        facts.first_alerts[incident_id] = (summary, body if isinstance(body, dict) else {})
+    return facts
+
+
+async def next_pending(session: AsyncSession, now: datetime) -> tuple[datetime | None, bool]:
+    """The earliest pending due time after ``now``, and whether any pending row is due at
+    ``now`` still (on PostgreSQL after a claim: rows another engine holds). Two index seeks."""
+    later = await session.scalar(select(func.min(Notification.due_at))
+                                 .where(Notification.status == PENDING, Notification.due_at > now))
+    due = await session.scalar(select(Notification.id)
+                               .where(Notification.status == PENDING, Notification.due_at <= now).limit(1))
+    return later, due is not None
