@@ -31,7 +31,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -51,7 +50,7 @@ class Mailbox:
     messages: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         now = time.monotonic()
         found = TOKEN.search(envelope.content)
         with self.lock:

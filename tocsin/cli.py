@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -51,8 +52,11 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object
 
 
 @app.command()
-def serve() -> None:
-    """Run the server (Events API and REST API) on TOCSIN_HOST:TOCSIN_PORT."""
+def serve(
+    no_engine: bool = typer.Option(False, "--no-engine",
+                                   help="Serve the APIs only; run the paging engine elsewhere (tocsin engine)."),
+) -> None:
+    """Run the server (Events API and REST API) on TOCSIN_HOST:TOCSIN_PORT, with the paging engine."""
     from tocsin.api.app import create_app
     from tocsin.serving import serve as serve_with_limits
 
@@ -60,8 +64,40 @@ def serve() -> None:
     # The SQLite event processor runs in a thread; hand the GIL back to the event loop every
     # 0.5 ms instead of 5 ms so requests are not held up behind a processing batch.
     sys.setswitchinterval(0.0005)
+    _configure_logging(settings)
+    if no_engine:
+        logging.getLogger(__name__).info("the paging engine is off in this process (--no-engine)")
+    serve_with_limits(create_app(settings, start_engine=not no_engine), settings)
+
+
+@app.command()
+def engine() -> None:
+    """Run the paging engine alone (no HTTP) until SIGINT or SIGTERM.
+
+    Any number may run on PostgreSQL (they share the work); SQLite allows one per database, so
+    there the servers must run with --no-engine."""
+    from tocsin.engine.assembly import run_alone
+    from tocsin.engine.lock import EngineAlreadyRunning
+
+    settings = Settings()
+    _configure_logging(settings)
+
+    async def main() -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        await run_alone(settings, stopping)
+
+    try:
+        asyncio.run(main())
+    except EngineAlreadyRunning as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve_with_limits(create_app(settings), settings)
 
 
 @app.command()

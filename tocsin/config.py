@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=30.0, gt=0)
     keepalive_timeout: int = Field(default=5, ge=1)
     admin_email: str = "admin@example.com"
+    # A test and development facility (tocsin.clock.ScaledClock): run time ``clock_rate`` times
+    # faster than the system clock, counted from the unix time ``clock_epoch_real`` (default: the
+    # process's start), so several processes a test starts share one fast clock. 1.0 is the
+    # system clock; never set it in production.
+    clock_rate: float = Field(default=1.0, gt=0)
+    clock_epoch_real: float | None = None
     log_level: str = "info"
     # Email notifications over SMTP (a channel is live when host and sender are set).
     # smtp_security: "none" (plain, never upgraded), "starttls" (upgrade required), "tls" (implicit TLS).

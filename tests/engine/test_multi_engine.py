@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ class Mailbox:
     received: list[tuple[str, str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         arrived = time.time()
         head = envelope.content.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
         message_id = next((line.split(":", 1)[1].strip() for line in head.splitlines()
@@ -184,9 +184,9 @@ def _setup(c: Cluster) -> tuple[str, list[str]]:
 def _trigger(c: Cluster, routing_key: str, count: int) -> None:
     with httpx.Client(base_url=c.api_url, timeout=10) as client:
         for i in range(count):
+            payload = {"summary": f"multi {i}", "source": "t", "severity": "critical"}
             r = client.post("/v2/enqueue", json={"routing_key": routing_key, "event_action": "trigger",
-                                                 "dedup_key": f"multi-{i}",
-                                                 "payload": {"summary": f"multi {i}", "source": "t", "severity": "critical"}})
+                                                 "dedup_key": f"multi-{i}", "payload": payload})
             assert r.status_code == 202, r.text
 
 
@@ -229,7 +229,7 @@ def _message_id(notification_id: str) -> str:
 
 
 def test_three_engines_share_the_pages_and_survive_one_killed(cluster: Cluster) -> None:
-    routing_key, users = _setup(cluster)
+    routing_key, _users = _setup(cluster)
     engines = [cluster.start("engine", name=f"engine{n}") for n in range(3)]
     _trigger(cluster, routing_key, INCIDENTS)
     time.sleep(60 / RATE * 1.25)  # into level 2's sends
@@ -248,7 +248,7 @@ def test_three_engines_share_the_pages_and_survive_one_killed(cluster: Cluster) 
     # that records it (its row lock dies with it and another engine sends again): at most the one
     # batch the killed engine had in flight. Everything else exactly once.
     assert len(doubled) <= 20, doubled
-    first_arrival = {}
+    first_arrival: dict[str, float] = {}
     for message_id, _, arrived in mail:
         first_arrival.setdefault(message_id, arrived)
     late = {r["id"]: round(first_arrival[_message_id(r["id"])] - cluster.real_due(r["due_at"]), 2)
@@ -263,7 +263,7 @@ def test_three_engines_share_the_pages_and_survive_one_killed(cluster: Cluster) 
 
 
 def test_overdue_steps_run_once_in_order_after_every_engine_was_down(cluster: Cluster) -> None:
-    routing_key, users = _setup(cluster)
+    routing_key, _users = _setup(cluster)
     _trigger(cluster, routing_key, 50)
     time.sleep(120 / RATE * 2)  # no engine at all: every level's step falls due meanwhile
     assert cluster.mailbox.snapshot() == []
@@ -276,7 +276,8 @@ def test_overdue_steps_run_once_in_order_after_every_engine_was_down(cluster: Cl
     assert max(by_message.values()) == 1  # nobody crashed: exactly once
     logs = asyncio.run(_log_types(cluster.db_url))
     for types in logs.values():
-        steps = [t for t in types if t in ("assign_log_entry", "escalate_log_entry", "exhaust_escalation_path_log_entry")]
+        paging = ("assign_log_entry", "escalate_log_entry", "exhaust_escalation_path_log_entry")
+        steps = [t for t in types if t in paging]
         assert steps == ["assign_log_entry", "escalate_log_entry", "escalate_log_entry",
                          "exhaust_escalation_path_log_entry"], types
     # Per user, the levels were paged in order: level 1's email before level 2's before level 3's.

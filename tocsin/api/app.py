@@ -20,8 +20,11 @@ from tocsin.api.gate import RestGate
 from tocsin.audit.routes import router as audit_router
 from tocsin.auth.access import Authenticator
 from tocsin.auth.routes import router as access_router
+from tocsin.clock import clock_for
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.assembly import build_engine
+from tocsin.engine.metrics import EngineMetrics
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
 from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.directory import IntegrationDirectory
@@ -47,9 +50,9 @@ log = logging.getLogger(__name__)
 
 
 class Tocsin:
-    """The whole server as one ASGI callable, plus handles tests use (worker, committer)."""
+    """The whole server as one ASGI callable, plus handles tests use (worker, committer, engine)."""
 
-    def __init__(self, settings: Settings, *, start_worker: bool = True) -> None:
+    def __init__(self, settings: Settings, *, start_worker: bool = True, start_engine: bool = True) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
         # Every collaborator the clock-reading parts need reads it through the runtime on each
@@ -78,14 +81,21 @@ class Tocsin:
             policies_using_schedule=policies_targeting_schedule,
             policies_using_user=policies_targeting_user,
             forget_routing_key=self.directory.forget,
-        ))
+        ), clock=clock_for(settings.clock_rate, settings.clock_epoch_real))
+        # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
+        # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.
+        self.engine = build_engine(self.db, now, settings, EngineMetrics())
         self._start_worker = start_worker
+        self._start_engine = start_engine
         self.rest = self._build_rest()
         self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)
 
     def _build_rest(self) -> FastAPI:
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            if self._start_engine:
+                # First: on SQLite it refuses to start while another engine runs on the file.
+                self.engine.start()
             if self._start_worker:
                 self.worker.start()
                 self.retention.start()
@@ -95,6 +105,7 @@ class Tocsin:
             try:
                 yield
             finally:
+                await self.engine.stop()
                 await self.retention.stop()
                 await self.committer.close()
                 await self.worker.stop()

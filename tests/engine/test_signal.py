@@ -1,0 +1,130 @@
+"""Waking engines when work is stored: after the commit in this process, through PostgreSQL's
+NOTIFY in others (and never for a transaction that rolled back)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from tests.engine.steps import ScriptedStep
+from tocsin.clock import SystemClock
+from tocsin.db.session import Database
+from tocsin.engine.listener import APPLICATION_NAME, asyncpg_dsn
+from tocsin.engine.loop import Engine
+from tocsin.engine.metrics import EngineMetrics
+from tocsin.engine.signal import announce
+from tocsin.engine.step import StepResult
+
+
+async def far_off(now: datetime) -> StepResult:
+    return StepResult(next_due=now + timedelta(hours=1))
+
+
+class Rollback(Exception):
+    pass
+
+
+async def test_the_wake_waits_for_the_commit_and_is_dropped_on_rollback(database: Database) -> None:
+    wakes: list[str] = []
+
+    def store_work(session: Session, label: str) -> None:
+        announce(session, lambda: wakes.append(label))
+        announce(session, lambda: wakes.append(label))  # once per transaction is enough
+        assert label not in wakes  # not before the commit
+
+    async with database.transaction() as session:
+        await session.run_sync(store_work, "committed")
+    assert wakes == ["committed"]
+
+    async def rolled_back() -> None:
+        async with database.transaction() as session:
+            await session.run_sync(store_work, "rolled back")
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        await rolled_back()
+    assert wakes == ["committed"]
+    async with database.transaction() as session:  # a new transaction announces again
+        await session.run_sync(store_work, "again")
+    assert wakes == ["committed", "again"]
+
+
+async def _engine_listening(db: Database) -> tuple[Engine, ScriptedStep]:
+    step = ScriptedStep("idle", far_off)  # asleep for its 5 s cap unless woken
+    engine = Engine(db, SystemClock().now, [step], EngineMetrics())
+    engine.start()
+    assert engine.listener is not None
+    await asyncio.wait_for(engine.listener.listening.wait(), 5)
+    await step.until_runs(1)
+    await asyncio.sleep(0.05)
+    return engine, step
+
+
+async def _announce_from(db: Database, *, commit: bool) -> float:
+    """Store "work" through another Database (as another process would); when it committed."""
+    try:
+        async with db.transaction() as session:
+            await session.run_sync(announce, lambda: None)
+            await asyncio.sleep(0.2)  # the NOTIFY is sent but not committed: nobody hears it yet
+            if not commit:
+                raise Rollback
+    except Rollback:
+        pass
+    return time.monotonic()
+
+
+@pytest.mark.postgres
+async def test_a_notify_committed_through_another_database_wakes_the_engine(pg_empty: str) -> None:
+    engine_db, other_db = Database(pg_empty), Database(pg_empty)
+    engine, step = await _engine_listening(engine_db)
+    try:
+        await _announce_from(other_db, commit=False)
+        await asyncio.sleep(0.3)
+        assert len(step.runs) == 1  # rolled back: no wake
+        committed = await _announce_from(other_db, commit=True)
+        assert len(step.runs) == 1  # held until the commit
+        assert await step.until_runs(2, within=1.0) - committed < 1.0
+    finally:
+        await engine.stop()
+        await engine_db.dispose()
+        await other_db.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_listener_reconnects_when_its_connection_is_killed(pg_empty: str) -> None:
+    engine_db, other_db = Database(pg_empty), Database(pg_empty)
+    engine, step = await _engine_listening(engine_db)
+    assert engine.listener is not None
+    try:
+        admin = await asyncpg.connect(asyncpg_dsn(pg_empty))
+        try:
+            killed = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = $1 AND datname = current_database()", APPLICATION_NAME)
+        finally:
+            await admin.close()
+        assert killed == 1
+        # Listening again after the first pause, and it looks for work it may have missed.
+        await step.until_runs(2, within=3.0)
+        assert engine.listener.connects == 2
+        runs = len(step.runs)
+        committed = await _announce_from(other_db, commit=True)
+        assert await step.until_runs(runs + 1, within=1.0) - committed < 1.0
+    finally:
+        await engine.stop()
+        await engine_db.dispose()
+        await other_db.dispose()
+
+
+async def test_no_listener_on_sqlite(sqlite_db: Database) -> None:
+    engine = Engine(sqlite_db, SystemClock().now, [], EngineMetrics())
+    assert engine.listener is None
+    async with sqlite_db.transaction() as session:  # and announce sends no NOTIFY there
+        await session.run_sync(announce, engine.wake)
+        assert (await session.execute(text("SELECT 1"))).scalar() == 1
