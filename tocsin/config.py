@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     request_timeout: float = Field(default=30.0, gt=0)
     keepalive_timeout: int = Field(default=5, ge=1)
     admin_email: str = "admin@example.com"
+    # Twilio's account auth token: checks the X-Twilio-Signature of inbound SMS replies and key
+    # presses (the channels' settings add the rest of Twilio's; without it every webhook is refused).
+    twilio_auth_token: SecretStr | None = None
     log_level: str = "info"
 
     @property

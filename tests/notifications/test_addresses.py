@@ -6,7 +6,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tocsin.notifications import models
-from tocsin.notifications.addresses import CHANNELS, NOTIFICATION_TYPES, channel_of, same_phone, send_address, stored_forms
+from tocsin.notifications.addresses import (
+    CHANNELS,
+    NOTIFICATION_TYPES,
+    channel_of,
+    same_phone,
+    send_address,
+    stored_forms,
+)
 
 
 def test_channel_names_are_the_models_names() -> None:

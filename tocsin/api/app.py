@@ -22,6 +22,9 @@ from tocsin.auth.access import Authenticator
 from tocsin.auth.routes import router as access_router
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.routes import router as notification_actions_router
+from tocsin.engine.trial_send import ChannelLookup, no_channels
+from tocsin.engine.twilio_routes import router as twilio_router
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
 from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.directory import IntegrationDirectory
@@ -36,6 +39,7 @@ from tocsin.http.runtime import Runtime
 from tocsin.http.wiring import Wiring
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
+from tocsin.notifications.routes import router as notifications_router
 from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.queries import services_using_policies
 from tocsin.services.routes import router as services_router
@@ -49,8 +53,10 @@ log = logging.getLogger(__name__)
 class Tocsin:
     """The whole server as one ASGI callable, plus handles tests use (worker, committer)."""
 
-    def __init__(self, settings: Settings, *, start_worker: bool = True) -> None:
+    def __init__(self, settings: Settings, *, start_worker: bool = True, channels: ChannelLookup | None = None) -> None:
         self.settings = settings
+        # The channels test notifications go through (tests pass their own local ones).
+        self.channels: ChannelLookup = channels or no_channels
         self.db = Database(settings.database_url)
         # Every collaborator the clock-reading parts need reads it through the runtime on each
         # call: tests swap in a FrozenClock after construction.
@@ -105,11 +111,13 @@ class Tocsin:
         app = FastAPI(title="Tocsin", version=__version__, lifespan=lifespan, redirect_slashes=False,
                       description="A self-hosted incident response platform speaking the PagerDuty APIs.")
         app.state.runtime = self.runtime
+        app.state.channels = lambda name: self.channels(name)  # read on each call: tests may swap it
         errors.install(app)
         for router in (
             services_router, incidents_router, events_router, schedules_router, users_router,
             teams_router, escalation_router, maintenance_router, audit_router,
-            access_router, audit_records_router, abilities_router,
+            access_router, audit_records_router, abilities_router, notifications_router,
+            notification_actions_router, twilio_router,
         ):
             app.include_router(router)
 
