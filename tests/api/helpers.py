@@ -11,7 +11,13 @@ PUBLIC = {"/health", "/openapi.json",
           # OAuth token endpoint: the client authenticates in the body (RFC 6749 2.3)
           "/oauth/token",
           # secret iCal feeds: the token in the path is the credential (tocsin.schedules.feeds)
-          "/private/{token}/feed/{schedule_id}", "/private/{token}/feed/users/{user_id}"}
+          "/private/{token}/feed/{schedule_id}", "/private/{token}/feed/users/{user_id}",
+          # a notification's action link: the signed token in the path is the credential, for one
+          # incident and one user (tocsin.engine.routes; tests/engine/test_action_links.py)
+          "/notification_actions/{token}",
+          # Twilio's inbound webhooks: Twilio sends no API key; every request must carry a valid
+          # X-Twilio-Signature instead (tocsin.engine.twilio_routes; tests/engine/test_twilio_inbound.py)
+          "/twilio/sms", "/twilio/voice/{token}"}
 PUBLIC_PREFIXES = ("/docs", "/redoc")
 
 

@@ -24,6 +24,7 @@ from tocsin.escalation import routes as escalation
 from tocsin.incidents import log_routes
 from tocsin.incidents import routes as incidents
 from tocsin.maintenance import routes as maintenance
+from tocsin.notifications import routes as notifications
 from tocsin.schedules import routes as schedules
 from tocsin.services import routes as services
 from tocsin.teams import routes as teams
@@ -55,6 +56,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...]]] = [
      users.RULE_INCLUDES),
     ("/maintenance_windows", "/maintenance_windows", maintenance.WINDOW_INCLUDES),
     ("/maintenance_windows/{id}", "/maintenance_windows/{window}", maintenance.WINDOW_INCLUDES),
+    ("/notifications", "/notifications", notifications.INCLUDES),
 ]
 IDS = [spec_path for spec_path, _, _ in ROUTES]
 LOG_ENTRY_PATHS = ("/log_entries", "/log_entries/{id}", "/incidents/{id}/log_entries")

@@ -25,6 +25,9 @@ from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.assembly import build_engine
 from tocsin.engine.metrics import EngineMetrics
+from tocsin.engine.routes import router as notification_actions_router
+from tocsin.engine.trial_send import ChannelLookup
+from tocsin.engine.twilio_routes import router as twilio_router
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
 from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.directory import IntegrationDirectory
@@ -39,6 +42,8 @@ from tocsin.http.runtime import Runtime
 from tocsin.http.wiring import Wiring
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
+from tocsin.notifications.channels import Channels
+from tocsin.notifications.routes import router as notifications_router
 from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.queries import services_using_policies
 from tocsin.services.routes import router as services_router
@@ -52,7 +57,8 @@ log = logging.getLogger(__name__)
 class Tocsin:
     """The whole server as one ASGI callable, plus handles tests use (worker, committer, engine)."""
 
-    def __init__(self, settings: Settings, *, start_worker: bool = True, start_engine: bool = True) -> None:
+    def __init__(self, settings: Settings, *, start_worker: bool = True, start_engine: bool = True,
+                 channels: ChannelLookup | None = None) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
         # Every collaborator the clock-reading parts need reads it through the runtime on each
@@ -84,7 +90,11 @@ class Tocsin:
         ), clock=clock_for(settings.clock_rate, settings.clock_epoch_real))
         # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
         # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.
-        self.engine = build_engine(self.db, now, settings, EngineMetrics())
+        # One set of channels: the engine's sends and the contact-method test go through it.
+        self.notification_channels = Channels.from_settings(settings, now)
+        # What test notifications go through (a test may pass its own lookup).
+        self.channels: ChannelLookup = channels or self.notification_channels.for_channel
+        self.engine = build_engine(self.db, now, settings, EngineMetrics(), channels=self.notification_channels)
         self._start_worker = start_worker
         self._start_engine = start_engine
         self.rest = self._build_rest()
@@ -116,11 +126,13 @@ class Tocsin:
         app = FastAPI(title="Tocsin", version=__version__, lifespan=lifespan, redirect_slashes=False,
                       description="A self-hosted incident response platform speaking the PagerDuty APIs.")
         app.state.runtime = self.runtime
+        app.state.channels = lambda name: self.channels(name)  # read on each call: tests may swap it
         errors.install(app)
         for router in (
             services_router, incidents_router, events_router, schedules_router, users_router,
             teams_router, escalation_router, maintenance_router, audit_router,
-            access_router, audit_records_router, abilities_router,
+            access_router, audit_records_router, abilities_router, notifications_router,
+            notification_actions_router, twilio_router,
         ):
             app.include_router(router)
 

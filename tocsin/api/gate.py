@@ -18,15 +18,21 @@ from starlette.types import Receive, Scope, Send
 from tocsin.auth.access import Authenticator
 from tocsin.errors import TocsinError
 from tocsin.events.ratelimit import SlidingWindowLimiter
+from tocsin.notifications.inbound import SMS_PATH
+from tocsin.notifications.links import ACTION_PATH, VOICE_PATH
 
 log = logging.getLogger(__name__)
 WINDOW = 60
 # The OAuth token endpoint is public: its client authenticates in the body (RFC 6749 2.3).
-PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/oauth/token"})
+# Twilio's inbound SMS webhook sends no API key: its X-Twilio-Signature is checked by the route.
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/oauth/token",
+                          SMS_PATH})
 # Secret iCal feed URLs (tocsin.schedules.feeds): calendar apps cannot send an Authorization
 # header, so the unguessable token in the path is the credential, checked by the feed route.
 # The documentation pages' own JavaScript and CSS (tocsin.api.docs) are public like the pages.
-PUBLIC_PREFIXES = ("/private/", "/docs/assets/")
+# A notification's action links and a page call's key presses carry a signed token in the path
+# (tocsin.notifications.links), checked by their routes (tocsin.engine.routes, twilio_routes).
+PUBLIC_PREFIXES = ("/private/", "/docs/assets/", f"{ACTION_PATH}/", f"{VOICE_PATH}/")
 
 
 async def _send_error(send: Any, status: int, message: str, code: int, errors: list[str],

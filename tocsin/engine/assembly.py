@@ -12,6 +12,7 @@ from datetime import datetime
 from tocsin.clock import clock_for
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.handoff import HandoffStep
 from tocsin.engine.loop import Engine
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.notify import NotifyStep
@@ -24,14 +25,15 @@ HEALTH_SECONDS = 60.0
 
 
 def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, metrics: EngineMetrics, *,
-                 steps_extra: Sequence[Step] = ()) -> Engine:
+                 steps_extra: Sequence[Step] = (), channels: Channels | None = None) -> Engine:
     """The engine with every step, in the order a tick runs them; its channels built from the
     settings (a channel that is not configured fails its sends with the reason, never silently)."""
-    channels = Channels.from_settings(settings, now)
+    channels = channels or Channels.from_settings(settings, now)
     live = channels.live()
     log.info("notification channels live: %s", ", ".join(live) if live else "none (sends will fail: not configured)")
     steps: list[Step] = [
         *steps_extra,
+        HandoffStep(db, now),
         NotifyStep(db, now, channels, metrics.sent, settings.base_url),
         ReconcileStep(db, metrics),
     ]

@@ -37,7 +37,7 @@ from tocsin.incidents.transition_records import Act, Notify
 from tocsin.incidents.transition_writer import change, user_ref
 from tocsin.notifications.channel import Message
 from tocsin.notifications.channels import Channels
-from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, VOICE, action_url
+from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url, voice_url
 from tocsin.notifications.messages import contact_test_message, handoff_facts, handoff_message, incident_message
 from tocsin.notifications.models import (
     CANCELLED,
@@ -176,7 +176,8 @@ class NotifyStep:
             return incident_message(
                 row.id, row.channel, row.address, facts.incident_facts(incident), base_url=self.base_url,
                 links={ACKNOWLEDGE: link(ACKNOWLEDGE), RESOLVE: link(RESOLVE)},
-                voice_callback_url=link(VOICE) if row.channel == PHONE else None,
+                voice_callback_url=voice_url(self.base_url, secret, incident_id=incident.id, user_id=row.user_id,
+                                             now=now) if row.channel == PHONE else None,
             )
         if row.kind == HANDOFF:
             return handoff_message(row.id, row.channel, row.address, handoff_facts(row.detail or {}),

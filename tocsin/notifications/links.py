@@ -26,6 +26,7 @@ ACTIONS = frozenset({ACKNOWLEDGE, RESOLVE, VOICE})
 # mail leaks little; the incident's own state still decides what an action does.
 LINK_LIFETIME = timedelta(hours=24)
 ACTION_PATH = "/notification_actions"  # {base_url}/notification_actions/{token}
+VOICE_PATH = "/twilio/voice"  # {base_url}/twilio/voice/{token}: where a call's Gather posts the key
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +81,16 @@ def action_url(base_url: str, secret: bytes, *, incident_id: str, user_id: str, 
     """The URL of an action link made at ``now`` (valid for ``LINK_LIFETIME``)."""
     token = sign(secret, incident_id=incident_id, user_id=user_id, action=action, expires_at=now + LINK_LIFETIME)
     return f"{base_url.rstrip('/')}{ACTION_PATH}/{token}"
+
+
+def voice_url(base_url: str, secret: bytes, *, incident_id: str, user_id: str, now: datetime) -> str:
+    """Where a phone call's Gather posts the key pressed (``Message.voice_callback_url``): a VOICE
+    token bound to the incident and the user, valid for ``LINK_LIFETIME``."""
+    token = sign(secret, incident_id=incident_id, user_id=user_id, action=VOICE, expires_at=now + LINK_LIFETIME)
+    return f"{base_url.rstrip('/')}{VOICE_PATH}/{token}"
+
+
+def is_genuine(secret: bytes, token: str) -> bool:
+    """Was the token signed with ``secret`` (expired or not)? Tells an expired link (410) from a
+    broken one (404); only ``verify`` grants anything."""
+    return verify(secret, token, datetime.min.replace(tzinfo=UTC)) is not None
