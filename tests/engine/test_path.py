@@ -3,6 +3,8 @@ checked directly and as properties over random policies."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -110,7 +112,7 @@ def test_round_robin_turns_are_fair(users: list[str], position: int, count: int)
     assert len(picked) == count
     counts = [picked.count(u) for u in users]
     assert max(counts) - min(counts) <= 1  # everyone's turn comes before anyone's second
-    assert all(a != b for a, b in zip(picked, picked[1:], strict=False)) or len(users) == 1
+    assert all(a != b for a, b in pairwise(picked)) or len(users) == 1
     assert 0 <= following < len(users) if count else following == position  # no turn taken: unchanged
     again, _ = round_robin_picks(users, following, 1)
     assert picked == [] or again == [users[(users.index(picked[-1]) + 1) % len(users)]]

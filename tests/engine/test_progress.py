@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tocsin.engine.path import PolicyRule, freeze
 from tocsin.engine.progress import Progress, matters, progress
@@ -24,7 +25,7 @@ from tocsin.incidents.transition_records import (
 )
 
 T0 = datetime(2024, 6, 3, 8, tzinfo=UTC)
-BASE = {"incident_id": "I1", "agent": None, "channel": {"type": "api"}, "summary": ""}
+BASE: dict[str, Any] = {"incident_id": "I1", "agent": None, "channel": {"type": "api"}, "summary": ""}
 PATH = freeze(2, [PolicyRule("R1", 5, (("user", "U1"),))])
 RUNNING = Progress(PATH, 1, False, T0, T0)
 
@@ -35,7 +36,8 @@ def at(minutes: int) -> datetime:
 
 def test_opening_reopening_and_delegating_freeze_afresh() -> None:
     opened = progress(None, [Triggered(**BASE, at=at(0)), Assigned(**BASE, at=at(0), to_users=("U1",))])
-    assert opened == Progress.fresh(at(0)) and opened is not None and opened.freeze
+    assert opened is not None and opened.freeze
+    assert opened == Progress.fresh(at(0))
     reopened = progress(RUNNING, [Reopened(**BASE, at=at(50))])
     assert reopened == Progress.fresh(at(50))
     delegated = progress(RUNNING, [Delegated(**BASE, at=at(20), policy_id="P2", to_users=("U2",))])

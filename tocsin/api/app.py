@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from tocsin.auth.access import Authenticator
 from tocsin.auth.routes import router as access_router
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.planner import plan_transaction
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
 from tocsin.escalation.routes import router as escalation_router
 from tocsin.events.directory import IntegrationDirectory
@@ -52,6 +54,10 @@ class Tocsin:
     def __init__(self, settings: Settings, *, start_worker: bool = True) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
+        # The engine's planner stores the work each change implies in the change's transaction.
+        # Its announce (wake the engine) is a no-op until tocsin.engine.signal lands (core).
+        plan = functools.partial(plan_transaction, announce=lambda _: None)
+        self.db.before_commit.append(plan)
         # Every collaborator the clock-reading parts need reads it through the runtime on each
         # call: tests swap in a FrozenClock after construction.
         def now() -> datetime:
@@ -78,6 +84,7 @@ class Tocsin:
             policies_using_schedule=policies_targeting_schedule,
             policies_using_user=policies_targeting_user,
             forget_routing_key=self.directory.forget,
+            plan_pending_work=plan,
         ))
         self._start_worker = start_worker
         self.rest = self._build_rest()

@@ -34,6 +34,7 @@ from tocsin.incidents.transition_records import (
 )
 from tocsin.incidents.transition_writer import (
     assignment_rows,
+    opened_rows,
     recorded,
     snapshot,
     state_columns,
@@ -215,6 +216,7 @@ class BatchWriter:
         if self.new_rows:
             s.execute(insert(table_of(Incident)), self.new_rows)
             s.execute(insert(table_of(Alert)), list(self.alerts.values()))
+            self._announce_opened(session)
         if self.new_assignments:
             s.execute(insert(table_of(IncidentAssignment)), self.new_assignments)
         store_round_robin_positions_sync(s, self.turns)
@@ -226,6 +228,16 @@ class BatchWriter:
         records = self.new_records + records
         recorded(session).extend(records)
         return records
+
+    def _announce_opened(self, session: Session) -> None:
+        """Leave the inserted incidents and their assignments in the session for the engine's
+        planner (``transition_writer.opened_rows``)."""
+        users: dict[str, list[tuple[str, datetime]]] = {}
+        for a in self.new_assignments:
+            users.setdefault(a["incident_id"], []).append((a["user_id"], a["at"]))
+        opened = opened_rows(session)
+        for row in self.new_rows:
+            opened[row["id"]] = (row, users.get(row["id"], []))
 
     def _load_existing(self, s: Session) -> dict[str, Incident]:
         ids = sorted({i for i, _, _ in self.commands})
