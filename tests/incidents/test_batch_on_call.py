@@ -97,7 +97,7 @@ async def _statements_to_prepare(h: Harness, policies: list[str]) -> int:
             prepared = prepare(session, events, T0)
         finally:
             event.remove(engine, "before_cursor_execute", count)
-        assert {tuple(users) for users in prepared.writer.on_call.values()} and len(prepared.writer.on_call) == len(
+        assert {level.users for level in prepared.writer.on_call.values()} and len(prepared.writer.on_call) == len(
             policies)
         return statements
 

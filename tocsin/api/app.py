@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
 from tocsin import __version__
@@ -25,7 +27,9 @@ from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.assembly import build_engine
 from tocsin.engine.metrics import EngineMetrics
+from tocsin.engine.planner import plan_transaction
 from tocsin.engine.routes import router as notification_actions_router
+from tocsin.engine.signal import announce
 from tocsin.engine.trial_send import ChannelLookup
 from tocsin.engine.twilio_routes import router as twilio_router
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
@@ -61,6 +65,11 @@ class Tocsin:
                  channels: ChannelLookup | None = None) -> None:
         self.settings = settings
         self.db = Database(settings.database_url)
+        # The engine's planner stores the work each change implies in the change's transaction.
+        # Its announce wakes this process's engine after the commit (and, on PostgreSQL, every
+        # other engine through NOTIFY in the transaction).
+        plan = functools.partial(plan_transaction, announce=self._announce)
+        self.db.before_commit.append(plan)
         # Every collaborator the clock-reading parts need reads it through the runtime on each
         # call: tests swap in a FrozenClock after construction.
         def now() -> datetime:
@@ -87,6 +96,7 @@ class Tocsin:
             policies_using_schedule=policies_targeting_schedule,
             policies_using_user=policies_targeting_user,
             forget_routing_key=self.directory.forget,
+            plan_pending_work=plan,
         ), clock=clock_for(settings.clock_rate, settings.clock_epoch_real))
         # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
         # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.
@@ -99,6 +109,9 @@ class Tocsin:
         self._start_engine = start_engine
         self.rest = self._build_rest()
         self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)
+
+    def _announce(self, session: Session) -> None:
+        announce(session, self.engine.wake)
 
     def _build_rest(self) -> FastAPI:
         @asynccontextmanager

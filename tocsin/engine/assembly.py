@@ -12,12 +12,16 @@ from datetime import datetime
 from tocsin.clock import clock_for
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.escalate import EscalateStep
 from tocsin.engine.handoff import HandoffStep
 from tocsin.engine.loop import Engine
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.notify import NotifyStep
+from tocsin.engine.planner import plan_transaction
 from tocsin.engine.reconcile import ReconcileStep
+from tocsin.engine.signal import announce
 from tocsin.engine.step import Step
+from tocsin.engine.timers import ClockStep
 from tocsin.notifications.channels import Channels
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,8 @@ def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, 
     log.info("notification channels live: %s", ", ".join(live) if live else "none (sends will fail: not configured)")
     steps: list[Step] = [
         *steps_extra,
+        EscalateStep(db, now),
+        ClockStep(db, now),
         HandoffStep(db, now),
         NotifyStep(db, now, channels, metrics.sent, settings.base_url),
         ReconcileStep(db, metrics),
@@ -46,6 +52,9 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     db = Database(settings.database_url)
     clock = clock_for(settings.clock_rate, settings.clock_epoch_real)
     engine = build_engine(db, clock.now, settings, EngineMetrics())
+    # The steps' own changes (an escalation, a timeout) plan their follow-up work before they
+    # commit, exactly as in `tocsin serve`.
+    db.before_commit.append(lambda session: plan_transaction(session, lambda s: announce(s, engine.wake)))
     try:
         engine.start()
         while not stopping.is_set():

@@ -1,5 +1,6 @@
-"""What the engine keeps per incident: the escalation path frozen onto it, the incident's timers
-(PagerDuty's ``pending_actions``), plus a few engine-wide cursors.
+"""What the engine keeps per incident: the escalation path frozen onto it, plus a few engine-wide
+cursors. The incident's timers (PagerDuty's ``pending_actions``) are ``incidents.models.IncidentTimer``
+and the round-robin turns ``escalation.models.RoundRobinPosition``, re-exported here.
 
 Every pending action is a row with a due time, written in the transaction of the change that
 implies it (``tocsin.engine.planner``), so a restart or a crashed process never loses one.
@@ -10,17 +11,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, IdColumn
 
-# IncidentTimer.kind: exactly PagerDuty's pending action types.
-ESCALATE = "escalate"
-UNACKNOWLEDGE = "unacknowledge"  # acknowledgement timeout or the end of a snooze
-RESOLVE = "resolve"  # the service's auto-resolve timeout
-URGENCY_CHANGE = "urgency_change"  # support hours begin: low urgency is raised to high
-TIMER_KINDS = (ESCALATE, UNACKNOWLEDGE, RESOLVE, URGENCY_CHANGE)
+# The timers live with incidents (the incident's ``pending_actions`` read them, and incidents sit
+# below the engine) and the round-robin turns with escalation rules; the engine uses both.
+from tocsin.escalation.models import RoundRobinPosition as RoundRobinPosition
+from tocsin.incidents.models import ESCALATE as ESCALATE
+from tocsin.incidents.models import RESOLVE as RESOLVE
+from tocsin.incidents.models import TIMER_KINDS as TIMER_KINDS
+from tocsin.incidents.models import UNACKNOWLEDGE as UNACKNOWLEDGE
+from tocsin.incidents.models import URGENCY_CHANGE as URGENCY_CHANGE
+from tocsin.incidents.models import IncidentTimer as IncidentTimer
 
 
 class IncidentEscalation(Base):
@@ -42,24 +46,6 @@ class IncidentEscalation(Base):
     # Set when assignees must be told again without a new assignment (acknowledgement timeout,
     # snooze end, urgency raised); notification rules count from max(assignment, this).
     renotify_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class IncidentTimer(Base):
-    """One pending action of an open incident; at most one per kind."""
-
-    __tablename__ = "incident_timers"
-    __table_args__ = (Index("ix_incident_timers_kind_due_at", "kind", "due_at"),)
-    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    due_at: Mapped[datetime]
-
-
-class RoundRobinPosition(Base):
-    """Where a round-robin escalation rule hands the next incident (index into its on-call users)."""
-
-    __tablename__ = "round_robin_positions"
-    rule_id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
-    next_index: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class EngineCursor(Base):

@@ -22,6 +22,7 @@ from tocsin.audit.recorder import Actor, record
 from tocsin.db.links import linked
 from tocsin.errors import Conflict, InvalidInput, NotFound
 from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam, EscalationRule, EscalationTarget
+from tocsin.escalation.round_robin import ASSIGN_TO_EVERYONE
 from tocsin.escalation.schemas import PolicyCreate, PolicyFields, RuleIn
 from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id
@@ -49,6 +50,7 @@ class Rule:
     id: str
     escalation_delay_in_minutes: int
     targets: tuple[Target, ...]
+    strategy: str = ASSIGN_TO_EVERYONE  # escalation_rule_assignment_strategy
 
 
 @dataclass
@@ -71,7 +73,8 @@ class PolicyView:
             "on_call_handoff_notifications": p.on_call_handoff_notifications,
             "escalation_rules": [
                 {"id": r.id, "escalation_delay_in_minutes": r.escalation_delay_in_minutes,
-                 "targets": [{"type": f"{t.kind}_reference", "id": t.id} for t in r.targets]}
+                 "targets": [{"type": f"{t.kind}_reference", "id": t.id} for t in r.targets],
+                 "escalation_rule_assignment_strategy": r.strategy}
                 for r in self.rules
             ],
             "teams": list(self.team_ids),
@@ -93,11 +96,12 @@ async def rules_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str
     # Plain columns, not ORM objects: an update deletes and re-inserts rules under the same ids,
     # which loaded objects in the identity map would conflict with.
     rules = list(await session.execute(
-        select(EscalationRule.id, EscalationRule.policy_id, EscalationRule.escalation_delay_in_minutes)
+        select(EscalationRule.id, EscalationRule.policy_id, EscalationRule.escalation_delay_in_minutes,
+               EscalationRule.assignment_strategy)
         .where(EscalationRule.policy_id.in_(list(policy_ids)))
         .order_by(EscalationRule.policy_id, EscalationRule.position)
     ))
-    targets: dict[str, list[Target]] = {rule_id: [] for rule_id, _, _ in rules}
+    targets: dict[str, list[Target]] = {rule_id: [] for rule_id, *_ in rules}
     if rules:
         rows = await session.execute(
             select(EscalationTarget.rule_id, EscalationTarget.user_id, EscalationTarget.schedule_id)
@@ -108,8 +112,8 @@ async def rules_of(session: AsyncSession, policy_ids: Sequence[str]) -> dict[str
             target_id = user_id or schedule_id
             assert target_id is not None  # the one_target check constraint: exactly one of them is set
             targets[rule_id].append(Target("user" if user_id else "schedule", target_id))
-    for rule_id, policy_id, delay in rules:
-        found[policy_id].append(Rule(rule_id, delay, tuple(targets[rule_id])))
+    for rule_id, policy_id, delay, strategy in rules:
+        found[policy_id].append(Rule(rule_id, delay, tuple(targets[rule_id]), strategy))
     return found
 
 
@@ -198,7 +202,8 @@ async def _write_rules(session: AsyncSession, policy_id: str, rules: list[RuleIn
         rule_id = rule.id if rule.id in reusable and rule.id not in used else new_id()
         used.add(rule_id)
         session.add(EscalationRule(id=rule_id, policy_id=policy_id, position=position,
-                                   escalation_delay_in_minutes=rule.escalation_delay_in_minutes))
+                                   escalation_delay_in_minutes=rule.escalation_delay_in_minutes,
+                                   assignment_strategy=rule.strategy))
         await session.flush()  # the rule before its targets
         for index, target in enumerate(rule.targets):
             is_user = target.kind == "user"

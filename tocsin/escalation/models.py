@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, IdColumn
@@ -63,3 +63,13 @@ class EscalationPolicyTeam(Base):
     __table_args__ = (Index("ix_escalation_policy_teams_team_id", "team_id"),)
     policy_id: Mapped[str] = mapped_column(ForeignKey("escalation_policies.id"), primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+
+
+class RoundRobinPosition(Base):
+    """Where a round-robin escalation rule hands the next incident (index into its on-call
+    users). Keyed by rule id without a foreign key: a running escalation keeps its frozen rule
+    (``tocsin.engine.path``) after the policy's rules are replaced."""
+
+    __tablename__ = "round_robin_positions"
+    rule_id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    next_index: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

@@ -1,19 +1,24 @@
-"""Read helpers other domains may use (the escalation domain's public surface).
+"""Read helpers other domains may use (the escalation domain's public surface), and the one
+write they need: taking a round-robin rule's turn (``assign_level``, ``take_round_robin_turn``,
+``store_round_robin_positions_sync``).
 
-All take the caller's ``AsyncSession``; levels are 1-based as PagerDuty numbers them.
+All take the caller's session; levels are 1-based as PagerDuty numbers them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from tocsin.db.base import table_of
 from tocsin.db.bridge import SyncAsAsync, run_now
 from tocsin.db.links import linked
 from tocsin.escalation.models import (
@@ -21,7 +26,9 @@ from tocsin.escalation.models import (
     EscalationPolicyTeam,
     EscalationRule,
     EscalationTarget,
+    RoundRobinPosition,
 )
+from tocsin.escalation.round_robin import ASSIGN_TO_EVERYONE, ROUND_ROBIN, assignees, round_robin_pick
 from tocsin.schedules.queries import on_call_sources, shift_at
 from tocsin.teams.models import Team
 from tocsin.users.queries import existing_user_ids
@@ -110,32 +117,69 @@ async def level_count(session: AsyncSession, policy_id: str) -> int:
     return int(count.scalar_one())
 
 
-async def on_call_at_level(
+@dataclass(frozen=True)
+class LevelOnCall:
+    """Who is on call at one level of a policy, and how the level assigns them."""
+
+    users: tuple[str, ...] = ()  # everyone on call, in target order, each once
+    rule_id: str | None = None
+    strategy: str = ASSIGN_TO_EVERYONE
+    position: int = 0  # round robin: whose turn is next
+
+    @property
+    def takes_turns(self) -> bool:
+        """A round-robin level: one user per incident, in turn."""
+        return self.strategy == ROUND_ROBIN and self.rule_id is not None
+
+    def assignees(self, position: int | None = None) -> tuple[tuple[str, ...], int]:
+        """Who the level assigns (everyone, or the user whose turn it is) and the next position."""
+        return assignees(self.strategy, self.users, self.position if position is None else position)
+
+
+async def on_call_levels(
     session: AsyncSession, policy_ids: Iterable[str], level: int, at: datetime
-) -> dict[str, list[str]]:
+) -> dict[str, LevelOnCall]:
     """Who level ``level`` of each policy pages at instant ``at`` (every asked id is a key): user
     targets themselves, schedule targets whoever is on call in the schedule then (nobody during a
-    gap). In target order, each user once; deleted users and schedules are skipped.
+    gap). In target order, each user once; deleted users and schedules are skipped. With the
+    level's rule, its assignment strategy and (round robin) whose turn is next.
 
     A fixed number of statements whatever the number of policies: one for every policy's targets,
     three for every schedule they name (each rendered once), one for which users still exist."""
     wanted = _unique(policy_ids)
-    targets: dict[str, list[tuple[str | None, str | None]]] = {pid: [] for pid in wanted}
     if not wanted or level < 1:
-        return {pid: [] for pid in wanted}
+        return {pid: LevelOnCall() for pid in wanted}
+    rules: dict[str, tuple[str | None, str, int]] = {}
+    targets: dict[str, list[Targeted]] = {pid: [] for pid in wanted}
     rows = await session.execute(
-        select(EscalationRule.policy_id, EscalationTarget.user_id, EscalationTarget.schedule_id)
+        select(EscalationRule.policy_id, EscalationRule.id, EscalationRule.assignment_strategy,
+               RoundRobinPosition.next_index, EscalationTarget.user_id, EscalationTarget.schedule_id)
         .join(EscalationRule, EscalationRule.id == EscalationTarget.rule_id)
+        .outerjoin(RoundRobinPosition, RoundRobinPosition.rule_id == EscalationRule.id)
         .where(EscalationRule.policy_id.in_(wanted), EscalationRule.position == level - 1)
         .order_by(EscalationRule.policy_id, EscalationTarget.position)
     )
-    for policy_id, user_id, schedule_id in rows:
+    for policy_id, rule_id, strategy, position, user_id, schedule_id in rows:
+        rules[policy_id] = (rule_id, strategy, position or 0)
         targets[policy_id].append((user_id, schedule_id))
+    users = await _resolve(session, targets, at)
+    found: dict[str, LevelOnCall] = {}
+    for pid in wanted:
+        rule, how, turn = rules.get(pid, (None, ASSIGN_TO_EVERYONE, 0))
+        found[pid] = LevelOnCall(tuple(users[pid]), rule, how, turn)
+    return found
+
+
+Targeted = tuple[str | None, str | None]  # (user id, schedule id): exactly one is set
+
+
+async def _resolve(session: AsyncSession, targets: dict[str, list[Targeted]], at: datetime) -> dict[str, list[str]]:
+    """Each key's targets -> the users they page at ``at`` (in order, each once, live users only)."""
     schedule_ids = {sid for found in targets.values() for _, sid in found if sid}
     sources = await on_call_sources(session, schedule_ids, at, at)
     shifts = {sid: shift_at(source, at) for sid, source in sources.items()}
     candidates: dict[str, list[str]] = {}
-    for policy_id, found in targets.items():
+    for key, found in targets.items():
         users: list[str] = []
         for user_id, schedule_id in found:
             shift = shifts.get(schedule_id) if schedule_id else None
@@ -143,14 +187,73 @@ async def on_call_at_level(
                 users.append(user_id)
             elif shift is not None:
                 users.append(shift.user)
-        candidates[policy_id] = users
+        candidates[key] = users
     live = await existing_user_ids(session, [u for users in candidates.values() for u in users])
-    return {pid: [u for u in dict.fromkeys(users) if u in live] for pid, users in candidates.items()}
+    return {key: [u for u in dict.fromkeys(users) if u in live] for key, users in candidates.items()}
+
+
+async def on_call_for_targets(
+    session: AsyncSession, targets: Iterable[tuple[str, str]], at: datetime
+) -> list[str]:
+    """Who ``targets`` ((type "user" | "schedule", id), as an escalation path froze them) page at
+    ``at``: users themselves, schedules whoever is on call then. In order, each once, live users only."""
+    found: list[Targeted] = [(tid, None) if kind == "user" else (None, tid) for kind, tid in targets]
+    return (await _resolve(session, {"": found}, at))[""]
+
+
+async def on_call_at_level(
+    session: AsyncSession, policy_ids: Iterable[str], level: int, at: datetime
+) -> dict[str, list[str]]:
+    """Everyone on call at level ``level`` of each policy at ``at`` (see ``on_call_levels``)."""
+    return {pid: list(found.users) for pid, found in (await on_call_levels(session, policy_ids, level, at)).items()}
 
 
 async def on_call_user_ids(session: AsyncSession, policy_id: str, level: int, at: datetime) -> list[str]:
     """Who level ``level`` of one policy pages at instant ``at`` (see ``on_call_at_level``)."""
     return (await on_call_at_level(session, [policy_id], level, at)).get(policy_id, [])
+
+
+async def assign_level(session: AsyncSession, policy_id: str, level: int, at: datetime) -> tuple[str, ...]:
+    """Who an incident reaching level ``level`` of the policy is assigned to at ``at``: everyone on
+    call, or for a round-robin rule the one whose turn it is (the turn is taken: stored)."""
+    found = (await on_call_levels(session, [policy_id], level, at))[policy_id]
+    if not found.takes_turns or found.rule_id is None:
+        return found.users
+    return await take_round_robin_turn(session, found.rule_id, found.users)
+
+
+async def take_round_robin_turn(session: AsyncSession, rule_id: str, users: Sequence[str]) -> tuple[str, ...]:
+    """The user whose turn it is on a round-robin rule among ``users`` (none: ()), and the turn
+    taken. The position row is locked (PostgreSQL) so two concurrent turns never pick one user."""
+    if not users:
+        return ()
+    await session.execute(_insert_position(session, [{"rule_id": rule_id, "next_index": 0}]))
+    position = (await session.execute(
+        select(RoundRobinPosition.next_index).where(RoundRobinPosition.rule_id == rule_id).with_for_update()
+    )).scalar_one()
+    user, following = round_robin_pick(users, position)
+    await session.execute(update(RoundRobinPosition).where(RoundRobinPosition.rule_id == rule_id)
+                          .values(next_index=following))
+    return (user,) if user is not None else ()
+
+
+def _insert_position(session: AsyncSession | Session, rows: list[dict[str, Any]]) -> Any:
+    """INSERT of round-robin positions that leaves existing ones alone (either database)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(RoundRobinPosition).values(rows).on_conflict_do_nothing(index_elements=["rule_id"])
+
+
+def store_round_robin_positions_sync(session: Session, positions: dict[str, int]) -> None:
+    """Set each rule's next round-robin position (the event processor's batch took its turns)."""
+    if not positions:
+        return
+    rows = [{"rule_id": rule_id, "next_index": index} for rule_id, index in sorted(positions.items())]
+    session.execute(_insert_position(session, rows))
+    table = table_of(RoundRobinPosition)  # Core: an executemany UPDATE by key
+    session.execute(update(table).where(table.c.rule_id == bindparam("b_rule"))
+                    .values(next_index=bindparam("b_index")),
+                    [{"b_rule": r["rule_id"], "b_index": r["next_index"]} for r in rows])
 
 
 async def policies_targeting_schedule(session: AsyncSession, schedule_id: str) -> list[tuple[str, str]]:
@@ -183,9 +286,14 @@ async def policies_targeting_user(session: AsyncSession, user_id: str) -> list[t
     return [(pid, name) for pid, name in rows]
 
 
-def first_level_on_call_sync(session: Session, policy_ids: Iterable[str], at: datetime) -> dict[str, list[str]]:
-    """Who level 1 of each policy assigns at ``at``, for the synchronous event processor: a fixed
-    number of statements for the whole batch, each schedule rendered once. Runs
-    ``on_call_at_level`` itself over the sync session (``tocsin.db.bridge``)."""
+def first_levels_sync(session: Session, policy_ids: Iterable[str], at: datetime) -> dict[str, LevelOnCall]:
+    """Who is on call at level 1 of each policy at ``at`` and how the level assigns, for the
+    synchronous event processor: a fixed number of statements for the whole batch, each schedule
+    rendered once. Runs ``on_call_levels`` itself over the sync session (``tocsin.db.bridge``)."""
     adapter: Any = SyncAsAsync(session)
-    return run_now(on_call_at_level(adapter, policy_ids, 1, at))
+    return run_now(on_call_levels(adapter, policy_ids, 1, at))
+
+
+def first_level_on_call_sync(session: Session, policy_ids: Iterable[str], at: datetime) -> dict[str, list[str]]:
+    """Everyone on call at level 1 of each policy at ``at`` (see ``first_levels_sync``)."""
+    return {pid: list(found.users) for pid, found in first_levels_sync(session, policy_ids, at).items()}

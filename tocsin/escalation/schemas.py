@@ -25,10 +25,27 @@ class TargetIn(WireInput):
         return self.type.removesuffix("_reference")
 
 
+Strategy = Literal["assign_to_everyone", "round_robin"]
+
+
+class StrategyIn(WireInput):
+    type: Strategy
+
+
 class RuleIn(WireInput):
     id: str | None = Field(default=None, max_length=16)
     escalation_delay_in_minutes: StrictInt = Field(ge=MIN_DELAY, le=MAX_DELAY)
     targets: list[TargetIn] = Field(min_length=1, max_length=MAX_TARGETS)
+    # PagerDuty's request examples send {"type": "round_robin"}; its schema (and our answers) a
+    # plain string: both are taken. Left out: every target is assigned.
+    escalation_rule_assignment_strategy: StrategyIn | Strategy | None = None
+
+    @property
+    def strategy(self) -> str:
+        value = self.escalation_rule_assignment_strategy
+        if value is None:
+            return "assign_to_everyone"
+        return value if isinstance(value, str) else value.type
 
 
 class TeamIn(WireInput):

@@ -94,8 +94,8 @@ def policy_json(
                 "id": r.id,
                 "escalation_delay_in_minutes": r.escalation_delay_in_minutes,
                 "targets": [_target(base, t, names, expand_targets) for t in r.targets],
-                # Tocsin pages every target of a level.
-                "escalation_rule_assignment_strategy": "assign_to_everyone",
+                # A string, as PagerDuty's EscalationRule schema has it (requests may send {"type": ...}).
+                "escalation_rule_assignment_strategy": r.strategy,
             }
             for r in v.rules
         ],

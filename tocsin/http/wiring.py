@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 # policy ids -> {policy id: [(service id, service name)]}; policies no service uses may be absent.
 # Implemented by ``tocsin.services.queries.services_using_policies``; used by escalation.
@@ -29,6 +30,11 @@ ServicesUsingPolicies = Callable[[AsyncSession, list[str]], Awaitable[dict[str, 
 # a schedule or user id -> [(policy id, policy name)] of the live policies targeting it.
 # Implemented by ``tocsin.escalation.queries``; used by schedules and users to refuse deletion.
 PoliciesUsing = Callable[[AsyncSession, str], Awaitable[list[tuple[str, str]]]]
+
+# Store now the work the transaction's incident changes imply (timers, sends: the engine's planner,
+# ``tocsin.engine.planner``), as the before-commit hook would at commit; it then finds nothing left.
+# Used by the incidents routes, so a write's answer shows the incident's pending_actions.
+PlanPendingWork = Callable[[Session], None]
 
 # Drop a routing key from the events hot path's cache (``tocsin.events.directory``) once the
 # transaction that removed its integration has committed.
@@ -75,3 +81,4 @@ class Wiring:
     policies_using_schedule: PoliciesUsing
     policies_using_user: PoliciesUsing
     forget_routing_key: ForgetRoutingKey
+    plan_pending_work: PlanPendingWork

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db import sequences
 from tocsin.db.base import table_of
+from tocsin.escalation.queries import LevelOnCall, store_round_robin_positions_sync
 from tocsin.incidents.dedup import Step
 from tocsin.incidents.models import INCIDENT_NUMBERS, Alert, Incident, IncidentAssignment, LogEntry
 from tocsin.incidents.transition_log import log_entries, stamp_in_order
@@ -33,6 +34,7 @@ from tocsin.incidents.transition_records import (
 )
 from tocsin.incidents.transition_writer import (
     assignment_rows,
+    opened_rows,
     recorded,
     snapshot,
     state_columns,
@@ -101,10 +103,12 @@ class BatchWriter:
     (``decide_new``) and those on existing ones at ``flush``, under the write lock, on the locked
     rows; then writes rows and changes together."""
 
-    def __init__(self, at: datetime, on_call: dict[str, list[str]], names: dict[str, str]) -> None:
+    def __init__(self, at: datetime, on_call: dict[str, LevelOnCall], names: dict[str, str]) -> None:
         self.at = at
-        self.on_call = on_call
+        self.on_call = on_call  # level 1 of each policy the batch opens incidents with
         self.names = names
+        # Round-robin rules whose turns the batch took: rule id -> next position (stored at flush).
+        self.turns: dict[str, int] = {}
         # New rows are written with their final state, so nothing inserted here is updated
         # later and a resolve-then-retrigger of one key never has two open alerts at once.
         self.new_incidents: dict[str, dict[str, Any]] = {}
@@ -157,9 +161,20 @@ class BatchWriter:
             "severity": event.severity or "error", "summary": event.summary or event.dedup_key,
             "body": event.payload, "created_at": event.received_at, "resolved_at": None,
         }
-        assignees = tuple(self.on_call.get(policy, ())) if policy else None
-        command = Open(alert_id, assignees, assign_channel=_AUTO)
+        command = Open(alert_id, self._assignees(policy), assign_channel=_AUTO)
         self.commands.append((incident_id, command, self._act(event)))
+
+    def _assignees(self, policy: str | None) -> tuple[str, ...] | None:
+        """Level 1 of the policy: everyone on call, or (round robin) whose turn it is, one per
+        incident of the batch in event order."""
+        if not policy:
+            return None
+        level = self.on_call.get(policy) or LevelOnCall()
+        if not level.takes_turns:
+            return level.users
+        assert level.rule_id is not None  # takes_turns
+        users, self.turns[level.rule_id] = level.assignees(self.turns.get(level.rule_id))
+        return users
 
     def _initial_state(self, row: dict[str, Any]) -> IncidentState:
         return IncidentState(id=row["id"], status="triggered", policy_id=row["escalation_policy_id"],
@@ -201,8 +216,10 @@ class BatchWriter:
         if self.new_rows:
             s.execute(insert(table_of(Incident)), self.new_rows)
             s.execute(insert(table_of(Alert)), list(self.alerts.values()))
+            self._announce_opened(session)
         if self.new_assignments:
             s.execute(insert(table_of(IncidentAssignment)), self.new_assignments)
+        store_round_robin_positions_sync(s, self.turns)
         self._write_existing(s, existing, states, records)
         entries = log_entries(records, self.service_of.__getitem__, self.names)
         stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
@@ -211,6 +228,16 @@ class BatchWriter:
         records = self.new_records + records
         recorded(session).extend(records)
         return records
+
+    def _announce_opened(self, session: Session) -> None:
+        """Leave the inserted incidents and their assignments in the session for the engine's
+        planner (``transition_writer.opened_rows``)."""
+        users: dict[str, list[tuple[str, datetime]]] = {}
+        for a in self.new_assignments:
+            users.setdefault(a["incident_id"], []).append((a["user_id"], a["at"]))
+        opened = opened_rows(session)
+        for row in self.new_rows:
+            opened[row["id"]] = (row, users.get(row["id"], []))
 
     def _load_existing(self, s: Session) -> dict[str, Incident]:
         ids = sorted({i for i, _, _ in self.commands})

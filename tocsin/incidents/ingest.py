@@ -24,7 +24,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from tocsin.db.bridge import SyncAsAsync, run_now
-from tocsin.escalation.queries import first_level_on_call_sync
+from tocsin.escalation.queries import first_levels_sync
 from tocsin.ids import new_id
 from tocsin.incidents.batch_writer import AlertEventIn as AlertEventIn  # the processor's input type
 from tocsin.incidents.batch_writer import BatchWriter
@@ -91,8 +91,8 @@ def prepare(session: Session, events: list[AlertEventIn], at: datetime) -> Prepa
     policies = {
         e.service.get("escalation_policy_id") for e, s in zip(events, steps, strict=True) if s.outcome == "new_alert"
     }
-    on_call = first_level_on_call_sync(session, [p for p in policies if p], at)
-    on_call_users = {u for users in on_call.values() for u in users}
+    on_call = first_levels_sync(session, [p for p in policies if p], at)
+    on_call_users = {u for level in on_call.values() for u in level.users}
     # SyncAsAsync answers the AsyncSession calls user_refs makes, on this sync session (tocsin.db.bridge).
     names = run_now(user_refs(SyncAsAsync(session), on_call_users))  # type: ignore[arg-type]  # a duck-typed adapter
     writer = BatchWriter(at, on_call, {u: facts.name for u, facts in names.items()})

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db import sequences
 from tocsin.errors import IncidentAlreadyResolved, InvalidInput, NotFound
-from tocsin.escalation.queries import existing_policy_ids, level_count, on_call_user_ids
+from tocsin.escalation.queries import assign_level, existing_policy_ids, level_count
 from tocsin.ids import new_id
 from tocsin.incidents.models import INCIDENT_NUMBERS, Incident, IncidentNote, Priority
 from tocsin.incidents.queries import (
@@ -74,10 +74,11 @@ async def _checked_policy(session: AsyncSession, policy_id: str, field: str) -> 
 
 
 async def first_level(session: AsyncSession, policy_id: str | None, at: datetime) -> tuple[str, ...] | None:
-    """Who level 1 of the policy assigns at ``at``; None when there is no policy (no assignment)."""
+    """Who level 1 of the policy assigns at ``at`` (a round-robin level: whose turn it is); None
+    when there is no policy (no assignment)."""
     if not policy_id:
         return None
-    return tuple(await on_call_user_ids(session, policy_id, 1, at))
+    return await assign_level(session, policy_id, 1, at)
 
 
 # --- priorities ------------------------------------------------------------------------------
@@ -213,8 +214,8 @@ async def _escalate(
     levels = await level_count(session, incident.escalation_policy_id)
     if not 1 <= level <= levels:
         raise InvalidInput(errors=[f"{field}.escalation_level must be between 1 and {levels}"])
-    users = await on_call_user_ids(session, incident.escalation_policy_id, level, at)
-    await change(session, incident, Escalate(level, tuple(users), retrigger), api_act(agent, at))
+    users = await assign_level(session, incident.escalation_policy_id, level, at)
+    await change(session, incident, Escalate(level, users, retrigger), api_act(agent, at))
 
 
 async def _set_status(
@@ -277,9 +278,10 @@ async def add_note(
 
 
 async def snooze(session: AsyncSession, incident_id: str, duration: int, user_id: str, at: datetime) -> Incident:
-    """Only acknowledged incidents snooze. The snooze end re-triggers the incident: the engine
-    (next issue) runs that timer from ``snoozed_until``; until then it is shown as the
-    ``unacknowledge`` pending action."""
+    """Only acknowledged incidents snooze. When the snooze ends the engine's clock step returns
+    the incident to triggered and its assignees are told again: the planner stores that as the
+    incident's ``unacknowledge`` timer (its pending action) in this transaction, replacing any
+    acknowledgement timeout."""
     incident = await get_incident(session, incident_id, for_update=True)
     if incident.status != "acknowledged":
         raise InvalidInput(errors=["Incident must be acknowledged to be snoozed"])

@@ -11,6 +11,13 @@ from tocsin.db.base import Base, IdColumn
 # The `sequences` row incident numbers are taken from (events and REST alike; unique across nodes).
 INCIDENT_NUMBERS = "incident_number"
 
+# IncidentTimer.kind: exactly PagerDuty's pending action types.
+ESCALATE = "escalate"
+UNACKNOWLEDGE = "unacknowledge"  # acknowledgement timeout or the end of a snooze
+RESOLVE = "resolve"  # the service's auto-resolve timeout
+URGENCY_CHANGE = "urgency_change"  # support hours begin: low urgency is raised to high
+TIMER_KINDS = (ESCALATE, UNACKNOWLEDGE, RESOLVE, URGENCY_CHANGE)
+
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
@@ -127,3 +134,15 @@ class LogEntry(Base):
     summary: Mapped[str] = mapped_column(Text)
     agent: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     channel: Mapped[dict[str, Any]]
+
+
+class IncidentTimer(Base):
+    """One pending action of an open incident; at most one per kind. Written by the engine's
+    planner (``tocsin.engine.planner``) in the transaction of the change that implies it; kept
+    here, with the incident, because the incident's ``pending_actions`` show them."""
+
+    __tablename__ = "incident_timers"
+    __table_args__ = (Index("ix_incident_timers_kind_due_at", "kind", "due_at"),)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    due_at: Mapped[datetime]

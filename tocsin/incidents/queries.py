@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import NotFound
 from tocsin.escalation.queries import policy_labels
-from tocsin.incidents.models import Alert, Incident, LogEntry, Priority
+from tocsin.incidents.models import Alert, Incident, IncidentTimer, LogEntry, Priority
 from tocsin.incidents.render_context import Context
 from tocsin.services.models import Service
 from tocsin.services.queries import service_names
@@ -113,6 +113,12 @@ async def fill_context(
     if not ids:
         return
     await _first_triggers(session, ctx, ids)
+    if open_ids := [i.id for i in incidents if i.status != "resolved"]:
+        # The engine's timers are the incidents' pending_actions (one statement for the page).
+        timers = await session.execute(select(IncidentTimer.incident_id, IncidentTimer.kind, IncidentTimer.due_at)
+                                       .where(IncidentTimer.incident_id.in_(open_ids)))
+        for incident_id, kind, due_at in timers:
+            ctx.timers.setdefault(incident_id, []).append((kind, due_at))
     counts = await session.execute(
         select(
             Alert.incident_id,

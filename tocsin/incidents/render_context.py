@@ -26,7 +26,7 @@ class Context:
     includes: frozenset[str] = frozenset()
     now: datetime | None = None
     service_names: dict[str, str] = field(default_factory=dict)
-    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> facts, for pending actions
+    services: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> facts, for include[]=services
     users: dict[str, Any] = field(default_factory=dict)  # id -> tocsin.users.queries.UserFacts
     policy_names: dict[str, str] = field(default_factory=dict)
     policy_teams: dict[str, list[str]] = field(default_factory=dict)
@@ -35,6 +35,8 @@ class Context:
     first_trigger: dict[str, str] = field(default_factory=dict)  # incident id -> log entry id
     first_trigger_entries: dict[str, LogEntry] = field(default_factory=dict)  # when included
     alert_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # incident id -> [(timer kind, due at)]: the engine's incident timers, shown as pending_actions
+    timers: dict[str, list[tuple[str, datetime]]] = field(default_factory=dict)
 
     @property
     def user_names(self) -> dict[str, str]:

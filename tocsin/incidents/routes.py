@@ -139,7 +139,12 @@ def _context(request: Request, rt: Runtime, documented: tuple[str, ...] = INCIDE
     return Context(rt.base_url, params.time_zone(request), includes.asked(request, documented), rt.clock.now())
 
 
-async def _render(session: Any, ctx: Context, incidents: list[Incident]) -> list[dict[str, Any]]:
+async def _render(
+    session: AsyncSession, rt: Runtime, ctx: Context, incidents: list[Incident],
+) -> list[dict[str, Any]]:
+    """A write's answer: the pending work of its changes is planned first, so the incidents'
+    ``pending_actions`` show it (the before-commit hook then has nothing left to plan)."""
+    await session.run_sync(rt.wiring.plan_pending_work)
     await fill_context(session, ctx, incidents)
     return [incident_json(ctx, i) for i in incidents]
 
@@ -160,7 +165,7 @@ async def create_one(
     ctx = _context(request, rt)
     async with rt.db.transaction() as session:
         incident = await logic.create_incident(session, body.incident, user.id, rt.clock.now())
-        [rendered] = await _render(session, ctx, [incident])
+        [rendered] = await _render(session, rt, ctx, [incident])
     return {"incident": rendered}
 
 
@@ -190,7 +195,7 @@ async def update_many(
                 changed.append(await logic.update_incident(session, item.id, item, user.id, now, f"incidents[{n}]"))
             except NotFound:
                 raise NotFound(errors=[f"incidents[{n}].id: incident {item.id} not found"]) from None
-        rendered = await _render(session, ctx, changed)
+        rendered = await _render(session, rt, ctx, changed)
     return p.body("incidents", rendered, len(rendered), False)
 
 
@@ -215,7 +220,7 @@ async def update_one(
     ctx = _context(request, rt)
     async with rt.db.transaction() as session:
         incident = await logic.update_incident(session, incident_id, body.incident, user.id, rt.clock.now())
-        [rendered] = await _render(session, ctx, [incident])
+        [rendered] = await _render(session, rt, ctx, [incident])
     return {"incident": rendered}
 
 
@@ -255,7 +260,7 @@ async def snooze(
     ctx = _context(request, rt)
     async with rt.db.transaction() as session:
         incident = await logic.snooze(session, incident_id, body.duration, user.id, rt.clock.now())
-        [rendered] = await _render(session, ctx, [incident])
+        [rendered] = await _render(session, rt, ctx, [incident])
     return {"incident": rendered}
 
 

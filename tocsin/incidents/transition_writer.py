@@ -93,6 +93,13 @@ def recorded(session: AsyncSession | Session) -> list[Record]:
     return session.info.setdefault("incident_records", [])
 
 
+def opened_rows(session: AsyncSession | Session) -> dict[str, tuple[dict[str, Any], list[tuple[str, datetime]]]]:
+    """Incidents this transaction inserted in bulk (the events processor's batches), final for
+    the transaction: id -> (incident row, [(assignee, assigned at)]). The engine's planner reads
+    them here rather than reading the rows back on the processor's hot path."""
+    return session.info.setdefault("opened_incident_rows", {})
+
+
 async def change(session: AsyncSession, incident: Incident, command: Command, act: Act) -> list[Record]:
     """Apply ``command`` to ``incident``; return what changed ([] when nothing did)."""
     state, records = run(snapshot(incident), command, act)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tocsin.http.refs import envelope, reference
 from tocsin.incidents.contexts import alert_contexts
-from tocsin.incidents.models import Alert, Incident, IncidentNote, LogEntry, Priority
+from tocsin.incidents.models import URGENCY_CHANGE, Alert, Incident, IncidentNote, LogEntry, Priority
 from tocsin.incidents.render_context import Context
 
 AGENT_SUMMARIES = {"service_reference": "Service", "user_reference": "User"}
@@ -44,21 +44,17 @@ def _incident(ctx: Context, incident: Incident) -> dict[str, Any]:
 
 
 def pending_actions(ctx: Context, incident: Incident) -> list[dict[str, Any]]:
-    """The automatic changes due (SPEC-NOTES 3), from the service's timeouts and the snooze;
-    the engine (next issue) carries them out."""
+    """The automatic changes due (SPEC-NOTES 3): the engine's timers of the incident (escalate,
+    unacknowledge, resolve, urgency_change), soonest first. An urgency change says what it
+    changes to (always high: PagerDuty's scheduled actions only raise urgency)."""
     if incident.status == "resolved":
         return []
-    facts = ctx.services.get(incident.service_id, {})
     actions: list[dict[str, Any]] = []
-    if incident.status == "acknowledged":
-        if incident.snoozed_until is not None:
-            actions.append({"type": "unacknowledge", "at": ctx.time(incident.snoozed_until)})
-        elif facts.get("acknowledgement_timeout") and incident.last_status_change_at is not None:
-            due = incident.last_status_change_at + timedelta(seconds=facts["acknowledgement_timeout"])
-            actions.append({"type": "unacknowledge", "at": ctx.time(due)})
-    if facts.get("auto_resolve_timeout"):
-        due = incident.created_at + timedelta(seconds=facts["auto_resolve_timeout"])
-        actions.append({"type": "resolve", "at": ctx.time(due)})
+    for kind, due in sorted(ctx.timers.get(incident.id, ()), key=lambda t: (t[1], t[0])):
+        action: dict[str, Any] = {"type": kind, "at": ctx.time(due)}
+        if kind == URGENCY_CHANGE:
+            action["to"] = "high"
+        actions.append(action)
     return actions
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from tocsin.services.models import Integration, Service
 
 SERVICE_FIELDS = ("name", "description", "status", "auto_resolve_timeout", "acknowledgement_timeout",
-                  "incident_urgency_rule", "support_hours", "escalation_policy_id")
+                  "incident_urgency_rule", "support_hours", "scheduled_actions", "escalation_policy_id")
 
 
 def service_snapshot(service: Service) -> dict[str, Any]:

@@ -60,11 +60,22 @@ async def _check_policy(session: AsyncSession, fields: ServiceFields, required: 
 def _apply(service: Service, fields: ServiceFields) -> None:
     data = fields.model_dump(exclude_unset=True, mode="json")
     for name in ("name", "description", "status", "auto_resolve_timeout", "acknowledgement_timeout",
-                 "incident_urgency_rule", "support_hours"):
+                 "incident_urgency_rule", "support_hours", "scheduled_actions"):
         if name in data:
             setattr(service, name, data[name])
     if "escalation_policy" in data:
         service.escalation_policy_id = (data["escalation_policy"] or {}).get("id")
+
+
+def _check_scheduled_actions(service: Service) -> None:
+    """Scheduled actions act on support hours: PagerDuty accepts them only with an urgency rule
+    that uses support hours (and the support hours themselves)."""
+    if not service.scheduled_actions:
+        return
+    rule_type = (service.incident_urgency_rule or {}).get("type")
+    if rule_type != "use_support_hours" or not service.support_hours:
+        raise InvalidInput(errors=[
+            "service.scheduled_actions: need an incident_urgency_rule of type use_support_hours and support_hours"])
 
 
 async def create_service(session: AsyncSession, fields: ServiceCreate, actor: Actor, now: datetime) -> Service:
@@ -72,9 +83,10 @@ async def create_service(session: AsyncSession, fields: ServiceCreate, actor: Ac
     service = Service(
         id=new_id(), name=fields.name, status="active", incident_urgency_rule=dict(DEFAULT_RULE),
         auto_resolve_timeout=DEFAULT_AUTO_RESOLVE, acknowledgement_timeout=DEFAULT_ACK_TIMEOUT,
-        created_at=now, updated_at=now,
+        scheduled_actions=[], created_at=now, updated_at=now,
     )
     _apply(service, fields)
+    _check_scheduled_actions(service)
     session.add(service)
     await session.flush()
     record(session, actor, action="create", resource_type="service", resource_id=service.id,
@@ -89,6 +101,7 @@ async def update_service(
     before = service_snapshot(service)
     await _check_policy(session, fields, required=False)
     _apply(service, fields)
+    _check_scheduled_actions(service)
     service.updated_at = now
     await session.flush()
     record(session, actor, action="update", resource_type="service", resource_id=service.id,

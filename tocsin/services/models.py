@@ -21,6 +21,9 @@ class Service(Base):
     acknowledgement_timeout: Mapped[int | None]
     incident_urgency_rule: Mapped[dict[str, Any]]
     support_hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # PagerDuty's scheduled_actions: [{type: urgency_change, at: {type: named_time, name:
+    # support_hours_start | support_hours_end}, to_urgency: high}]; the engine raises urgency then.
+    scheduled_actions: Mapped[list[Any]] = mapped_column(default=list)
     # Checked against tocsin.escalation.queries by the services logic (no FK: see migration 0005).
     escalation_policy_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
     created_at: Mapped[datetime]

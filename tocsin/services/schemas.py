@@ -59,7 +59,20 @@ class SupportHoursIn(WireInput):
         return value
 
 
-NOT_NULLABLE = ("name", "status", "incident_urgency_rule", "escalation_policy")
+class NamedTimeIn(WireInput):
+    type: Literal["named_time"]
+    name: Literal["support_hours_start", "support_hours_end"]
+
+
+class ScheduledActionIn(WireInput):
+    """Raise a low-urgency incident's urgency when support hours start (or end)."""
+
+    type: Literal["urgency_change"]
+    at: NamedTimeIn
+    to_urgency: Literal["high"]
+
+
+NOT_NULLABLE = ("name", "status", "incident_urgency_rule", "escalation_policy", "scheduled_actions")
 
 
 class ServiceFields(WireInput):
@@ -70,6 +83,7 @@ class ServiceFields(WireInput):
     acknowledgement_timeout: int | None = Field(default=None, ge=0, le=60 * 60 * 24 * 7)
     incident_urgency_rule: UrgencyRuleIn | None = None
     support_hours: SupportHoursIn | None = None
+    scheduled_actions: list[ScheduledActionIn] | None = Field(default=None, max_length=2)
     escalation_policy: ReferenceIn | None = None
 
     _no_nulls = reject_nulls(*NOT_NULLABLE)

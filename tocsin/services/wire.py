@@ -56,7 +56,7 @@ def service_json(
         ],
         teams=[_named(base, "team", t, related.team_names.get(t, t), "teams" in include) for t in team_ids],
         addons=[],
-        scheduled_actions=[],
+        scheduled_actions=list(service.scheduled_actions or []),
         alert_creation="create_alerts_and_incidents",
         alert_grouping_parameters={"type": None},
     )

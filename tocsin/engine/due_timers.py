@@ -1,0 +1,66 @@
+"""Claiming due incident timers for the escalate and clock steps.
+
+The incident row is the lock every change of an incident takes first (REST changes, the events
+processor, the engine), and the planner rewrites an incident's timers only inside such a change.
+So a step locks the incidents of due timers (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, in id order
+as the processor locks them; an incident busy elsewhere is left for the next run), then reads
+which of their timers are still due: a timer replaced or deleted meanwhile is not acted on, and
+no two engines act on one timer. On SQLite one engine runs per database and FOR UPDATE does
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tocsin.db.session import Database
+from tocsin.incidents.models import Incident, IncidentTimer
+
+
+@dataclass
+class Claim:
+    due: list[tuple[Incident, str, datetime]] = field(default_factory=list)  # locked incident, kind, due at
+    full: bool = False  # the batch was full: there may be more due now
+    skipped_locked: bool = False  # due timers of incidents another transaction holds were left
+
+    @property
+    def incident_ids(self) -> list[str]:
+        return list(dict.fromkeys(i.id for i, _, _ in self.due))
+
+
+async def claim(session: AsyncSession, kinds: Sequence[str], now: datetime, limit: int) -> Claim:
+    """Lock the incidents of up to ``limit`` timers of ``kinds`` due at ``now`` and return their
+    timers that are still due, earliest first."""
+    candidates = list(await session.execute(
+        select(IncidentTimer.incident_id).where(IncidentTimer.kind.in_(kinds), IncidentTimer.due_at <= now)
+        .order_by(IncidentTimer.due_at, IncidentTimer.incident_id).limit(limit)))
+    ids = sorted({i for (i,) in candidates})
+    if not ids:
+        return Claim()
+    lock = select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id)
+    if session.get_bind().dialect.name == "postgresql":
+        lock = lock.with_for_update(skip_locked=True)
+    incidents = {i.id: i for i in (await session.execute(lock)).scalars()}
+    rows = await session.execute(
+        select(IncidentTimer.incident_id, IncidentTimer.kind, IncidentTimer.due_at)
+        .where(IncidentTimer.incident_id.in_(sorted(incidents)), IncidentTimer.kind.in_(kinds),
+               IncidentTimer.due_at <= now)
+        .order_by(IncidentTimer.due_at, IncidentTimer.incident_id, IncidentTimer.kind))
+    due = [(incidents[i], kind, at) for i, kind, at in rows]
+    return Claim(due, full=len(candidates) == limit, skipped_locked=len(incidents) < len(ids))
+
+
+async def next_due(db: Database, kinds: Sequence[str], after: datetime) -> datetime | None:
+    """The earliest timer of ``kinds`` due after ``after`` (read after the step's commit, so
+    the timers it replaced count)."""
+    async def read(session: AsyncSession) -> datetime | None:
+        found = await session.execute(
+            select(func.min(IncidentTimer.due_at)).where(IncidentTimer.kind.in_(kinds), IncidentTimer.due_at > after))
+        value: datetime | None = found.scalar_one_or_none()
+        return value
+    return await db.read(read)
