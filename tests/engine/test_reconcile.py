@@ -84,9 +84,9 @@ async def test_every_open_incident_is_walked_once_an_interval_and_each_repair_lo
 async def test_the_app_builds_the_engine_with_the_reconciler_and_tests_tick_it(harness: Harness) -> None:
     await open_incidents(harness, 1)
     engine = harness.tocsin.engine
-    assert [step.name for step in engine.steps] == ["escalate", "clock", "handoff", "notify", "reconcile"]
+    assert [step.name for step in engine.steps] == ["notify", "escalate", "clock", "handoff", "reconcile"]
     assert not engine.running  # the harness never runs the lifespan
     summary = await engine.tick()
     # the placeholder planner repairs nothing
-    assert summary.done == {"escalate": 0, "clock": 0, "handoff": 0, "notify": 0, "reconcile": 0} and not summary.failed
+    assert summary.done == {"notify": 0, "escalate": 0, "clock": 0, "handoff": 0, "reconcile": 0} and not summary.failed
     assert engine.metrics.step_runs("reconcile") == 1

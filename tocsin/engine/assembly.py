@@ -37,10 +37,12 @@ def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, 
     log.info("notification channels live: %s", ", ".join(live) if live else "none (sends will fail: not configured)")
     steps: list[Step] = [
         *steps_extra,
+        # Sends first: after an outage, the pages already due go out before an overdue escalation
+        # moves the incident on (which would cancel the earlier level's page as no longer wanted).
+        NotifyStep(db, now, channels, metrics.sent, settings.base_url),
         EscalateStep(db, now),
         ClockStep(db, now),
         HandoffStep(db, now),
-        NotifyStep(db, now, channels, metrics.sent, settings.base_url),
         ReconcileStep(db, metrics),
     ]
     return Engine(db, now, steps, metrics, clock_rate=settings.clock_rate, closers=[channels.aclose])
