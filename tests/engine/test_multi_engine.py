@@ -214,8 +214,8 @@ async def _sent_rows(db_url: str) -> list[asyncpg.Record]:
     dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = await asyncpg.connect(dsn)
     try:
-        return await conn.fetch("SELECT id, incident_id, user_id, status, due_at, sent_at, attempts, last_error, updated_at"
-                                " FROM notifications WHERE kind = 'incident' ORDER BY due_at")
+        return await conn.fetch("SELECT id, incident_id, user_id, status, due_at, sent_at, attempts, last_error,"
+                                " updated_at FROM notifications WHERE kind = 'incident' ORDER BY due_at")
     finally:
         await conn.close()
 
@@ -276,8 +276,8 @@ def test_three_engines_share_the_pages_and_survive_one_killed(cluster: Cluster) 
         inc = bad[0]["incident_id"]
         hist = [(r["user_id"], r["status"], r["due_at"].isoformat(), r["updated_at"].isoformat()) for r in rows
                 if r["incident_id"] == inc]
-        logs = asyncio.run(_log_rows(cluster.db_url, inc))
-        raise AssertionError(f"{len(bad)} not sent; incident {inc}: {hist}\n{logs}\n{cluster.logs()[-6000:]}")
+        history = asyncio.run(_log_rows(cluster.db_url, inc))
+        raise AssertionError(f"{len(bad)} not sent; incident {inc}: {hist}\n{history}\n{cluster.logs()[-6000:]}")
     by_message = Counter(m for m, _, _ in mail)
     expected = {_message_id(r["id"]) for r in rows}
     assert set(by_message) == expected  # every page of every level arrived, nothing else did
