@@ -164,3 +164,116 @@ def latency(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         smtp.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- part 2: escalation steps in bulk -----------------------------------------------------------
+
+async def bulk_steps(args: argparse.Namespace, backend: str, smtp_port: int) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from tocsin.api.app import Tocsin
+    from tocsin.bootstrap import initialise
+    from tocsin.clock import FrozenClock
+    from tocsin.config import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"tocsin-engine-steps-{backend}-"))
+    db_url = f"sqlite:///{tmp}/steps.db" if backend == "sqlite" else args.pg_url
+    if backend == "postgres":
+        await recreate_pg(args.pg_url)
+    env = smtp_env(smtp_port)
+    settings = Settings(database_url=db_url, events_rate_limit=0, rest_rate_limit=0, public_url="http://bench.test",
+                        smtp_host=env["TOCSIN_SMTP_HOST"], smtp_port=smtp_port, email_from=env["TOCSIN_EMAIL_FROM"])
+    seed = await initialise(settings)
+    app = Tocsin(settings, start_worker=False, start_engine=False)
+    clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    app.runtime.clock = clock
+    auth = {"Authorization": f"Token token={seed.api_key}", "Accept": "application/vnd.pagerduty+json;version=2",
+            "From": seed.admin_email}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench.test",
+                                     headers=auth, timeout=60) as client:
+            users = []
+            for n in (1, 2):
+                r = await client.post("/users", json={"user": {"name": f"Level {n}", "email": f"level{n}@bench.test"}})
+                r.raise_for_status()
+                users.append(r.json()["user"]["id"])
+            rules = [{"escalation_delay_in_minutes": 5, "targets": [{"id": u, "type": "user_reference"}]}
+                     for u in users]
+            r = await client.post("/escalation_policies", json={"escalation_policy": {
+                "name": "Bench", "escalation_rules": rules}})
+            r.raise_for_status()
+            policy = r.json()["escalation_policy"]["id"]
+            r = await client.post("/services", json={"service": {
+                "name": "Bench", "escalation_policy": {"id": policy, "type": "escalation_policy_reference"}}})
+            r.raise_for_status()
+            r = await client.post(f"/services/{r.json()['service']['id']}/integrations", json={"integration": {
+                "type": "events_api_v2_inbound_integration", "name": "bench"}})
+            r.raise_for_status()
+            key = r.json()["integration"]["integration_key"]
+            gate = asyncio.Semaphore(32)
+
+            async def trigger(i: int) -> None:
+                async with gate:
+                    r = await client.post("/v2/enqueue", json={
+                        "routing_key": key, "event_action": "trigger", "dedup_key": f"steps-{i}",
+                        "payload": {"summary": f"engine-bench-{i} steps", "source": "bench", "severity": "critical"}})
+                    r.raise_for_status()
+
+            await asyncio.gather(*(trigger(i) for i in range(args.steps)))
+        opened = await app.worker.drain()
+        started = time.perf_counter()
+        first = await app.engine.tick()  # level 1: every incident's first email
+        first_s = time.perf_counter() - started
+        clock.advance(minutes=5)
+        started = time.perf_counter()
+        second = await app.engine.tick()  # level 2: N escalation steps and their emails
+        steps_s = time.perf_counter() - started
+        return {"backend": backend, "incidents": opened, "first_sends": first.done.get("notify"),
+                "first_sends_s": round(first_s, 2), "escalations": second.done.get("escalate"),
+                "escalation_sends": second.done.get("notify"), "escalation_steps_s": round(steps_s, 2)}
+    finally:
+        await app.engine.stop()
+        await app.committer.close()
+        await app.db.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def steps(args: argparse.Namespace, backend: str) -> dict[str, Any]:
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        result = asyncio.run(bulk_steps(args, backend, smtp.port))
+    finally:
+        smtp.stop()
+    return result | {"emails_received": mailbox.messages}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--spawn", choices=["sqlite", "postgres", "both"], default="both")
+    p.add_argument("--part", choices=["latency", "steps", "both"], default="both")
+    p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/tocsin_bench_engine")
+    p.add_argument("--incidents", type=int, default=500, help="latency: triggers sent")
+    p.add_argument("--rate", type=float, default=50.0, help="latency: triggers per second")
+    p.add_argument("--steps", type=int, default=10_000, help="steps: incidents escalated at once")
+    p.add_argument("--keep", action="store_true", help="keep the spawned server's temp dir")
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    backends = ["sqlite", "postgres"] if args.spawn == "both" else [args.spawn]
+    out: dict[str, Any] = {"machine": machine_info(), "latency": {}, "steps": {}}
+    for backend in backends:
+        if args.part in ("latency", "both"):
+            out["latency"][backend] = latency(args, backend)
+            print(json.dumps({"latency": out["latency"][backend]}), flush=True)
+        if args.part in ("steps", "both"):
+            out["steps"][backend] = steps(args, backend)
+            print(json.dumps({"steps": out["steps"][backend]}), flush=True)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

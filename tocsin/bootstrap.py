@@ -23,9 +23,11 @@ from tocsin.db.session import Database
 from tocsin.escalation import logic as escalation
 from tocsin.escalation.models import EscalationPolicy
 from tocsin.escalation.schemas import PolicyCreate
+from tocsin.ids import new_id
 from tocsin.services import logic as services
 from tocsin.services.models import Integration, Service
 from tocsin.services.schemas import IntegrationCreate, ReferenceIn, ServiceCreate
+from tocsin.users.models import ContactMethod, NotificationRule
 
 DEMO_SERVICE = "Demo Service"
 DEFAULT_POLICY = "Default"
@@ -39,6 +41,22 @@ class InitResult:
     service_id: str | None
     integration_key: str | None
     escalation_policy_id: str | None = None  # the "Default" policy, when this account has it
+
+
+async def _default_paging(session: AsyncSession, admin: User, now: datetime) -> None:
+    """The first admin can be paged as every new user can (``users.logic.create_user``; PagerDuty's
+    defaults): by email at once for high-urgency incidents, unless they already have a way."""
+    has_method = (await session.execute(
+        select(func.count()).select_from(ContactMethod).where(ContactMethod.user_id == admin.id))).scalar_one()
+    if has_method:
+        return
+    method = ContactMethod(id=new_id(), user_id=admin.id, type="email_contact_method", label="Default",
+                           address=admin.email, send_short_email=False, created_at=now, updated_at=now)
+    session.add(method)
+    await session.flush()
+    session.add(NotificationRule(id=new_id(), user_id=admin.id, contact_method_id=method.id,
+                                 start_delay_in_minutes=0, urgency="high", created_at=now, updated_at=now))
+    await session.flush()
 
 
 async def _default_policy(session: AsyncSession, admin: User, now: datetime) -> str | None:
@@ -96,6 +114,7 @@ async def initialise(settings: Settings) -> InitResult:
             # First initialisation: no key was ever issued (revoked ones count: the account had one).
             first = not (await session.execute(select(func.count()).select_from(ApiKey))).scalar_one()
             admin = await ensure_admin(session, settings.admin_email, now)
+            await _default_paging(session, admin, now)
             key = await issue_api_key(session, now, description="tocsin init") if first else None
             policy_id = await _default_policy(session, admin, now)
             service_id, integration_key = await _demo(session, policy_id, now)
