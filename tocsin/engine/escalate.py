@@ -11,7 +11,9 @@ channel ``timeout`` and no agent:
 - after the last loop: ``exhaust_escalation_path_log_entry``; the last assignees keep it.
 
 A level with nobody on call is passed over at once, as PagerDuty does. The planner (before the
-commit) then moves the escalation row on from the records and replaces the timer.
+commit) then moves the escalation row on from the records and replaces the timer. The change is
+dated by the run, not the due time: after an outage each overdue timer runs once, and the next
+level's delay counts from then (its responders get their whole delay; no burst of levels).
 """
 
 from __future__ import annotations

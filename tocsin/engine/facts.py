@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, select
+from sqlalchemy import BindParameter, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from tocsin.auth.models import User
@@ -46,23 +46,49 @@ class IncidentRow:
     escalation: Progress | None  # the stored row; None when there is none yet
 
 
+# The statements, built once (building a select is a good part of running a small one), each
+# taking its ids as one expanding parameter.
 _I, _E = table_of(Incident).c, table_of(IncidentEscalation).c
+_S = table_of(Service).c
+_A = table_of(IncidentAssignment).c
+_R, _M, _U = (table_of(t).c for t in (NotificationRule, ContactMethod, User))
+_P, _L, _T = (table_of(t).c for t in (EscalationPolicy, EscalationRule, EscalationTarget))
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+
+_INCIDENTS = (
+    select(_I.id, _I.status, _I.urgency, _I.created_at, _I.last_status_change_at, _I.snoozed_until,
+           _I.escalation_level, _I.escalation_policy_id, _I.service_id, _E.incident_id, _E.path, _E.loop,
+           _E.exhausted, _E.level_started_at, _E.opened_at, _E.renotify_at)
+    .select_from(table_of(Incident).outerjoin(table_of(IncidentEscalation), _E.incident_id == _I.id))
+    .where(_I.id.in_(_IDS)))
+_SERVICES = select(_S.id, _S.acknowledgement_timeout, _S.auto_resolve_timeout, _S.incident_urgency_rule,
+                   _S.support_hours, _S.scheduled_actions).where(_S.id.in_(_IDS))
+_PATHS = (
+    select(_P.id, _P.num_loops, _L.id, _L.escalation_delay_in_minutes, _L.assignment_strategy, _T.user_id,
+           _T.schedule_id)
+    .select_from(table_of(EscalationPolicy).outerjoin(table_of(EscalationRule), _L.policy_id == _P.id)
+                 .outerjoin(table_of(EscalationTarget), _T.rule_id == _L.id))
+    .where(_P.id.in_(_IDS)).order_by(_P.id, _L.position, _T.position))
+_ASSIGNMENTS = (select(_A.incident_id, _A.user_id, _A.at).where(_A.incident_id.in_(_IDS))
+                .order_by(_A.incident_id, _A.at, _A.user_id))
+_CONTACT_RULES = (
+    select(_R.user_id, _R.id, _R.start_delay_in_minutes, _R.urgency, _M.id, _M.type, _M.address)
+    .select_from(table_of(NotificationRule).join(table_of(ContactMethod), _M.id == _R.contact_method_id)
+                 .join(table_of(User), and_(_U.id == _R.user_id, _U.deleted_at.is_(None))))
+    .where(_R.user_id.in_(_IDS)).order_by(_R.user_id, _R.start_delay_in_minutes, _R.id))
+
+
+def _rows(session: Session, statement: Any, ids: Collection[str]) -> Any:
+    return session.connection().execute(statement, {"ids": list(ids)})
 
 
 def incidents(session: Session, ids: Collection[str]) -> dict[str, IncidentRow]:
     """The incidents with their escalation rows (one statement)."""
     if not ids:
         return {}
-    rows = session.execute(
-        select(_I.id, _I.status, _I.urgency, _I.created_at, _I.last_status_change_at, _I.snoozed_until,
-               _I.escalation_level, _I.escalation_policy_id, _I.service_id, _E.incident_id, _E.path, _E.loop,
-               _E.exhausted, _E.level_started_at, _E.opened_at, _E.renotify_at)
-        .select_from(table_of(Incident).outerjoin(table_of(IncidentEscalation), _E.incident_id == _I.id))
-        .where(_I.id.in_(list(ids)))
-    )
     found: dict[str, IncidentRow] = {}
     for (iid, status, urgency, created, changed, snoozed, level, policy, service,
-         escalated, path, loop, exhausted, started, opened, renotify) in rows:
+         escalated, path, loop, exhausted, started, opened, renotify) in _rows(session, _INCIDENTS, ids):
         escalation = None if escalated is None else Progress(
             cast(Path, path), loop, exhausted, started, opened, renotify)
         found[iid] = IncidentRow(iid, status, urgency, created, changed, snoozed, level or 1, policy, service,
@@ -88,11 +114,8 @@ def services(session: Session, ids: Collection[str]) -> dict[str, ServiceFacts]:
     """Each service's timeouts, urgency rule, support hours and scheduled actions (one statement)."""
     if not ids:
         return {}
-    s = table_of(Service).c
-    rows = session.execute(select(s.id, s.acknowledgement_timeout, s.auto_resolve_timeout, s.incident_urgency_rule,
-                                  s.support_hours, s.scheduled_actions).where(s.id.in_(list(ids))))
     return {sid: ServiceFacts(ack, auto, rule, hours, tuple(actions or ()))
-            for sid, ack, auto, rule, hours, actions in rows}
+            for sid, ack, auto, rule, hours, actions in _rows(session, _SERVICES, ids)}
 
 
 def paths(session: Session, policy_ids: Collection[str]) -> dict[str, Path]:
@@ -100,19 +123,9 @@ def paths(session: Session, policy_ids: Collection[str]) -> dict[str, Path]:
     keeps escalating through the policy it has)."""
     if not policy_ids:
         return {}
-    rows = session.execute(
-        select(EscalationPolicy.id, EscalationPolicy.num_loops, EscalationRule.id,
-               EscalationRule.escalation_delay_in_minutes, EscalationRule.assignment_strategy,
-               EscalationTarget.user_id, EscalationTarget.schedule_id)
-        .select_from(EscalationPolicy)
-        .outerjoin(EscalationRule, EscalationRule.policy_id == EscalationPolicy.id)
-        .outerjoin(EscalationTarget, EscalationTarget.rule_id == EscalationRule.id)
-        .where(EscalationPolicy.id.in_(sorted(policy_ids)))
-        .order_by(EscalationPolicy.id, EscalationRule.position, EscalationTarget.position)
-    )
     loops: dict[str, int] = {}
     rules: dict[str, dict[str, tuple[int, str, list[tuple[str, str]]]]] = {}
-    for policy_id, num_loops, rule_id, delay, strategy, user_id, schedule_id in rows:
+    for policy_id, num_loops, rule_id, delay, strategy, user_id, schedule_id in _rows(session, _PATHS, policy_ids):
         loops[policy_id] = num_loops
         levels = rules.setdefault(policy_id, {})
         if rule_id is None:
@@ -132,31 +145,18 @@ def paths(session: Session, policy_ids: Collection[str]) -> dict[str, Path]:
 def assignments(session: Session, incident_ids: Collection[str]) -> Assignments:
     """Each incident's assignees with when they were assigned (one statement)."""
     found: Assignments = {}
-    if not incident_ids:
-        return found
-    a = table_of(IncidentAssignment).c
-    for incident_id, user_id, at in session.execute(
-            select(a.incident_id, a.user_id, a.at).where(a.incident_id.in_(list(incident_ids)))
-            .order_by(a.incident_id, a.at, a.user_id)):
-        found.setdefault(incident_id, []).append((user_id, at))
+    if incident_ids:
+        for incident_id, user_id, at in _rows(session, _ASSIGNMENTS, incident_ids):
+            found.setdefault(incident_id, []).append((user_id, at))
     return found
 
 
 def contact_rules(session: Session, user_ids: Collection[str]) -> dict[str, list[ContactRule]]:
     """Each (live) user's notification rules with their contact methods (one statement)."""
     found: dict[str, list[ContactRule]] = {}
-    if not user_ids:
-        return found
-    r, m, u = (table_of(t).c for t in (NotificationRule, ContactMethod, User))
-    rows = session.execute(
-        select(r.user_id, r.id, r.start_delay_in_minutes, r.urgency, m.id, m.type, m.address)
-        .select_from(table_of(NotificationRule)
-                     .join(table_of(ContactMethod), m.id == r.contact_method_id)
-                     .join(table_of(User), and_(u.id == r.user_id, u.deleted_at.is_(None))))
-        .where(r.user_id.in_(list(user_ids)))
-        .order_by(r.user_id, r.start_delay_in_minutes, r.id))
-    for user_id, rule_id, delay, urgency, method_id, kind, address in rows:
-        found.setdefault(user_id, []).append(ContactRule(rule_id, method_id, kind, address, delay, urgency))
+    if user_ids:
+        for user_id, rule_id, delay, urgency, method_id, kind, address in _rows(session, _CONTACT_RULES, user_ids):
+            found.setdefault(user_id, []).append(ContactRule(rule_id, method_id, kind, address, delay, urgency))
     return found
 
 

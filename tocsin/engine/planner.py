@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.base import table_of
 from tocsin.engine import facts
+from tocsin.engine.bulk import insert_many
 from tocsin.engine.models import IncidentEscalation, IncidentTimer
 from tocsin.engine.path import EMPTY_PATH
 from tocsin.engine.plan import EscalationFacts, IncidentFacts, Plan, Send, ServiceFacts, plan
@@ -101,7 +102,8 @@ def _sync(session: Session, ids: list[str], records: list[Record], now: datetime
     outcome = _Outcome()
     if not ids:
         return outcome
-    session.flush()  # the ORM changes of the transaction, before reading them back
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the ORM changes of the transaction, before reading them back
     # Incidents this transaction opened have no timers or sends yet; those a processor batch
     # inserted are not even read back (their rows are in the session).
     new = {r.incident_id for r in records if isinstance(r, Triggered) and r.opened}
@@ -167,7 +169,7 @@ def _progress(
         if not records.get(iid):
             outcome.repaired.add(iid)  # nothing asked for this: a repair
     if inserts:
-        session.execute(insert(table_of(IncidentEscalation)), inserts)
+        insert_many(session, table_of(IncidentEscalation), inserts)
     if updates:
         t = table_of(IncidentEscalation)
         session.execute(
@@ -211,7 +213,7 @@ def _sync_timers(session: Session, plans: dict[str, Plan], known: list[str], out
     changed = [{"incident_id": i, "kind": k, "due_at": due} for (i, k), due in desired.items()
                if i in known_ids and existing.get((i, k)) != due]
     if fresh:
-        session.execute(insert(_TIMERS), fresh)
+        insert_many(session, _TIMERS, fresh)
     if changed:
         session.execute(_timer_upsert(session.get_bind().dialect.name), changed)
     outcome.repaired.update(i for i, _ in gone)
@@ -243,7 +245,7 @@ def _sync_sends(
     fresh = [_send_row(s, now) for s in new if s.incident_id not in known_ids]
     again = [_send_row(s, now) for s in new if s.incident_id in known_ids]
     if fresh:
-        session.execute(insert(_SENDS), fresh)
+        insert_many(session, _SENDS, fresh)
     if again:
         session.execute(_send_insert(session.get_bind().dialect.name), again)
     outcome.repaired.update(i for _, i in cancel)

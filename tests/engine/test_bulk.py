@@ -1,0 +1,50 @@
+"""The planner's many-row INSERT stores exactly what SQLAlchemy would (on SQLite it binds the
+column types' own conversions itself), on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from tests.conftest import Harness
+from tocsin.db.base import table_of
+from tocsin.engine.bulk import insert_many
+from tocsin.notifications.models import Notification
+
+AT = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
+DETAIL = {"what": ["a", 1, None], "nested": {"ok": True}}
+
+
+def row(key: str, due: datetime, detail: Any) -> dict[str, Any]:
+    return {"id": key, "key": key, "kind": "incident", "incident_id": "PI", "user_id": "PU",
+            "contact_method_id": None, "rule_id": "PR", "channel": "email", "address": "a@example.com",
+            "urgency": "high", "detail": detail, "status": "pending", "due_at": due, "attempts": 0,
+            "last_error": None, "provider_response": None, "sent_at": None, "created_at": AT, "updated_at": AT}
+
+
+async def test_bulk_rows_read_back_and_compare_like_core_rows(harness: Harness) -> None:
+    times = [AT, AT + timedelta(microseconds=1), AT + timedelta(minutes=5, microseconds=250000),
+             (AT + timedelta(hours=1)).astimezone(timezone(timedelta(hours=2)))]  # another offset, one instant
+    table = table_of(Notification)
+
+    def write(session: Session) -> None:
+        insert_many(session, table, [row(f"B{n}", t, DETAIL if n % 2 else None) for n, t in enumerate(times)])
+        session.execute(insert(table), [row(f"C{n}", t, DETAIL if n % 2 else None) for n, t in enumerate(times)])
+
+    async with harness.tocsin.db.transaction() as session:
+        await session.run_sync(write)
+    async with harness.tocsin.db.transaction() as session:
+        found = {k: (d, det, c) for k, d, det, c in await session.execute(
+            select(Notification.key, Notification.due_at, Notification.detail, Notification.created_at))}
+        for n, t in enumerate(times):
+            assert found[f"B{n}"] == found[f"C{n}"] == (t, DETAIL if n % 2 else None, AT)
+        stored: dict[str, str] = dict((await session.execute(  # as stored: the same text, not just the same instant
+            text("SELECT key, CAST(due_at AS TEXT) || CAST(created_at AS TEXT) FROM notifications"))).all())
+        assert [stored[f"B{n}"] for n in range(len(times))] == [stored[f"C{n}"] for n in range(len(times))]
+        for t in times:  # comparisons in SQL see both kinds of rows alike
+            due = set(await session.scalars(select(Notification.key).where(Notification.due_at <= t)))
+            assert {k for k in due if k[0] == "B"} == {f"B{k[1:]}" for k in due if k[0] == "C"}
+            assert len(due) == 2 * sum(1 for u in times if u <= t)
