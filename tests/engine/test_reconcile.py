@@ -87,6 +87,7 @@ async def test_the_app_builds_the_engine_with_the_reconciler_and_tests_tick_it(h
     assert [step.name for step in engine.steps] == ["notify", "escalate", "clock", "handoff", "reconcile"]
     assert not engine.running  # the harness never runs the lifespan
     summary = await engine.tick()
-    # the placeholder planner repairs nothing
-    assert summary.done == {"notify": 0, "escalate": 0, "clock": 0, "handoff": 0, "reconcile": 0} and not summary.failed
-    assert engine.metrics.step_runs("reconcile") == 1
+    # the admin's default rule emails at once (failed here: email is not configured); nothing to repair
+    assert summary.done == {"notify": 1, "escalate": 0, "clock": 0, "handoff": 0, "reconcile": 0} and not summary.failed
+    # a round that did work (the send) is followed by one that finds nothing: tick() settles
+    assert summary.rounds == 2 and engine.metrics.step_runs("reconcile") == 2
