@@ -148,8 +148,8 @@ async def test_an_email_is_sent_when_due_and_logged(world: World, smtp: SmtpServ
     number = world.incident["incident_number"]
     assert mail["Subject"] == f"[Tocsin] Incident #{number} (high urgency): Disk full on db-1"
     assert mail["Message-ID"] == f"<{nid}@tocsin.test>"
-    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]  # the message has both parts (asserted by the mail test)
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]  # the message has both parts (asserted by the mail test)
     assert f"http://tocsin.test/incidents/{world.incident['id']}" in text and "Disk full on db-1" in html
 
     # The acknowledge and resolve links are genuine: signed for this incident, this user, that action.
@@ -189,7 +189,7 @@ async def test_an_event_made_incident_shows_its_first_alerts_details(world: Worl
     await world.add()
     assert (await world.step.run(world.clock.now())).done == 1
     [got] = smtp.inbox.received
-    text = got.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = got.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]  # a text part is always sent
     assert "Disk /var at 97%" in got.message["Subject"]
     assert "Source: web-1" in text and "Severity: critical" in text
     assert "mount: /var" in text and "used: 97" in text and "99%" not in text
@@ -445,7 +445,7 @@ async def test_sqlite_a_row_cancelled_during_a_failed_send_stays_cancelled(world
         smtp.inbox.replies.append("451 4.3.0 Try later")
         return await original(server, session, envelope)
 
-    smtp.inbox.handle_DATA = slow_then_refuse  # type: ignore[method-assign]
+    smtp.inbox.handle_DATA = slow_then_refuse  # type: ignore[method-assign]  # swap the handler to script a failure
     await world.step.run(world.clock.now())
     row = await world.row(nid)
     assert row.status == CANCELLED  # not brought back to life for a retry
