@@ -4,14 +4,19 @@
 In-process, on a fresh database (a temporary SQLite file, or the PostgreSQL database named by
 ``--pg-url``, dropped and created again): migrate and ``tocsin init``, then N triggered incidents
 with one assigned user each (the admin) and N pending email notifications due now, all written
-in bulk through Core. An aiosmtpd server runs in this process (its own thread and loop) and
-accepts every message. The clock is frozen; ``NotifyStep.run`` is called until it reports no
-more work, and the whole of that is timed (target for N = 10,000: < 5 s). Afterwards the rows,
-the ``notify_log_entry`` rows and the server's count of messages are checked, and the number of
-SMTP sessions (EHLOs) is reported.
+in bulk through Core. An aiosmtpd server accepts every message: in this process (its own thread
+and loop, sharing the GIL with Tocsin; the default) or in a child process (``--smtp process``,
+its own core, as a real mail server would be). The clock is frozen; ``NotifyStep.run`` is called
+until it reports no more work, and the whole of that is timed (the issue's target for N = 10,000:
+< 5 s). Afterwards the rows, the ``notify_log_entry`` rows and the server's count of messages
+are checked (``consistent``), and the SMTP sessions (EHLOs) are reported.
+
+``--floor`` times the SMTP part alone (the same messages over 8 kept connections, no database,
+no step): the ceiling of this setup on this machine.
 
 Usage: `.venv/bin/python bench/notify.py --backend sqlite|postgres|both [--count 10000]`
-       add `--profile FILE` to write a cProfile of the timed part (one backend).
+       [--smtp thread|process] [--loop uvloop|asyncio] [--batch N] [--pool N] [--floor]
+       [--profile FILE: a cProfile of the timed runs (the main thread only)]
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aiosmtplib
 import uvloop
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, insert, select
@@ -52,6 +58,8 @@ from tocsin.engine.notify import NotifyStep  # noqa: E402
 from tocsin.ids import new_id  # noqa: E402
 from tocsin.incidents.models import Incident, IncidentAssignment, LogEntry  # noqa: E402
 from tocsin.notifications.channels import Channels  # noqa: E402
+from tocsin.notifications.messages import IncidentFacts, incident_message  # noqa: E402
+from tocsin.notifications.mime import Composed, compose, parse_sender  # noqa: E402
 from tocsin.notifications.models import EMAIL, INCIDENT, PENDING, SENT, Notification  # noqa: E402
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/tocsin_bench_notify"
@@ -95,7 +103,8 @@ def machine_info() -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     return {"platform": platform.platform(), "python": platform.python_version(),
-            "nproc": len(os.sched_getaffinity(0)), "cpu_model": m.group(1) if m else "unknown"}
+            "nproc": len(os.sched_getaffinity(0)), "cpu_model": m.group(1) if m else "unknown",
+            "loadavg": [round(x, 2) for x in os.getloadavg()]}  # a busy box makes slow numbers
 
 
 async def recreate_pg(pg_url: str) -> None:
@@ -188,6 +197,40 @@ def serve_smtp(port: int) -> None:
           flush=True)
 
 
+async def floor(args: argparse.Namespace) -> dict[str, Any]:
+    """The SMTP part alone, for scale: ``--count`` messages like the step's (composed the same
+    way) sent with aiosmtplib over ``--pool`` (default 8) kept connections, no database."""
+    smtp = SmtpServer(args.smtp)
+    sender = parse_sender("Tocsin <tocsin@bench.test>")
+    facts = IncidentFacts("PBENCH1", 1, "bench: disk 1 full", "high", "Demo Service", (("Details", "bench"),))
+    links = {"acknowledge": "http://tocsin.bench/a/" + "x" * 150, "resolve": "http://tocsin.bench/a/" + "y" * 150}
+    mails = [compose(incident_message(f"PN{n}", EMAIL, f"oncall{n % 50}@bench.test", facts,
+                                      base_url="http://tocsin.bench", links=links),
+                     sender, date="Sat, 05 Dec 2026 03:00:00 +0000", message_id=f"<PN{n}@bench.test>",
+                     boundary="=_bench_0123456789") for n in range(args.count)]
+    connections = args.pool or 8
+    clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=smtp.port, local_hostname="localhost")
+               for _ in range(connections)]
+    try:
+        for client in clients:
+            await client.connect()
+        started, cpu_started = time.perf_counter(), time.process_time()
+
+        async def worker(client: aiosmtplib.SMTP, mine: list[Composed]) -> None:
+            for mail in mine:
+                await client.sendmail(mail.sender, [mail.recipient], mail.data)
+
+        await asyncio.gather(*(worker(c, mails[n::connections]) for n, c in enumerate(clients)))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        for client in clients:
+            await client.quit()
+    finally:
+        seen = smtp.stop()
+    return {"floor": "aiosmtplib -> aiosmtpd only", "smtp_server": args.smtp, "loop": args.loop,
+            "count": args.count, "connections": connections, "seconds": round(elapsed, 3),
+            "process_cpu_s": round(cpu, 2), "sends_per_s": round(args.count / elapsed), **seen}
+
+
 async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     smtp = SmtpServer(args.smtp)
     tmp = Path(tempfile.mkdtemp(prefix=f"tocsin-notify-bench-{backend}-"))
@@ -273,6 +316,8 @@ def main() -> None:
                         help="run the SMTP server in this process (default) or in a child process")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
                         help="the event loop (tocsin serve runs on uvloop)")
+    parser.add_argument("--floor", action="store_true",
+                        help="time the SMTP part alone (no database, no step): the ceiling of this setup")
     parser.add_argument("--serve-smtp", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_smtp:
@@ -280,8 +325,11 @@ def main() -> None:
         return
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     print(json.dumps({"machine": machine_info()}))
+    run = uvloop.run if args.loop == "uvloop" else asyncio.run
+    if args.floor:
+        print(json.dumps(run(floor(args))), flush=True)
+        return
     for backend in backends:
-        run = uvloop.run if args.loop == "uvloop" else asyncio.run
         print(json.dumps(run(bench(backend, args))), flush=True)
 
 
