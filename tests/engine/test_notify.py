@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,8 +32,11 @@ from tocsin.config import Settings
 from tocsin.engine.notify import NotifyStep
 from tocsin.engine.planner import CANCELLED_REASON
 from tocsin.ids import new_id
-from tocsin.incidents.models import Incident
+from tocsin.incidents.models import Incident, LogEntry
+from tocsin.incidents.transition_records import Notified
+from tocsin.incidents.transition_writer import recorded
 from tocsin.notifications.channels import Channels
+from tocsin.notifications.email import EmailChannel
 from tocsin.notifications.links import ACKNOWLEDGE, ACTION_PATH, RESOLVE, VOICE, verify
 from tocsin.notifications.models import (
     CANCELLED,
@@ -75,6 +78,7 @@ class World:
     incident: dict[str, Any]
     user_id: str
     sends: list[tuple[str, str]] = field(default_factory=list)
+    made: list[Channels] = field(default_factory=list)  # closed at the end of the test
     step: NotifyStep = field(init=False)  # made from the harness's settings once the world exists
 
     @property
@@ -109,8 +113,10 @@ class World:
             return await session.run_sync(lambda s: link_secret(s, self.clock.now()))
 
     def with_channels(self, settings: Settings, **options: Any) -> NotifyStep:
-        return NotifyStep(self.h.tocsin.db, self.clock.now, Channels.from_settings(settings, self.clock.now),
-                          self._record, self.h.tocsin.settings.base_url, random=lambda: 0.5, **options)
+        channels = Channels.from_settings(settings, self.clock.now)
+        self.made.append(channels)
+        return NotifyStep(self.h.tocsin.db, self.clock.now, channels, self._record, self.h.tocsin.settings.base_url,
+                          random=lambda: 0.5, **options)
 
     def _record(self, channel: str, outcome: str) -> None:
         self.sends.append((channel, outcome))
@@ -130,7 +136,8 @@ async def world(harness: Harness) -> AsyncIterator[World]:
     w = World(harness, clock, incident, user)
     w.step = w.with_channels(harness.tocsin.settings)
     yield w
-    await w.step.channels.aclose()
+    for channels in w.made:
+        await channels.aclose()
 
 
 async def test_an_email_is_sent_when_due_and_logged(world: World, smtp: SmtpServer) -> None:
@@ -449,3 +456,91 @@ async def test_sqlite_a_row_cancelled_during_a_failed_send_stays_cancelled(world
     await world.step.run(world.clock.now())
     row = await world.row(nid)
     assert row.status == CANCELLED  # not brought back to life for a retry
+
+
+# --- outcomes recorded set-based ---------------------------------------------------------------
+
+async def _assign(h: Harness, incident_id: str, *users: str) -> None:
+    r = await put(h, incident_id, assignments=[{"assignee": {"id": u, "type": "user_reference"}} for u in users])
+    assert r.status_code == 200, r.text
+
+
+async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_order(
+        world: World, smtp: SmtpServer) -> None:
+    h, admin = world.h, world.user_id
+    ops = await new_user(h, "Opsperson")
+    first, second, third = world.incident["id"], (await create(h, title="Two"))["id"], (await create(h))["id"]
+    await _assign(h, first, admin, ops)
+    await _assign(h, third, ops)
+    smtp.inbox.refused_recipients["gone@example.com"] = "550 5.1.1 No such user"  # a failure among them
+    plan = [(first, admin, "admin@tocsin.test"), (first, ops, "ops@example.com"), (second, admin, "a2@example.com"),
+            (first, admin, "gone@example.com"), (third, ops, "ops@example.com")]
+    ids = []
+    for n, (incident_id, user, address) in enumerate(plan):
+        world.incident = {**world.incident, "id": incident_id}
+        ids.append(await world.add(address=address, user_id=user, delay=timedelta(seconds=n)))
+    world.clock.advance(seconds=len(plan))
+    seen: list[Any] = []
+    h.tocsin.db.before_commit.append(lambda session: seen.extend(recorded(session)))
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = h.tocsin.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = await world.step.run(world.clock.now())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+        h.tocsin.db.before_commit.pop()
+    assert result.done == len(plan)
+    assert [(await world.row(n)).status for n in ids] == [SENT, SENT, SENT, FAILED, SENT]
+    assert sorted(world.sends) == sorted([("email", "sent")] * 4 + [("email", "failed")])
+    # One UPDATE per kind of outcome (sent, failed) and one INSERT of every log entry.
+    assert len([s for s in statements if s.startswith("UPDATE notifications")]) == 2
+    assert len([s for s in statements if s.startswith("INSERT INTO log_entries")]) == 1
+    assert not [s for s in statements if s.startswith("UPDATE incidents")]
+    notified = [r for r in seen if isinstance(r, Notified)]
+    assert [(r.incident_id, r.user_id, r.address, r.status) for r in notified] == [
+        (i, u, a, "failed" if a == "gone@example.com" else "success") for i, u, a in plan]
+
+    async with h.tocsin.db.transaction() as session:
+        rows = list(await session.scalars(select(LogEntry).where(LogEntry.type == "notify_log_entry")
+                                          .order_by(LogEntry.created_at)))
+    by_incident: dict[str, list[str]] = {}
+    for row in rows:
+        by_incident.setdefault(row.incident_id, []).append(row.summary)
+    assert by_incident == {
+        first: ["Notified Administrator by EMAIL (admin@tocsin.test): success.",
+                "Notified Opsperson by EMAIL (ops@example.com): success.",
+                "Notified Administrator by EMAIL (gone@example.com): failed."],
+        second: ["Notified Administrator by EMAIL (a2@example.com): success."],
+        third: ["Notified Opsperson by EMAIL (ops@example.com): success."],
+    }
+    stamps = [r.created_at for r in rows if r.incident_id == first]
+    assert stamps[1] - stamps[0] == stamps[2] - stamps[1] == timedelta(microseconds=1)
+    assert len(smtp.inbox.received) == 4
+
+
+async def test_a_send_that_finds_no_free_connection_stays_due_and_is_no_attempt(
+        world: World, smtp: SmtpServer) -> None:
+    email = EmailChannel(host=smtp.host, port=smtp.port, sender="Tocsin <tocsin@tocsin.test>", now=world.clock.now,
+                         pool_wait=0.1, pool_size=1)
+    step = NotifyStep(world.h.tocsin.db, world.clock.now, replace(world.step.channels, email=email), world._record,
+                      world.h.tocsin.settings.base_url, random=lambda: 0.5)
+    nid = await world.add()
+    held = await email.pool.acquire(wait=1.0)  # another send holds the only connection
+    try:
+        result = await step.run(world.clock.now())
+    finally:
+        email.pool.release(held, healthy=True)
+    row = await world.row(nid)
+    assert (row.status, row.attempts, row.due_at) == (PENDING, 0, world.start)
+    assert "no SMTP connection came free" in (row.last_error or "")
+    assert (result.more, result.next_due, result.skipped_locked) == (False, None, True)  # look again soon
+    assert smtp.inbox.received == [] and world.sends == [("email", "retry")]
+    await step.run(world.clock.now())  # the connection is free again: sent, one attempt
+    row = await world.row(nid)
+    assert (row.status, row.attempts) == (SENT, 1) and len(smtp.inbox.received) == 1
+    await email.aclose()

@@ -50,6 +50,9 @@ async def test_the_settings_reach_the_email_channel(smtp_server: SmtpServer) -> 
     channels = Channels.from_settings(settings, lambda: NOW)
     await channels.for_channel("email").send(note("email"))
     assert [r.recipients for r in smtp_server.inbox.received] == [["a@example.com"]]
+    assert channels.email.pool.idle == 1  # kept open for the next message ...
+    await channels.aclose()
+    assert channels.email.pool.idle == 0  # ... until the channels close
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from tests.notifications.servers import Certificate, Inbox, SmtpServer, free_port, start_smtp
+from tests.notifications.servers import Certificate, Inbox, SmtpServer, free_port, running_smtp, start_smtp
 from tocsin.notifications.channel import ChannelError, Message, NotConfigured
 from tocsin.notifications.email import EmailChannel, Security, message_id
 
@@ -18,12 +19,36 @@ NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 SENDER = "Tocsin <tocsin@alerts.example.com>"
 
 
+_made: list[EmailChannel] = []
+
+
+async def close_channels() -> None:
+    """Every channel made so far closes its pooled connections (before its server stops: a
+    server stopped with connections open leaves their sockets behind)."""
+    while _made:
+        await _made.pop().aclose()
+
+
+@pytest.fixture
+async def smtp_server() -> AsyncIterator[SmtpServer]:
+    with running_smtp() as server:
+        yield server
+        await close_channels()
+
+
+@pytest.fixture(autouse=True)
+async def _close_channels() -> AsyncIterator[None]:
+    yield
+    await close_channels()
+
+
 def channel(server: SmtpServer | None, *, port: int | None = None, security: Security = "none",
             **options: Any) -> EmailChannel:
     host = server.host if server else "127.0.0.1"
     values: dict[str, Any] = {"host": host, "port": port or (server.port if server else 25), "sender": SENDER,
                               "now": lambda: NOW, "security": security, "timeout": 5.0, **options}
-    return EmailChannel(**values)
+    _made.append(EmailChannel(**values))
+    return _made[-1]
 
 
 def page(notification_id: str = "PNOTE01", address: str = "oncall@example.com") -> Message:
@@ -142,6 +167,7 @@ async def test_starttls_upgrades_and_logs_in(certificate: Certificate) -> None:
         with pytest.raises(ChannelError) as caught:  # the server insists on STARTTLS first
             await plain.send(page())
     finally:
+        await close_channels()
         controller.stop()
     assert len(inbox.received) == 1
     assert logins == [(b"tocsin", b"s3cret")]
@@ -156,6 +182,7 @@ async def test_implicit_tls(certificate: Certificate) -> None:
         server = SmtpServer("127.0.0.1", controller.port, inbox)
         await channel(server, security="tls", tls_context=certificate.client_context()).send(page())
     finally:
+        await close_channels()
         controller.stop()
     assert [r.recipients for r in inbox.received] == [["oncall@example.com"]]
 
@@ -172,5 +199,6 @@ async def test_security_none_never_upgrades_even_when_offered(certificate: Certi
     try:
         await channel(server, security="none").send(page())
     finally:
+        await close_channels()
         controller.stop()
     assert seen == [False]

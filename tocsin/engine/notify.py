@@ -22,19 +22,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random as random_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db.base import table_of
 from tocsin.db.session import Database
-from tocsin.engine.notify_facts import BatchFacts, claim_due, load_by_ids, load_facts, load_incidents, next_pending
+from tocsin.engine.notify_facts import BatchFacts, claim_due, current_statuses, load_facts, next_pending
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
 from tocsin.engine.step import StepResult
 from tocsin.incidents.models import Incident
-from tocsin.incidents.transition_records import Act, Notify
-from tocsin.incidents.transition_writer import change, user_ref
+from tocsin.incidents.transition_records import Act, Notify, Record
+from tocsin.incidents.transition_writer import record_without_change, snapshot, user_ref
+from tocsin.incidents.transitions import decide
 from tocsin.notifications.channel import Message
 from tocsin.notifications.channels import Channels
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url, voice_url
@@ -81,16 +85,20 @@ class _Plan:
 
 class NotifyStep:
     name = "notify"
-    # A batch is sent concurrently, each send bounded by ``send_timeout``: one run is about one
-    # send long. Over the budget the run is cut off and its transaction rolled back (re-sent).
+    # A batch is sent concurrently (every send starts at once: ``concurrency`` is at least the
+    # batch size; each channel bounds its own connections to its provider), each send bounded by
+    # ``send_timeout``: one run is about one send long. Over the budget the run is cut off and its
+    # transaction rolled back (re-sent).
     budget_seconds = 60.0
 
     def __init__(
         self, db: Database, now: Callable[[], datetime], channels: Channels, sent: SendObserver, base_url: str,
-        *, batch_size: int = 50, concurrency: int = 50, send_timeout: float = 40.0,
+        *, batch_size: int = 200, concurrency: int = 200, send_timeout: float = 40.0,
         random: Callable[[], float] = random_module.random,
     ) -> None:
         self.db, self.now, self.channels, self.sent, self.base_url = db, now, channels, sent, base_url
+        if concurrency < batch_size:
+            raise ValueError("concurrency must be at least batch_size: a run must stay one send long")
         self.batch_size, self.send_timeout, self.random = batch_size, send_timeout, random
         self._concurrency = asyncio.Semaphore(concurrency)
         self._secret: bytes | None = None
@@ -118,7 +126,8 @@ class NotifyStep:
             # A change holding the incident is about to decide these rows' fate: leave them be.
             rows = [r for r in claimed if r.incident_id not in facts.busy]
             outcomes = await self._send_all([self._plan(row, facts, secret, now) for row in rows])
-            await self._record(session, {r.id: r for r in rows}, facts.incidents, outcomes)
+            # The rows are locked since the claim: still pending.
+            await self._record(session, rows, {r.id: r.status for r in rows}, facts.incidents, outcomes)
             later, due = await next_pending(session, now)
         # Rows left for a busy incident are first in line again: look again soon, not at once.
         more = len(claimed) == self.batch_size and len(rows) == len(claimed)
@@ -138,12 +147,14 @@ class NotifyStep:
         plans = [self._plan(row, facts, secret, now) for row in rows]
         outcomes = await self._send_all(plans)
         async with self.db.write_turn(), self.db.transaction() as session:
-            fresh = await load_by_ids(session, [r.id for r in rows])
-            incidents = await load_incidents(session, {r.incident_id for r in rows if r.incident_id})
-            await self._record(session, fresh, incidents, outcomes)
-            later, _ = await next_pending(session, now)
+            # Statuses read again under the write lock: the planner may have cancelled a row meanwhile.
+            statuses = await current_statuses(session, [r.id for r in rows])
+            await self._record(session, rows, statuses, facts.incidents, outcomes)
+            later, still_due = await next_pending(session, now)
         handled = [(o, r.channel) for o, r in zip(outcomes, rows, strict=True)]
-        return _Batch(handled, later, skipped_locked=False, more=len(rows) == self.batch_size)
+        more = len(rows) == self.batch_size
+        # Rows still due that this run left (no connection came free): look again soon.
+        return _Batch(handled, later, skipped_locked=still_due and not more, more=more)
 
     # --- deciding and rendering --------------------------------------------------------------
 
@@ -201,35 +212,47 @@ class NotifyStep:
                                  attempts_before=plan.row.attempts, within=self.send_timeout, now=self.now,
                                  random=self.random)
 
-    # --- recording ---------------------------------------------------------------------------
+    # --- recording ----------------------------------------------------------------------------
 
-    async def _record(self, session: AsyncSession, rows: dict[str, Notification], incidents: dict[str, Incident],
-                      outcomes: Sequence[Outcome]) -> None:
+    async def _record(self, session: AsyncSession, rows: Sequence[Notification], statuses: Mapping[str, str],
+                      incidents: Mapping[str, Incident], outcomes: Sequence[Outcome]) -> None:
+        """Write every outcome set-based: one UPDATE (executemany) per shape of outcome, and one
+        insert of the ``notify_log_entry`` rows of the final outcomes of incident pages.
+        ``statuses``: each row's status now (a row gone from ``statuses`` is skipped)."""
         at = self.now()
-        for outcome in outcomes:
-            row = rows.get(outcome.notification_id)
-            if row is None:
+        by_shape: dict[tuple[bool, bool, bool], list[dict[str, Any]]] = {}
+        notified: list[Record] = []
+        for row, outcome in zip(rows, outcomes, strict=True):
+            status = statuses.get(row.id)
+            if status is None:
                 continue
-            if row.status != PENDING and not (outcome.attempted and outcome.status in (SENT, FAILED)):
+            if status != PENDING and not (outcome.attempted and outcome.status in (SENT, FAILED)):
                 continue  # cancelled while we decided (SQLite); a send that happened is still recorded
-            row.status, row.updated_at = outcome.status, at
-            row.last_error = outcome.error
-            if outcome.attempted:
-                row.attempts += 1
-                row.provider_response = outcome.response
-            if outcome.status == SENT:
-                row.sent_at = at
-            if outcome.due_at is not None:
-                row.due_at = outcome.due_at
+            shape = (outcome.attempted, outcome.status == SENT, outcome.due_at is not None)
+            by_shape.setdefault(shape, []).append({
+                "b_id": row.id, "b_status": outcome.status, "b_error": outcome.error,
+                "b_response": outcome.response, "b_due": outcome.due_at})
             incident = incidents.get(row.incident_id or "")
             if row.kind == INCIDENT and outcome.status in LOG_STATUS and incident is not None:
-                await self._log(session, incident, row, LOG_STATUS[outcome.status], at)
-        await session.flush()
+                notified.extend(self._notified(incident, row, LOG_STATUS[outcome.status], at))
+        table = table_of(Notification)
+        for (attempted, sent, retry), params in by_shape.items():
+            values: dict[str, Any] = {"status": bindparam("b_status"), "updated_at": at,
+                                      "last_error": bindparam("b_error")}
+            if attempted:
+                values.update(attempts=table.c.attempts + 1, provider_response=bindparam("b_response"))
+            if sent:
+                values["sent_at"] = at
+            if retry:
+                values["due_at"] = bindparam("b_due")
+            await session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
+        await record_without_change(session, lambda incident_id: incidents[incident_id].service_id, notified)
 
-    async def _log(self, session: AsyncSession, incident: Incident, row: Notification, status: str,
-                   at: datetime) -> None:
+    @staticmethod
+    def _notified(incident: Incident, row: Notification, status: str, at: datetime) -> list[Record]:
+        """The ``Notified`` record of a send's final outcome, decided by the transition seam."""
         kind = NOTIFICATION_TYPES.get(row.channel, f"{row.channel}_notification")
         notification = {"type": kind, "status": status, "address": row.address}
         act = Act(at=at, agent=user_ref(row.user_id),
                   channel={"type": "auto", "notification": notification, "user": user_ref(row.user_id)})
-        await change(session, incident, Notify(row.user_id, kind, row.address, status), act)
+        return decide(snapshot(incident), Notify(row.user_id, kind, row.address, status), act)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from tocsin.notifications.backoff import retry_delay
-from tocsin.notifications.channel import Channel, ChannelError, Message
+from tocsin.notifications.channel import Channel, ChannelBusy, ChannelError, Message
 from tocsin.notifications.models import FAILED, PENDING, SENT
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ async def attempt(channel: Channel, message: Message, *, attempts_before: int, w
     try:
         async with asyncio.timeout(within):
             delivery = await channel.send(message)
+    except ChannelBusy as exc:  # never reached the provider: still due, and no attempt spent
+        logger.info("notification %s via %s waits for the next run: %s", nid, channel.name, exc)
+        return Outcome(nid, PENDING, error=str(exc))
     except ChannelError as exc:
         error: ChannelError = exc
     except TimeoutError:

@@ -4,6 +4,9 @@
 keeps ``incident_assignments`` and the alerts in step, and writes one log entry per record. The
 event processor applies the same decisions in batches (``incidents.ingest``).
 
+``record_without_change`` writes, set-based, records that change no incident state (a send's
+outcome): their log entries only, in one statement, for any number of incidents.
+
 Every record of a transaction is also collected in ``session.info["incident_records"]``
 (``recorded(session)``): the engine and the webhooks outbox will read them there before commit.
 """
@@ -11,6 +14,7 @@ Every record of a transaction is also collected in ``session.info["incident_reco
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +22,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from tocsin.db.base import table_of
 from tocsin.escalation.queries import policy_refs
 from tocsin.incidents.models import (
     Alert,
@@ -36,7 +41,7 @@ from tocsin.incidents.transition_records import (
     Record,
     Resolved,
 )
-from tocsin.incidents.transitions import run
+from tocsin.incidents.transitions import evolve, run
 from tocsin.users.queries import user_refs
 
 
@@ -132,3 +137,25 @@ async def write_log_entries(session: AsyncSession, service_id: str, records: lis
     stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
     session.add_all([LogEntry(**row) for row in entries])
     recorded(session).extend(records)
+
+
+async def record_without_change(session: AsyncSession, service_of: Callable[[str], str],
+                                records: Sequence[Record]) -> None:
+    """Log ``records`` (of any number of incidents) that change no incident state, e.g. the
+    ``Notified`` outcomes of a batch of sends: one query for the users they name, one multi-row
+    insert of their log entries (stamped in order, as ``change`` stamps them), and the records
+    joined to ``recorded(session)``. No incident row is read or written. ``service_of``: an
+    incident's service id. ``ValueError`` for a record that would change its incident."""
+    for record in records:
+        probe = IncidentState(id=record.incident_id, status="triggered")
+        if evolve(probe, record) is not probe:
+            raise ValueError(f"{type(record).__name__} changes its incident: write it with change()")
+    if not records:
+        return
+    listed = list(records)
+    names = {u: facts.name for u, facts in (await user_refs(session, users_named(listed))).items()}
+    entries = log_entries(listed, service_of, names)
+    stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
+    if entries:
+        await session.execute(insert(table_of(LogEntry)), entries)
+    recorded(session).extend(listed)

@@ -42,6 +42,14 @@ class ChannelError(Exception):
         self.response = response or {}
 
 
+class ChannelBusy(ChannelError):
+    """Every connection to the provider stayed in use while this send waited: nothing was sent,
+    so it is no attempt (the notification stays due and is sent on a later run)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)
+
+
 class NotConfigured(ChannelError):
     """The channel has no provider settings: recorded as failed with this reason, never skipped."""
 

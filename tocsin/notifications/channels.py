@@ -78,5 +78,6 @@ class Channels:
         return [c.name for c in (self.email, self.sms, self.phone, self.push) if c.configured]
 
     async def aclose(self) -> None:
-        """Close the connection pools (the Twilio client; SMTP connects per message)."""
+        """Close the connection pools (the Twilio client, the SMTP connections)."""
         await self.sms.account.aclose()
+        await self.email.aclose()
