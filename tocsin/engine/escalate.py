@@ -14,11 +14,18 @@ A level with nobody on call is passed over at once, as PagerDuty does. The plann
 commit) then moves the escalation row on from the records and replaces the timer. The change is
 dated by the run, not the due time: after an outage each overdue timer runs once, and the next
 level's delay counts from then (its responders get their whole delay; no burst of levels).
+
+Set-based per batch (a fixed handful of statements however many incidents): the walks along the
+paths are pure (``_Walk``); each round resolves the levels every walk reached at once (each
+schedule loaded and rendered once), takes the round-robin turns in claim order (due time, then
+incident id), and a further round runs only for incidents whose level had nobody on call. The
+decisions are written together through ``transition_writer.change_many``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
@@ -28,14 +35,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.db.session import Database
 from tocsin.engine.due_timers import claim, next_due
 from tocsin.engine.models import ESCALATE, IncidentEscalation
-from tocsin.engine.path import EscalateTo, Exhaust, Path, after_level, clamp_level, levels, rule_at
+from tocsin.engine.path import EscalateTo, Exhaust, Path, PathRule, after_level, clamp_level, levels, rule_at
 from tocsin.engine.planner import touch
 from tocsin.engine.step import StepResult
-from tocsin.escalation.queries import on_call_for_targets, take_round_robin_turn
+from tocsin.escalation.queries import on_call_for_target_sets, take_round_robin_turns
 from tocsin.escalation.round_robin import ROUND_ROBIN
 from tocsin.incidents.models import Incident
-from tocsin.incidents.transition_records import Act, Escalate, ExhaustPath, RepeatPath
-from tocsin.incidents.transition_writer import change
+from tocsin.incidents.transition_records import Act, Command, Escalate, ExhaustPath, RepeatPath
+from tocsin.incidents.transition_writer import change_many
 
 TIMEOUT = {"type": "timeout"}
 
@@ -44,7 +51,7 @@ class EscalateStep:
     name = "escalate"
     budget_seconds = 10.0
 
-    def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 20) -> None:
+    def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 200) -> None:
         self.db = db
         self.now = now
         self.batch = batch
@@ -55,48 +62,69 @@ class EscalateStep:
             ids = claimed.incident_ids
             rows = await session.execute(select(IncidentEscalation).where(IncidentEscalation.incident_id.in_(ids)))
             escalations = {e.incident_id: e for e in rows.scalars()}
-            for incident, _, due in claimed.due:
-                escalation = escalations.get(incident.id)
-                if incident.status == "triggered" and escalation is not None and not escalation.exhausted:
-                    await escalate(session, incident, escalation, due, now)
+            walks = [_Walk.start(incident, escalation, due) for incident, _, due in claimed.due
+                     if incident.status == "triggered"
+                     and (escalation := escalations.get(incident.id)) is not None and not escalation.exhausted]
+            await escalate(session, walks)
+            act = Act(at=now, agent=None, channel=TIMEOUT)
+            await change_many(session, [(w.incident, w.commands, act) for w in walks])
             touch(session, ids, now)  # the planner replaces each timer, whatever happened
         return StepResult(done=len(claimed.due), more=claimed.full, skipped_locked=claimed.skipped_locked,
                           next_due=await next_due(self.db, (ESCALATE,), now))
 
 
-async def escalate(
-    session: AsyncSession, incident: Incident, escalation: IncidentEscalation, due: datetime, now: datetime,
-) -> None:
-    """Move ``incident`` along its frozen path from its current level (the level's delay passed
-    at ``due``)."""
-    path = cast(Path, escalation.path)
-    level, loop = clamp_level(path, incident.escalation_level), escalation.loop
-    act = Act(at=now, agent=None, channel=TIMEOUT)
-    for _ in range(levels(path) * (path["num_loops"] + 1) + 1):  # each level of each loop at most once
-        step = after_level(path, level, loop)
+@dataclass
+class _Walk:
+    """One incident's way along its frozen path in this run (pure): the commands it makes."""
+
+    incident: Incident
+    path: Path
+    level: int
+    loop: int
+    due: datetime  # when the level's delay passed: levels are resolved as they stood then
+    steps_left: int  # each level of each loop at most once
+    commands: list[Command] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, incident: Incident, escalation: IncidentEscalation, due: datetime) -> _Walk:
+        path = cast(Path, escalation.path)
+        return cls(incident, path, clamp_level(path, incident.escalation_level), escalation.loop, due,
+                   levels(path) * (path["num_loops"] + 1) + 1)
+
+    def next_level(self) -> PathRule | None:
+        """Move past the current level: the rule of the level reached, or None when the path
+        exhausted (the walk is over)."""
+        if self.steps_left <= 0:  # after_level ends every path
+            raise AssertionError(f"escalation of {self.incident.id} did not end within its path")
+        self.steps_left -= 1
+        step = after_level(self.path, self.level, self.loop)
         if isinstance(step, Exhaust):
-            await change(session, incident, ExhaustPath(), act)
-            return
+            self.commands.append(ExhaustPath())
+            return None
         if isinstance(step, EscalateTo):
-            level = step.level
+            self.level = step.level
         else:
-            await change(session, incident, RepeatPath(step.loop), act)
-            level, loop = 1, step.loop
-        users = await assignees(session, path, level, due)
-        if users:
-            await change(session, incident, Escalate(level, users, retrigger=False, always=True), act)
-            return
-        # Nobody on call at this level: straight on to the next.
-    raise AssertionError(f"escalation of {incident.id} did not end within its path")  # after_level ends it
+            self.commands.append(RepeatPath(step.loop))
+            self.level, self.loop = 1, step.loop
+        return rule_at(self.path, self.level)
 
 
-async def assignees(session: AsyncSession, path: Path, level: int, at: datetime) -> tuple[str, ...]:
-    """Who ``level`` of the frozen path assigns at ``at``: everyone its targets page then, or for
-    a round-robin rule the one whose turn it is (the turn is taken)."""
-    rule = rule_at(path, level)
-    if rule is None:
-        return ()
-    users = await on_call_for_targets(session, [(t["type"], t["id"]) for t in rule["targets"]], at)
-    if rule["strategy"] == ROUND_ROBIN:
-        return await take_round_robin_turn(session, rule["id"], users)
-    return tuple(users)
+async def escalate(session: AsyncSession, walks: list[_Walk]) -> None:
+    """Walk every incident on from its current level until a level assigns somebody or the
+    path exhausts. A level with nobody on call is passed over at once: a round runs for the
+    walks still going, so a batch whose levels all page somebody costs one round."""
+    going = walks
+    while going:
+        reached = [(w, rule) for w in going if (rule := w.next_level()) is not None]
+        users = await on_call_for_target_sets(session, {
+            n: ([(t["type"], t["id"]) for t in rule["targets"]], w.due) for n, (w, rule) in enumerate(reached)})
+        turns = [n for n, (_, rule) in enumerate(reached) if rule["strategy"] == ROUND_ROBIN and users[n]]
+        picked = await take_round_robin_turns(session, [(reached[n][1]["id"], users[n]) for n in turns])
+        assigned: dict[int, tuple[str, ...]] = {n: tuple(found) for n, found in users.items()}
+        assigned.update(zip(turns, picked, strict=True))
+        going = []
+        for n, (walk, _) in enumerate(reached):
+            if assigned[n]:
+                walk.commands.append(Escalate(walk.level, assigned[n], retrigger=False, always=True))
+            else:
+                going.append(walk)  # nobody on call at this level: straight on to the next

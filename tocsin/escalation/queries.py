@@ -7,10 +7,10 @@ All take the caller's session; levels are 1-based as PagerDuty numbers them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -171,22 +171,40 @@ async def on_call_levels(
 
 
 Targeted = tuple[str | None, str | None]  # (user id, schedule id): exactly one is set
+K = TypeVar("K")
 
 
 async def _resolve(session: AsyncSession, targets: dict[str, list[Targeted]], at: datetime) -> dict[str, list[str]]:
     """Each key's targets -> the users they page at ``at`` (in order, each once, live users only)."""
-    schedule_ids = {sid for found in targets.values() for _, sid in found if sid}
-    sources = await on_call_sources(session, schedule_ids, at, at)
-    shifts = {sid: shift_at(source, at) for sid, source in sources.items()}
-    candidates: dict[str, list[str]] = {}
-    for key, found in targets.items():
+    return await _resolve_each(session, {key: (found, at) for key, found in targets.items()})
+
+
+async def _resolve_each(
+    session: AsyncSession, targets: Mapping[K, tuple[Sequence[Targeted], datetime]],
+) -> dict[K, list[str]]:
+    """Each key's targets at the key's own instant -> the users they page then (in order, each
+    once, live users only). Every schedule is loaded and rendered once (its overrides over the
+    span of the instants asked), whatever the number of keys."""
+    schedule_ids = {sid for found, _ in targets.values() for _, sid in found if sid}
+    instants = [at for _, at in targets.values()]
+    sources = await on_call_sources(session, schedule_ids, min(instants), max(instants)) if schedule_ids else {}
+    shifts: dict[tuple[str, datetime], str | None] = {}
+
+    def on_call(schedule_id: str, at: datetime) -> str | None:
+        if (schedule_id, at) not in shifts:
+            source = sources.get(schedule_id)
+            shift = shift_at(source, at) if source is not None else None
+            shifts[schedule_id, at] = shift.user if shift is not None else None
+        return shifts[schedule_id, at]
+
+    candidates: dict[K, list[str]] = {}
+    for key, (found, at) in targets.items():
         users: list[str] = []
         for user_id, schedule_id in found:
-            shift = shifts.get(schedule_id) if schedule_id else None
             if user_id:
                 users.append(user_id)
-            elif shift is not None:
-                users.append(shift.user)
+            elif schedule_id and (user := on_call(schedule_id, at)) is not None:
+                users.append(user)
         candidates[key] = users
     live = await existing_user_ids(session, [u for users in candidates.values() for u in users])
     return {key: [u for u in dict.fromkeys(users) if u in live] for key, users in candidates.items()}
@@ -197,8 +215,20 @@ async def on_call_for_targets(
 ) -> list[str]:
     """Who ``targets`` ((type "user" | "schedule", id), as an escalation path froze them) page at
     ``at``: users themselves, schedules whoever is on call then. In order, each once, live users only."""
-    found: list[Targeted] = [(tid, None) if kind == "user" else (None, tid) for kind, tid in targets]
-    return (await _resolve(session, {"": found}, at))[""]
+    return (await on_call_for_target_sets(session, {"": (targets, at)}))[""]
+
+
+async def on_call_for_target_sets(
+    session: AsyncSession, asked: Mapping[K, tuple[Iterable[tuple[str, str]], datetime]],
+) -> dict[K, list[str]]:
+    """``on_call_for_targets`` for many (targets, instant) pairs at once (an engine batch): a
+    fixed number of statements, each schedule loaded and rendered once."""
+    if not asked:
+        return {}
+    found: dict[K, tuple[Sequence[Targeted], datetime]] = {
+        key: ([(tid, None) if kind == "user" else (None, tid) for kind, tid in targets], at)
+        for key, (targets, at) in asked.items()}
+    return await _resolve_each(session, found)
 
 
 async def on_call_at_level(
@@ -235,6 +265,31 @@ async def take_round_robin_turn(session: AsyncSession, rule_id: str, users: Sequ
     await session.execute(update(RoundRobinPosition).where(RoundRobinPosition.rule_id == rule_id)
                           .values(next_index=following))
     return (user,) if user is not None else ()
+
+
+async def take_round_robin_turns(
+    session: AsyncSession, turns: Sequence[tuple[str, Sequence[str]]],
+) -> list[tuple[str, ...]]:
+    """``take_round_robin_turn`` for many turns at once, taken in the order given (rule id, its
+    on-call users): the user of each turn (none: ()). Three statements whatever the number of
+    turns; the position rows are locked in rule order (PostgreSQL)."""
+    rules = sorted({rule for rule, users in turns if users})
+    if not rules:
+        return [() for _ in turns]
+    await session.execute(_insert_position(session, [{"rule_id": r, "next_index": 0} for r in rules]))
+    rows = await session.execute(
+        select(RoundRobinPosition.rule_id, RoundRobinPosition.next_index)
+        .where(RoundRobinPosition.rule_id.in_(rules)).order_by(RoundRobinPosition.rule_id).with_for_update())
+    positions: dict[str, int] = dict(rows.all())
+    picked: list[tuple[str, ...]] = []
+    for rule, users in turns:
+        user, positions[rule] = round_robin_pick(users, positions.get(rule, 0))
+        picked.append((user,) if user is not None else ())
+    table = table_of(RoundRobinPosition)  # Core: an executemany UPDATE by key
+    await session.execute(update(table).where(table.c.rule_id == bindparam("b_rule"))
+                          .values(next_index=bindparam("b_index")),
+                          [{"b_rule": r, "b_index": positions[r]} for r in rules])
+    return picked
 
 
 def _insert_position(session: AsyncSession | Session, rows: list[dict[str, Any]]) -> Any:
