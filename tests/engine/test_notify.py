@@ -122,14 +122,18 @@ class World:
         self.sends.append((channel, outcome))
 
 
+async def _clear_rules(h: Harness, user: str) -> None:
+    """These tests place each send themselves: a user's default rule (email at once) would add one."""
+    r = await h.client.get(f"/users/{user}/notification_rules", headers=h.auth)
+    for rule in r.json()["notification_rules"]:
+        gone = await h.client.delete(f"/users/{user}/notification_rules/{rule['id']}", headers=h.writer)
+        assert gone.status_code == 204, gone.text
+
+
 @pytest.fixture
 async def world(harness: Harness) -> AsyncIterator[World]:
     user = await admin_id(harness)
-    # These tests place each send themselves: the admin's default rule (email at once) would add one.
-    r = await harness.client.get(f"/users/{user}/notification_rules", headers=harness.auth)
-    for rule in r.json()["notification_rules"]:
-        gone = await harness.client.delete(f"/users/{user}/notification_rules/{rule['id']}", headers=harness.writer)
-        assert gone.status_code == 204, gone.text
+    await _clear_rules(harness, user)
     incident = await create(harness, title="Disk full on db-1")
     assert [a["assignee"]["id"] for a in incident["assignments"]] == [user]
     clock = FrozenClock(datetime.fromisoformat(incident["created_at"]))
@@ -469,6 +473,7 @@ async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_
         world: World, smtp: SmtpServer) -> None:
     h, admin = world.h, world.user_id
     ops = await new_user(h, "Opsperson")
+    await _clear_rules(h, ops)
     first, second, third = world.incident["id"], (await create(h, title="Two"))["id"], (await create(h))["id"]
     await _assign(h, first, admin, ops)
     await _assign(h, third, ops)
