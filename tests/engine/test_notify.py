@@ -486,7 +486,14 @@ async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_
         ids.append(await world.add(address=address, user_id=user, delay=timedelta(seconds=n)))
     world.clock.advance(seconds=len(plan))
     seen: list[Any] = []
-    h.tocsin.db.before_commit.append(lambda session: seen.extend(recorded(session)))
+    statuses: list[str] = []
+
+    def before_commit(session: Session) -> None:  # what the planner and the webhooks will read
+        seen.extend(recorded(session))
+        row = session.get(Notification, ids[0])
+        statuses.append(row.status if row is not None else "gone")
+
+    h.tocsin.db.before_commit.append(before_commit)
     statements: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -500,6 +507,7 @@ async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_
         event.remove(engine, "before_cursor_execute", count)
         h.tocsin.db.before_commit.pop()
     assert result.done == len(plan)
+    assert statuses[-1] == SENT  # the claimed row read in the same transaction shows its outcome
     assert [(await world.row(n)).status for n in ids] == [SENT, SENT, SENT, FAILED, SENT]
     assert sorted(world.sends) == sorted([("email", "sent")] * 4 + [("email", "failed")])
     # One UPDATE per kind of outcome (sent, failed) and one INSERT of every log entry.

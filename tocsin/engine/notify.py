@@ -66,6 +66,7 @@ logger = logging.getLogger(__name__)
 NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHONE: "phone_notification",
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
+_WRITTEN = ["status", "updated_at", "last_error", "attempts", "provider_response", "sent_at", "due_at"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,11 @@ class NotifyStep:
             if retry:
                 values["due_at"] = bindparam("b_due")
             await session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
+        # Rows claimed in this session (PostgreSQL) would still show what they were to anyone reading
+        # them through the ORM before commit (the before-commit hooks): let the UPDATEs show instead.
+        for row in rows:
+            if row in session:
+                session.expire(row, _WRITTEN)
         await record_without_change(session, lambda incident_id: incidents[incident_id].service_id, notified)
 
     @staticmethod
