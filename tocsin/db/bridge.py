@@ -39,6 +39,12 @@ class SyncAsAsync:
     async def get(self, *args: Any, **kwargs: Any) -> Any:
         return self.sync_session.get(*args, **kwargs)
 
+    def __contains__(self, instance: object) -> bool:
+        return instance in self.sync_session
+
+    def expire(self, instance: object, attribute_names: Any = None) -> None:
+        self.sync_session.expire(instance, attribute_names)
+
 
 class QuerySuspended(RuntimeError):
     """A query run by ``run_now`` awaited real asynchronous work. Loud on purpose: the processor

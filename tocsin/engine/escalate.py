@@ -37,7 +37,7 @@ from tocsin.engine.due_timers import claim, next_due
 from tocsin.engine.models import ESCALATE, IncidentEscalation
 from tocsin.engine.path import EscalateTo, Exhaust, Path, PathRule, after_level, clamp_level, levels, rule_at
 from tocsin.engine.planner import touch
-from tocsin.engine.step import StepResult
+from tocsin.engine.step import ESCALATE_STEP, StepResult
 from tocsin.escalation.queries import on_call_for_target_sets, take_round_robin_turns
 from tocsin.escalation.round_robin import ROUND_ROBIN
 from tocsin.incidents.models import Incident
@@ -48,7 +48,7 @@ TIMEOUT = {"type": "timeout"}
 
 
 class EscalateStep:
-    name = "escalate"
+    name = ESCALATE_STEP
     budget_seconds = 10.0
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 200) -> None:
