@@ -177,10 +177,9 @@ class NotifyStep:
                 decided[row.id] = outcome
         sends = self._compose(to_send, facts, secret, now, decided)
         for send, outcome in zip(sends, await asyncio.gather(*(self._send(send) for send in sends)), strict=True):
+            bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
             for row in send.rows:  # a bundle's outcome is each of its rows' outcome
-                bundled = len({r.incident_id for r in send.rows}) > 1
-                decided[row.id] = dataclasses.replace(
-                    outcome, notification_id=row.id, bundle=send.rows[0].id if bundled else None)
+                decided[row.id] = dataclasses.replace(outcome, notification_id=row.id, bundle=bundle)
         return [decided[row.id] for row in rows]
 
     @staticmethod
