@@ -30,6 +30,7 @@ from tests.notifications.servers import (
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.engine.notify import NotifyStep
+from tocsin.engine.notify_facts import message_key, paged_alone
 from tocsin.engine.planner import CANCELLED_REASON
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, LogEntry
@@ -571,3 +572,16 @@ async def test_a_send_that_finds_no_free_connection_stays_due_and_is_no_attempt(
     row = await world.row(nid)
     assert (row.status, row.attempts) == (SENT, 1) and len(smtp.inbox.received) == 1
     await email.aclose()
+
+
+def test_only_incidents_paged_alone_have_their_alert_details_read() -> None:
+    def row(incident: str, user: str, address: str, kind: str = INCIDENT) -> Notification:
+        return Notification(id=new_id(), kind=kind, incident_id=incident, user_id=user, channel="email",
+                            address=address, contact_method_id=None)
+
+    rows = [row("A", "ann", "ann@x"), row("B", "ann", "ann@x"),  # a bundle for Ann
+            row("A", "bob", "bob@x"), row("A", "bob", "bob@x"),  # two rules, one incident: a single page
+            row("C", "cy", "cy@x"), row("D", "cy", "cy@x", kind=TEST)]
+    assert paged_alone(rows) == {"A", "C"}
+    assert message_key(rows[0]) == message_key(rows[1]) != message_key(rows[2])
+    assert message_key(rows[5]) == (rows[5].id,)  # a test message is always its own

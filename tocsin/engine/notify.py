@@ -33,7 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
 from tocsin.db.session import Database
-from tocsin.engine.notify_facts import BatchFacts, claim_due, current_statuses, load_facts, next_pending
+from tocsin.engine.notify_facts import (
+    BatchFacts,
+    claim_due,
+    current_statuses,
+    load_facts,
+    message_key,
+    next_pending,
+)
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
 from tocsin.engine.step import NOTIFY_STEP, StepResult
 from tocsin.incidents.models import Incident
@@ -205,9 +212,7 @@ class NotifyStep:
         rendered fails alone (its outcome goes into ``failed``): it must not stop the batch."""
         groups: dict[tuple[str, ...], list[Notification]] = {}
         for row in rows:
-            key = ((row.user_id, row.contact_method_id or "", row.channel, row.address) if row.kind == INCIDENT
-                   else (row.id,))
-            groups.setdefault(key, []).append(row)
+            groups.setdefault(message_key(row), []).append(row)
         sends: list[_Send] = []
         for group in groups.values():
             try:
