@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import platform
@@ -227,10 +228,16 @@ async def bulk_steps(args: argparse.Namespace, backend: str, smtp_port: int) -> 
         clock.advance(minutes=5)
         names = [step.name for step in app.engine.steps]
         before = {name: app.engine.metrics.step_seconds(name) for name in names}
+        profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None  # where the time goes
+        if profile is not None:
+            profile.enable()
         started, cpu = time.perf_counter(), time.process_time()
         second = await app.engine.tick()  # level 2: N escalation steps and their emails
         steps_s, steps_cpu = time.perf_counter() - started, time.process_time() - cpu
         by_step = {name: round(app.engine.metrics.step_seconds(name) - before[name], 2) for name in names}
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
         # CPU seconds of this process (every thread; the SMTP server's included) next to the wall
         # time: steadier than wall time when the machine is shared.
         return {"backend": backend, "incidents": opened, "first_sends": first.done.get("notify"),
