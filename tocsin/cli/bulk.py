@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tocsin.cli.output import Column, Output
-from tocsin.cli.session import Cli
+from tocsin.cli.session import Cli, needs_from
 from tocsin.client import ApiError
 
 CHUNK = 25  # incidents per PUT /incidents (PagerDuty takes up to 250; small chunks keep the bar moving)
 PER_ITEM = frozenset({400, 404, 409})  # refusals about one incident, not about the request
+
+
+def about_one(error: ApiError) -> bool:
+    """A refusal about this incident (the others may still succeed), not about the request
+    itself (credentials, the From header, rate limit, server down: every request would fail)."""
+    return error.status in PER_ITEM and not needs_from(error)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def update(cli: Cli, ids: Sequence[str], change: dict[str, Any], done: str, desc
                 answer = cli.rest.put("/incidents", body)
                 outcomes += [Outcome(i["id"], True, done, i) for i in answer.get("incidents", [])]
             except ApiError as exc:
-                if exc.status not in PER_ITEM:
+                if not about_one(exc):
                     raise
                 for incident_id in chunk:
                     outcomes.append(_one(cli, incident_id, change, done, harmless))
@@ -63,7 +69,7 @@ def _one(cli: Cli, incident_id: str, change: dict[str, Any], done: str,
         answer = cli.rest.put(f"/incidents/{incident_id}", {"incident": {"type": "incident_reference", **change}})
         return Outcome(incident_id, True, done, answer.get("incident"))
     except ApiError as exc:
-        if exc.status not in PER_ITEM:
+        if not about_one(exc):
             raise
         fine = harmless(exc)
         return Outcome(incident_id, fine is not None, fine or reason(exc))
@@ -78,7 +84,7 @@ def each(cli: Cli, ids: Sequence[str], act: Callable[[str], dict[str, Any] | Non
             try:
                 outcomes.append(Outcome(incident_id, True, done, act(incident_id)))
             except ApiError as exc:
-                if exc.status not in PER_ITEM:
+                if not about_one(exc):
                     raise
                 outcomes.append(Outcome(incident_id, False, reason(exc)))
             advance(1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 import typer
@@ -107,10 +107,13 @@ class Filters:
             "time_zone": "UTC",
         }
         if self.since or self.until:
-            params["since"] = cli.time(self.since, bare="past").isoformat() if self.since else None
-            params["until"] = cli.time(self.until, bare="past").isoformat() if self.until else cli.now().isoformat()
-            if params["since"] is None:  # an until alone: from the start of time, as far as the API goes
-                params["date_range"], params["until"] = "all", None
+            since = cli.time(self.since, bare="past") if self.since else None
+            until = cli.time(self.until, bare="past") if self.until else None
+            if since and until and since >= until:
+                raise usage("--since must be before --until")
+            params["since"] = since.isoformat() if since else None  # an until alone: no lower bound
+            # No --until: up to now; a --since in the future asks for nothing yet (an empty list).
+            params["until"] = until.isoformat() if until else max(cli.now(), since or cli.now()).isoformat()
         else:
             params["date_range"] = "all"
         return params
@@ -119,6 +122,8 @@ class Filters:
 def fetch(cli: Cli, filters: Filters, default_statuses: Sequence[str], limit: int,
           sort: str | None = None) -> list[dict[str, Any]]:
     params = filters.params(cli, default_statuses)
+    if params.get("since") and params["since"] >= params["until"]:
+        return []  # a window that has not begun
     if sort:
         params["sort_by"] = sort
     found: list[dict[str, Any]] = []
@@ -202,7 +207,7 @@ def show(
     incident = cli.rest.get(f"/incidents/{incident_id}", {"time_zone": "UTC"})["incident"]
     entries = list(cli.rest.iter_offset(f"/incidents/{incident_id}/log_entries", "log_entries",
                                         {"is_overview": False, "time_zone": "UTC"}))
-    timeline = sorted(entries, key=lambda e: str(e.get("created_at") or ""))
+    timeline = chronological(entries)
     if as_json:
         cli.out.json({"incident": incident, "log_entries": timeline})
         return
@@ -225,6 +230,22 @@ def show(
     ])
     cli.out.lines(["", "Timeline:"])
     cli.out.lines(timeline_lines(timeline, cli.zone))
+
+
+FIRST = {"trigger_log_entry": 0, "assign_log_entry": 1}  # within one second (the wire's precision)
+LAST = {"resolve_log_entry": 1}
+
+
+def chronological(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Log entries oldest first. The API lists them newest first to the second, so entries of one
+    second keep the reverse of its order, with a trigger (and its assignment) first and a
+    resolution last, as they happened."""
+    def when(entry: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(str(entry.get("created_at") or "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+
+    ordered = list(reversed(entries))
+    return sorted(ordered, key=lambda e: (when(e), LAST.get(str(e.get("type")), 0),
+                                          FIRST.get(str(e.get("type")), 2)))
 
 
 def timeline_lines(entries: Sequence[dict[str, Any]], zone: tzinfo) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tocsin.services.urgency import urgency_for, within_support_hours
@@ -161,6 +161,7 @@ def plan(at: datetime, severity: str, service: dict[str, Any], integration: dict
          policy: dict[str, Any] | None, oncalls: Sequence[dict[str, Any]], users: dict[str, dict[str, Any]],
          windows: Sequence[dict[str, Any]] = (), open_incident: dict[str, Any] | None = None) -> Route:
     """The route of one trigger (see the module docstring)."""
+    at = at.astimezone(UTC)  # minutes are added to it: real minutes, not a zone's wall clock
     wanted, why = urgency(service, severity, at)
     held = held_back(service, at, windows, open_incident)
     if policy is None:

@@ -83,7 +83,8 @@ class Cli:
         return datetime.now(UTC)  # a client: the terminal's clock is the right one
 
     def time(self, text: str, bare: Literal["past", "future"] | None = None) -> datetime:
-        return parse_time(text, self.now(), self.zone, bare)
+        """The instant ``text`` names, in UTC (so adding minutes to it counts real minutes)."""
+        return parse_time(text, self.now(), self.zone, bare).astimezone(UTC)
 
     def close(self) -> None:
         for client in (self._rest, self._events):
@@ -98,9 +99,14 @@ def open_cli(profile: str | None = None, as_json: bool = False, tz: str | None =
     return Cli(Output(as_json), chosen, zone)
 
 
+def needs_from(error: ApiError) -> bool:
+    """The server wants the acting user's email (the ``From`` header) for this write."""
+    said = " ".join((error.message, *error.errors)).lower()
+    return error.status == 400 and "from" in said and ("header" in said or "email" in said)
+
+
 def hint_for(error: ApiError, profile_hint: str = "tocsin login") -> str | None:
     """What to try next, from the status and the server's words."""
-    said = " ".join((error.message, *error.errors)).lower()
     if error.status is None:
         return "is the server running and the URL right? check `tocsin profile list` or TOCSIN_API_URL"
     if error.status == 401:
@@ -113,7 +119,7 @@ def hint_for(error: ApiError, profile_hint: str = "tocsin login") -> str | None:
     if error.status == 429:
         wait = f" in {error.retry_after:.0f} s" if error.retry_after else " later"
         return f"rate limited: try again{wait}"
-    if "from" in said and ("header" in said or "email" in said):
+    if needs_from(error):
         return "writes need the email of a user: tocsin login --from EMAIL (or TOCSIN_API_FROM)"
     if error.status >= 500:
         return "the server failed; its log says why"

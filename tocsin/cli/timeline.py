@@ -52,7 +52,11 @@ class Piece:
 
 def pieces(final: Sequence[Shift], overrides: Sequence[Shift], since: datetime, until: datetime) -> list[Piece]:
     """The window cut where the on-call state changes. The final schedule says who; an override
-    of that same person over that stretch says how."""
+    of that same person over that stretch says how. Every instant is taken to UTC first: Python
+    subtracts two times of one zone by their wall clocks (a 23-hour spring day would count 24)."""
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    final = [_utc(s) for s in final]
+    overrides = [_utc(s) for s in overrides]
     cuts = {since, until}
     for shift in (*final, *overrides):
         for instant in (shift.start, shift.end):
@@ -72,6 +76,10 @@ def pieces(final: Sequence[Shift], overrides: Sequence[Shift], since: datetime, 
         else:
             found.append(piece)
     return found
+
+
+def _utc(shift: Shift) -> Shift:
+    return Shift(shift.start.astimezone(UTC), shift.end.astimezone(UTC), shift.user_id, shift.name)
 
 
 def symbols(cut: Sequence[Piece]) -> dict[str, str]:
@@ -148,6 +156,7 @@ def draw(final: Sequence[Shift], overrides: Sequence[Shift], since: datetime, un
         raise ValueError("cell_minutes must divide an hour (10, 15, 20, 30 or 60)")
     if until <= since:
         raise ValueError("the window is empty")
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
     cut = pieces(final, overrides, since, until)
     marks = symbols(cut)
     cells_per_hour = 60 // cell_minutes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -56,16 +56,19 @@ def parse_time(text: str, now: datetime, zone: tzinfo,
     """The instant ``text`` names, aware. ``bare`` says which way a duration without ``ago`` or
     ``in`` points (``--since 2h`` means two hours ago); None refuses it as ambiguous."""
     raw = " ".join(text.strip().lower().split())
-    local_now = now.astimezone(zone)
+    # Relative times count real time (UTC): "2h ago" across a daylight-saving change is still two
+    # hours ago (Python adds to a zone's time by its wall clock).
+    utc_now = now.astimezone(UTC)
+    local_now = utc_now.astimezone(zone)
     if raw == "now":
         return local_now
     if raw.endswith(" ago"):
-        return local_now - parse_duration(raw[:-4])
+        return (utc_now - parse_duration(raw[:-4])).astimezone(zone)
     if raw.startswith("in "):
-        return local_now + parse_duration(raw[3:])
+        return (utc_now + parse_duration(raw[3:])).astimezone(zone)
     if raw[:1] in "+-" and raw[1:2].isdigit():
         delta = parse_duration(raw[1:])
-        return local_now + delta if raw[0] == "+" else local_now - delta
+        return (utc_now + delta if raw[0] == "+" else utc_now - delta).astimezone(zone)
     day_part, _, clock_part = raw.replace(" at ", " ").partition(" ")
     day = _day_word(day_part, local_now.date())
     if day is not None:
@@ -74,7 +77,7 @@ def parse_time(text: str, now: datetime, zone: tzinfo,
         return datetime.combine(local_now.date(), _clock(raw), tzinfo=zone)
     if re.fullmatch(r"\d+(\.\d+)?\s*[a-z]+(\s*\d+(\.\d+)?\s*[a-z]+)*", raw) and bare is not None:
         delta = parse_duration(raw)
-        return local_now - delta if bare == "past" else local_now + delta
+        return (utc_now - delta if bare == "past" else utc_now + delta).astimezone(zone)
     return _iso(text.strip(), zone)
 
 
