@@ -162,3 +162,15 @@ def test_a_bulk_action_reports_each_refusal_and_does_the_rest(server: Server, co
     assert result.returncode == exits.API_ERROR
     assert result.stdout.split() == [incident["id"]]  # what was done, ready for the next command
     assert "PNOSUCHINC1:" in result.stderr and "1 of 2 failed" in result.stderr
+
+
+def test_a_limited_list_shows_the_newest_oldest_first(server: Server, config: Path) -> None:
+    service_id, key = seed.service(server)
+    for n in range(4):
+        seed.trigger(server, key, f"newest-{n}")
+    numbers = sorted(i["incident_number"] for i in seed.wait_incidents(server, service_id, 4))
+    shown = as_json(invoke(server, config, "incident", "list", "--service", service_id, "--limit", "2", "--json"))
+    assert [i["incident_number"] for i in shown] == numbers[-2:]
+    every = as_json(invoke(server, config, "incident", "list", "--service", service_id, "--limit", "0",
+                           "--sort", "incident_number:desc", "--json"))
+    assert [i["incident_number"] for i in every] == numbers[::-1]

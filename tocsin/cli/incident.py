@@ -124,15 +124,16 @@ def fetch(cli: Cli, filters: Filters, default_statuses: Sequence[str], limit: in
     params = filters.params(cli, default_statuses)
     if params.get("since") and params["since"] >= params["until"]:
         return []  # a window that has not begun
-    if sort:
-        params["sort_by"] = sort
+    # With a limit and no --sort: the newest ``limit`` (read newest first), shown oldest first.
+    newest = bool(limit) and not sort
+    params["sort_by"] = "created_at:desc" if newest else sort
     found: list[dict[str, Any]] = []
-    for incident in cli.rest.iter_offset("/incidents", "incidents", params, page_size=min(max(limit, 1), 100)
-                                         if limit else 100):
+    for incident in cli.rest.iter_offset("/incidents", "incidents", params,
+                                         page_size=min(limit, 100) if limit else 100):
         found.append(incident)
         if limit and len(found) >= limit:
             break
-    return found
+    return found[::-1] if newest else found
 
 
 def targets(cli: Cli, ids: Sequence[str] | None, pipe: bool, filters: Filters, every: bool,
@@ -183,7 +184,7 @@ def list_incidents(
     columns_: options.Columns = None, pipe: options.Pipe = False, as_json: options.Json = False,
     profile: options.ProfileName = None, tz: options.Zone = None,
 ) -> None:
-    """List incidents (open ones unless --status says otherwise), newest last."""
+    """List incidents (open ones unless --status says otherwise): the newest --limit, oldest first."""
     cli = open_cli(profile, as_json, tz)
     shown = choose(columns(cli.zone), columns_, DEFAULT_COLUMNS) if not (as_json or pipe) else []
     filters = Filters(status or (), urgency or (), service or (), team or (), user or (), me, since, until)

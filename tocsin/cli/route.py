@@ -13,6 +13,7 @@ from tocsin.cli import options
 from tocsin.cli.output import local_time
 from tocsin.cli.routing import describe, find_integration, plan, window_minutes
 from tocsin.cli.session import Cli, handled, not_found, open_cli, usage
+from tocsin.cli.times import zone_label
 from tocsin.client.events import SEVERITIES
 
 app = typer.Typer(help="Where events go: `tocsin route test` shows who an event would page.", no_args_is_help=True)
@@ -73,4 +74,4 @@ def route_test(
     if as_json:
         cli.out.json({"summary": summary, **route.json()})
         return
-    cli.out.lines(describe(route, lambda t: f"{local_time(t.isoformat(), cli.zone)} ({cli.zone})"))
+    cli.out.lines(describe(route, lambda t: f"{local_time(t.isoformat(), cli.zone)} ({zone_label(cli.zone, t)})"))
