@@ -14,6 +14,8 @@ from tests.cli.conftest import Server, as_json, invoke, run
 from tests.client.stub import Reply, Seen, stub_server
 from tocsin.cli import exits
 
+pytestmark = pytest.mark.e2e  # a real `tocsin serve` process
+
 
 def test_a_team_user_policy_and_service_are_made_shown_and_deleted(server: Server, config: Path) -> None:
     team = invoke(server, config, "team", "create", "--name", seed.unique("SRE"), "--json")

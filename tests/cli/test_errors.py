@@ -11,6 +11,8 @@ from tests.cli.conftest import Server, invoke, run
 from tests.client.stub import Reply, stub_server
 from tocsin.cli import exits
 
+pytestmark = pytest.mark.e2e  # a real `tocsin serve` process
+
 
 def assert_clean(stderr: str) -> None:
     assert "Traceback" not in stderr and 'File "' not in stderr, stderr

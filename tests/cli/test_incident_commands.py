@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli import seed
 from tests.cli.conftest import Server, as_json, invoke, run, shell
 from tocsin.cli import exits
+
+pytestmark = pytest.mark.e2e  # a real `tocsin serve` process
 
 
 def test_trigger_prints_the_dedup_key_and_the_incident_follows(server: Server, config: Path) -> None:

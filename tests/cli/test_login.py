@@ -5,8 +5,12 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import Server, as_json, invoke, run
 from tocsin.cli import exits
+
+pytestmark = pytest.mark.e2e  # a real `tocsin serve` process
 
 NO_ENV = {"TOCSIN_API_URL": "", "TOCSIN_API_TOKEN": "", "TOCSIN_API_FROM": ""}
 

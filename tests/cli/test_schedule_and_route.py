@@ -13,6 +13,8 @@ import pytest
 from tests.cli import seed
 from tests.cli.conftest import Server, as_json, invoke, run
 
+pytestmark = pytest.mark.e2e  # a real `tocsin serve` process
+
 
 @dataclass
 class Rota:
