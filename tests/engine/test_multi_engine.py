@@ -297,17 +297,19 @@ def test_three_engines_share_the_pages_and_survive_one_killed(cluster: Cluster) 
     bad = [r for r in rows if r["status"] != "sent"]
     if bad:
         inc = bad[0]["incident_id"]
-        hist = [(r["user_id"], r["status"], r["due_at"].isoformat(), r["updated_at"].isoformat()) for r in rows
+        hist = [(r["user_id"], r["status"], r["due_at"].isoformat(), r["updated_at"].isoformat(), r["last_error"]) for r in rows
                 if r["incident_id"] == inc]
         history = asyncio.run(_log_rows(cluster.db_url, inc))
         raise AssertionError(f"{len(bad)} not sent; incident {inc}: {hist}\n{history}\n{cluster.logs()[-6000:]}")
     by_page = Counter((incident, rcpt) for incident, rcpt, _ in mail)
     assert set(by_page) == {_page(r) for r in rows}  # every page of every level arrived, nothing else did
     doubled = {m: n for m, n in by_page.items() if n > 1}
-    # A page is sent twice only if an engine dies between the provider's acceptance and the commit
-    # that records it (its row lock dies with it and another engine sends again): at most the one
-    # batch the killed engine had in flight. Everything else exactly once.
-    assert len(doubled) <= 20, doubled
+    # Exactly once, but for the instant between a provider's answer and the commit of its receipt
+    # (NotificationReceipt): a send the killed engine made and received an answer for is recorded
+    # by the next claimer, not sent again; one whose answer was in flight at the kill is sent again
+    # (nobody can know whether it arrived). A kill lands in such an instant rarely.
+    print(f"pages sent twice after the kill: {len(doubled)}")
+    assert len(doubled) <= 2, doubled
     first_arrival: dict[tuple[str, str], float] = {}
     for incident, rcpt, arrived in mail:
         first_arrival.setdefault((incident, rcpt), arrived)

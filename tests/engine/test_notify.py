@@ -49,6 +49,7 @@ from tocsin.notifications.models import (
     SUPPRESSED,
     TEST,
     Notification,
+    NotificationReceipt,
 )
 from tocsin.notifications.queries import link_secret
 
@@ -585,3 +586,30 @@ def test_only_incidents_paged_alone_have_their_alert_details_read() -> None:
     assert paged_alone(rows) == {"A", "C"}
     assert message_key(rows[0]) == message_key(rows[1]) != message_key(rows[2])
     assert message_key(rows[5]) == (rows[5].id,)  # a test message is always its own
+
+
+async def test_a_send_whose_engine_died_before_recording_it_is_recorded_not_sent_again(
+        world: World, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    nid = await world.add()
+    world.clock.advance(minutes=1)
+
+    async def die(*_: Any, **__: Any) -> None:  # the provider accepted; the engine dies before recording
+        raise RuntimeError("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.step, "_record", die)
+        with pytest.raises(RuntimeError, match="killed"):
+            await world.step.run(world.clock.now())
+    assert len(smtp.inbox.received) == 1 and (await world.row(nid)).status == PENDING
+    async with world.h.tocsin.db.transaction() as session:
+        receipt = await session.get(NotificationReceipt, nid)
+        assert receipt is not None and receipt.provider_response is not None
+    result = await world.step.run(world.clock.now())  # the next claimer (another engine, a restart)
+    assert result.done == 1
+    row = await world.row(nid)
+    assert row.status == SENT and row.provider_response == receipt.provider_response
+    assert len(smtp.inbox.received) == 1  # not sent again
+    assert [e["summary"] for e in await world.notify_log()] == [
+        "Notified Administrator by EMAIL (admin@tocsin.test): success."]
+    async with world.h.tocsin.db.transaction() as session:
+        assert await session.get(NotificationReceipt, nid) is None  # its part is done

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
@@ -66,6 +66,7 @@ from tocsin.notifications.models import (
     SUPPRESSED,
     TEST,
     Notification,
+    NotificationReceipt,
 )
 from tocsin.notifications.queries import link_secret
 
@@ -177,6 +178,11 @@ class NotifyStep:
         decided: dict[str, Outcome] = {}
         to_send: list[Notification] = []
         for row in rows:
+            receipt = facts.receipts.get(row.id)
+            if receipt is not None:  # sent by an engine that died before recording it: not again
+                decided[row.id] = Outcome(row.id, SENT, attempted=True, response=receipt.provider_response,
+                                          bundle=receipt.bundle)
+                continue
             outcome = self._decide(row, facts)
             if outcome is None:
                 to_send.append(row)
@@ -265,9 +271,31 @@ class NotifyStep:
 
     async def _send(self, send: _Send) -> Outcome:
         async with self._concurrency:
-            return await attempt(self.channels.for_channel(send.rows[0].channel), send.message,
-                                 attempts_before=max(row.attempts for row in send.rows), within=self.send_timeout,
-                                 now=self.now, random=self.random)
+            outcome = await attempt(self.channels.for_channel(send.rows[0].channel), send.message,
+                                    attempts_before=max(row.attempts for row in send.rows),
+                                    within=self.send_timeout, now=self.now, random=self.random)
+            if outcome.status == SENT:
+                await self._receipt(send, outcome)
+            return outcome
+
+    async def _receipt(self, send: _Send, outcome: Outcome) -> None:
+        """Commit the acceptance at once, in a transaction of its own (``NotificationReceipt``):
+        if this engine dies before the batch records it, the next claimer does not send again."""
+        bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
+        receipts = [{"notification_id": row.id, "accepted_at": self.now(), "provider_response": outcome.response,
+                     "bundle": bundle} for row in send.rows]
+
+        async def write(session: AsyncSession) -> None:
+            await session.execute(insert(table_of(NotificationReceipt)), receipts)
+
+        try:
+            if self.db.is_sqlite:
+                await self.db.write(write)
+            else:  # its own connection: the batch's transaction holds the rows until it records them
+                async with self.db.engine.begin() as connection:
+                    await connection.execute(insert(table_of(NotificationReceipt)), receipts)
+        except Exception:  # the send happened: record it with the batch; only a crash now could double it
+            logger.warning("notification %s: could not store the provider's receipt", send.rows[0].id, exc_info=True)
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -313,6 +341,11 @@ class NotifyStep:
             if row in session:
                 session.expire(row, _WRITTEN)
         await record_without_change(session, lambda incident_id: incidents[incident_id].service_id, notified)
+        # Recorded: the receipts of this batch's sends have done their part.
+        accepted = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.status == SENT]
+        if accepted:
+            await session.execute(delete(table_of(NotificationReceipt))
+                                   .where(table_of(NotificationReceipt).c.notification_id.in_(accepted)))
 
     @staticmethod
     def _notified(incident: Incident, row: Notification, status: str, at: datetime) -> list[Record]:

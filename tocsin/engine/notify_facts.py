@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment
 from tocsin.maintenance.queries import services_in_maintenance
 from tocsin.notifications.messages import IncidentFacts, alert_details, one_line
-from tocsin.notifications.models import INCIDENT, PENDING, Notification
+from tocsin.notifications.models import INCIDENT, PENDING, Notification, NotificationReceipt
 from tocsin.services.queries import service_names
 
 
@@ -27,6 +27,8 @@ class BatchFacts:
     maintenance: dict[str, str] = field(default_factory=dict)  # service id -> open window id
     first_alerts: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # summary, payload
     busy: set[str] = field(default_factory=set)  # incidents a change holds locked: their rows wait
+    # notification id -> the provider's acceptance an engine recorded before dying (sent already)
+    receipts: dict[str, NotificationReceipt] = field(default_factory=dict)
 
     def incident_facts(self, incident: Incident) -> IncidentFacts:
         """The incident as a message shows it: the first alert's details (and its summary when it
@@ -93,6 +95,10 @@ async def load_facts(session: AsyncSession, rows: Sequence[Notification], now: d
     waiting for an incident here is what keeps this free of deadlocks: a change locks its incident
     first and then cancels its pending notifications, the reverse of this step's order."""
     facts = BatchFacts()
+    if rows:
+        found = await session.scalars(select(NotificationReceipt).where(
+            NotificationReceipt.notification_id.in_([r.id for r in rows])))
+        facts.receipts = {receipt.notification_id: receipt for receipt in found}
     incident_ids = {r.incident_id for r in rows if r.kind == INCIDENT and r.incident_id}
     if not incident_ids:
         return facts

@@ -100,9 +100,14 @@ class ReconcileStep:
                 session.add(EngineCursor(name=CURSOR, at=started))
             else:
                 cursor.at = started
-        ids = list(session.scalars(
-            select(Incident.id).where(Incident.status.in_(OPEN), Incident.id > after)
-            .order_by(Incident.id).limit(self._page_size)))
+        page = select(Incident.id).where(Incident.status.in_(OPEN), Incident.id > after).order_by(Incident.id)
+        if session.get_bind().dialect.name == "postgresql":
+            # Lock the page's incidents as every change does first, passing over those a change
+            # holds (it plans them itself): without the lock this read could see an incident
+            # before an engine's escalation commits and its sends after, and cancel the new level's
+            # pages as unwanted.
+            page = page.with_for_update(skip_locked=True)
+        ids = list(session.scalars(page.limit(self._page_size)))
         return _Page(ids, self._sync(session, ids, now) if ids else 0)
 
     def _report(self, page: _Page) -> int:

@@ -67,6 +67,22 @@ class Notification(Base):
     updated_at: Mapped[datetime]
 
 
+class NotificationReceipt(Base):
+    """A provider's acceptance of a send, written the moment it arrives, in a transaction of its
+    own, before the outcome is recorded on the ``Notification`` with the rest of its batch.
+
+    An engine that dies between the two leaves the row pending; whoever claims it next finds the
+    receipt and records the send instead of sending it again. The recording transaction deletes
+    the receipt. So a page is sent twice only if an engine dies in the instant between the
+    provider's answer and this row's commit (a millisecond), not anywhere in a batch's sends."""
+
+    __tablename__ = "notification_receipts"
+    notification_id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    accepted_at: Mapped[datetime]
+    provider_response: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    bundle: Mapped[str | None] = mapped_column(IdColumn, default=None)  # the message's lead row
+
+
 class InstanceSecret(Base):
     """Secrets the instance makes for itself on first use (the action-link signing key), shared by
     every process on the database."""
