@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from tocsin.allowlists.commands import app as allowlist_app
 from tocsin.config import Settings
 
 if TYPE_CHECKING:  # imported where used, so the command starts fast
@@ -114,6 +115,7 @@ oauth_client_app = typer.Typer(help="Create, list and revoke OAuth clients (clie
                                no_args_is_help=True)
 app.add_typer(api_key_app, name="api-key")
 app.add_typer(oauth_client_app, name="oauth-client")
+app.add_typer(allowlist_app, name="allowlist")  # tocsin allowlist show|add|remove|clear
 
 
 def _in_transaction(work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
