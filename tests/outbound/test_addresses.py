@@ -25,7 +25,8 @@ NOT_PUBLIC = [
     ("172.16.0.1", "private"), ("172.31.255.255", "private"), ("192.168.1.1", "private"),
     ("169.254.169.254", "link-local"),  # the cloud metadata service
     ("100.64.0.1", "shared address space (CGNAT)"), ("0.0.0.0", "unspecified ('this network')"),
-    ("224.0.0.1", "multicast"), ("255.255.255.255", "reserved (and broadcast)"), ("240.0.0.1", "reserved (and broadcast)"),
+    ("224.0.0.1", "multicast"), ("255.255.255.255", "reserved (and broadcast)"),
+    ("240.0.0.1", "reserved (and broadcast)"),
     ("192.0.2.10", "documentation (TEST-NET-1)"), ("198.18.0.1", "benchmarking"),
     ("::1", "loopback"), ("::", "unspecified"), ("fe80::1", "link-local"), ("fc00::1", "unique-local"),
     ("fd12:3456::1", "unique-local"), ("ff02::1", "multicast"), ("2001:db8::1", "documentation"),
@@ -70,7 +71,7 @@ def test_parse_network_refuses_typos_with_the_meant_network() -> None:
     with pytest.raises(ValueError, match=r"10\.0\.0\.1/8 has host bits set \(did you mean 10\.0\.0\.0/8\?\)"):
         parse_network("10.0.0.1/8")
     for bad in ("", "example.com", "10.0.0.0/33", "1.2.3"):
-        with pytest.raises(ValueError, match="not an IP address or CIDR range|empty"):
+        with pytest.raises(ValueError, match=r"not an IP address or CIDR range|empty"):
             parse_network(bad)
     assert parse_networks(["10.0.0.0/8", IPv4Network("127.0.0.0/8"), " "]) == (
         IPv4Network("10.0.0.0/8"), IPv4Network("127.0.0.0/8"))

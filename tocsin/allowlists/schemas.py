@@ -12,7 +12,7 @@ from tocsin.http.inputs import WireInput
 
 class CidrEntryIn(WireInput):
     cidr: str = Field(min_length=1, max_length=64)
-    description: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=64)  # PagerDuty's limit
 
 
 class AllowListIn(WireInput):
