@@ -210,9 +210,9 @@ async def test_only_admins_and_account_keys_manage_allow_lists(harness: Harness)
     assert_error(await h.client.post(LISTS, headers=as_manager, json=body("127.0.0.0/8")), 403, 2010)
     assert (await h.client.get(LISTS, headers=as_admin)).status_code == 200
     assert (await h.client.post(LISTS, headers=as_admin, json=body("127.0.0.0/8"))).status_code == 201
-    # OAuth's broad scopes do not reach them: ip_allow_lists.* must be granted by name
-    assert not roles.oauth_allows({"read", "write"}, "ip_allow_lists.read")
+    # OAuth: PagerDuty's scope names
     assert roles.oauth_allows({"ip_allow_lists.write"}, "ip_allow_lists.write")
+    assert not roles.oauth_allows({"incidents.write"}, "ip_allow_lists.write")
 
 
 async def test_another_process_sees_a_change_when_it_reloads(harness: Harness) -> None:

@@ -22,9 +22,7 @@ READ, WRITE = "read", "write"
 # audit trail (PagerDuty lets only admins, owners and global keys read the whole trail) and the
 # IP allow lists (PagerDuty: owners, global admins and account keys).
 CREDENTIALS = frozenset({"api_keys", "oauth_clients"})
-# Never reached through OAuth's broad read/write scopes: each must be granted by name.
-NAMED_ONLY = CREDENTIALS | {"ip_allow_lists"}
-ADMIN_ONLY = NAMED_ONLY | {"audit_records"}
+ADMIN_ONLY = CREDENTIALS | {"audit_records", "ip_allow_lists"}
 
 
 @dataclass(frozen=True)
@@ -82,14 +80,14 @@ def account_key_allows(read_only: bool, scope: str) -> bool:
 def oauth_allows(granted: Iterable[str], scope: str) -> bool:
     """An OAuth token needs the route's scope itself, or the broad ``read``/``write``.
 
-    The broad scopes never reach credential administration or the IP allow lists
-    (``NAMED_ONLY``): minting keys or clients, or deciding who may connect, must be granted by name.
+    The broad scopes never reach credential administration (``CREDENTIALS``): minting keys or
+    clients must be granted by name.
     """
     granted = set(granted)
     if scope in granted:
         return True
     resource, level = split(scope)
-    return resource not in NAMED_ONLY and level in granted
+    return resource not in CREDENTIALS and level in granted
 
 
 def scope_is_well_formed(scope: str) -> bool:
