@@ -11,6 +11,7 @@ is the client, whatever the header says.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from ipaddress import ip_address
 
 from tocsin.allowlists.policy import Ranges
@@ -28,6 +29,7 @@ def forwarded_for(headers: Iterable[tuple[bytes, bytes]]) -> list[str]:
     return entries
 
 
+@lru_cache(maxsize=4096)  # parsing costs microseconds; a proxy's clients repeat (bounded: addresses are cheap to vary)
 def entry_address(entry: str) -> str | None:
     """The address of one entry (``203.0.113.7``, ``203.0.113.7:4711``, ``2001:db8::1``,
     ``[2001:db8::1]:4711``), normalised; None for anything else (``unknown``, names)."""
