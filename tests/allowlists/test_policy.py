@@ -16,7 +16,7 @@ from tocsin.allowlists.policy import (
     Ranges,
     compile_policy,
 )
-from tocsin.outbound.addresses import Network
+from tocsin.outbound.addresses import Network, unmapped
 
 
 def rule(*cidrs: str, applies_to: tuple[str, ...] = (REST_API,), enabled: bool = True) -> ListRule:
@@ -53,6 +53,12 @@ def test_the_address_cache_stays_bounded() -> None:
     assert ranges.holds("10.1.1.1") and ranges.holds("10.1.1.1")  # a hit answers like a miss
 
 
+def test_an_ipv4_mapped_client_is_held_by_either_form() -> None:
+    assert Ranges([ip_network("192.0.2.0/24")]).holds("::ffff:192.0.2.9")
+    assert Ranges([ip_network("::ffff:0:0/96")]).holds("::ffff:192.0.2.9")
+    assert not Ranges([ip_network("192.0.2.0/24")]).holds("64:ff9b::192.0.2.9")  # NAT64 is another host
+
+
 v4_networks = st.integers(0, 2**32 - 1).flatmap(
     lambda n: st.integers(0, 32).map(lambda p: IPv4Network((n >> (32 - p) << (32 - p), p))))
 v6_networks = st.integers(0, 2**128 - 1).flatmap(
@@ -66,7 +72,8 @@ addresses = st.one_of(st.integers(0, 2**32 - 1).map(lambda n: str(ip_address(n))
 def test_ranges_agree_with_checking_every_network(nets: list[Network], probes: list[str]) -> None:
     ranges = Ranges(nets)
     for address in probes + [str(n.network_address) for n in nets] + [str(n.broadcast_address) for n in nets]:
-        expected = any(ip_address(address) in n for n in nets if n.version == ip_address(address).version)
+        forms = {ip_address(address), unmapped(ip_address(address))}  # ::ffff:a.b.c.d is a.b.c.d too
+        expected = any(form in n for n in nets for form in forms if n.version == form.version)
         assert ranges.holds(address) is expected, (address, nets)
 
 

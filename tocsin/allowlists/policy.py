@@ -72,7 +72,8 @@ class Ranges:
 
     def holds(self, address: str) -> bool:
         """Whether ``address`` (text, as ASGI gives it) is inside; False when it is not an address.
-        An IPv4-mapped IPv6 address counts as its IPv4 address."""
+        An IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4 client) is inside when
+        either form is."""
         found = self._cache.get(address)
         if found is None:
             found = self._lookup(address)
@@ -83,10 +84,10 @@ class Ranges:
 
     def _lookup(self, text: str) -> bool:
         try:
-            parsed = unmapped(ip_address(text))
+            parsed = ip_address(text)
         except ValueError:
             return False
-        return self.holds_address(parsed)
+        return self.holds_address(parsed) or self.holds_address(unmapped(parsed))
 
     def holds_address(self, address: IPv4Address | IPv6Address) -> bool:
         starts, ends = self._v4 if isinstance(address, IPv4Address) else self._v6
