@@ -180,6 +180,31 @@ def peak_rss_mb(pid: int | None) -> float | None:
     return round(int(m.group(1)) / 1024, 1) if m else None
 
 
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def settled_cpu_seconds(pids: list[int], quiet: float = 0.05, limit: float = 120.0) -> float | None:
+    """The processes' CPU seconds once they have gone quiet (under ``quiet`` CPU seconds in a
+    second): the events accepted are processed and the engine has paged for them."""
+    deadline, last = time.monotonic() + limit, cpu_seconds(pids)
+    while last is not None and time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(pids)
+        if now is None or now - last < quiet:
+            return now
+        last = now
+    return last
+
+
 def machine_info() -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
@@ -225,7 +250,7 @@ async def recreate_pg(pg_url: str) -> None:
 
 def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     tmp, port = Path(tempfile.mkdtemp(prefix=f"tocsin-bench-{backend}-")), free_port()
-    url, proc = f"http://127.0.0.1:{port}", None
+    url, proc, engine = f"http://127.0.0.1:{port}", None, None
     db_url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else args.pg_url
     env = {**os.environ, "TOCSIN_DATABASE_URL": db_url, "TOCSIN_HOST": "127.0.0.1", "TOCSIN_PORT": str(port),
            "TOCSIN_EVENTS_RATE_LIMIT": "0", "TOCSIN_PUBLIC_URL": url}
@@ -238,15 +263,21 @@ def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         if init.returncode != 0 or "{" not in init.stdout:
             sys.exit(f"tocsin init failed ({init.returncode}):\n{(init.stderr or init.stdout)[-2000:]}")
         creds, _ = json.JSONDecoder().raw_decode(init.stdout[init.stdout.index("{"):])  # tolerate log lines
+        serve = ["serve"] if args.engine == "inside" else ["serve", "--no-engine"]
         with open(tmp / "server.log", "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "tocsin", "serve"], env=env, cwd=REPO,
+            proc = subprocess.Popen([sys.executable, "-m", "tocsin", *serve], env=env, cwd=REPO,
                                     stdout=log, stderr=subprocess.STDOUT)
+            if args.engine == "apart":  # the engine in its own process, as operators can run it
+                engine = subprocess.Popen([sys.executable, "-m", "tocsin", "engine"], env=env, cwd=REPO,
+                                          stdout=log, stderr=subprocess.STDOUT)
         if not wait_health(url, proc):
             tail = (tmp / "server.log").read_text()[-3000:]
             sys.exit(f"tocsin serve did not become healthy; log tail:\n{tail}")
-        return bench(args, url, creds["integration_key"], proc.pid, creds["api_key"]) | {"backend": backend}
+        return bench(args, url, creds["integration_key"], proc.pid, creds["api_key"],
+                     engine.pid if engine is not None else None) | {"backend": backend}
     finally:
         stop(proc)
+        stop(engine)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -282,14 +313,21 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 def bench(args: argparse.Namespace, url: str, key: str, pid: int | None,
-          api_key: str | None) -> dict[str, Any]:
+          api_key: str | None, engine_pid: int | None = None) -> dict[str, Any]:
     try:  # the baseline matters in --url mode: an old server already holds incidents
         baseline = incident_total(url, api_key) if args.verify and api_key else None
     except (httpx.HTTPError, KeyError, ValueError) as e:
         sys.exit(f"--verify: GET {url}/incidents failed before the run: {e!r}")
+    pids = [p for p in (pid, engine_pid) if p]
+    cpu_before = cpu_seconds(pids)
     with asyncio.Runner(loop_factory=loop_factory()) as r:
         res = r.run(run_load(args, url, key))
     res |= {"url": url, "connections": args.connections, "server_pid": pid}
+    cpu_after = settled_cpu_seconds(pids) if pids else None
+    if cpu_before is not None and cpu_after is not None and res["accepted_incl_warmup"]:
+        # Every CPU second the server (and a separate engine) spent on the run, processing and
+        # paging included, per accepted event: steadier than events/s on a shared machine.
+        res["server_cpu_ms_per_event"] = round(1000 * (cpu_after - cpu_before) / res["accepted_incl_warmup"], 3)
     if api_key and baseline is not None:
         try:
             res["incidents"] = wait_incidents(url, api_key, res["expected_new_alerts"], baseline)
@@ -315,7 +353,8 @@ def print_table(res: dict[str, Any]) -> None:
             ("events/s", res["events_per_s"]), ("non-2xx", res["non_2xx"] or "-"),
             ("errors", res["errors"] or "-"),
             ("latency ms p50/p90/p99/max", f"{lat['p50']} / {lat['p90']} / {lat['p99']} / {lat['max']}"),
-            ("server peak RSS MB", res["server_peak_rss_mb"]), ("client CPU s", res["client_cpu_s"])]
+            ("server peak RSS MB", res["server_peak_rss_mb"]), ("client CPU s", res["client_cpu_s"]),
+            ("server CPU ms per event", res.get("server_cpu_ms_per_event", "-"))]
     if "incidents" in res:
         got = f"{res['accepted_incl_warmup']} / {res['incidents']}"
         rows.append(("accepted incl. warmup / incidents", f"{got} (expected {res['expected_new_alerts']})"))
@@ -340,6 +379,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--requests", type=int, help="measure this many requests instead of --duration")
     p.add_argument("--dedup-ratio", type=float, default=0.0, help="share of events reusing 8 dedup keys")
     p.add_argument("--verify", action="store_true", help="afterwards, poll the REST incidents total")
+    p.add_argument("--engine", choices=["inside", "apart", "none"], default="inside",
+                   help="where the paging engine runs: in `tocsin serve` (default), in its own "
+                        "`tocsin engine` process, or not at all (`serve --no-engine`)")
     p.add_argument("--keep", action="store_true", help="keep the spawned server's temp dir (db, log)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     a = p.parse_args()

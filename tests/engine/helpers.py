@@ -230,9 +230,10 @@ async def secret_of(h: Harness) -> bytes:
 
 
 async def token(h: Harness, incident_id: str, user_id: str, action: str, *,
-                expires_at: datetime | None = None) -> str:
+                expires_at: datetime | None = None, bundle: str | None = None) -> str:
     expiry = expires_at or h.tocsin.runtime.clock.now() + timedelta(hours=24)
-    return sign(await secret_of(h), incident_id=incident_id, user_id=user_id, action=action, expires_at=expiry)
+    return sign(await secret_of(h), incident_id=incident_id, user_id=user_id, action=action, expires_at=expiry,
+                bundle=bundle)
 
 
 async def action_path(h: Harness, incident_id: str, user_id: str, action: str, **kwargs: Any) -> str:

@@ -210,10 +210,7 @@ async def test_a_batch_plans_its_incidents_in_a_fixed_number_of_statements(harne
 
         def count_one(_conn: object, _cursor: object, sql: str, *_: object) -> None:
             seen.append(sql)
-        engines = h.tocsin.db.sync_engines()
-        if h.tocsin.db.is_sqlite:
-            assert h.tocsin.db._writer is not None  # the processor's own connection, made by the warm-up
-            engines.append(h.tocsin.db._writer)
+        engines = h.tocsin.db.sync_engines()  # SQLite: the processor's writer among them
         for engine in engines:
             event.listen(engine, "before_cursor_execute", count_one)
         try:

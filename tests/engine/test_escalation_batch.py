@@ -46,8 +46,6 @@ async def test_an_escalate_run_costs_the_same_statements_whatever_the_batch(harn
         def count_one(_conn: object, _cursor: object, sql: str, *_: object) -> None:
             seen.append(sql)
         engines = h.tocsin.db.sync_engines()
-        if h.tocsin.db.is_sqlite and h.tocsin.db._writer is not None:
-            engines.append(h.tocsin.db._writer)
         for engine in engines:
             event.listen(engine, "before_cursor_execute", count_one)
         try:

@@ -30,6 +30,7 @@ from tests.notifications.servers import (
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
 from tocsin.engine.notify import NotifyStep
+from tocsin.engine.notify_facts import message_key, paged_alone
 from tocsin.engine.planner import CANCELLED_REASON
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, LogEntry
@@ -371,7 +372,8 @@ async def test_a_full_batch_asks_to_run_again(world: World, smtp: SmtpServer) ->
     first = await small.run(world.clock.now())
     second = await small.run(world.clock.now())
     assert (first.done, first.more, second.done, second.more) == (2, True, 1, False)
-    assert len(smtp.inbox.received) == 3
+    # The first run's two sends to one address for one incident went as one message.
+    assert len(smtp.inbox.received) == 2
 
 
 @pytest.mark.postgres
@@ -423,12 +425,14 @@ async def test_sending_changes_nothing_on_the_incident_itself(world: World, smtp
     before = await stamp()
     await world.add()
     world.clock.advance(minutes=3)
-    engine = world.h.tocsin.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", seen)
+    engines = world.h.tocsin.db.sync_engines()  # SQLite writes in its writer thread's own engine
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
     try:
         assert (await world.step.run(world.clock.now())).done == 1
     finally:
-        event.remove(engine, "before_cursor_execute", seen)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
     # only a log entry: no incident row update to wait or conflict on
     assert await stamp() == before
     assert any(s.startswith("INSERT INTO log_entries") for s in statements)
@@ -499,19 +503,21 @@ async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(statement)
 
-    engine = h.tocsin.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
+    engines = h.tocsin.db.sync_engines()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
     try:
         result = await world.step.run(world.clock.now())
     finally:
-        event.remove(engine, "before_cursor_execute", count)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
         h.tocsin.db.before_commit.pop()
     assert result.done == len(plan)
     assert statuses[-1] == SENT  # the claimed row read in the same transaction shows its outcome
     assert [(await world.row(n)).status for n in ids] == [SENT, SENT, SENT, FAILED, SENT]
     assert sorted(world.sends) == sorted([("email", "sent")] * 4 + [("email", "failed")])
-    # One UPDATE per kind of outcome (sent, failed) and one INSERT of every log entry.
-    assert len([s for s in statements if s.startswith("UPDATE notifications")]) == 2
+    # One UPDATE per kind of outcome (sent, sent in a bundle, failed) and one INSERT of every log entry.
+    assert len([s for s in statements if s.startswith("UPDATE notifications")]) == 3
     assert len([s for s in statements if s.startswith("INSERT INTO log_entries")]) == 1
     assert not [s for s in statements if s.startswith("UPDATE incidents")]
     notified = [r for r in seen if isinstance(r, Notified)]
@@ -533,7 +539,16 @@ async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_
     }
     stamps = [r.created_at for r in rows if r.incident_id == first]
     assert stamps[1] - stamps[0] == stamps[2] - stamps[1] == timedelta(microseconds=1)
-    assert len(smtp.inbox.received) == 4
+    # Opsperson's two pages to one address went as one bundled message naming both incidents.
+    assert sorted(r.recipients[0] for r in smtp.inbox.received) == [
+        "a2@example.com", "admin@tocsin.test", "ops@example.com"]
+    bundle = next(r.message for r in smtp.inbox.received if r.recipients == ["ops@example.com"])
+    assert bundle["Subject"].startswith("[Tocsin] You have 2 triggered incidents")
+    plain = bundle.get_body(preferencelist=("plain",))
+    assert plain is not None
+    text = plain.get_content()
+    assert f"/incidents/{first}" in text and f"/incidents/{third}" in text
+    assert (await world.row(ids[1])).detail == (await world.row(ids[4])).detail == {"bundle": ids[1]}
 
 
 async def test_a_send_that_finds_no_free_connection_stays_due_and_is_no_attempt(
@@ -557,3 +572,16 @@ async def test_a_send_that_finds_no_free_connection_stays_due_and_is_no_attempt(
     row = await world.row(nid)
     assert (row.status, row.attempts) == (SENT, 1) and len(smtp.inbox.received) == 1
     await email.aclose()
+
+
+def test_only_incidents_paged_alone_have_their_alert_details_read() -> None:
+    def row(incident: str, user: str, address: str, kind: str = INCIDENT) -> Notification:
+        return Notification(id=new_id(), kind=kind, incident_id=incident, user_id=user, channel="email",
+                            address=address, contact_method_id=None)
+
+    rows = [row("A", "ann", "ann@x"), row("B", "ann", "ann@x"),  # a bundle for Ann
+            row("A", "bob", "bob@x"), row("A", "bob", "bob@x"),  # two rules, one incident: a single page
+            row("C", "cy", "cy@x"), row("D", "cy", "cy@x", kind=TEST)]
+    assert paged_alone(rows) == {"A", "C"}
+    assert message_key(rows[0]) == message_key(rows[1]) != message_key(rows[2])
+    assert message_key(rows[5]) == (rows[5].id,)  # a test message is always its own

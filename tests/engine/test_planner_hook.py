@@ -4,8 +4,9 @@ stored work announced once, and a transaction's records planned once however oft
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -39,11 +40,11 @@ async def test_the_hook_plans_each_record_once_and_announces_only_stored_work(ha
     start_clock(h)
     svc = await service(h, await policy(h, [(10, [await person(h, "Ann")])]))
     incident_id = (await create(h, svc))["id"]
-    announced: list[Session] = []
+    announced: list[Mapping[str, datetime]] = []
 
     def plan(session: Session) -> list[str]:
         with statements(session) as seen:
-            plan_transaction(session, announce=announced.append)
+            plan_transaction(session, announce=lambda _, due: announced.append(due))
         return seen
 
     act = Act(T0, {"id": "PADMIN", "type": "user_reference"}, {"type": "api"}, "")
@@ -56,4 +57,6 @@ async def test_the_hook_plans_each_record_once_and_announces_only_stored_work(ha
         await change(session, incident, Acknowledge({"id": "PADMIN", "type": "user_reference"}), act)
         assert await session.run_sync(plan) != [] and len(announced) == 1
         assert await session.run_sync(plan) == [] and len(announced) == 1  # planned already
+    # The acknowledgement timeout's timer: the clock step's work, announced for when it falls due.
+    assert list(announced[0]) == ["clock"] and announced[0]["clock"] > T0
     assert set(await timers(h, incident_id)) == {"unacknowledge"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -18,7 +19,7 @@ from tocsin.db.session import Database
 from tocsin.engine.listener import APPLICATION_NAME, asyncpg_dsn
 from tocsin.engine.loop import Engine
 from tocsin.engine.metrics import EngineMetrics
-from tocsin.engine.signal import announce
+from tocsin.engine.signal import announce, decode, encode
 from tocsin.engine.step import StepResult
 
 
@@ -32,15 +33,21 @@ class Rollback(Exception):
 
 async def test_the_wake_waits_for_the_commit_and_is_dropped_on_rollback(database: Database) -> None:
     wakes: list[str] = []
+    dues: list[Mapping[str, datetime] | None] = []
+    soon, later = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 2, 10, tzinfo=UTC)
 
     def store_work(session: Session, label: str) -> None:
-        announce(session, lambda: wakes.append(label))
-        announce(session, lambda: wakes.append(label))  # once per transaction is enough
+        def wake(due: Mapping[str, datetime] | None) -> None:
+            wakes.append(label)
+            dues.append(due)
+        announce(session, wake, {"notify": later, "clock": later})
+        announce(session, wake, {"notify": soon, "escalate": later})  # merged: one wake per transaction
         assert label not in wakes  # not before the commit
 
     async with database.transaction() as session:
         await session.run_sync(store_work, "committed")
     assert wakes == ["committed"]
+    assert dues == [{"notify": soon, "clock": later, "escalate": later}]  # each step's earliest
 
     async def rolled_back() -> None:
         async with database.transaction() as session:
@@ -74,7 +81,7 @@ async def _announce_from(db: Database, *, commit: bool) -> float:
     """Store "work" through another Database (as another process would); when it committed."""
     try:
         async with db.transaction() as session:
-            await session.run_sync(announce, lambda: None)
+            await session.run_sync(announce, lambda _: None, {"idle": datetime.now(UTC)})
             await asyncio.sleep(0.2)  # the NOTIFY is sent but not committed: nobody hears it yet
             if not commit:
                 raise Rollback
@@ -133,5 +140,14 @@ async def test_no_listener_on_sqlite(sqlite_db: Database) -> None:
     engine = Engine(sqlite_db, SystemClock().now, [], EngineMetrics())
     assert engine.listener is None
     async with sqlite_db.transaction() as session:  # and announce sends no NOTIFY there
-        await session.run_sync(announce, engine.wake)
+        await session.run_sync(announce, engine.wake, {"notify": datetime.now(UTC)})
         assert (await session.execute(text("SELECT 1"))).scalar() == 1
+
+
+def test_a_notify_payload_names_the_steps_and_their_times() -> None:
+    due = {"notify": datetime(2026, 3, 2, 9, 0, 0, 250000, tzinfo=UTC),
+           "escalate": datetime(2026, 3, 2, 9, 30, tzinfo=UTC)}
+    assert encode(due) == "escalate=1772443800.000,notify=1772442000.250"
+    assert decode(encode(due)) == due
+    assert decode("") is None  # an older Tocsin's bare NOTIFY: look at everything
+    assert decode("notify=soon") is None

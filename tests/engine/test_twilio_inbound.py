@@ -62,12 +62,16 @@ def twiml(r: httpx.Response) -> tuple[str, str]:
 
 
 async def sent_sms(h: Harness, incident_id: str, user_id: str, address: str = PHONE, *, at: datetime = NOW,
-                   contact_method_id: str | None = None, status: str = SENT) -> None:
+                   contact_method_id: str | None = None, status: str = SENT, channel: str = SMS,
+                   bundle: str | None = None, nid: str | None = None) -> str:
+    nid = nid or new_id()
     async with h.tocsin.db.transaction() as session:
         session.add(Notification(
-            id=new_id(), key=f"inc:{incident_id}:{user_id}:{new_id()}", kind=INCIDENT, incident_id=incident_id,
-            user_id=user_id, contact_method_id=contact_method_id, channel=SMS, address=address, status=status,
-            due_at=at, attempts=1, sent_at=at if status == SENT else None, created_at=at, updated_at=at))
+            id=nid, key=f"inc:{incident_id}:{user_id}:{new_id()}", kind=INCIDENT, incident_id=incident_id,
+            user_id=user_id, contact_method_id=contact_method_id, channel=channel, address=address, status=status,
+            due_at=at, attempts=1, sent_at=at if status == SENT else None, created_at=at, updated_at=at,
+            detail={"bundle": bundle} if bundle else None))
+    return nid
 
 
 async def test_4_acknowledges_the_latest_open_incident_sent_to_the_phone(harness: Harness) -> None:
@@ -205,3 +209,43 @@ async def test_expired_and_non_voice_tokens_only_say_so(harness: Harness) -> Non
     bad = await post_twilio(h, link_token, call_params("6"), signed_url=BASE + expiring)
     assert bad.status_code == 403
     assert (await incident(h, inc["id"]))["status"] == "triggered"
+
+
+async def test_a_reply_to_a_bundled_page_acts_on_each_of_its_open_incidents(harness: Harness) -> None:
+    h = harness
+    freeze(h)
+    ada = await new_user(h, "Ada")
+    earlier, one, two, three = [await new_incident(h, t) for t in ("Earlier", "One", "Two", "Three")]
+    await sent_sms(h, earlier["id"], ada, at=NOW - timedelta(minutes=9))  # a page of its own, before
+    lead = new_id()
+    for inc in (one, two, three):  # one message named all three (notifications.bundles)
+        await sent_sms(h, inc["id"], ada, at=NOW - timedelta(minutes=1), bundle=lead,
+                       nid=lead if inc is one else None)
+    twiml(await post_twilio(h, "/twilio/sms", sms_params(f"6 {three['incident_number']}")))  # one named: only it
+    verb, text = twiml(await post_twilio(h, "/twilio/sms", sms_params("4")))
+    numbers = f"#{one['incident_number']}, #{two['incident_number']}"
+    assert verb == "Message" and text == f"2 incidents acknowledged: {numbers}"
+    assert [(await incident(h, i["id"]))["status"] for i in (earlier, one, two, three)] == [
+        "triggered", "acknowledged", "acknowledged", "resolved"]
+    for inc in (one, two):
+        [entry] = [e for e in await log_entries(h, inc["id"]) if e["type"] == "acknowledge_log_entry"]
+        assert entry["agent"]["id"] == ada and entry["channel"]["type"] == "sms"
+
+
+async def test_a_key_pressed_on_a_bundled_call_acts_on_each_of_its_open_incidents(harness: Harness) -> None:
+    h = harness
+    freeze(h)
+    ada, bob = await new_user(h, "Ada"), await new_user(h, "Bob")
+    one, two, other = [await new_incident(h, t) for t in ("One", "Two", "Bob's")]
+    lead = await sent_sms(h, one["id"], ada, channel="phone", at=NOW - timedelta(minutes=1))
+    async with h.tocsin.db.transaction() as session:  # the lead row names its own bundle too
+        row = await session.get(Notification, lead)
+        assert row is not None
+        row.detail = {"bundle": lead}
+    await sent_sms(h, two["id"], ada, channel="phone", at=NOW - timedelta(minutes=1), bundle=lead)
+    await sent_sms(h, other["id"], bob, channel="phone", at=NOW - timedelta(minutes=1), bundle=lead)  # not Ada's
+    path = f"{VOICE_PATH}/{await token(h, one['id'], ada, VOICE, bundle=lead)}"
+    verb, text = twiml(await post_twilio(h, path, call_params("6")))
+    assert verb == "Say" and text.startswith(f"2 incidents resolved: #{one['incident_number']}, "
+                                             f"#{two['incident_number']}")
+    assert [(await incident(h, i["id"]))["status"] for i in (one, two, other)] == ["resolved", "resolved", "triggered"]

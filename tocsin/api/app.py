@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -124,8 +124,8 @@ class Tocsin:
         self.rest = self._build_rest()
         self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)
 
-    def _announce(self, session: Session) -> None:
-        announce(session, self.engine.wake)
+    def _announce(self, session: Session, due: Mapping[str, datetime]) -> None:
+        announce(session, self.engine.wake, due)
 
     def _build_rest(self) -> FastAPI:
         @asynccontextmanager

@@ -1,4 +1,4 @@
-"""Run read-only query code written for ``AsyncSession`` on a synchronous ``Session``.
+"""Run query code written for ``AsyncSession`` on a synchronous ``Session``.
 
 The event processor is synchronous (it holds SQLite's write lock in a worker thread, and runs
 inside ``AsyncSession.run_sync`` on PostgreSQL), yet needs reads other domains publish as async
@@ -17,7 +17,8 @@ T = TypeVar("T")
 
 
 class SyncAsAsync:
-    """The subset of ``AsyncSession`` that query functions use, answered by a sync ``Session``."""
+    """The subset of ``AsyncSession`` that query and write code uses, answered by a sync ``Session``
+    (``Database.read`` and ``Database.write`` drive such code in one thread hop on SQLite)."""
 
     def __init__(self, session: Session) -> None:
         self.sync_session = session
@@ -38,6 +39,24 @@ class SyncAsAsync:
 
     async def get(self, *args: Any, **kwargs: Any) -> Any:
         return self.sync_session.get(*args, **kwargs)
+
+    async def flush(self, *args: Any, **kwargs: Any) -> None:
+        self.sync_session.flush(*args, **kwargs)
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        self.sync_session.add(*args, **kwargs)
+
+    def add_all(self, *args: Any, **kwargs: Any) -> None:
+        self.sync_session.add_all(*args, **kwargs)
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return self.sync_session.get_bind(*args, **kwargs)
+
+    def __contains__(self, instance: object) -> bool:
+        return instance in self.sync_session
+
+    def expire(self, instance: object, attribute_names: Any = None) -> None:
+        self.sync_session.expire(instance, attribute_names)
 
 
 class QuerySuspended(RuntimeError):

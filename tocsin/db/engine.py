@@ -54,10 +54,18 @@ def _json_loads(text: str | bytes) -> Any:
     """Every stored JSON value, read with over-deep parts (stored before the nesting limit)
     replaced by a marker, so that no answer that embeds it can fail to encode."""
     value = orjson.loads(text)
-    # Nesting n levels takes at least 2n characters: short values need no walk.
-    if len(text) > 2 * MAX_STORED_DEPTH and nests_deeper_than(value, MAX_STORED_DEPTH):
+    # Nesting n levels takes at least 2n characters and n opening brackets (counted in C, strings
+    # included, so the count can only overstate): most values need no walk.
+    if len(text) > 2 * MAX_STORED_DEPTH and _openings(text) > MAX_STORED_DEPTH \
+            and nests_deeper_than(value, MAX_STORED_DEPTH):
         return bounded(value)
     return value
+
+
+def _openings(text: str | bytes) -> int:
+    if isinstance(text, bytes):
+        return text.count(b"{") + text.count(b"[")
+    return text.count("{") + text.count("[")
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -51,9 +51,7 @@ class Database:
         """SQLite only: in a worker thread on the background writer's own connection, run
         ``read`` in a plain read transaction, then ``work(session, what_read_returned)`` in one
         write transaction (BEGIN IMMEDIATE). Reading first keeps the write lock short."""
-        if self._writer is None:
-            self._writer = create_sqlite_writer(self.url)
-        writer = self._writer
+        writer = self.writer
 
         def run_read() -> R:
             with Session(writer.execution_options(read_only=True)) as session, session.begin():
@@ -72,6 +70,20 @@ class Database:
             async with self.write_turn():
                 return await asyncio.to_thread(run_write, found)
 
+    async def write(self, work: Callable[[AsyncSession], Coroutine[Any, Any, T]]) -> T:
+        """Run the query code ``work`` in one write transaction (before-commit hooks included)
+        and return its result.
+
+        PostgreSQL: on the async session as usual. SQLite: the whole of ``work`` in one hop to the
+        background writer's thread over a synchronous session (as ``read`` does for reads), in
+        this process's write turn, instead of a thread round trip per statement through aiosqlite
+        while holding the write lock. ``work`` must only await the session's own methods."""
+        if not self.is_sqlite:
+            async with self.transaction() as session:
+                return await work(session)
+        return await self.in_writer_thread(
+            lambda session, _: run_now(work(cast(AsyncSession, SyncAsAsync(session)))))
+
     def write_turn(self) -> AbstractAsyncContextManager[object]:
         """Hold while writing to SQLite from this process (a no-op on PostgreSQL)."""
         return self._write_turn if self.is_sqlite else nullcontext()
@@ -84,6 +96,13 @@ class Database:
                 await session.run_sync(self._run_before_commit)
 
     @property
+    def writer(self) -> Engine:
+        """SQLite: the engine of the background writer's connection (made on first use)."""
+        if self._writer is None:
+            self._writer = create_sqlite_writer(self.url)
+        return self._writer
+
+    @property
     def reader(self) -> Engine:
         """SQLite: the engine of ``read``'s connections (made on first use)."""
         if self._reader is None:
@@ -92,7 +111,7 @@ class Database:
 
     def sync_engines(self) -> list[Engine]:
         """Every engine this process queries through (for instrumentation: counting statements)."""
-        return [self.engine.sync_engine, *([self.reader] if self.is_sqlite else [])]
+        return [self.engine.sync_engine, *([self.reader, self.writer] if self.is_sqlite else [])]
 
     async def read(self, work: Callable[[AsyncSession], Coroutine[Any, Any, T]]) -> T:
         """Run the read-only query code ``work`` in one transaction and return its result.

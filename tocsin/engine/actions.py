@@ -115,13 +115,14 @@ async def act(session: AsyncSession, incident_id: str, user_id: str, action: str
 _RECENT_SMS = 50
 
 
-async def sms_target(session: AsyncSession, phone: str, number: int | None) -> tuple[str, str] | None:
-    """(incident id, user id) an SMS reply from ``phone`` acts on: the incident ``number`` if one
-    was sent to this phone, else the newest open incident sent to it; None when there is none.
-    Only incidents actually sent to the phone qualify, so a reply can never reach another one."""
+async def sms_target(session: AsyncSession, phone: str, number: int | None) -> tuple[list[str], str] | None:
+    """(incident ids, user id) an SMS reply from ``phone`` acts on: the incident ``number`` if one
+    was sent to this phone, else the newest open incident sent to it (every open incident of it
+    when that was a bundled page); None when there is none. Only incidents actually sent to the
+    phone qualify, so a reply can never reach another one."""
     query = (
         select(Notification.incident_id, Notification.user_id, Notification.address,
-               Notification.contact_method_id)
+               Notification.contact_method_id, Notification.detail)
         .join(Incident, Incident.id == Notification.incident_id)
         .where(Notification.channel == SMS, Notification.status == SENT,
                Notification.address.in_(stored_forms(phone)))
@@ -137,8 +138,21 @@ async def sms_target(session: AsyncSession, phone: str, number: int | None) -> t
     for row in rows:
         if same_phone(phone, row.address, codes.get(row.contact_method_id or "")):
             assert row.incident_id is not None  # joined to an incident
-            return row.incident_id, row.user_id
+            bundle = (row.detail or {}).get("bundle") if number is None else None
+            if bundle:
+                return await bundled_incidents(session, str(bundle), row.user_id, SMS) or [row.incident_id], row.user_id
+            return [row.incident_id], row.user_id
     return None
+
+
+async def bundled_incidents(session: AsyncSession, bundle: str, user_id: str, channel: str) -> list[str]:
+    """The open incidents a bundled page (its lead notification ``bundle``) named, oldest first."""
+    found = await session.execute(
+        select(Notification.incident_id).join(Incident, Incident.id == Notification.incident_id)
+        .where(Notification.user_id == user_id, Notification.channel == channel,
+               Notification.detail["bundle"].as_string() == bundle, Incident.status != "resolved")
+        .order_by(Incident.number))
+    return [str(i) for i in found.scalars()]
 
 
 # The instance's link secret never changes once made: read once per database per process.

@@ -56,7 +56,7 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     engine = build_engine(db, clock.now, settings, EngineMetrics())
     # The steps' own changes (an escalation, a timeout) plan their follow-up work before they
     # commit, exactly as in `tocsin serve`.
-    db.before_commit.append(lambda session: plan_transaction(session, lambda s: announce(s, engine.wake)))
+    db.before_commit.append(lambda session: plan_transaction(session, lambda s, due: announce(s, engine.wake, due)))
     try:
         engine.start()
         while not stopping.is_set():

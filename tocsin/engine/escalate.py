@@ -33,11 +33,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.session import Database
-from tocsin.engine.due_timers import claim, next_due
+from tocsin.engine.due_timers import Claim, claim, next_due
 from tocsin.engine.models import ESCALATE, IncidentEscalation
 from tocsin.engine.path import EscalateTo, Exhaust, Path, PathRule, after_level, clamp_level, levels, rule_at
 from tocsin.engine.planner import touch
-from tocsin.engine.step import StepResult
+from tocsin.engine.step import ESCALATE_STEP, StepResult
 from tocsin.escalation.queries import on_call_for_target_sets, take_round_robin_turns
 from tocsin.escalation.round_robin import ROUND_ROBIN
 from tocsin.incidents.models import Incident
@@ -48,7 +48,7 @@ TIMEOUT = {"type": "timeout"}
 
 
 class EscalateStep:
-    name = "escalate"
+    name = ESCALATE_STEP
     budget_seconds = 10.0
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 200) -> None:
@@ -57,20 +57,25 @@ class EscalateStep:
         self.batch = batch
 
     async def run(self, now: datetime) -> StepResult:
-        async with self.db.transaction() as session:
-            claimed = await claim(session, (ESCALATE,), now, self.batch)
-            ids = claimed.incident_ids
-            rows = await session.execute(select(IncidentEscalation).where(IncidentEscalation.incident_id.in_(ids)))
-            escalations = {e.incident_id: e for e in rows.scalars()}
-            walks = [_Walk.start(incident, escalation, due) for incident, _, due in claimed.due
-                     if incident.status == "triggered"
-                     and (escalation := escalations.get(incident.id)) is not None and not escalation.exhausted]
-            await escalate(session, walks)
-            act = Act(at=now, agent=None, channel=TIMEOUT)
-            await change_many(session, [(w.incident, w.commands, act) for w in walks])
-            touch(session, ids, now)  # the planner replaces each timer, whatever happened
+        # SQLite: the whole transaction in one hop to the writer thread (Database.write), not a
+        # thread round trip per statement while holding the write lock.
+        claimed = await self.db.write(lambda session: self._escalate(session, now))
         return StepResult(done=len(claimed.due), more=claimed.full, skipped_locked=claimed.skipped_locked,
                           next_due=await next_due(self.db, (ESCALATE,), now))
+
+    async def _escalate(self, session: AsyncSession, now: datetime) -> Claim:
+        claimed = await claim(session, (ESCALATE,), now, self.batch)
+        ids = claimed.incident_ids
+        rows = await session.execute(select(IncidentEscalation).where(IncidentEscalation.incident_id.in_(ids)))
+        escalations = {e.incident_id: e for e in rows.scalars()}
+        walks = [_Walk.start(incident, escalation, due) for incident, _, due in claimed.due
+                 if incident.status == "triggered"
+                 and (escalation := escalations.get(incident.id)) is not None and not escalation.exhausted]
+        await escalate(session, walks)
+        act = Act(at=now, agent=None, channel=TIMEOUT)
+        await change_many(session, [(w.incident, w.commands, act) for w in walks])
+        touch(session, ids, now)  # the planner replaces each timer, whatever happened
+        return claimed
 
 
 @dataclass

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.db.session import Database
 from tocsin.engine.models import EngineCursor
 from tocsin.engine.shift_edges import Edge, edges
-from tocsin.engine.step import StepResult
+from tocsin.engine.step import NOTIFY_STEP, StepResult
 from tocsin.errors import InvalidInput
 from tocsin.escalation.models import EscalationPolicy, EscalationRule, EscalationTarget
 from tocsin.ids import new_id
@@ -195,7 +195,7 @@ class HandoffStep:
                 since = now - MAX_CATCH_UP
             inserted, next_due = await self._announce(session, since, now)
             cursor.at = max(cursor.at, now)
-        return StepResult(done=inserted, next_due=next_due)
+        return StepResult(done=inserted, next_due=next_due, woke=(NOTIFY_STEP,) if inserted else ())
 
     async def _announce(self, session: AsyncSession, since: datetime, now: datetime) -> tuple[int, datetime | None]:
         watched = await watched_schedules(session)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from tocsin.engine.signal import CHANNEL
+from tocsin.engine.signal import CHANNEL, Wake, decode
 
 log = logging.getLogger(__name__)
 PING_SECONDS = 30.0
@@ -35,7 +34,7 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class WakeListener:
-    def __init__(self, url: str, on_notify: Callable[[], None]) -> None:
+    def __init__(self, url: str, on_notify: Wake) -> None:
         self._dsn = asyncpg_dsn(url)
         self._on_notify = on_notify
         self._task: asyncio.Task[None] | None = None
@@ -79,7 +78,7 @@ class WakeListener:
             self.listening.set()
             if self.connects > 1:
                 log.info("engine listener: listening again on %s", CHANNEL)
-                self._on_notify()  # whatever was announced while we were away
+                self._on_notify(None)  # whatever was announced while we were away
             while not lost.is_set():
                 with suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), PING_SECONDS)
@@ -90,5 +89,5 @@ class WakeListener:
             self._connection = None
             connection.terminate()  # closing politely could wait on a dead peer
 
-    def _notified(self, *_: object) -> None:
-        self._on_notify()
+    def _notified(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        self._on_notify(decode(payload))

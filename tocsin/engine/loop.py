@@ -6,9 +6,11 @@ server, a bug) never stops the others. A serialization failure or deadlock (Post
 40001 / 40P01, between engines or with a REST change) is retried a few times after a short random
 pause: the step's transaction rolled back whole, so running it again is safe.
 
-How long it sleeps is ``pacing.sleep_seconds``. Wakes come from this process (``wake()``, called
-after a commit that stored work; thread-safe, since SQLite's writer thread commits) and, on
-PostgreSQL, from other processes through ``listener.WakeListener``.
+Which steps a look runs and how long it sleeps in between is ``agenda.Agenda``: each step runs
+when the work it reported or that was announced for it falls due (and at least every few
+seconds). Announcements come from this process (``wake(due)``, called after a commit that stored
+work, naming the steps and due times; thread-safe, since SQLite's writer thread commits) and, on
+PostgreSQL, from other processes through ``listener.WakeListener`` (the NOTIFY's payload).
 
 Tests drive it by hand: advance a FrozenClock, ``await engine.tick()``.
 """
@@ -19,17 +21,18 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 from tocsin.db.session import Database
+from tocsin.engine.agenda import Agenda
 from tocsin.engine.claims import oldest_due
 from tocsin.engine.listener import WakeListener
 from tocsin.engine.lock import EngineLock, lock_path
 from tocsin.engine.metrics import EngineMetrics
-from tocsin.engine.pacing import due_now, progressed, sleep_seconds
+from tocsin.engine.pacing import due_now, progressed
 from tocsin.engine.step import Step, StepResult
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ class Engine:
         self._now = now
         self._clock_rate = clock_rate  # engine seconds per real second: sleeps are in real seconds
         self._wake = asyncio.Event()
+        self._agenda = Agenda([step.name for step in steps], now())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -92,20 +96,25 @@ class Engine:
 
     # --- waking --------------------------------------------------------------------------------
 
-    def wake(self) -> None:
-        """Look for work now. Safe from any thread (SQLite commits in the writer thread)."""
+    def wake(self, due: Mapping[str, datetime] | None = None) -> None:
+        """Work was stored for these steps, due at these times (None: look at everything now).
+        Safe from any thread (SQLite commits in the writer thread)."""
         loop = self._loop
         if loop is None or loop.is_closed():
-            self._wake.set()  # not running: nobody waits on the event yet
+            self._noted(due)  # not running: nobody waits on the event yet
             return
         try:
             here = asyncio.get_running_loop()
         except RuntimeError:
             here = None
         if here is loop:
-            self._wake.set()
+            self._noted(due)
         else:
-            loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(self._noted, due)
+
+    def _noted(self, due: Mapping[str, datetime] | None) -> None:
+        self._agenda.announce(due, self._now())
+        self._wake.set()  # the loop works out again when it must look
 
     # --- one step, one tick ----------------------------------------------------------------
 
@@ -143,13 +152,18 @@ class Engine:
             self.metrics.step_ran(step.name, time.perf_counter() - started)
         return None
 
-    async def _tick_once(self) -> dict[str, StepResult | None]:
+    async def _tick_once(self, only: Sequence[str] | None = None) -> dict[str, StepResult | None]:
         started = time.perf_counter()
         results: dict[str, StepResult | None] = {}
         for step in self.steps:
             if self._stopping:
                 break
-            results[step.name] = await self._run_step(step)
+            if only is None or step.name in only:
+                result = results[step.name] = await self._run_step(step)
+                now = self._now()
+                self._agenda.ran(step.name, result, now, time.monotonic(), self._clock_rate)
+                if result is not None and result.woke:
+                    self._agenda.announce(dict.fromkeys(result.woke, now), now)
         self.metrics.tick_ran(time.perf_counter() - started)
         self.last_results = results
         return results
@@ -206,12 +220,13 @@ class Engine:
         while not self._stopping:
             self._wake.clear()  # before the steps run: a wake during them means look again
             try:
-                async with self._turn:
-                    results = await self._tick_once()
+                ready = self._agenda.ready(self._now(), time.monotonic())
+                if ready:
+                    async with self._turn:
+                        await self._tick_once(ready)
                 if time.monotonic() - self._lag_measured >= LAG_SECONDS:
                     await self.measure_lag()
-                reported = [result for result in results.values() if result is not None]
-                delay = sleep_seconds(reported, self._now(), self._clock_rate)
+                delay = self._agenda.sleep_seconds(self._now(), time.monotonic(), self._clock_rate)
             except Exception:  # a bug in the loop itself: never let it end the engine
                 log.exception("engine loop failed; going on")
                 delay = 1.0

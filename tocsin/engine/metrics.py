@@ -72,6 +72,10 @@ class EngineMetrics:
     def step_runs(self, step: str) -> int:
         return int(self._value("tocsin_engine_step_seconds_count", {"step": step}))
 
+    def step_seconds(self, step: str) -> float:
+        """Seconds spent in the step's runs so far (benchmarks read where a tick's time goes)."""
+        return self._value("tocsin_engine_step_seconds_sum", {"step": step})
+
     def ticks(self) -> int:
         return int(self._value("tocsin_engine_tick_seconds_count", {}))
 

@@ -20,6 +20,7 @@ final outcome (sent or failed) becomes a ``notify_log_entry`` through the transi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random as random_module
 from collections.abc import Callable, Mapping, Sequence
@@ -32,13 +33,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
 from tocsin.db.session import Database
-from tocsin.engine.notify_facts import BatchFacts, claim_due, current_statuses, load_facts, next_pending
+from tocsin.engine.notify_facts import (
+    BatchFacts,
+    claim_due,
+    current_statuses,
+    load_facts,
+    message_key,
+    next_pending,
+)
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
-from tocsin.engine.step import StepResult
+from tocsin.engine.step import NOTIFY_STEP, StepResult
 from tocsin.incidents.models import Incident
 from tocsin.incidents.transition_records import Act, Notify, Record
 from tocsin.incidents.transition_writer import record_without_change, snapshot, user_ref
 from tocsin.incidents.transitions import decide
+from tocsin.notifications.bundles import bundle_message
 from tocsin.notifications.channel import Message
 from tocsin.notifications.channels import Channels
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url, voice_url
@@ -66,7 +75,7 @@ logger = logging.getLogger(__name__)
 NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHONE: "phone_notification",
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
-_WRITTEN = ["status", "updated_at", "last_error", "attempts", "provider_response", "sent_at", "due_at"]
+_WRITTEN = ["status", "updated_at", "last_error", "attempts", "provider_response", "sent_at", "due_at", "detail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +87,14 @@ class _Batch:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
-    row: Notification
-    message: Message | None = None  # None: decided without sending
-    outcome: Outcome | None = None
+class _Send:
+    """One message to one contact method: for one row, or for a bundle's rows (lead first)."""
+    rows: list[Notification]
+    message: Message
 
 
 class NotifyStep:
-    name = "notify"
+    name = NOTIFY_STEP
     # A batch is sent concurrently (every send starts at once: ``concurrency`` is at least the
     # batch size; each channel bounds its own connections to its provider), each send bounded by
     # ``send_timeout``: one run is about one send long. Over the budget the run is cut off and its
@@ -126,7 +135,7 @@ class NotifyStep:
             facts = await load_facts(session, claimed, now, lock=True)
             # A change holding the incident is about to decide these rows' fate: leave them be.
             rows = [r for r in claimed if r.incident_id not in facts.busy]
-            outcomes = await self._send_all([self._plan(row, facts, secret, now) for row in rows])
+            outcomes = await self._deliver(rows, facts, secret, now)
             # The rows are locked since the claim: still pending.
             await self._record(session, rows, {r.id: r.status for r in rows}, facts.incidents, outcomes)
             later, due = await next_pending(session, now)
@@ -145,13 +154,16 @@ class NotifyStep:
         rows, facts, later = await self.db.read(due)
         if not rows:  # the usual tick: no write transaction at all
             return _Batch([], later, skipped_locked=False, more=False)
-        plans = [self._plan(row, facts, secret, now) for row in rows]
-        outcomes = await self._send_all(plans)
-        async with self.db.write_turn(), self.db.transaction() as session:
+        outcomes = await self._deliver(rows, facts, secret, now)
+        async def record(session: AsyncSession) -> tuple[datetime | None, bool]:
             # Statuses read again under the write lock: the planner may have cancelled a row meanwhile.
             statuses = await current_statuses(session, [r.id for r in rows])
             await self._record(session, rows, statuses, facts.incidents, outcomes)
-            later, still_due = await next_pending(session, now)
+            return await next_pending(session, now)
+
+        # One hop to SQLite's writer thread for the whole transaction (not one per statement):
+        # the write lock is held for the statements' time only, so ingest's commits wait less.
+        later, still_due = await self.db.write(record)
         handled = [(o, r.channel) for o, r in zip(outcomes, rows, strict=True)]
         more = len(rows) == self.batch_size
         # Rows still due that this run left (no connection came free): look again soon.
@@ -159,23 +171,73 @@ class NotifyStep:
 
     # --- deciding and rendering --------------------------------------------------------------
 
-    def _plan(self, row: Notification, facts: BatchFacts, secret: bytes, now: datetime) -> _Plan:
-        if row.kind == INCIDENT:
-            incident = facts.incidents.get(row.incident_id or "")
-            if incident is None or incident.status != "triggered":
-                why = "the incident is gone" if incident is None else f"the incident is {incident.status}"
-                return _Plan(row, outcome=Outcome(row.id, CANCELLED, error=f"not sent: {why}"))
-            if row.user_id not in facts.assignees.get(incident.id, set()):
-                return _Plan(row, outcome=Outcome(row.id, CANCELLED, error="not sent: the user is no longer assigned"))
-            if incident.service_id in facts.maintenance:
-                return _Plan(row, outcome=Outcome(
-                    row.id, SUPPRESSED, error=f"not sent: the service is in maintenance window "
-                                              f"{facts.maintenance[incident.service_id]}"))
-        try:
-            return _Plan(row, message=self._render(row, facts, secret, now))
-        except Exception as exc:  # one bad row (a malformed detail) must not stop the batch
-            logger.exception("notification %s could not be rendered", row.id)
-            return _Plan(row, outcome=Outcome(row.id, FAILED, error=f"could not render the message: {exc}"))
+    async def _deliver(self, rows: Sequence[Notification], facts: BatchFacts, secret: bytes,
+                       now: datetime) -> list[Outcome]:
+        """Decide, compose and send: each row's outcome, in the order of ``rows``."""
+        decided: dict[str, Outcome] = {}
+        to_send: list[Notification] = []
+        for row in rows:
+            outcome = self._decide(row, facts)
+            if outcome is None:
+                to_send.append(row)
+            else:
+                decided[row.id] = outcome
+        sends = self._compose(to_send, facts, secret, now, decided)
+        for send, outcome in zip(sends, await asyncio.gather(*(self._send(send) for send in sends)), strict=True):
+            bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
+            for row in send.rows:  # a bundle's outcome is each of its rows' outcome
+                decided[row.id] = dataclasses.replace(outcome, notification_id=row.id, bundle=bundle)
+        return [decided[row.id] for row in rows]
+
+    @staticmethod
+    def _decide(row: Notification, facts: BatchFacts) -> Outcome | None:
+        """The outcome of a row that is not to be sent after all; None: send it."""
+        if row.kind != INCIDENT:
+            return None
+        incident = facts.incidents.get(row.incident_id or "")
+        if incident is None or incident.status != "triggered":
+            why = "the incident is gone" if incident is None else f"the incident is {incident.status}"
+            return Outcome(row.id, CANCELLED, error=f"not sent: {why}")
+        if row.user_id not in facts.assignees.get(incident.id, set()):
+            return Outcome(row.id, CANCELLED, error="not sent: the user is no longer assigned")
+        if incident.service_id in facts.maintenance:
+            return Outcome(row.id, SUPPRESSED, error=f"not sent: the service is in maintenance window "
+                                                     f"{facts.maintenance[incident.service_id]}")
+        return None
+
+    def _compose(self, rows: Sequence[Notification], facts: BatchFacts, secret: bytes, now: datetime,
+                 failed: dict[str, Outcome]) -> list[_Send]:
+        """The messages for ``rows``: incident pages to one contact method bundled into one
+        (``notifications.bundles``), every other row its own. A row whose message cannot be
+        rendered fails alone (its outcome goes into ``failed``): it must not stop the batch."""
+        groups: dict[tuple[str, ...], list[Notification]] = {}
+        for row in rows:
+            groups.setdefault(message_key(row), []).append(row)
+        sends: list[_Send] = []
+        for group in groups.values():
+            try:
+                distinct = {row.incident_id for row in group}  # two rules' sends of one incident: one page
+                message = (self._render(group[0], facts, secret, now) if len(distinct) == 1
+                           else self._render_bundle(group, facts, secret, now))
+            except Exception as exc:
+                logger.exception("notification %s could not be rendered", group[0].id)
+                failed.update((row.id, Outcome(row.id, FAILED, error=f"could not render the message: {exc}"))
+                              for row in group)
+                continue
+            sends.append(_Send(group, message))
+        return sends
+
+    def _render_bundle(self, rows: Sequence[Notification], facts: BatchFacts, secret: bytes,
+                       now: datetime) -> Message:
+        lead, user = rows[0], rows[0].user_id
+        incidents = [facts.incidents[i] for i in dict.fromkeys(row.incident_id or "" for row in rows)]
+        links = {i.id: {a: action_url(self.base_url, secret, incident_id=i.id, user_id=user, action=a, now=now)
+                        for a in (ACKNOWLEDGE, RESOLVE)} for i in incidents}
+        return bundle_message(
+            lead.id, lead.channel, lead.address, [facts.incident_facts(i) for i in incidents],
+            base_url=self.base_url, links=links,
+            voice_callback_url=voice_url(self.base_url, secret, incident_id=incidents[0].id, user_id=user, now=now,
+                                         bundle=lead.id) if lead.channel == PHONE else None)
 
     def _render(self, row: Notification, facts: BatchFacts, secret: bytes, now: datetime) -> Message:
         if row.kind == INCIDENT:
@@ -201,17 +263,11 @@ class NotifyStep:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def _send_all(self, plans: Sequence[_Plan]) -> list[Outcome]:
-        return list(await asyncio.gather(*(self._send(plan) for plan in plans)))
-
-    async def _send(self, plan: _Plan) -> Outcome:
-        if plan.outcome is not None:
-            return plan.outcome
-        assert plan.message is not None
+    async def _send(self, send: _Send) -> Outcome:
         async with self._concurrency:
-            return await attempt(self.channels.for_channel(plan.row.channel), plan.message,
-                                 attempts_before=plan.row.attempts, within=self.send_timeout, now=self.now,
-                                 random=self.random)
+            return await attempt(self.channels.for_channel(send.rows[0].channel), send.message,
+                                 attempts_before=max(row.attempts for row in send.rows), within=self.send_timeout,
+                                 now=self.now, random=self.random)
 
     # --- recording ----------------------------------------------------------------------------
 
@@ -221,7 +277,7 @@ class NotifyStep:
         insert of the ``notify_log_entry`` rows of the final outcomes of incident pages.
         ``statuses``: each row's status now (a row gone from ``statuses`` is skipped)."""
         at = self.now()
-        by_shape: dict[tuple[bool, bool, bool], list[dict[str, Any]]] = {}
+        by_shape: dict[tuple[bool, bool, bool, bool], list[dict[str, Any]]] = {}
         notified: list[Record] = []
         for row, outcome in zip(rows, outcomes, strict=True):
             status = statuses.get(row.id)
@@ -229,15 +285,17 @@ class NotifyStep:
                 continue
             if status != PENDING and not (outcome.attempted and outcome.status in (SENT, FAILED)):
                 continue  # cancelled while we decided (SQLite); a send that happened is still recorded
-            shape = (outcome.attempted, outcome.status == SENT, outcome.due_at is not None)
+            bundled = outcome.attempted and outcome.bundle is not None
+            shape = (outcome.attempted, outcome.status == SENT, outcome.due_at is not None, bundled)
             by_shape.setdefault(shape, []).append({
                 "b_id": row.id, "b_status": outcome.status, "b_error": outcome.error,
-                "b_response": outcome.response, "b_due": outcome.due_at})
+                "b_response": outcome.response, "b_due": outcome.due_at,
+                **({"b_detail": {"bundle": outcome.bundle}} if bundled else {})})
             incident = incidents.get(row.incident_id or "")
             if row.kind == INCIDENT and outcome.status in LOG_STATUS and incident is not None:
                 notified.extend(self._notified(incident, row, LOG_STATUS[outcome.status], at))
         table = table_of(Notification)
-        for (attempted, sent, retry), params in by_shape.items():
+        for (attempted, sent, retry, bundled), params in by_shape.items():
             values: dict[str, Any] = {"status": bindparam("b_status"), "updated_at": at,
                                       "last_error": bindparam("b_error")}
             if attempted:
@@ -246,6 +304,8 @@ class NotifyStep:
                 values["sent_at"] = at
             if retry:
                 values["due_at"] = bindparam("b_due")
+            if bundled:  # which bundle a reply by SMS or phone acts on (tocsin.engine.actions)
+                values["detail"] = bindparam("b_detail", type_=table.c.detail.type)
             await session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
         # Rows claimed in this session (PostgreSQL) would still show what they were to anyone reading
         # them through the ORM before commit (the before-commit hooks): let the UPDATEs show instead.

@@ -68,6 +68,24 @@ async def load_incidents(session: AsyncSession, incident_ids: set[str]) -> dict[
     return {incident.id: incident for incident in rows}
 
 
+def message_key(row: Notification) -> tuple[str, ...]:
+    """Which message a due row goes in: one person's incident pages to one contact method in one
+    run share one (a bundle, ``notifications.bundles``); any other row is a message of its own."""
+    if row.kind != INCIDENT:
+        return (row.id,)
+    return (row.user_id, row.contact_method_id or "", row.channel, row.address)
+
+
+def paged_alone(rows: Sequence[Notification]) -> set[str]:
+    """The incidents some row pages in a message of its own: only those show their first alert's
+    details (a bundle lists titles), so only theirs are read."""
+    incidents: dict[tuple[str, ...], set[str]] = {}
+    for row in rows:
+        if row.kind == INCIDENT and row.incident_id:
+            incidents.setdefault(message_key(row), set()).add(row.incident_id)
+    return {i for found in incidents.values() if len(found) == 1 for i in found}
+
+
 async def load_facts(session: AsyncSession, rows: Sequence[Notification], now: datetime, *,
                      lock: bool) -> BatchFacts:
     """``lock`` (PostgreSQL): share-lock the incidents for the rest of the transaction, so none
@@ -98,7 +116,9 @@ async def load_facts(session: AsyncSession, rows: Sequence[Notification], now: d
         select(Alert.incident_id, Alert.summary, Alert.body,
                func.row_number().over(partition_by=Alert.incident_id, order_by=(Alert.created_at, Alert.id))
                .label("n"))
-        .where(Alert.incident_id.in_(list(incident_ids))).subquery()
+        # A row cancelled after this read can leave its bundle's partner paged alone without the
+        # details: it still names the incident, its title and its links.
+        .where(Alert.incident_id.in_(sorted(paged_alone(rows)))).subquery()
     )
     for incident_id, summary, body in await session.execute(
             select(ranked.c.incident_id, ranked.c.summary, ranked.c.body).where(ranked.c.n == 1)):

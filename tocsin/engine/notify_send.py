@@ -36,6 +36,7 @@ class Outcome:
     due_at: datetime | None = None  # the retry's time
     error: str | None = None
     response: dict[str, Any] | None = None
+    bundle: str | None = None  # sent in a bundle: its lead notification's id
 
     @property
     def metric(self) -> str:

@@ -25,7 +25,7 @@ escalation row an open incident lacks; it returns how many incidents needed a re
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,10 +39,11 @@ from sqlalchemy.orm import Session
 from tocsin.db.base import table_of
 from tocsin.engine import facts
 from tocsin.engine.bulk import insert_many
-from tocsin.engine.models import IncidentEscalation, IncidentTimer
+from tocsin.engine.models import ESCALATE, IncidentEscalation, IncidentTimer
 from tocsin.engine.path import EMPTY_PATH
 from tocsin.engine.plan import EscalationFacts, IncidentFacts, Plan, Send, ServiceFacts, plan
 from tocsin.engine.progress import Progress, matters, progress
+from tocsin.engine.step import CLOCK_STEP, ESCALATE_STEP, NOTIFY_STEP
 from tocsin.ids import new_id
 from tocsin.incidents.transition_records import Record, Triggered
 from tocsin.incidents.transition_writer import opened_rows, recorded
@@ -52,7 +53,8 @@ TOUCHED = "engine_replan"  # session.info: incident ids a step changed, re-plann
 TOUCHED_AT = "engine_replan_at"
 PLANNED = "engine_planned"  # session.info: how many of recorded(session) were planned already
 
-Announce = Callable[[Session], None]
+# Called when a transaction stored work: the steps it is for and when the earliest falls due.
+Announce = Callable[[Session, Mapping[str, datetime]], None]
 
 
 def touch(session: Session | AsyncSession, incident_ids: Iterable[str], now: datetime) -> None:
@@ -64,8 +66,9 @@ def touch(session: Session | AsyncSession, incident_ids: Iterable[str], now: dat
 
 
 def plan_transaction(session: Session, announce: Announce) -> None:
-    """The before-commit hook: plan every incident this transaction changed; ``announce(session)``
-    when work was stored (the engine wakes after the commit)."""
+    """The before-commit hook: plan every incident this transaction changed; ``announce(session,
+    due)`` when work was stored (the engine wakes after the commit for the steps named in ``due``,
+    at their times)."""
     info = session.info
     records = recorded(session)
     fresh = records[info.get(PLANNED, 0):]
@@ -79,8 +82,8 @@ def plan_transaction(session: Session, announce: Announce) -> None:
     times = [r.at for r in relevant] + ([info.pop(TOUCHED_AT)] if TOUCHED_AT in info else [])
     ids = list(dict.fromkeys([r.incident_id for r in relevant] + sorted(touched)))
     outcome = _sync(session, ids, relevant, max(times))
-    if outcome.stored:
-        announce(session)
+    if outcome.due:
+        announce(session, outcome.due)
 
 
 def sync_incidents(session: Session, incident_ids: Collection[str], now: datetime) -> int:
@@ -92,10 +95,12 @@ def sync_incidents(session: Session, incident_ids: Collection[str], now: datetim
 @dataclass
 class _Outcome:
     repaired: set[str] = field(default_factory=set)
+    due: dict[str, datetime] = field(default_factory=dict)  # step -> its earliest new work
 
-    @property
-    def stored(self) -> bool:
-        return bool(self.repaired)
+    def stored(self, step: str, times: Iterable[datetime]) -> None:
+        earliest = min(times, default=None)
+        if earliest is not None:
+            self.due[step] = min(earliest, self.due.get(step, earliest))
 
 
 def _sync(session: Session, ids: list[str], records: list[Record], now: datetime) -> _Outcome:
@@ -209,13 +214,17 @@ def _sync_timers(session: Session, plans: dict[str, Plan], known: list[str], out
         session.execute(delete(_TIMERS).where(tuple_(_TIMERS.c.incident_id, _TIMERS.c.kind).in_(gone)))
     known_ids = set(known)
     # Timers of incidents this transaction opened cannot exist yet: a plain INSERT.
-    fresh = [{"incident_id": i, "kind": k, "due_at": due} for (i, k), due in desired.items() if i not in known_ids]
-    changed = [{"incident_id": i, "kind": k, "due_at": due} for (i, k), due in desired.items()
+    fresh: list[dict[str, Any]] = [
+        {"incident_id": i, "kind": k, "due_at": due} for (i, k), due in desired.items() if i not in known_ids]
+    changed: list[dict[str, Any]] = [{"incident_id": i, "kind": k, "due_at": due} for (i, k), due in desired.items()
                if i in known_ids and existing.get((i, k)) != due]
     if fresh:
         insert_many(session, _TIMERS, fresh)
     if changed:
         session.execute(_timer_upsert(session.get_bind().dialect.name), changed)
+    stored = fresh + changed
+    outcome.stored(ESCALATE_STEP, (r["due_at"] for r in stored if r["kind"] == ESCALATE))
+    outcome.stored(CLOCK_STEP, (r["due_at"] for r in stored if r["kind"] != ESCALATE))
     outcome.repaired.update(i for i, _ in gone)
     outcome.repaired.update(str(row["incident_id"]) for row in fresh + changed)
 
@@ -248,6 +257,7 @@ def _sync_sends(
         insert_many(session, _SENDS, fresh)
     if again:
         session.execute(_send_insert(session.get_bind().dialect.name), again)
+    outcome.stored(NOTIFY_STEP, (s.due_at for s in new))
     outcome.repaired.update(i for _, i in cancel)
     outcome.repaired.update(s.incident_id for s in new)
 

@@ -15,6 +15,9 @@ class StepResult:
     # PostgreSQL: due rows were skipped because another engine holds them; look again soon
     # (if that engine died, its locks went with its connection and the rows are free).
     skipped_locked: bool = False
+    # Steps this run stored work for that is due now (the handoff step's notices: the notify
+    # step sends them at once); the planner announces what engine steps' changes imply itself.
+    woke: tuple[str, ...] = ()
 
 
 class Step(Protocol):
@@ -22,3 +25,9 @@ class Step(Protocol):
     budget_seconds: float  # one run's time budget; a run over it is cut off and logged
 
     async def run(self, now: datetime) -> StepResult: ...
+
+
+# The steps a transaction announces stored work for (``agenda``): their ``name``s.
+NOTIFY_STEP = "notify"
+ESCALATE_STEP = "escalate"
+CLOCK_STEP = "clock"

@@ -25,7 +25,7 @@ from tocsin.db.session import Database
 from tocsin.engine.due_timers import claim, next_due
 from tocsin.engine.models import RESOLVE, UNACKNOWLEDGE, URGENCY_CHANGE
 from tocsin.engine.planner import touch
-from tocsin.engine.step import StepResult
+from tocsin.engine.step import CLOCK_STEP, StepResult
 from tocsin.incidents.models import Incident
 from tocsin.incidents.transition_records import Act, Resolve, SetUrgency, Unacknowledge
 from tocsin.incidents.transition_writer import change
@@ -35,7 +35,7 @@ TIMEOUT = {"type": "timeout"}
 
 
 class ClockStep:
-    name = "clock"
+    name = CLOCK_STEP
     budget_seconds = 10.0
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 20) -> None:

@@ -14,7 +14,16 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from tocsin.engine.actions import PHONE_CALL, SMS_REPLY, ActionResult, Outcome, act, link_secret_of, sms_target
+from tocsin.engine.actions import (
+    PHONE_CALL,
+    SMS_REPLY,
+    ActionResult,
+    Outcome,
+    act,
+    bundled_incidents,
+    link_secret_of,
+    sms_target,
+)
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.notifications.inbound import (
     SMS_HELP,
@@ -27,6 +36,7 @@ from tocsin.notifications.inbound import (
     twiml_say,
 )
 from tocsin.notifications.links import VOICE, VOICE_PATH, verify
+from tocsin.notifications.models import PHONE
 from tocsin.notifications.twilio_signature import HEADER, is_valid
 
 log = logging.getLogger(__name__)
@@ -105,10 +115,22 @@ async def sms_reply(request: Request, rt: Runtime = Depends(runtime)) -> Respons
             text = (f"Incident #{command.incident_number} was not sent to this phone."
                     if command.incident_number is not None else "No open incident was sent to this phone.")
         else:
-            incident_id, user_id = target
-            text = _reply(await act(session, incident_id, user_id, command.action, SMS_REPLY, rt.clock.now()),
-                          command.action)
+            incident_ids, user_id = target
+            results = [await act(session, incident_id, user_id, command.action, SMS_REPLY, rt.clock.now())
+                       for incident_id in incident_ids]
+            text = _replies(results, command.action)
     return Response(twiml_message(text), media_type=TWIML)
+
+
+def _replies(results: list[ActionResult], action: str) -> str:
+    """One answer for the incidents of one reply (several when it answered a bundled page)."""
+    if len(results) == 1:
+        return _reply(results[0], action)
+    done = [r.view.number for r in results if r.outcome is Outcome.DONE and r.view is not None]
+    if not done:
+        return _reply(results[0], action)
+    numbers = ", ".join(f"#{n}" for n in done)
+    return clipped(f"{len(done)} incidents {DONE[action]}: {numbers}")
 
 
 @router.post(VOICE_PATH + "/{token}", include_in_schema=False)
@@ -126,5 +148,9 @@ async def voice_keys(token: str, request: Request, rt: Runtime = Depends(runtime
     if action is None:
         return Response(twiml_say(VOICE_HELP, gather_url=f"{rt.base_url}{VOICE_PATH}/{token}"), media_type=TWIML)
     async with rt.db.transaction() as session:
-        result = await act(session, claim.incident_id, claim.user_id, action, PHONE_CALL, now)
-    return Response(twiml_say(_reply(result, action) + " Goodbye."), media_type=TWIML)
+        incident_ids = [claim.incident_id]
+        if claim.bundle is not None:  # a bundled page: the key answers for all its open incidents
+            incident_ids = await bundled_incidents(session, claim.bundle, claim.user_id, PHONE) or incident_ids
+        results = [await act(session, incident_id, claim.user_id, action, PHONE_CALL, now)
+                   for incident_id in incident_ids]
+    return Response(twiml_say(_replies(results, action) + " Goodbye."), media_type=TWIML)

@@ -35,6 +35,7 @@ class LinkClaim:
     user_id: str
     action: str
     expires_at: datetime
+    bundle: str | None = None  # a bundled page's lead notification: the action is for all its incidents
 
 
 def _b64(raw: bytes) -> str:
@@ -49,10 +50,13 @@ def _mac(secret: bytes, payload: str) -> bytes:
     return hmac.new(secret, payload.encode(), hashlib.sha256).digest()
 
 
-def sign(secret: bytes, *, incident_id: str, user_id: str, action: str, expires_at: datetime) -> str:
+def sign(secret: bytes, *, incident_id: str, user_id: str, action: str, expires_at: datetime,
+         bundle: str | None = None) -> str:
     if action not in ACTIONS:
         raise ValueError(f"unknown link action {action!r}")
-    body = {"i": incident_id, "u": user_id, "a": action, "e": int(expires_at.timestamp())}
+    body: dict[str, str | int] = {"i": incident_id, "u": user_id, "a": action, "e": int(expires_at.timestamp())}
+    if bundle is not None:
+        body["b"] = bundle
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     return f"{payload}.{_b64(_mac(secret, payload))}"
 
@@ -68,7 +72,7 @@ def verify(secret: bytes, token: str, now: datetime) -> LinkClaim | None:
             return None
         body = json.loads(_unb64(payload))
         claim = LinkClaim(str(body["i"]), str(body["u"]), str(body["a"]),
-                          datetime.fromtimestamp(int(body["e"]), UTC))
+                          datetime.fromtimestamp(int(body["e"]), UTC), str(body["b"]) if "b" in body else None)
     except (ValueError, KeyError, TypeError):
         return None
     if claim.action not in ACTIONS or now >= claim.expires_at:
@@ -83,10 +87,13 @@ def action_url(base_url: str, secret: bytes, *, incident_id: str, user_id: str, 
     return f"{base_url.rstrip('/')}{ACTION_PATH}/{token}"
 
 
-def voice_url(base_url: str, secret: bytes, *, incident_id: str, user_id: str, now: datetime) -> str:
+def voice_url(base_url: str, secret: bytes, *, incident_id: str, user_id: str, now: datetime,
+              bundle: str | None = None) -> str:
     """Where a phone call's Gather posts the key pressed (``Message.voice_callback_url``): a VOICE
-    token bound to the incident and the user, valid for ``LINK_LIFETIME``."""
-    token = sign(secret, incident_id=incident_id, user_id=user_id, action=VOICE, expires_at=now + LINK_LIFETIME)
+    token bound to the incident (or a bundle's lead notification: all its incidents) and the
+    user, valid for ``LINK_LIFETIME``."""
+    token = sign(secret, incident_id=incident_id, user_id=user_id, action=VOICE, expires_at=now + LINK_LIFETIME,
+                 bundle=bundle)
     return f"{base_url.rstrip('/')}{VOICE_PATH}/{token}"
 
 

@@ -200,7 +200,7 @@ def _incident_voice(incident: IncidentFacts, title: str, service: str, can_press
     return said
 
 
-def _action_lines(actions: Mapping[str, str]) -> list[str]:
+def action_lines(actions: Mapping[str, str]) -> list[str]:
     labels = {ACKNOWLEDGE: "Acknowledge", RESOLVE: "Resolve"}
     return [f"{labels[k]}: {actions[k]}" for k in (ACKNOWLEDGE, RESOLVE) if k in actions]
 
@@ -209,13 +209,13 @@ def _incident_text(incident: IncidentFacts, title: str, service: str, url: str, 
     lines = [f"Incident #{incident.number} on {service} ({incident.urgency} urgency)", "", title, ""]
     if incident.details:
         lines += ["Details:", *(f"  {name}: {value}" for name, value in incident.details), ""]
-    lines += _action_lines(actions)
+    lines += action_lines(actions)
     lines += [f"View the incident: {url}", "",
               "You get this because the incident is assigned to you in Tocsin."]
     return "\n".join(lines) + "\n"
 
 
-def _button(url: str, label: str) -> str:
+def button(url: str, label: str) -> str:
     return (f'<a href="{_e(url)}" style="display:inline-block;padding:8px 16px;margin-right:8px;'
             f'background:#1f6feb;color:#ffffff;text-decoration:none;border-radius:4px">{_e(label)}</a>')
 
@@ -223,7 +223,7 @@ def _button(url: str, label: str) -> str:
 def _incident_html(incident: IncidentFacts, title: str, service: str, url: str, actions: Mapping[str, str]) -> str:
     rows = "".join(f"<tr><th align=\"left\">{_e(name)}</th><td>{_e(value)}</td></tr>"
                    for name, value in incident.details)
-    buttons = "".join(_button(actions[k], label) for k, label in
+    buttons = "".join(button(actions[k], label) for k, label in
                       ((ACKNOWLEDGE, "Acknowledge"), (RESOLVE, "Resolve")) if k in actions)
     return "".join([
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">",

@@ -1,4 +1,7 @@
-"""The ``tocsin`` command."""
+"""The server-side commands: ``init``, ``serve``, ``engine``, ``run`` and the credential commands
+that work on the database directly (``api-key``, ``oauth-client``, for the server host: the first
+key, a lost key). They need the server's settings (``TOCSIN_DATABASE_URL`` ...), not a profile;
+the REST commands live beside them in this package."""
 
 from __future__ import annotations
 
@@ -25,10 +28,17 @@ if TYPE_CHECKING:  # imported where used, so the command starts fast
 
 T = TypeVar("T")
 
-app = typer.Typer(help="Tocsin: self-hosted incident response speaking the PagerDuty APIs.", no_args_is_help=True)
+def register(app: typer.Typer) -> None:
+    """Add the server commands to the ``tocsin`` app."""
+    app.command()(init)
+    app.command()(serve)
+    app.command()(engine)
+    app.command()(run)
+    app.add_typer(api_key_app, name="api-key")
+    app.add_typer(oauth_client_app, name="oauth-client")
+    app.add_typer(allowlist_app, name="allowlist")  # tocsin allowlist show|add|remove|clear (tocsin.allowlists)
 
 
-@app.command()
 def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object for scripts.")) -> None:
     """Create or migrate the database; on first run create an admin, an API key and a demo service.
 
@@ -52,7 +62,6 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object
     typer.echo(f"Integration key:  {result.integration_key}")
 
 
-@app.command()
 def serve(
     no_engine: bool = typer.Option(False, "--no-engine",
                                    help="Serve the APIs only; run the paging engine elsewhere (tocsin engine)."),
@@ -71,7 +80,6 @@ def serve(
     serve_with_limits(create_app(settings, start_engine=not no_engine), settings)
 
 
-@app.command()
 def engine() -> None:
     """Run the paging engine alone (no HTTP) until SIGINT or SIGTERM.
 
@@ -101,21 +109,20 @@ def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
-@app.command()
 def run() -> None:
     """``init`` then ``serve``: what ``make run`` does."""
     init(as_json=False)
-    serve()
+    serve(no_engine=False)  # spelled out: called directly, the parameter's default is Typer's Option object
 
 
 # --- credentials: API keys and OAuth clients ------------------------------------------------
 
-api_key_app = typer.Typer(help="Create, list and revoke REST API keys.", no_args_is_help=True)
-oauth_client_app = typer.Typer(help="Create, list and revoke OAuth clients (client credentials).",
-                               no_args_is_help=True)
-app.add_typer(api_key_app, name="api-key")
-app.add_typer(oauth_client_app, name="oauth-client")
-app.add_typer(allowlist_app, name="allowlist")  # tocsin allowlist show|add|remove|clear
+api_key_app = typer.Typer(
+    help="Create, list and revoke REST API keys in the server's database (on the server host; "
+         "`tocsin admin api-key` does it through the REST API).", no_args_is_help=True)
+oauth_client_app = typer.Typer(
+    help="Create, list and revoke OAuth clients (client credentials) in the server's database (on the server "
+         "host; `tocsin admin oauth-client` does it through the REST API).", no_args_is_help=True)
 
 
 def _in_transaction(work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:

@@ -1,0 +1,115 @@
+"""Which steps the loop runs and how long it sleeps (pure): tocsin.engine.agenda."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tocsin.engine.agenda import (
+    FAILED_SECONDS,
+    IDLE_SECONDS,
+    LOCKED_SECONDS,
+    OVERDUE_SECONDS,
+    Agenda,
+    next_run,
+)
+from tocsin.engine.step import StepResult
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+STEPS = ["notify", "escalate", "clock", "handoff", "reconcile"]
+
+
+def s(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def settled(mono: float = 100.0) -> Agenda:
+    """Every step ran at ``mono`` and reported nothing due."""
+    agenda = Agenda(STEPS, NOW)
+    assert agenda.ready(NOW, mono) == STEPS  # at start: everything once
+    for name in STEPS:
+        agenda.ran(name, StepResult(), NOW, mono)
+    return agenda
+
+
+def test_every_step_runs_at_start_then_only_at_the_safety_net() -> None:
+    agenda = settled()
+    assert agenda.ready(NOW + s(1), 101.0) == []
+    assert agenda.sleep_seconds(NOW + s(1), 101.0) == IDLE_SECONDS - 1
+    assert agenda.ready(NOW + s(5), 100.0 + IDLE_SECONDS) == STEPS  # nothing reported: still looked at
+
+
+def test_an_announcement_runs_only_its_step_and_only_when_due() -> None:
+    agenda = settled()
+    agenda.announce({"notify": NOW, "escalate": NOW + s(1800)}, NOW)
+    assert agenda.ready(NOW, 100.0) == ["notify"]  # the escalation is 30 minutes off: not looked at
+    assert agenda.ready(NOW, 100.0) == []  # taken: announced once, run once
+    agenda.ran("notify", StepResult(), NOW, 100.1)
+    assert agenda.sleep_seconds(NOW, 100.1) == pytest.approx(IDLE_SECONDS - 0.1)  # the safety net first
+    assert agenda.next_runs()["escalate"] == NOW + s(1800)
+    agenda.announce({"escalate": NOW + s(2)}, NOW)
+    assert agenda.sleep_seconds(NOW, 100.1) == 2.0
+    assert agenda.sleep_seconds(NOW, 100.1, rate=10) == 0.2  # a fast clock: two engine seconds in 0.2 real
+    assert agenda.ready(NOW + s(2), 100.3) == ["escalate"]
+
+
+def test_announcing_everything_and_unknown_steps() -> None:
+    agenda = settled()
+    agenda.announce({"webhooks": NOW}, NOW)  # no such step here: ignored
+    assert agenda.ready(NOW, 100.0) == []
+    agenda.announce(None, NOW)  # a bare wake (a NOTIFY from an older Tocsin, a reconnect)
+    assert agenda.ready(NOW, 100.0) == STEPS
+
+
+def test_an_announcement_during_a_run_is_kept_for_the_next_look() -> None:
+    agenda = settled()
+    agenda.announce({"notify": NOW}, NOW)
+    assert agenda.ready(NOW, 100.0) == ["notify"]
+    agenda.announce({"notify": NOW + s(0.01)}, NOW)  # a commit while notify runs
+    agenda.ran("notify", StepResult(), NOW + s(0.02), 100.02)  # its query ran before that commit
+    assert agenda.ready(NOW + s(0.02), 100.02) == ["notify"]
+
+
+def test_what_a_run_reports_decides_its_next_run() -> None:
+    assert next_run(StepResult(more=True, next_due=NOW + s(60)), NOW) == NOW
+    assert next_run(None, NOW) == NOW + s(FAILED_SECONDS)
+    assert next_run(StepResult(), NOW) is None
+    assert next_run(StepResult(next_due=NOW + s(60)), NOW) == NOW + s(60)
+    assert next_run(StepResult(next_due=NOW - s(1)), NOW) == NOW + s(OVERDUE_SECONDS)
+    assert next_run(StepResult(skipped_locked=True), NOW) == NOW + s(LOCKED_SECONDS)
+    assert next_run(StepResult(skipped_locked=True, next_due=NOW + s(0.1)), NOW) == NOW + s(0.1)
+    assert next_run(StepResult(skipped_locked=True, next_due=NOW + s(60)), NOW) == NOW + s(LOCKED_SECONDS)
+    assert next_run(StepResult(skipped_locked=True), NOW, rate=10) == NOW + s(LOCKED_SECONDS * 10)
+
+
+results = st.none() | st.builds(
+    StepResult,
+    done=st.integers(0, 5),
+    more=st.booleans(),
+    next_due=st.none() | st.timedeltas(s(-300), timedelta(hours=2)).map(lambda d: NOW + d),
+    skipped_locked=st.booleans(),
+)
+rates = st.sampled_from([1.0, 0.5, 10.0, 3600.0])
+
+
+@given(st.lists(results, min_size=len(STEPS), max_size=len(STEPS)), rates, st.floats(0, 10))
+def test_sleeps_are_bounded_and_never_pass_a_due_run(
+        reported: list[StepResult | None], rate: float, later: float) -> None:
+    agenda = settled()
+    for name, result in zip(STEPS, reported, strict=True):
+        agenda.ran(name, result, NOW, 100.0, rate)
+    delay = agenda.sleep_seconds(NOW, 100.0 + later, rate)
+    assert 0.0 <= delay <= IDLE_SECONDS
+    assert (delay == 0.0) == (later >= IDLE_SECONDS or any(r is not None and r.more for r in reported))
+    runs = [at for at in agenda.next_runs().values() if at is not None]
+    if runs:
+        assert delay <= max(0.0, (min(runs) - NOW).total_seconds() / rate) + 1e-9
+    # Whatever is due at the end of the sleep is ready then (no wake is ever needed to make progress).
+    woke = NOW + s(delay * rate)
+    due = [name for name, at in agenda.next_runs().items() if at is not None and at <= woke]
+    assert set(due) <= set(agenda.ready(woke, 100.0 + later + delay))
+    # A busy loop only for a step that has more.
+    assert not any(r is not None and r.more for r in reported) or delay == 0.0

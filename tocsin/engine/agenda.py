@@ -1,0 +1,88 @@
+"""Which steps the running loop runs, and how long it sleeps in between (pure).
+
+Each step has its own next run: the earliest of what its last run reported (``StepResult``) and
+what was announced for it since (a transaction stored a send due now: ``notify``; an escalation
+timer due in 30 minutes: ``escalate`` then). A tick runs only the steps whose time has come, so a
+burst of commits (the events processor stores work many times a second under load) costs the
+notify step's run and nothing else: the escalate, clock, handoff and reconcile steps are not
+asked to query for work that is not due. Measured in ARCHITECTURE.md ("Measured ingest").
+
+A safety net keeps it honest: every step runs at least every ``IDLE_SECONDS`` of real time
+whatever it reported (work stored by an SQLite writer in another process, a NOTIFY lost while the
+listener reconnected, a schedule edit that moves a handoff). Times are engine times (the
+injectable clock); the real time of the safety net is ``monotonic`` seconds, passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from tocsin.engine.step import StepResult
+
+IDLE_SECONDS = 5.0  # every step runs at least this often (real seconds)
+LOCKED_SECONDS = 0.5  # another engine holds due rows: if it died, they are free again at once
+OVERDUE_SECONDS = 0.05  # work due that a run left (no connection came free): soon, not in a busy loop
+FAILED_SECONDS = 1.0  # a run that raised or overran tries again after this
+
+
+class Agenda:
+    """When each step runs next. Not thread-safe: the loop's own event loop owns it."""
+
+    def __init__(self, steps: Iterable[str], now: datetime) -> None:
+        names = list(steps)
+        self._reported: dict[str, datetime | None] = dict.fromkeys(names, now)  # all run at start
+        self._announced: dict[str, datetime] = {}
+        self._ran: dict[str, float] = dict.fromkeys(names, float("-inf"))
+
+    def announce(self, due: Mapping[str, datetime] | None, now: datetime) -> None:
+        """Work was stored: for these steps at these times, or (None) for any step now."""
+        for name, at in (dict.fromkeys(self._reported, now) if due is None else due).items():
+            if name in self._reported:
+                self._announced[name] = min(at, self._announced.get(name, at))
+
+    def ready(self, now: datetime, monotonic: float) -> list[str]:
+        """The steps to run now, in the engine's order; what was announced for them is taken
+        (an announcement arriving while they run stays for the next look)."""
+        names = [name for name, at in self.next_runs().items()
+                 if (at is not None and at <= now) or monotonic - self._ran[name] >= IDLE_SECONDS]
+        for name in names:
+            self._announced.pop(name, None)
+        return names
+
+    def ran(self, name: str, result: StepResult | None, now: datetime, monotonic: float, rate: float = 1.0) -> None:
+        """Record a run's result (None: it failed) finished at ``now``."""
+        self._ran[name] = monotonic
+        self._reported[name] = next_run(result, now, rate)
+
+    def sleep_seconds(self, now: datetime, monotonic: float, rate: float = 1.0) -> float:
+        """Real seconds until some step must run (0: at once). ``rate``: engine seconds per real
+        second (``tocsin.clock.ScaledClock``)."""
+        waits = [IDLE_SECONDS - (monotonic - ran) for ran in self._ran.values()]
+        waits += [(at - now).total_seconds() / rate for at in self.next_runs().values() if at is not None]
+        return max(0.0, min(waits, default=IDLE_SECONDS))
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Each step's next run by what it reported or was announced (None: only the safety net)."""
+        result: dict[str, datetime | None] = {}
+        for name, reported in self._reported.items():
+            times = [t for t in (reported, self._announced.get(name)) if t is not None]
+            result[name] = min(times) if times else None
+        return result
+
+
+def next_run(result: StepResult | None, now: datetime, rate: float = 1.0) -> datetime | None:
+    """When a step runs again by its own run's result; None when it knows of no work."""
+    def later(seconds: float) -> datetime:
+        return now + timedelta(seconds=seconds * rate)  # real seconds -> engine time
+    if result is None:
+        return later(FAILED_SECONDS)
+    if result.more:
+        return now
+    # Rows another engine holds: look again soon (if it died, its locks died with it).
+    cap = later(LOCKED_SECONDS) if result.skipped_locked else None
+    if result.next_due is None:
+        return cap
+    if result.next_due <= now:
+        return later(OVERDUE_SECONDS)
+    return result.next_due if cap is None else min(cap, result.next_due)
