@@ -8,11 +8,45 @@ from __future__ import annotations
 
 import os
 import tomllib
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+# Comma-separated in the environment ("127.0.0.0/8,10.0.0.0/8"), a string or a list in the file.
+# NoDecode: pydantic-settings would otherwise read a list-typed variable as JSON.
+Networks = Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode]
+Addresses = Annotated[tuple[str, ...], NoDecode]
+
+
+def _items(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a comma-separated list")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _networks(value: Any) -> tuple[IPv4Network | IPv6Network, ...]:
+    out = []
+    for item in _items(value):
+        try:
+            out.append(ip_network(item, strict=True))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a CIDR range (such as 10.0.0.0/8) with no host bits set") from None
+    return tuple(out)
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    out = []
+    for item in _items(value):
+        try:
+            out.append(str(ip_address(item)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address") from None
+    return tuple(out)
 
 
 class _TomlFileSource(PydanticBaseSettingsSource):
@@ -73,11 +107,29 @@ class Settings(BaseSettings):
     twilio_account_sid: str = ""
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_from: str = ""
+    # Network safety (tocsin.outbound, tocsin.allowlists). Outbound deliveries (webhooks and other
+    # integrations) go to public addresses only, plus these networks (e.g. a receiver on the LAN).
+    webhook_allowed_networks: Networks = ()
+    # The source addresses outbound deliveries come from, published at GET /webhook_ips.
+    webhook_ips: Addresses = ()
+    # Reverse proxies whose X-Forwarded-For is believed: the client address is the right-most
+    # X-Forwarded-For entry that is not one of them. Never believed from anyone else.
+    trusted_proxies: Networks = ()
 
     @field_validator("smtp_security", mode="before")
     @classmethod
     def _security_lowercase(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhook_allowed_networks", "trusted_proxies", mode="before")
+    @classmethod
+    def _cidr_list(cls, value: Any) -> Any:
+        return _networks(value)
+
+    @field_validator("webhook_ips", mode="before")
+    @classmethod
+    def _address_list(cls, value: Any) -> Any:
+        return _addresses(value)
 
     @property
     def base_url(self) -> str:

@@ -230,4 +230,8 @@ def serve(app: Any, settings: Settings) -> None:
         http=guarded_protocol(cap, settings.request_timeout),
         timeout_keep_alive=settings.keepalive_timeout, log_level=settings.log_level, access_log=False,
         lifespan="on",
+        # Tocsin decides whom to believe about the client's address (TOCSIN_TRUSTED_PROXIES,
+        # tocsin.allowlists.guard); uvicorn's own default would take X-Forwarded-For from any
+        # process on 127.0.0.1.
+        proxy_headers=False,
     )

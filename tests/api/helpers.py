@@ -17,7 +17,9 @@ PUBLIC = {"/health", "/openapi.json",
           "/notification_actions/{token}",
           # Twilio's inbound webhooks: Twilio sends no API key; every request must carry a valid
           # X-Twilio-Signature instead (tocsin.engine.twilio_routes; tests/engine/test_twilio_inbound.py)
-          "/twilio/sms", "/twilio/voice/{token}"}
+          "/twilio/sms", "/twilio/voice/{token}",
+          # the addresses outbound deliveries come from: public at PagerDuty too (tocsin.api.webhook_ips)
+          "/webhook_ips"}
 PUBLIC_PREFIXES = ("/docs", "/redoc")
 
 

@@ -59,7 +59,7 @@ SEGMENT_KIND = {
     "schedules": "schedule", "overrides": "override", "users": "user", "contact_methods": "contact_method",
     "notification_rules": "notification_rule", "teams": "team", "escalation_policies": "policy",
     "maintenance_windows": "window", "api_keys": "api_key", "oauth_clients": "oauth_client",
-    "abilities": "ability", "notes": "note",
+    "abilities": "ability", "notes": "note", "ip_allow_lists": "ip_allow_list",
 }
 
 # Bodies for routes PagerDuty has no request example for (Tocsin extensions).
@@ -213,6 +213,11 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
                                    json={"oauth_client": {"name": "fuzz", "scopes": ["incidents.read"]}}))
     world["oauth_client"] = [client["oauth_client"]["id"]]
     world["ability"] = list((await ok(await c.get("/abilities", headers=a)))["abilities"])[:1]
+    # Disabled, so it restricts nothing; a fuzzed change that would lock the fuzzer out (it connects
+    # as 127.0.0.1) is refused by the self-lockout rule, since writes get no force=true.
+    allow_list = await ok(await c.post("/ip_allow_lists", headers=w, json={"ip_allow_list": {
+        "state": "disabled", "cidr_entries": [{"cidr": "10.0.0.0/8", "description": "fuzz"}]}}))
+    world["ip_allow_list"] = [allow_list["ip_allow_list"]["id"]]
     assert all(world.values()), {k: v for k, v in world.items() if not v}
     return world
 

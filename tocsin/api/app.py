@@ -15,10 +15,15 @@ from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
 from tocsin import __version__
+from tocsin.allowlists.guard import AllowListGuard, refuse, unavailable
+from tocsin.allowlists.policy import EVENTS_API, REST_API
+from tocsin.allowlists.routes import router as allow_lists_router
 from tocsin.api import errors, openapi
 from tocsin.api.abilities import router as abilities_router
 from tocsin.api.audit import router as audit_records_router
 from tocsin.api.gate import RestGate
+from tocsin.api.webhook_ips import PATH as WEBHOOK_IPS_PATH
+from tocsin.api.webhook_ips import router as webhook_ips_router
 from tocsin.audit.routes import router as audit_router
 from tocsin.auth.access import Authenticator
 from tocsin.auth.routes import router as access_router
@@ -47,6 +52,8 @@ from tocsin.http.wiring import Wiring
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.notifications.channels import Channels
+from tocsin.notifications.inbound import SMS_PATH
+from tocsin.notifications.links import VOICE_PATH
 from tocsin.notifications.routes import router as notifications_router
 from tocsin.schedules.routes import router as schedules_router
 from tocsin.services.queries import services_using_policies
@@ -84,6 +91,12 @@ class Tocsin:
             self.directory, self.committer, SlidingWindowLimiter(settings.events_rate_limit),
             now=lambda: self.runtime.clock.now(),
         )
+        # Inbound IP allow lists, checked before anything else reads the request. A REST list
+        # leaves alone the health probe, the published webhook addresses, and Twilio's callbacks
+        # (they come from Twilio's network and carry their own signature).
+        self.allow_lists = AllowListGuard(
+            self.db, settings.trusted_proxies, exempt_paths=("/health", WEBHOOK_IPS_PATH, SMS_PATH),
+            exempt_prefixes=(f"{VOICE_PATH}/",))
         # The one authenticator: the REST gate and the access dependency share it (and its cache),
         # so revoking a key drops it from the only cache there is.
         authenticator = Authenticator(self.db, now)
@@ -97,6 +110,7 @@ class Tocsin:
             policies_using_user=policies_targeting_user,
             forget_routing_key=self.directory.forget,
             plan_pending_work=plan,
+            allow_lists_changed=self.allow_lists.install,
         ), clock=clock_for(settings.clock_rate, settings.clock_epoch_real))
         # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
         # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.
@@ -116,6 +130,9 @@ class Tocsin:
     def _build_rest(self) -> FastAPI:
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            # The allow lists are in force before the first request is served.
+            await self.allow_lists.load()
+            self.allow_lists.start()
             if self._start_engine:
                 # First: on SQLite it refuses to start while another engine runs on the file.
                 self.engine.start()
@@ -129,6 +146,7 @@ class Tocsin:
                 yield
             finally:
                 await self.engine.stop()
+                await self.allow_lists.stop()
                 await self.retention.stop()
                 await self.committer.close()
                 await self.worker.stop()
@@ -145,7 +163,7 @@ class Tocsin:
             services_router, incidents_router, events_router, schedules_router, users_router,
             teams_router, escalation_router, maintenance_router, audit_router,
             access_router, audit_records_router, abilities_router, notifications_router,
-            notification_actions_router, twilio_router,
+            notification_actions_router, twilio_router, allow_lists_router, webhook_ips_router,
         ):
             app.include_router(router)
 
@@ -157,12 +175,25 @@ class Tocsin:
         return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in EVENT_PATHS:
-            await self.events(scope, receive, send)
-        elif scope["type"] == "http":
-            await self._rest_entry(scope, receive, send)
-        else:
+        if scope["type"] != "http":
             await self.rest(scope, receive, send)
+            return
+        surface = EVENTS_API if scope["path"] in EVENT_PATHS else REST_API
+        guard = self.allow_lists
+        if guard.policy is None:  # only until the first load (the lifespan loads before serving)
+            try:
+                await guard.ensure_loaded()
+            except Exception:
+                log.exception("the IP allow lists could not be read")
+                await unavailable(send, surface)
+                return
+        refusal = guard.check(scope, surface)
+        if refusal is not None:
+            await refuse(send, refusal)
+        elif surface == EVENTS_API:
+            await self.events(scope, receive, send)
+        else:
+            await self._rest_entry(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, **kwargs: Any) -> Tocsin:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
+from tocsin.allowlists.models import IpAllowList
 from tocsin.audit import queries
 from tocsin.audit.wire import page_json
 from tocsin.auth.access import require
@@ -35,6 +36,7 @@ AUDITED: dict[str, tuple[str, Any]] = {
     "schedules": ("schedule", Schedule),
     "escalation_policies": ("escalation_policy", EscalationPolicy),
     "teams": ("team", Team),
+    "ip_allow_lists": ("ip_allow_list", IpAllowList),
 }
 
 
@@ -90,3 +92,9 @@ async def escalation_policy_records(
             openapi_extra=documented("limit", "cursor", "since", "until"))
 async def team_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
     return await _resource_records("teams", id, request, rt)
+
+
+@router.get("/ip_allow_lists/{id}/audit/records", dependencies=[READ],
+            openapi_extra=documented("limit", "cursor", "since", "until"))
+async def ip_allow_list_records(id: str, request: Request, rt: Runtime = Depends(runtime)) -> dict[str, Any]:  # noqa: A002
+    return await _resource_records("ip_allow_lists", id, request, rt)

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from tocsin.api.webhook_ips import PATH as WEBHOOK_IPS_PATH
 from tocsin.auth.access import Authenticator
 from tocsin.errors import TocsinError
 from tocsin.events.ratelimit import SlidingWindowLimiter
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 WINDOW = 60
 # The OAuth token endpoint is public: its client authenticates in the body (RFC 6749 2.3).
 # Twilio's inbound SMS webhook sends no API key: its X-Twilio-Signature is checked by the route.
+# GET /webhook_ips is public at PagerDuty too: receivers' operators fetch it to allow-list us.
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/oauth/token",
-                          SMS_PATH})
+                          SMS_PATH, WEBHOOK_IPS_PATH})
 # Secret iCal feed URLs (tocsin.schedules.feeds): calendar apps cannot send an Authorization
 # header, so the unguessable token in the path is the credential, checked by the feed route.
 # The documentation pages' own JavaScript and CSS (tocsin.api.docs) are public like the pages.

@@ -20,6 +20,7 @@ def _event_operation(summary: str, ok: int, example: dict[str, Any]) -> dict[str
                 str(ok): {"description": "Accepted and durably stored",
                           "content": {"application/json": {"example": example}}},
                 "400": {"description": "Invalid event"},
+                "403": {"description": "The client's address is not in the account's IP allow list for the Events API"},
                 "413": {"description": "Body over 512 KB"},
                 "429": {"description": "Too many events for this routing key"},
             },

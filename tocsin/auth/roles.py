@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 READ, WRITE = "read", "write"
 
-# Resources only an account-level administrator manages: the credentials themselves and the
-# audit trail (PagerDuty lets only admins, owners and global keys read the whole trail).
+# Resources only an account-level administrator manages: the credentials themselves, the
+# audit trail (PagerDuty lets only admins, owners and global keys read the whole trail) and the
+# IP allow lists (PagerDuty: owners, global admins and account keys).
 CREDENTIALS = frozenset({"api_keys", "oauth_clients"})
-ADMIN_ONLY = CREDENTIALS | {"audit_records"}
+ADMIN_ONLY = CREDENTIALS | {"audit_records", "ip_allow_lists"}
 
 
 @dataclass(frozen=True)

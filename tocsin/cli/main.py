@@ -8,7 +8,7 @@ from tocsin.cli import admin, event, incident, login, oncall, raw, route, schedu
 
 app = typer.Typer(
     help="Tocsin: self-hosted incident response speaking the PagerDuty APIs.\n\n"
-         "Server commands (init, serve, engine, run, api-key, oauth-client) work on the local database. The "
+         "Server commands (init, serve, engine, run, api-key, oauth-client, allowlist) work on the local database. The "
          "others speak the REST API of a Tocsin server or of PagerDuty itself, as the profile `tocsin login` "
          "saved says. Exit codes: 0 ok, 1 the API refused or failed, 2 usage, 3 not found, 4 authentication "
          "or permission, 5 server unreachable, 6 rate limited.",

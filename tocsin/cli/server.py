@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from tocsin.allowlists.commands import app as allowlist_app
 from tocsin.config import Settings
 
 if TYPE_CHECKING:  # imported where used, so the command starts fast
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
     app.command()(run)
     app.add_typer(api_key_app, name="api-key")
     app.add_typer(oauth_client_app, name="oauth-client")
+    app.add_typer(allowlist_app, name="allowlist")  # tocsin allowlist show|add|remove|clear (tocsin.allowlists)
 
 
 def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object for scripts.")) -> None:

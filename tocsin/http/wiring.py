@@ -16,7 +16,7 @@ This module sits below every domain, so its types use only plain values and the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -39,6 +39,12 @@ PlanPendingWork = Callable[[Session], None]
 # Drop a routing key from the events hot path's cache (``tocsin.events.directory``) once the
 # transaction that removed its integration has committed.
 ForgetRoutingKey = Callable[[str], None]
+
+# The account's inbound IP allow lists as they stand after a change (each a mapping of ``state``,
+# ``applies_to`` and ``cidr_entries``, as ``tocsin.allowlists.queries.stored`` gives them), handed
+# to the process's request guard (``tocsin.allowlists.guard``) once the change has committed, so
+# this process enforces them from its next request; other processes reload them within seconds.
+AllowListsChanged = Callable[[Sequence[Mapping[str, Any]]], None]
 
 
 class TeamDirectory(Protocol):
@@ -82,3 +88,4 @@ class Wiring:
     policies_using_user: PoliciesUsing
     forget_routing_key: ForgetRoutingKey
     plan_pending_work: PlanPendingWork
+    allow_lists_changed: AllowListsChanged

@@ -1,5 +1,6 @@
 """Every domain's ORM models, imported so the metadata is complete for migrations."""
 
+from tocsin.allowlists import models as allowlist_models  # noqa: F401
 from tocsin.audit import models as audit_models  # noqa: F401
 from tocsin.auth import models as auth_models  # noqa: F401
 from tocsin.db import sequences  # noqa: F401
