@@ -297,8 +297,8 @@ def test_three_engines_share_the_pages_and_survive_one_killed(cluster: Cluster) 
     bad = [r for r in rows if r["status"] != "sent"]
     if bad:
         inc = bad[0]["incident_id"]
-        hist = [(r["user_id"], r["status"], r["due_at"].isoformat(), r["updated_at"].isoformat(), r["last_error"]) for r in rows
-                if r["incident_id"] == inc]
+        hist = [(r["user_id"], r["status"], r["due_at"].isoformat(), r["updated_at"].isoformat(), r["last_error"])
+                for r in rows if r["incident_id"] == inc]
         history = asyncio.run(_log_rows(cluster.db_url, inc))
         raise AssertionError(f"{len(bad)} not sent; incident {inc}: {hist}\n{history}\n{cluster.logs()[-6000:]}")
     by_page = Counter((incident, rcpt) for incident, rcpt, _ in mail)

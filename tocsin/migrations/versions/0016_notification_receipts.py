@@ -1,7 +1,7 @@
 """notification_receipts: a provider's acceptance, committed the moment it arrives
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-06 03:00:00
 
 The notify step writes a receipt per accepted send in a transaction of its own; the batch that
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import tocsin.db.base
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
