@@ -53,11 +53,12 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         now = time.monotonic()
-        found = TOKEN.search(envelope.content)
+        # A bundled page names several incidents (their titles carry the tokens).
+        found = {int(m.group(1)) for m in TOKEN.finditer(envelope.content)}
         with self.lock:
             self.messages += 1
-            if found:
-                self.first_seen.setdefault(int(found.group(1)), now)
+            for token in found:
+                self.first_seen.setdefault(token, now)
         return "250 OK"
 
 
