@@ -96,6 +96,24 @@ def engine() -> None:
         raise typer.Exit(1) from None
 
 
+@app.command()
+def dev(
+    db: str = typer.Option("", "--db", help="SQLite file (created and seeded if new); default: a temporary one."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port", help="0 picks a free port (printed)."),
+    clock_rate: float = typer.Option(1.0, "--clock-rate", min=0.001, help="Run Tocsin's clock this many times faster."),
+    as_json: bool = typer.Option(False, "--json", help="Print the URLs and keys as one JSON line."),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """A local PagerDuty stand-in for integration development: seeded, notifications captured,
+    every request inspected at /dev (tocsin.testing.dev)."""
+    from pathlib import Path
+
+    from tocsin.testing.dev import DevOptions, run_dev
+
+    run_dev(DevOptions(Path(db) if db else None, host, port, clock_rate, as_json, log_level))
+
+
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
