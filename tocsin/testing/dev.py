@@ -17,10 +17,12 @@ import asyncio
 import json
 import logging
 import shutil
+import signal
 import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -87,11 +89,21 @@ def run_dev(options: DevOptions) -> None:
     else:
         directory = Path(tempfile.mkdtemp(prefix="tocsin-dev-"))
         database = directory / "tocsin.db"
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again for the
+    # handler it found: make that an orderly exit, so the temporary database is removed.
+    previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         asyncio.run(_serve(options, database))
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 async def _serve(options: DevOptions, database: Path) -> None:

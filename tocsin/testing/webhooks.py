@@ -163,7 +163,9 @@ class WebhookRecorder:
     def start(self) -> WebhookRecorder:
         self._server = ThreadingHTTPServer(self._address, _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-recorder", daemon=True)
+        # A short poll: stop() waits up to one poll interval for the loop to notice.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="webhook-recorder",
+                                        daemon=True)
         self._thread.start()
         return self
 
