@@ -93,6 +93,10 @@ def test_events_requests_notifications_and_the_clock(tmp_path: Path) -> None:
             [incident] = api.get("/incidents").json()["incidents"]
         assert [a["assignee"]["summary"] for a in incident["assignments"]] == ["Responder"]
 
+        # `curl -d '{"minutes": 1}'` labels its JSON a form: read as JSON all the same.
+        curl = client.post("/dev/clock/advance", content=b'{"minutes": 1}',
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+        assert curl.status_code == 200, curl.text
         # The page's form (no JavaScript): a plain form post, then back to the page.
         form = client.post("/dev/clock/advance", data={"minutes": "5"})
         assert (form.status_code, form.headers["location"]) == (303, "/dev")

@@ -140,9 +140,12 @@ def test_the_official_client_works_over_https(pagerduty: PagerDuty) -> None:
     incident = pagerduty.next_incident_sync("queue")
     rest.rput(f"/incidents/{incident['id']}", json={"incident": {"type": "incident_reference", "status": "resolved"}})
     assert [i["status"] for i in rest.list_all("incidents", params={"date_range": "all"})] == ["resolved"]
-    with pytest.raises(pagerduty_client.HttpError):
-        pagerduty_client.RestApiV2Client("wrong", base_url=pagerduty.https_url, verify=pagerduty.ssl_context
-                                         ).rget("/services")
+    wrong = pagerduty_client.RestApiV2Client("wrong", base_url=pagerduty.https_url, verify=pagerduty.ssl_context)
+    try:
+        with pytest.raises(pagerduty_client.HttpError):
+            wrong.rget("/services")
+    finally:
+        wrong.close()
 
 
 def test_each_fixture_is_a_fresh_account_with_its_own_clock() -> None:

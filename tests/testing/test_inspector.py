@@ -17,6 +17,9 @@ def test_secrets_keep_only_their_last_four_characters() -> None:
     body = _content(b'{"routing_key": "abcdefghijklmnop", "payload": {"summary": "s"},'
                     b' "nested": [{"secret": "0123456789xyz"}]}', truncated=False)
     assert body == {"routing_key": "…mnop", "payload": {"summary": "s"}, "nested": [{"secret": "…9xyz"}]}
+    form = _content(b"grant_type=client_credentials&client_id=PC1&client_secret=s3cr3t-0123456789",
+                    truncated=False, content_type="application/x-www-form-urlencoded")
+    assert form == {"grant_type": "client_credentials", "client_id": "PC1", "client_secret": "…6789"}
 
 
 @pytest.mark.parametrize(("answer", "expected"), [

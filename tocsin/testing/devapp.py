@@ -124,14 +124,14 @@ class DevApp:
 
     async def advance(self, request: Request) -> Response:
         raw = await request.body()
-        from_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
-        if from_form:  # the page's form: numbers as text
-            fields: Any = {k: _number(v[-1]) for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
-        else:
-            try:
-                fields = json.loads(raw) if raw else None
-            except ValueError:
+        from_form = False
+        try:  # JSON whatever the content type says (`curl -d '{...}'` calls it a form)
+            fields: Any = json.loads(raw) if raw else None
+        except ValueError:
+            if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
                 return _refused("the body is not JSON")
+            from_form = True  # the page's form: numbers as text
+            fields = {k: _number(v[-1]) for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         delta = parse_advance(fields)
         if isinstance(delta, list):
             return _refused(*delta)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,8 +59,9 @@ def _headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return found
 
 
-def _content(body: bytes, truncated: bool) -> Any:
-    """A body as JSON (secrets masked) when it is JSON, else as text."""
+def _content(body: bytes, truncated: bool, content_type: str = "") -> Any:
+    """A body as JSON (secrets masked) when it is JSON, a form's fields (masked too: ``POST
+    /oauth/token`` sends a client secret) when it is a form, else as text."""
     if truncated:
         return f"({len(body)}+ bytes, not kept)"
     if not body:
@@ -67,7 +69,10 @@ def _content(body: bytes, truncated: bool) -> Any:
     try:
         return _masked(json.loads(body))
     except ValueError:
-        return body.decode("utf-8", errors="replace")
+        text = body.decode("utf-8", errors="replace")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return _masked(dict(parse_qsl(text, keep_blank_values=True)))
+    return text
 
 
 def _outcome(status: int, answer: Any) -> tuple[str | None, list[str]]:
@@ -162,6 +167,7 @@ class _Exchange:
     status: int = 0
     answer: bytearray = field(default_factory=bytearray)
     answer_truncated: bool = False
+    recorded: bool = False
 
 
 class Inspector:
@@ -179,6 +185,12 @@ class Inspector:
         started = time.perf_counter()
         seen = _Exchange()
 
+        def keep_record() -> None:
+            if not seen.recorded:
+                seen.recorded = True
+                self.log.add(_record(seq, kind, scope, seen, received_at, tocsin_time,
+                                     time.perf_counter() - started))
+
         async def tee_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
@@ -190,12 +202,16 @@ class Inspector:
                 seen.status = message["status"]
             elif message["type"] == "http.response.body":
                 _keep(seen, "answer", message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Before the client can have the whole answer: a test that got its
+                    # response and then reads the log finds this request in it.
+                    keep_record()
             await send(message)
 
         try:
             await self.app(scope, tee_receive, tee_send)
         finally:
-            self.log.add(_record(seq, kind, scope, seen, received_at, tocsin_time, time.perf_counter() - started))
+            keep_record()  # an app that failed before answering in full
 
 
 def _keep(seen: _Exchange, part: str, chunk: bytes) -> None:
@@ -208,7 +224,8 @@ def _keep(seen: _Exchange, part: str, chunk: bytes) -> None:
 
 def _record(seq: int, kind: str, scope: MutableMapping[str, Any], seen: _Exchange, received_at: datetime,
             tocsin_time: datetime, seconds: float) -> ReceivedRequest:
-    body = _content(bytes(seen.body), seen.body_truncated)
+    headers = _headers(scope.get("headers", []))
+    body = _content(bytes(seen.body), seen.body_truncated, headers.get("content-type", ""))
     answer = _content(bytes(seen.answer), seen.answer_truncated)
     message, errors = _outcome(seen.status, answer)
     dedup_key = None
@@ -218,6 +235,6 @@ def _record(seq: int, kind: str, scope: MutableMapping[str, Any], seen: _Exchang
         dedup_key = body["dedup_key"]
     return ReceivedRequest(
         seq=seq, kind=kind, method=scope["method"], path=scope["path"],
-        query=scope.get("query_string", b"").decode("latin-1"), headers=_headers(scope.get("headers", [])),
+        query=scope.get("query_string", b"").decode("latin-1"), headers=headers,
         body=body, status=seen.status or 500, message=message, errors=errors, answer=answer,
         received_at=received_at, tocsin_time=tocsin_time, duration_ms=seconds * 1000, dedup_key=dedup_key)
