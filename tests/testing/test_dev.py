@@ -109,8 +109,9 @@ def test_events_requests_notifications_and_the_clock(tmp_path: Path) -> None:
         assert wrong.json()["error"]["errors"] == [
             "fortnights: unknown unit (use weeks, days, hours, minutes, seconds)",
             "minutes: must be a number of zero or more"]
-        assert client.delete("/dev/requests").status_code == 204
-        assert client.get("/dev/requests").json()["requests"] == []
+        for listed in ("requests", "notifications"):
+            assert client.delete(f"/dev/{listed}").status_code == 204
+            assert client.get(f"/dev/{listed}").json()[listed] == []
     assert not Path(dev["database"]).exists()  # the temporary database went with the server
 
 
