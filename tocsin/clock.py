@@ -51,6 +51,21 @@ class ScaledClock:
         return self.epoch + timedelta(seconds=(self._real_time() - self.real_epoch) * self.rate)
 
 
+class ShiftedClock:
+    """Another clock, moved on by hand: ``now = inner.now() + offset``. ``tocsin dev``'s clock
+    (``POST /dev/clock/advance``), which keeps running (at its rate) between the jumps."""
+
+    def __init__(self, inner: Clock) -> None:
+        self.inner = inner
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return self.inner.now() + self.offset
+
+    def advance(self, **kwargs: float) -> None:
+        self.offset += timedelta(**kwargs)
+
+
 def clock_for(rate: float, epoch_real: float | None) -> Clock:
     """The process's clock from its settings: the system clock at rate 1, else a ScaledClock that
     agrees with the system clock at the unix time ``epoch_real`` (default: now)."""

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     clock_rate: float = Field(default=1.0, gt=0)
     clock_epoch_real: float | None = None
     log_level: str = "info"
+    # A test and development facility: emails, SMS and calls are recorded in memory instead of
+    # sent (tocsin.notifications.capture; ``tocsin dev`` and the ``tocsin.testing`` fixture).
+    capture_notifications: bool = False
     # Email notifications over SMTP (a channel is live when host and sender are set).
     # smtp_security: "none" (plain, never upgraded), "starttls" (upgrade required), "tls" (implicit TLS).
     smtp_host: str = ""

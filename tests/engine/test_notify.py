@@ -556,6 +556,7 @@ async def test_a_send_that_finds_no_free_connection_stays_due_and_is_no_attempt(
         world: World, smtp: SmtpServer) -> None:
     email = EmailChannel(host=smtp.host, port=smtp.port, sender="Tocsin <tocsin@tocsin.test>", now=world.clock.now,
                          pool_wait=0.1, pool_size=1)
+    assert isinstance(world.step.channels, Channels)  # the real channels (not captured ones)
     step = NotifyStep(world.h.tocsin.db, world.clock.now, replace(world.step.channels, email=email), world._record,
                       world.h.tocsin.settings.base_url, random=lambda: 0.5)
     nid = await world.add()

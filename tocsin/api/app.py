@@ -51,7 +51,7 @@ from tocsin.http.runtime import Runtime
 from tocsin.http.wiring import Wiring
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
-from tocsin.notifications.channels import Channels
+from tocsin.notifications.capture import channels_from_settings
 from tocsin.notifications.inbound import SMS_PATH
 from tocsin.notifications.links import VOICE_PATH
 from tocsin.notifications.routes import router as notifications_router
@@ -115,7 +115,8 @@ class Tocsin:
         # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
         # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.
         # One set of channels: the engine's sends and the contact-method test go through it.
-        self.notification_channels = Channels.from_settings(settings, now)
+        # (Captured in memory instead of sent when ``capture_notifications`` is on: tests, ``tocsin dev``.)
+        self.notification_channels = channels_from_settings(settings, now)
         # What test notifications go through (a test may pass its own lookup).
         self.channels: ChannelLookup = channels or self.notification_channels.for_channel
         self.engine = build_engine(self.db, now, settings, EngineMetrics(), channels=self.notification_channels)

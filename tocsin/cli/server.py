@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # imported where used, so the command starts fast
 
 T = TypeVar("T")
 
+
 def register(app: typer.Typer) -> None:
     """Add the server commands to the ``tocsin`` app."""
     app.command()(init)
@@ -37,6 +38,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(api_key_app, name="api-key")
     app.add_typer(oauth_client_app, name="oauth-client")
     app.add_typer(allowlist_app, name="allowlist")  # tocsin allowlist show|add|remove|clear (tocsin.allowlists)
+    app.command()(dev)
 
 
 def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object for scripts.")) -> None:
@@ -103,6 +105,23 @@ def engine() -> None:
     except EngineAlreadyRunning as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def dev(
+    db: str = typer.Option("", "--db", help="SQLite file (created and seeded if new); default: a temporary one."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port", help="0 picks a free port (printed)."),
+    clock_rate: float = typer.Option(1.0, "--clock-rate", min=0.001, help="Run Tocsin's clock this many times faster."),
+    as_json: bool = typer.Option(False, "--json", help="Print the URLs and keys as one JSON line."),
+    log_level: str = typer.Option("warning", "--log-level"),
+) -> None:
+    """A local PagerDuty stand-in for integration development: seeded, notifications captured,
+    every request inspected at /dev (tocsin.testing.dev)."""
+    from pathlib import Path
+
+    from tocsin.testing.dev import DevOptions, run_dev
+
+    run_dev(DevOptions(Path(db) if db else None, host, port, clock_rate, as_json, log_level))
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -22,17 +22,19 @@ from tocsin.engine.reconcile import ReconcileStep
 from tocsin.engine.signal import announce
 from tocsin.engine.step import Step
 from tocsin.engine.timers import ClockStep
-from tocsin.notifications.channels import Channels
+from tocsin.notifications.capture import channels_from_settings
+from tocsin.notifications.channel import ChannelSet
 
 log = logging.getLogger(__name__)
 HEALTH_SECONDS = 60.0
 
 
 def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, metrics: EngineMetrics, *,
-                 steps_extra: Sequence[Step] = (), channels: Channels | None = None) -> Engine:
+                 steps_extra: Sequence[Step] = (), channels: ChannelSet | None = None) -> Engine:
     """The engine with every step, in the order a tick runs them; its channels built from the
-    settings (a channel that is not configured fails its sends with the reason, never silently)."""
-    channels = channels or Channels.from_settings(settings, now)
+    settings (a channel that is not configured fails its sends with the reason, never silently;
+    ``capture_notifications`` records them instead)."""
+    channels = channels or channels_from_settings(settings, now)
     live = channels.live()
     log.info("notification channels live: %s", ", ".join(live) if live else "none (sends will fail: not configured)")
     steps: list[Step] = [

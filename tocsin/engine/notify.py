@@ -48,8 +48,7 @@ from tocsin.incidents.transition_records import Act, Notify, Record
 from tocsin.incidents.transition_writer import record_without_change, snapshot, user_ref
 from tocsin.incidents.transitions import decide
 from tocsin.notifications.bundles import bundle_message
-from tocsin.notifications.channel import Message
-from tocsin.notifications.channels import Channels
+from tocsin.notifications.channel import ChannelSet, Message
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url, voice_url
 from tocsin.notifications.messages import contact_test_message, handoff_facts, handoff_message, incident_message
 from tocsin.notifications.models import (
@@ -103,7 +102,7 @@ class NotifyStep:
     budget_seconds = 60.0
 
     def __init__(
-        self, db: Database, now: Callable[[], datetime], channels: Channels, sent: SendObserver, base_url: str,
+        self, db: Database, now: Callable[[], datetime], channels: ChannelSet, sent: SendObserver, base_url: str,
         *, batch_size: int = 200, concurrency: int = 200, send_timeout: float = 40.0,
         random: Callable[[], float] = random_module.random,
     ) -> None:

@@ -66,3 +66,21 @@ class Channel(Protocol):
     async def send(self, message: Message) -> Delivery:
         """Deliver or raise ``ChannelError``."""
         ...
+
+
+class ChannelSet(Protocol):
+    """Every channel the notify step sends through, built once by the composition root: the real
+    transports (``channels.Channels``) or, for tests and ``tocsin dev``, ones that only record
+    (``capture.CapturedChannels``)."""
+
+    def for_channel(self, name: str) -> Channel:
+        """The channel a notification row names; an unknown name gets one that always refuses."""
+        ...
+
+    def live(self) -> list[str]:
+        """The names of the channels that can send, for the start banner."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the channels hold open (connection pools)."""
+        ...
