@@ -54,6 +54,8 @@ from tocsin.services.routes import router as services_router
 from tocsin.teams.directory import DIRECTORY as TEAM_DIRECTORY
 from tocsin.teams.routes import router as teams_router
 from tocsin.users.routes import router as users_router
+from tocsin.webhooks.outbox import emit_transaction
+from tocsin.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,9 @@ class Tocsin:
         # other engine through NOTIFY in the transaction).
         plan = functools.partial(plan_transaction, announce=self._announce)
         self.db.before_commit.append(plan)
+        # The webhooks outbox: every change's v3 events become deliveries in the same transaction.
+        self.db.before_commit.append(functools.partial(emit_transaction, base_url=settings.base_url,
+                                                       announce=self._announce))
         # Every collaborator the clock-reading parts need reads it through the runtime on each
         # call: tests swap in a FrozenClock after construction.
         def now() -> datetime:
@@ -145,7 +150,7 @@ class Tocsin:
             services_router, incidents_router, events_router, schedules_router, users_router,
             teams_router, escalation_router, maintenance_router, audit_router,
             access_router, audit_records_router, abilities_router, notifications_router,
-            notification_actions_router, twilio_router,
+            notification_actions_router, twilio_router, webhooks_router,
         ):
             app.include_router(router)
 

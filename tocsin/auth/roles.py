@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 READ, WRITE = "read", "write"
 
-# Resources only an account-level administrator manages: the credentials themselves and the
-# audit trail (PagerDuty lets only admins, owners and global keys read the whole trail).
+# Resources only an account-level administrator manages: the credentials themselves, the audit
+# trail (PagerDuty lets only admins, owners and global keys read the whole trail) and webhook
+# subscriptions (account-wide feeds of every incident, signed with secrets).
 CREDENTIALS = frozenset({"api_keys", "oauth_clients"})
-ADMIN_ONLY = CREDENTIALS | {"audit_records"}
+ADMIN_ONLY = CREDENTIALS | {"audit_records", "webhook_subscriptions"}
 
 
 @dataclass(frozen=True)

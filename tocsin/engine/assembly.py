@@ -23,6 +23,7 @@ from tocsin.engine.signal import announce
 from tocsin.engine.step import Step
 from tocsin.engine.timers import ClockStep
 from tocsin.notifications.channels import Channels
+from tocsin.webhooks.outbox import emit_transaction
 
 log = logging.getLogger(__name__)
 HEALTH_SECONDS = 60.0
@@ -57,6 +58,9 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     # The steps' own changes (an escalation, a timeout) plan their follow-up work before they
     # commit, exactly as in `tocsin serve`.
     db.before_commit.append(lambda session: plan_transaction(session, lambda s: announce(s, engine.wake)))
+    # Their webhook events too (an escalation is ``incident.escalated``), as in `tocsin serve`.
+    db.before_commit.append(lambda session: emit_transaction(session, settings.base_url,
+                                                             lambda s: announce(s, engine.wake)))
     try:
         engine.start()
         while not stopping.is_set():
