@@ -14,13 +14,15 @@ replayed forward from the state before the first of them:
 - assignees, priority, urgency, title, conference bridge, merged into: from the records' own
   before and after values.
 
-A field no record of the transaction touched is the committed value, which is then exact.
+A field no record of the transaction touched is the committed value, which is then exact. An
+incident's first assignment is part of its opening (one command makes both records), so a
+trigger or reopen shows the assignees that assignment gave.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from tocsin.incidents.transition_records import (
@@ -49,6 +51,19 @@ class Moment:
     title: str
     conference_bridge: dict[str, Any] | None
     merged_into_id: str | None
+
+
+_FIELDS = tuple(f.name for f in fields(Moment))
+_set = object.__setattr__
+
+
+def replace(state: Moment, **changes: Any) -> Moment:
+    """``dataclasses.replace`` for ``Moment``, several times faster (the outbox replays every
+    incident of an events-processor batch)."""
+    new = object.__new__(Moment)
+    for name in _FIELDS:
+        _set(new, name, changes[name] if name in changes else getattr(state, name))
+    return new
 
 
 def _status_before(record: Record) -> str | None:
@@ -124,7 +139,14 @@ def moments(final: Moment, records: Sequence[Record]) -> list[Moment]:
     wherever the records decide a field."""
     state = _before(final, records)
     found = []
-    for record in records:
+    for i, record in enumerate(records):
         state = _after(state, record)
+        if isinstance(record, Assigned) and i and _opens(records[i - 1]):
+            # Opening and first assignment are one command: the trigger (or reopen) shows who got it.
+            found[-1] = replace(found[-1], assignees=state.assignees)
         found.append(state)
     return found
+
+
+def _opens(record: Record) -> bool:
+    return isinstance(record, Reopened) or (isinstance(record, Triggered) and record.opened)

@@ -20,6 +20,7 @@ goes to; each delivery goes in order behind the earlier ones of its incident (it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,15 +72,20 @@ class Target:
         return True
 
 
+@functools.cache
+def _targets_query() -> Any:
+    """Built once: building a statement costs more than running this one on a small table."""
+    return (select(WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.filter_type,
+                   WebhookSubscription.filter_id)
+            .join(Destination, Destination.id == WebhookSubscription.id)
+            .where(Destination.kind == WEBHOOK, Destination.active.is_(True),
+                   Destination.temporarily_disabled.is_(False))
+            .order_by(WebhookSubscription.id))
+
+
 def targets(session: Session) -> list[Target]:
     """The subscriptions that receive events now (active, not temporarily disabled). One SELECT."""
-    rows = session.execute(
-        select(WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.filter_type,
-               WebhookSubscription.filter_id)
-        .join(Destination, Destination.id == WebhookSubscription.id)
-        .where(Destination.kind == WEBHOOK, Destination.active.is_(True),
-               Destination.temporarily_disabled.is_(False))
-        .order_by(WebhookSubscription.id))
+    rows = session.execute(_targets_query())
     return [Target(i, frozenset(events or ()), ftype, fid) for i, events, ftype, fid in rows]
 
 
@@ -131,6 +137,7 @@ class _Names:
         self.session, self.base = session, base
         self.users: dict[str, str] = {}
         self.services: dict[str, str] = {}
+        self._refs: dict[tuple[str, str], Json] = {}
 
     def load_users(self, ids: Iterable[str]) -> None:
         wanted = sorted({i for i in ids if i} - self.users.keys())
@@ -144,10 +151,17 @@ class _Names:
                 select(Service.id, Service.name).where(Service.id.in_(wanted))).all())
 
     def user(self, user_id: str) -> Json:
-        return reference(self.base, "user", user_id, self.users.get(user_id, user_id))
+        return self._ref("user", user_id, self.users)
 
     def service(self, service_id: str) -> Json:
-        return reference(self.base, "service", service_id, self.services.get(service_id, service_id))
+        return self._ref("service", service_id, self.services)
+
+    def _ref(self, kind: str, ident: str, names: dict[str, str]) -> Json:
+        """Made once per transaction and shared (events are serialised as they are made)."""
+        found = self._refs.get((kind, ident))
+        if found is None:
+            found = self._refs[(kind, ident)] = reference(self.base, kind, ident, names.get(ident, ident))
+        return found
 
     def agent(self, agent: Json | None) -> Json | None:
         """The user or credential that acted (None: Tocsin itself, e.g. an escalation timeout)."""
@@ -193,6 +207,7 @@ class _Outbox:
         self.names = _Names(session, base)
         self.events: list[Event] = []
         self.sends: list[Send] = []
+        self._policies: dict[str, tuple[Json | None, list[Json]]] = {}
 
     def _add(self, kind: str, resource_type: str, resource_id: str, stream: str, at: datetime,
              agent: Json | None, client: Json | None, data: Json, to: Sequence[Target]) -> None:
@@ -207,10 +222,13 @@ class _Outbox:
     def _policy_refs(self, policies: _Policies, policy_id: str | None) -> tuple[Json | None, list[Json]]:
         if not policy_id:
             return None, []
-        ref = reference(self.base, "escalation_policy", policy_id, policies.names.get(policy_id, policy_id))
-        teams = [reference(self.base, "team", t, policies.team_names.get(t, t))
-                 for t in policies.teams.get(policy_id, [])]
-        return ref, teams
+        found = self._policies.get(policy_id)
+        if found is None:
+            ref = reference(self.base, "escalation_policy", policy_id, policies.names.get(policy_id, policy_id))
+            teams = [reference(self.base, "team", t, policies.team_names.get(t, t))
+                     for t in policies.teams.get(policy_id, [])]
+            found = self._policies[policy_id] = (ref, teams)
+        return found
 
     # --- incidents ------------------------------------------------------------------------
 
@@ -253,6 +271,7 @@ class _Outbox:
         } if merged_ids else {}
         notes = self._notes([r for r, kind in typed if kind == ANNOTATED])
         clients = self._clients([r for r, _ in typed if isinstance(r, Triggered) and r.alert_id])
+        users = {u: self.names.user(u) for m in states.values() for u in m.assignees}
         facts: dict[str, payloads.IncidentFacts] = {}
         for iid, row in rows.items():
             policy, teams = self._policy_refs(policies, row.escalation_policy_id)
@@ -260,7 +279,7 @@ class _Outbox:
                 id=iid, number=row.number, incident_key=row.incident_key, created_at=row.created_at,
                 self=reference(base, "incident", iid, f"[#{row.number}] {row.title}"),
                 service=self.names.service(row.service_id), escalation_policy=policy, teams=teams,
-                users={u: self.names.user(u) for m in states.values() for u in m.assignees},
+                users=users,
                 priorities=priorities, incidents=merged)
         for record, kind in typed:
             row = rows.get(record.incident_id)

@@ -21,6 +21,7 @@ References are built by the caller (it knows the base URL) and passed in whole.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,8 +39,10 @@ def occurred(at: datetime) -> str:
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
+@functools.lru_cache(maxsize=256)
 def seconds(at: datetime) -> str:
-    """``2020-04-09T15:16:27Z``: UTC to the second, as resources show their times."""
+    """``2020-04-09T15:16:27Z``: UTC to the second, as resources show their times (a processor
+    batch's incidents share one instant: formatted once)."""
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
