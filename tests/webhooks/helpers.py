@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.conftest import Harness
+from tocsin.engine.deliver import WebhookStep
 from tocsin.notifications.models import NOTICE, Notification
 from tocsin.webhooks.models import Delivery, OutboundEvent
 
@@ -47,3 +48,23 @@ async def notices(h: Harness) -> list[Notification]:
     async with h.tocsin.db.transaction() as session:
         return list((await session.scalars(select(Notification).where(Notification.kind == NOTICE)
                                            .order_by(Notification.created_at, Notification.address))).all())
+
+
+def webhook_step(h: Harness) -> WebhookStep:
+    found = next(s for s in h.tocsin.engine.steps if s.name == "webhooks")
+    assert isinstance(found, WebhookStep)
+    return found
+
+
+async def deliver(h: Harness, *, rounds: int = 100) -> int:
+    """Run the engine (every step, ``tick``) and let the webhook sends it started finish, until a
+    round claims no delivery at the clock's time; how many deliveries were claimed."""
+    step = webhook_step(h)
+    claimed = 0
+    for _ in range(rounds):
+        summary = await h.tocsin.engine.tick()
+        await step.settle()
+        claimed += summary.done["webhooks"]
+        if summary.done["webhooks"] == 0:
+            return claimed
+    raise AssertionError("deliveries never settled")

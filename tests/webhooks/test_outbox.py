@@ -128,10 +128,13 @@ async def test_a_change_that_rolls_back_queues_nothing(harness: Harness) -> None
     admin = await admin_id(h)
     fields = IncidentCreate.model_validate({"type": "incident", "title": "never",
                                             "service": {"id": h.seed.service_id, "type": "service_reference"}})
-    with pytest.raises(RuntimeError):
+    async def fail_after_the_change() -> None:
         async with h.tocsin.db.transaction() as session:
             await incident_logic.create_incident(session, fields, admin, h.tocsin.runtime.clock.now())
             raise RuntimeError("the request failed after the change")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_the_change()
     assert await deliveries(h) == []
 
 

@@ -73,6 +73,7 @@ async def test_bad_input_is_a_clear_400(harness: Harness) -> None:
 async def test_filters_list_and_update(harness: Harness) -> None:
     h = harness
     service = h.seed.service_id
+    assert service is not None
     everything = await subscribe(h, URL)
     one = await subscribe(h, URL, filter_={"type": "service_reference", "id": service})
 

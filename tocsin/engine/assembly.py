@@ -9,9 +9,12 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime
 
+import httpx
+
 from tocsin.clock import clock_for
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.deliver import WebhookStep
 from tocsin.engine.escalate import EscalateStep
 from tocsin.engine.handoff import HandoffStep
 from tocsin.engine.loop import Engine
@@ -27,13 +30,31 @@ from tocsin.webhooks.outbox import emit_transaction
 
 log = logging.getLogger(__name__)
 HEALTH_SECONDS = 60.0
+# Webhook deliveries: the whole exchange must end within this (PagerDuty expects a 2xx within 5 s).
+WEBHOOK_TIMEOUT = 5.0
+
+
+def outbound_client(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one HTTP client outbound deliveries (webhooks) go through; the seam for the transport.
+
+    Redirects are never followed; every exchange is bounded by ``WEBHOOK_TIMEOUT``. The network
+    guard (``tocsin.outbound``: refusing loopback, private and link-local addresses, checked on
+    the address actually connected to, unless TOCSIN_WEBHOOK_ALLOWED_NETWORKS allows them) plugs
+    in here, as this function's default ``transport``; tests pass their own."""
+    return httpx.AsyncClient(
+        transport=transport, follow_redirects=False, timeout=httpx.Timeout(WEBHOOK_TIMEOUT),
+        limits=httpx.Limits(max_connections=512, max_keepalive_connections=64),
+        headers={"Accept": "*/*"}, trust_env=False)
 
 
 def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, metrics: EngineMetrics, *,
-                 steps_extra: Sequence[Step] = (), channels: Channels | None = None) -> Engine:
+                 steps_extra: Sequence[Step] = (), channels: Channels | None = None,
+                 webhook_client: httpx.AsyncClient | None = None) -> Engine:
     """The engine with every step, in the order a tick runs them; its channels built from the
-    settings (a channel that is not configured fails its sends with the reason, never silently)."""
+    settings (a channel that is not configured fails its sends with the reason, never silently);
+    webhook deliveries through ``webhook_client`` (default: ``outbound_client``)."""
     channels = channels or Channels.from_settings(settings, now)
+    deliveries = WebhookStep(db, now, webhook_client or outbound_client(settings))
     live = channels.live()
     log.info("notification channels live: %s", ", ".join(live) if live else "none (sends will fail: not configured)")
     steps: list[Step] = [
@@ -41,12 +62,17 @@ def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, 
         # Sends first: after an outage, the pages already due go out before an overdue escalation
         # moves the incident on (which would cancel the earlier level's page as no longer wanted).
         NotifyStep(db, now, channels, metrics.sent, settings.base_url),
+        # Webhook deliveries: claimed here, sent in the background (one lane per destination).
+        deliveries,
         EscalateStep(db, now),
         ClockStep(db, now),
         HandoffStep(db, now),
         ReconcileStep(db, metrics),
     ]
-    return Engine(db, now, steps, metrics, clock_rate=settings.clock_rate, closers=[channels.aclose])
+    engine = Engine(db, now, steps, metrics, clock_rate=settings.clock_rate,
+                    closers=[channels.aclose, deliveries.aclose])
+    deliveries.wake = engine.wake  # a lane that recorded its outcomes looks for what became due
+    return engine
 
 
 async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_seconds: float = HEALTH_SECONDS) -> None:

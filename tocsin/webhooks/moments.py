@@ -138,7 +138,7 @@ def moments(final: Moment, records: Sequence[Record]) -> list[Moment]:
     """The incident after each of ``records`` (one incident's, in order); the last is ``final``
     wherever the records decide a field."""
     state = _before(final, records)
-    found = []
+    found: list[Moment] = []
     for i, record in enumerate(records):
         state = _after(state, record)
         if isinstance(record, Assigned) and i and _opens(records[i - 1]):
