@@ -245,6 +245,10 @@ def record_outcomes(session: Session, outcomes: Sequence[tuple[Claimed, Attempt 
         session.execute(update(t).where(t.c.seq == bindparam("b_seq"), t.c.status == PENDING,
                                         t.c.due_at == bindparam("b_lease")).values(values), params)
     if attempts:
+        # A delivery deleted meanwhile (its subscription was) keeps no attempts.
+        alive = set(session.scalars(select(t.c.seq).where(t.c.seq.in_([a["delivery_seq"] for a in attempts]))))
+        attempts = [a for a in attempts if a["delivery_seq"] in alive]
+    if attempts:
         session.execute(insert(table_of(DeliveryAttempt)), attempts)
     return [d for d in sorted(finished) if judge_destination(session, d, now, failed_now=d in failing,
                                                               finished_now=finished[d])]
