@@ -179,7 +179,8 @@ async def send(client: httpx.AsyncClient, request: OutboundRequest, now: Callabl
     except httpx.HTTPError as exc:
         return Attempt(started_at, None, took(), f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     except Exception as exc:  # a transport's surprise is retried like a connection failure
-        log.exception("webhook delivery to %s failed unexpectedly", request.url)
+        # The URL is not logged: its query may carry a receiver's token.
+        log.exception("webhook delivery %s failed unexpectedly", dict(request.headers).get("X-Webhook-Id"))
         return Attempt(started_at, None, took(), f"unexpected {type(exc).__name__}: {exc}")
 
 
