@@ -60,6 +60,7 @@ SEGMENT_KIND = {
     "notification_rules": "notification_rule", "teams": "team", "escalation_policies": "policy",
     "maintenance_windows": "window", "api_keys": "api_key", "oauth_clients": "oauth_client",
     "abilities": "ability", "notes": "note", "ip_allow_lists": "ip_allow_list",
+    "webhook_subscriptions": "webhook_subscription", "deliveries": "delivery",
 }
 
 # Bodies for routes PagerDuty has no request example for (Tocsin extensions).
@@ -68,6 +69,15 @@ LOCAL_EXAMPLES: dict[tuple[str, str], Any] = {
     ("PUT", "/priorities/{}"): {"priority": {"name": "P9", "description": "fuzzed", "color": "aabbcc"}},
     ("POST", "/api_keys"): {"api_key": {"type": "account", "description": "fuzz", "read_only": True}},
     ("POST", "/oauth_clients"): {"oauth_client": {"name": "fuzz", "scopes": ["incidents.read"]}},
+    # PagerDuty's examples for these are references the example reader does not follow; these
+    # follow them (a loopback URL: nothing is sent, no engine runs here).
+    ("POST", "/webhook_subscriptions"): {"webhook_subscription": {
+        "type": "webhook_subscription", "description": "fuzzed", "events": ["incident.triggered", "incident.resolved"],
+        "filter": {"id": "P393ZNQ", "type": "service_reference"},
+        "delivery_method": {"type": "http_delivery_method", "url": "http://127.0.0.1:9/fuzz",
+                            "custom_headers": [{"name": "header-name", "value": "header-value"}]}}},
+    ("PUT", "/webhook_subscriptions/{}"): {"webhook_subscription": {
+        "events": ["incident.acknowledged", "incident.annotated"], "active": True, "description": "fuzzed"}},
 }
 
 QUERY_KEYS = ["include[]", "limit", "offset", "total", "since", "until", "time_zone", "sort_by", "statuses[]",
@@ -218,6 +228,16 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
     allow_list = await ok(await c.post("/ip_allow_lists", headers=w, json={"ip_allow_list": {
         "state": "disabled", "cidr_entries": [{"cidr": "10.0.0.0/8", "description": "fuzz"}]}}))
     world["ip_allow_list"] = [allow_list["ip_allow_list"]["id"]]
+    # PagerDuty answers 200 to a webhook subscription's creation, 202 to its ping (nothing is sent:
+    # no engine runs here).
+    hook = await c.post("/webhook_subscriptions", headers=w, json={"webhook_subscription": {
+        "type": "webhook_subscription", "events": ["incident.triggered"], "filter": {"type": "account_reference"},
+        "delivery_method": {"type": "http_delivery_method", "url": "http://127.0.0.1:9/fuzz"}}})
+    assert hook.status_code == 200, hook.text
+    world["webhook_subscription"] = [hook.json()["webhook_subscription"]["id"]]
+    ping = await c.post(f"/webhook_subscriptions/{world['webhook_subscription'][0]}/ping", headers=w)
+    assert ping.status_code == 202, ping.text
+    world["delivery"] = [ping.json()["webhook_delivery"]["id"]]
     assert all(world.values()), {k: v for k, v in world.items() if not v}
     return world
 

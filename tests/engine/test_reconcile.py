@@ -84,10 +84,11 @@ async def test_every_open_incident_is_walked_once_an_interval_and_each_repair_lo
 async def test_the_app_builds_the_engine_with_the_reconciler_and_tests_tick_it(harness: Harness) -> None:
     await open_incidents(harness, 1)
     engine = harness.tocsin.engine
-    assert [step.name for step in engine.steps] == ["notify", "escalate", "clock", "handoff", "reconcile"]
+    assert [step.name for step in engine.steps] == ["notify", "webhooks", "escalate", "clock", "handoff", "reconcile"]
     assert not engine.running  # the harness never runs the lifespan
     summary = await engine.tick()
     # the admin's default rule emails at once (failed here: email is not configured); nothing to repair
-    assert summary.done == {"notify": 1, "escalate": 0, "clock": 0, "handoff": 0, "reconcile": 0} and not summary.failed
+    assert summary.done == {"notify": 1, "webhooks": 0, "escalate": 0, "clock": 0, "handoff": 0,
+                            "reconcile": 0} and not summary.failed
     # a round that did work (the send) is followed by one that finds nothing: tick() settles
     assert summary.rounds == 2 and engine.metrics.step_runs("reconcile") == 2

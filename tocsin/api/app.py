@@ -35,6 +35,7 @@ from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.planner import plan_transaction
 from tocsin.engine.routes import router as notification_actions_router
 from tocsin.engine.signal import announce
+from tocsin.engine.step import WEBHOOKS_STEP
 from tocsin.engine.trial_send import ChannelLookup
 from tocsin.engine.twilio_routes import router as twilio_router
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
@@ -61,6 +62,8 @@ from tocsin.services.routes import router as services_router
 from tocsin.teams.directory import DIRECTORY as TEAM_DIRECTORY
 from tocsin.teams.routes import router as teams_router
 from tocsin.users.routes import router as users_router
+from tocsin.webhooks.outbox import emit_transaction
+from tocsin.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,9 @@ class Tocsin:
         # other engine through NOTIFY in the transaction).
         plan = functools.partial(plan_transaction, announce=self._announce)
         self.db.before_commit.append(plan)
+        # The webhooks outbox: every change's v3 events become deliveries in the same transaction.
+        self.db.before_commit.append(functools.partial(emit_transaction, base_url=settings.base_url,
+                                                       announce=self._announce_deliveries))
         # Every collaborator the clock-reading parts need reads it through the runtime on each
         # call: tests swap in a FrozenClock after construction.
         def now() -> datetime:
@@ -128,6 +134,10 @@ class Tocsin:
     def _announce(self, session: Session, due: Mapping[str, datetime]) -> None:
         announce(session, self.engine.wake, due)
 
+    def _announce_deliveries(self, session: Session) -> None:
+        """Webhook deliveries were queued: the webhooks step sends them now."""
+        announce(session, self.engine.wake, {WEBHOOKS_STEP: self.runtime.clock.now()})
+
     def _build_rest(self) -> FastAPI:
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -164,7 +174,7 @@ class Tocsin:
             services_router, incidents_router, events_router, schedules_router, users_router,
             teams_router, escalation_router, maintenance_router, audit_router,
             access_router, audit_records_router, abilities_router, notifications_router,
-            notification_actions_router, twilio_router, allow_lists_router, webhook_ips_router,
+            notification_actions_router, twilio_router, allow_lists_router, webhook_ips_router, webhooks_router,
         ):
             app.include_router(router)
 

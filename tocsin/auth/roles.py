@@ -19,10 +19,11 @@ from dataclasses import dataclass
 READ, WRITE = "read", "write"
 
 # Resources only an account-level administrator manages: the credentials themselves, the
-# audit trail (PagerDuty lets only admins, owners and global keys read the whole trail) and the
-# IP allow lists (PagerDuty: owners, global admins and account keys).
+# audit trail (PagerDuty lets only admins, owners and global keys read the whole trail), the
+# IP allow lists (PagerDuty: owners, global admins and account keys) and webhook subscriptions
+# (account-wide feeds of every incident, signed with secrets).
 CREDENTIALS = frozenset({"api_keys", "oauth_clients"})
-ADMIN_ONLY = CREDENTIALS | {"audit_records", "ip_allow_lists"}
+ADMIN_ONLY = CREDENTIALS | {"audit_records", "ip_allow_lists", "webhook_subscriptions"}
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime
 
+import httpx
+
 from tocsin.clock import clock_for
 from tocsin.config import Settings
 from tocsin.db.session import Database
+from tocsin.engine.deliver import WebhookStep
 from tocsin.engine.escalate import EscalateStep
 from tocsin.engine.handoff import HandoffStep
 from tocsin.engine.loop import Engine
@@ -20,21 +23,41 @@ from tocsin.engine.notify import NotifyStep
 from tocsin.engine.planner import plan_transaction
 from tocsin.engine.reconcile import ReconcileStep
 from tocsin.engine.signal import announce
-from tocsin.engine.step import Step
+from tocsin.engine.step import WEBHOOKS_STEP, Step
 from tocsin.engine.timers import ClockStep
 from tocsin.notifications.capture import channels_from_settings
 from tocsin.notifications.channel import ChannelSet
+from tocsin.outbound.transport import GuardedTransport
+from tocsin.webhooks.outbox import emit_transaction
 
 log = logging.getLogger(__name__)
 HEALTH_SECONDS = 60.0
+# Webhook deliveries: the whole exchange must end within this (PagerDuty expects a 2xx within 5 s).
+WEBHOOK_TIMEOUT = 5.0
+
+
+def outbound_client(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one HTTP client outbound deliveries (webhooks) go through.
+
+    Redirects are never followed; every exchange is bounded by ``WEBHOOK_TIMEOUT``. By default
+    through ``tocsin.outbound``'s guard: loopback, private, link-local and other non-public
+    addresses are refused, checked on the address actually connected to, unless
+    TOCSIN_WEBHOOK_ALLOWED_NETWORKS allows them; tests may pass their own ``transport``."""
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
+    return httpx.AsyncClient(
+        transport=transport or GuardedTransport(settings.webhook_allowed_networks, limits=limits),
+        follow_redirects=False, timeout=httpx.Timeout(WEBHOOK_TIMEOUT), headers={"Accept": "*/*"}, trust_env=False)
 
 
 def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, metrics: EngineMetrics, *,
-                 steps_extra: Sequence[Step] = (), channels: ChannelSet | None = None) -> Engine:
+                 steps_extra: Sequence[Step] = (), channels: ChannelSet | None = None,
+                 webhook_client: httpx.AsyncClient | None = None) -> Engine:
     """The engine with every step, in the order a tick runs them; its channels built from the
     settings (a channel that is not configured fails its sends with the reason, never silently;
-    ``capture_notifications`` records them instead)."""
+    ``capture_notifications`` records them instead); webhook deliveries through
+    ``webhook_client`` (default: ``outbound_client``)."""
     channels = channels or channels_from_settings(settings, now)
+    deliveries = WebhookStep(db, now, webhook_client or outbound_client(settings))
     live = channels.live()
     log.info("notification channels live: %s", ", ".join(live) if live else "none (sends will fail: not configured)")
     steps: list[Step] = [
@@ -42,12 +65,18 @@ def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, 
         # Sends first: after an outage, the pages already due go out before an overdue escalation
         # moves the incident on (which would cancel the earlier level's page as no longer wanted).
         NotifyStep(db, now, channels, metrics.sent, settings.base_url),
+        # Webhook deliveries: claimed here, sent in the background (one lane per destination).
+        deliveries,
         EscalateStep(db, now),
         ClockStep(db, now),
         HandoffStep(db, now),
         ReconcileStep(db, metrics),
     ]
-    return Engine(db, now, steps, metrics, clock_rate=settings.clock_rate, closers=[channels.aclose])
+    engine = Engine(db, now, steps, metrics, clock_rate=settings.clock_rate,
+                    closers=[channels.aclose, deliveries.aclose])
+    # A lane that recorded its outcomes has the webhooks step look for what became due (only it).
+    deliveries.wake = lambda: engine.wake({WEBHOOKS_STEP: now()})
+    return engine
 
 
 async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_seconds: float = HEALTH_SECONDS) -> None:
@@ -59,6 +88,9 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     # The steps' own changes (an escalation, a timeout) plan their follow-up work before they
     # commit, exactly as in `tocsin serve`.
     db.before_commit.append(lambda session: plan_transaction(session, lambda s, due: announce(s, engine.wake, due)))
+    # Their webhook events too (an escalation is ``incident.escalated``), as in `tocsin serve`.
+    db.before_commit.append(lambda session: emit_transaction(
+        session, settings.base_url, lambda s: announce(s, engine.wake, {WEBHOOKS_STEP: clock.now()})))
     try:
         engine.start()
         while not stopping.is_set():

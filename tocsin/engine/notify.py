@@ -50,13 +50,20 @@ from tocsin.incidents.transitions import decide
 from tocsin.notifications.bundles import bundle_message
 from tocsin.notifications.channel import ChannelSet, Message
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url, voice_url
-from tocsin.notifications.messages import contact_test_message, handoff_facts, handoff_message, incident_message
+from tocsin.notifications.messages import (
+    contact_test_message,
+    handoff_facts,
+    handoff_message,
+    incident_message,
+    notice_message,
+)
 from tocsin.notifications.models import (
     CANCELLED,
     EMAIL,
     FAILED,
     HANDOFF,
     INCIDENT,
+    NOTICE,
     PENDING,
     PHONE,
     PUSH,
@@ -261,6 +268,8 @@ class NotifyStep:
         if row.kind == HANDOFF:
             return handoff_message(row.id, row.channel, row.address, handoff_facts(row.detail or {}),
                                    base_url=self.base_url)
+        if row.kind == NOTICE:
+            return notice_message(row.id, row.channel, row.address, row.detail or {}, base_url=self.base_url)
         if row.kind == TEST:
             label = (row.detail or {}).get("label")
             return contact_test_message(row.id, row.channel, row.address, label=str(label) if label else None)

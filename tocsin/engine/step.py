@@ -31,3 +31,4 @@ class Step(Protocol):
 NOTIFY_STEP = "notify"
 ESCALATE_STEP = "escalate"
 CLOCK_STEP = "clock"
+WEBHOOKS_STEP = "webhooks"

@@ -152,6 +152,11 @@ QUERY_PARAMETERS: dict[str, tuple[dict[str, Any], str]] = {
                     "Only records made this way."),
     "method_truncated_token": (_TEXT, "Only records made with this credential (needs method_type)."),
     "actions[]": (_IDS, "Only these actions."),
+    "filter_type": ({"type": "string", "enum": ["account", "service", "team"]},
+                    "Only subscriptions filtering on this kind of resource."),
+    "filter_id": (_TEXT, "The service or team filtered on (needs filter_type service or team)."),
+    "status": ({"type": "string", "enum": ["pending", "delivered", "failed", "dropped"]},
+               "Only deliveries in this state."),
 }
 
 PAGE = ("limit", "offset", "total")

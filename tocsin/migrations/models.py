@@ -15,5 +15,6 @@ from tocsin.schedules import models as schedule_models  # noqa: F401
 from tocsin.services import models as service_models  # noqa: F401
 from tocsin.teams import models as team_models  # noqa: F401
 from tocsin.users import models as user_models  # noqa: F401
+from tocsin.webhooks import models as webhook_models  # noqa: F401
 
 metadata = Base.metadata

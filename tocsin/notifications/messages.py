@@ -272,6 +272,27 @@ def handoff_message(notification_id: str, channel: str, address: str, handoff: H
     return Message(**base, text=text, html=page if channel == EMAIL else None)
 
 
+# --- notices to admins ----------------------------------------------------------------------
+
+def notice_message(notification_id: str, channel: str, address: str, detail: Mapping[str, Any], *,
+                   base_url: str) -> Message:
+    """A notice to an admin (``detail``: ``subject`` and ``lines``, written by whoever raised it,
+    e.g. a webhook subscription disabled for failing): the lines as paragraphs, every value escaped."""
+    subject = clip(f"{BRAND} {one_line(str(detail.get('subject') or 'Notice'))}", SUBJECT_TITLE_LIMIT + 40)
+    lines = [str(line) for line in detail.get("lines") or []]
+    base = _head(notification_id, channel, address, subject)
+    if channel == SMS:
+        return Message(**base, text=sms_clip(subject))
+    if channel == PHONE:
+        return Message(**base, text=f"This is Tocsin. {subject.removeprefix(BRAND).strip()}")
+    home = base_url.rstrip("/")
+    text = "\n\n".join(lines) + f"\n\nTocsin: {home}\n"
+    paragraphs = "".join(f"<p>{_e(line)}</p>" for line in lines)
+    page = (f"<!DOCTYPE html><html><body style=\"font-family:sans-serif\">{paragraphs}"
+            f"<p><a href=\"{_e(home)}\">Tocsin</a></p></body></html>")
+    return Message(**base, text=text, html=page if channel == EMAIL else None)
+
+
 # --- test messages ---------------------------------------------------------------------------
 
 def contact_test_message(notification_id: str, channel: str, address: str, *, label: str | None = None) -> Message:

@@ -27,6 +27,9 @@ FINAL_STATUSES = (SENT, FAILED, CANCELLED, SUPPRESSED)
 INCIDENT = "incident"  # a notification rule of an assigned user
 HANDOFF = "handoff"  # an on-call shift starts or ends
 TEST = "test"  # POST /users/{id}/contact_methods/{cm_id}/test
+# A notice to the account's admins (a webhook subscription disabled for failing, turned off or
+# deleted): ``detail`` holds its subject and lines.
+NOTICE = "notice"
 
 # Notification.channel: the contact method type it goes through.
 EMAIL = "email"

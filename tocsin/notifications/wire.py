@@ -2,7 +2,7 @@
 
 PagerDuty's fields: ``id``, ``type`` (``email_notification`` ...), ``started_at``, ``address``
 (null for push), ``user``, ``status``. Tocsin adds what its durable rows know: ``kind``
-(incident, handoff or test), the ``incident`` it was about, the provider's answer
+(incident, handoff, test or notice), the ``incident`` it was about, the provider's answer
 (``provider_response``) and, for a failed send, why (``error``).
 """
 

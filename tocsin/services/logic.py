@@ -14,6 +14,7 @@ from tocsin.escalation.queries import existing_policy_ids
 from tocsin.ids import new_id, new_integration_key
 from tocsin.services.audit import integration_snapshot, service_snapshot
 from tocsin.services.models import Integration, Service
+from tocsin.services.queries import ServiceChange, service_changes
 from tocsin.services.schemas import IntegrationCreate, IntegrationFields, ServiceCreate, ServiceFields
 from tocsin.services.urgency import DEFAULT_RULE
 
@@ -24,6 +25,11 @@ INTEGRATION_NAMES = {  # the name an integration gets when none is sent
     "generic_events_api_inbound_integration": "Events API V1",
     "generic_email_inbound_integration": "Email",
 }
+
+
+def _changed(session: AsyncSession, action: str, service: Service, actor: Actor, at: datetime) -> None:
+    """Note the change for whoever acts on it before commit (the webhooks outbox)."""
+    service_changes(session).append(ServiceChange(action, service.id, at, {"id": actor.id, "type": actor.type}))
 
 
 async def get_service(session: AsyncSession, service_id: str) -> Service:
@@ -91,6 +97,7 @@ async def create_service(session: AsyncSession, fields: ServiceCreate, actor: Ac
     await session.flush()
     record(session, actor, action="create", resource_type="service", resource_id=service.id,
            summary=service.name, after=service_snapshot(service), at=now)
+    _changed(session, "created", service, actor, now)
     return service
 
 
@@ -104,8 +111,9 @@ async def update_service(
     _check_scheduled_actions(service)
     service.updated_at = now
     await session.flush()
-    record(session, actor, action="update", resource_type="service", resource_id=service.id,
-           summary=service.name, before=before, after=service_snapshot(service), at=now)
+    if record(session, actor, action="update", resource_type="service", resource_id=service.id,
+              summary=service.name, before=before, after=service_snapshot(service), at=now) is not None:
+        _changed(session, "updated", service, actor, now)
     return service
 
 
@@ -120,6 +128,7 @@ async def delete_service(session: AsyncSession, service_id: str, actor: Actor, n
     await session.flush()
     record(session, actor, action="delete", resource_type="service", resource_id=service_id,
            summary=service.name, before=before, at=now)
+    _changed(session, "deleted", service, actor, now)
     return [i.integration_key for i in integrations]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -9,6 +11,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tocsin.services.models import Integration, Service
+
+SERVICE_CHANGES = "service_changes"  # session.info key
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChange:
+    """A service was created, updated or deleted in this transaction (``action``: "created",
+    "updated", "deleted"); ``agent`` who did it ({"id", "type"}, the audit actor's reference).
+    The services logic notes each change here; the webhooks outbox reads them before commit
+    (``service.created|updated|deleted``), as the engine reads incidents' transition records."""
+
+    action: str
+    service_id: str
+    at: datetime
+    agent: dict[str, Any] | None
+
+
+def service_changes(session: AsyncSession | Session) -> list[ServiceChange]:
+    """Every service change of this session's transaction so far, in order."""
+    found: list[ServiceChange] = session.info.setdefault(SERVICE_CHANGES, [])
+    return found
 
 
 def integration_targets(

@@ -1,7 +1,7 @@
 """ip_allow_lists: the account's inbound IP allow lists (REST API and/or Events API)
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-10 10:00:00
 
 PagerDuty's ``ip_allow_list`` (state, cidr_entries) plus Tocsin's ``applies_to`` (issue 10,
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import tocsin.db.base
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
