@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import Harness
 from tests.engine.helpers import start_clock
 from tests.notifications.servers import SmtpServer, running_smtp
+from tests.webhooks.conftest import LOOPBACK
 from tests.webhooks.helpers import deliver, deliveries, notices, subscribe, webhook_step
 from tests.webhooks.receiver import Receiver, running_receiver
 from tocsin.notifications.models import SENT
@@ -29,7 +30,8 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def settings_overrides(smtp: SmtpServer) -> dict[str, Any]:
-    return {"smtp_host": smtp.host, "smtp_port": smtp.port, "email_from": "Tocsin <tocsin@tocsin.test>"}
+    return {"smtp_host": smtp.host, "smtp_port": smtp.port, "email_from": "Tocsin <tocsin@tocsin.test>",
+            "webhook_allowed_networks": LOOPBACK}
 
 
 @pytest.fixture
