@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 
 from tocsin.config import Settings
+from tocsin.ui.commands import first_admin_hint
+from tocsin.ui.commands import register as register_ui_commands
 
 if TYPE_CHECKING:  # imported where used, so the command starts fast
     from datetime import datetime
@@ -25,6 +27,11 @@ if TYPE_CHECKING:  # imported where used, so the command starts fast
 T = TypeVar("T")
 
 app = typer.Typer(help="Tocsin: self-hosted incident response speaking the PagerDuty APIs.", no_args_is_help=True)
+
+# Web UI accounts (the commands' bodies live in tocsin.ui.commands).
+user_app = typer.Typer(help="Web UI accounts: set a password, send an invitation.", no_args_is_help=True)
+register_ui_commands(user_app)
+app.add_typer(user_app, name="user")
 
 
 @app.command()
@@ -49,6 +56,7 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object
                    "create one with: tocsin api-key create")
     typer.echo(f"Demo service:     {result.service_id}")
     typer.echo(f"Integration key:  {result.integration_key}")
+    typer.echo(first_admin_hint(result.admin_email))
 
 
 @app.command()

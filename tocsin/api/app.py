@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -44,6 +45,7 @@ from tocsin.events.routes import router as events_router
 from tocsin.events.worker import InboxWorker
 from tocsin.http.runtime import Runtime
 from tocsin.http.wiring import Wiring
+from tocsin.incidents.change_feed import announce_changes
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.notifications.channels import Channels
@@ -53,6 +55,8 @@ from tocsin.services.queries import services_using_policies
 from tocsin.services.routes import router as services_router
 from tocsin.teams.directory import DIRECTORY as TEAM_DIRECTORY
 from tocsin.teams.routes import router as teams_router
+from tocsin.ui.app import build_ui, is_ui_path
+from tocsin.ui.feed import Broadcaster, FeedListener
 from tocsin.users.routes import router as users_router
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,14 @@ class Tocsin:
         # other engine through NOTIFY in the transaction).
         plan = functools.partial(plan_transaction, announce=self._announce)
         self.db.before_commit.append(plan)
+        # The web UI's live pages: every commit that changed incidents is announced to this
+        # process's open pages after it commits (and on PostgreSQL to other processes' by NOTIFY).
+        self.ui_feed = Broadcaster()
+        self._origin = secrets.token_hex(6)
+        self.db.before_commit.append(
+            functools.partial(announce_changes, deliver=self.ui_feed.publish, origin=self._origin))
+        self.ui_listener = None if self.db.is_sqlite else FeedListener(settings.database_url, self.ui_feed,
+                                                                        self._origin)
         # Every collaborator the clock-reading parts need reads it through the runtime on each
         # call: tests swap in a FrozenClock after construction.
         def now() -> datetime:
@@ -109,6 +121,9 @@ class Tocsin:
         self._start_engine = start_engine
         self.rest = self._build_rest()
         self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)
+        # The web UI answers ``/`` and ``/ui/...`` itself (session cookies, not API keys) and calls
+        # the domains directly, never the REST API.
+        self.ui = build_ui(self.runtime, self.ui_feed, lambda: self.channels("email"))
 
     def _announce(self, session: Session, due: Mapping[str, datetime]) -> None:
         announce(session, self.engine.wake, due)
@@ -122,6 +137,8 @@ class Tocsin:
             if self._start_worker:
                 self.worker.start()
                 self.retention.start()
+            if self.ui_listener is not None:
+                self.ui_listener.start()
             # Everything built so far (routes, models, caches) lives as long as the process:
             # keep it out of the collector's generations so full collections stay short.
             gc.freeze()
@@ -129,6 +146,8 @@ class Tocsin:
                 yield
             finally:
                 await self.engine.stop()
+                if self.ui_listener is not None:
+                    await self.ui_listener.stop()
                 await self.retention.stop()
                 await self.committer.close()
                 await self.worker.stop()
@@ -159,6 +178,8 @@ class Tocsin:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in EVENT_PATHS:
             await self.events(scope, receive, send)
+        elif scope["type"] == "http" and is_ui_path(scope["path"]):
+            await self.ui(scope, receive, send)
         elif scope["type"] == "http":
             await self._rest_entry(scope, receive, send)
         else:

@@ -22,6 +22,7 @@ from tocsin.engine.reconcile import ReconcileStep
 from tocsin.engine.signal import announce
 from tocsin.engine.step import Step
 from tocsin.engine.timers import ClockStep
+from tocsin.incidents.change_feed import announce_changes
 from tocsin.notifications.channels import Channels
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     # The steps' own changes (an escalation, a timeout) plan their follow-up work before they
     # commit, exactly as in `tocsin serve`.
     db.before_commit.append(lambda session: plan_transaction(session, lambda s, due: announce(s, engine.wake, due)))
+    # Its changes (escalations, sends' outcomes) reach the web UI's open pages in the servers
+    # (PostgreSQL NOTIFY; on SQLite there is no engine outside `tocsin serve`'s process to hear).
+    db.before_commit.append(lambda session: announce_changes(session, None, origin="engine"))
     try:
         engine.start()
         while not stopping.is_set():

@@ -1,0 +1,38 @@
+// Tocsin web UI: small enhancements on top of htmx. Every page works without this file.
+(function () {
+  "use strict";
+  // Keep the rows a person ticked when the live list is re-rendered under them.
+  var ticked = [];
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    ticked = Array.prototype.map.call(
+      e.detail.target.querySelectorAll("input[name=incident]:checked"), function (box) { return box.value; });
+    var focused = document.activeElement;
+    e.detail.target.dataset.focusId = focused && e.detail.target.contains(focused) ? focused.id : "";
+  });
+  document.addEventListener("htmx:afterSwap", function (e) {
+    ticked.forEach(function (id) {
+      var box = document.getElementById("sel-" + id);
+      if (box && !box.disabled) { box.checked = true; }
+    });
+    var focusId = e.detail.target.dataset.focusId;
+    if (focusId) {
+      var again = document.getElementById(focusId);
+      if (again) { again.focus(); }
+    }
+    tick();
+  });
+
+  // Countdowns to the next escalation and other pending actions, updated every second.
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("time.countdown").forEach(function (el) {
+      var seconds = Math.round((Date.parse(el.getAttribute("datetime")) - now) / 1000);
+      if (isNaN(seconds)) { return; }
+      if (seconds <= 0) { el.textContent = "due now"; return; }
+      var h = Math.floor(seconds / 3600), m = Math.floor(seconds % 3600 / 60), s = seconds % 60;
+      el.textContent = "in " + (h ? h + " h " : "") + (h || m ? m + " min " : "") + s + " s";
+    });
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("DOMContentLoaded", tick);
+})();
