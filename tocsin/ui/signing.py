@@ -66,4 +66,5 @@ class Signer:
     def csrf_ok(self, value: CookieValue | None, token: str | None) -> bool:
         if value is None or not token:
             return False
-        return hmac.compare_digest(self.csrf_token(value), token)
+        # As bytes: compare_digest refuses non-ASCII str, and a form may send anything.
+        return hmac.compare_digest(self.csrf_token(value).encode(), token.encode())

@@ -108,13 +108,15 @@ async def viewer(request: Request) -> Viewer:
 
 async def form_data(request: Request) -> dict[str, list[str]]:
     """An ``application/x-www-form-urlencoded`` body (all the UI's forms send), at most 64 KB."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        raise InvalidInput(errors=["Forms must be sent as application/x-www-form-urlencoded"])
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
             raise InvalidInput(errors=["The form is too large"])
+    if not body:
+        return {}  # an empty post (a button without fields): its CSRF check fails next
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise InvalidInput(errors=["Forms must be sent as application/x-www-form-urlencoded"])
     try:
         return parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=1000)
     except (UnicodeDecodeError, ValueError):
