@@ -47,8 +47,12 @@ async def new_user(h: Harness, name: str, role: str) -> str:
     return f"{name.lower()}@example.com"
 
 
-async def trigger(h: Harness, summary: str = "Disk full on db-1", **payload: object) -> None:
-    r = await h.send(h.event(summary=summary, **payload))
+async def trigger(h: Harness, summary: str = "Disk full on db-1", links: list[dict[str, str]] | None = None,
+                  **payload: object) -> None:
+    event = h.event(summary=summary, **payload)
+    if links:
+        event["links"] = links
+    r = await h.send(event)
     assert r.status_code == 202, r.text
     await h.process()
 
