@@ -4,7 +4,6 @@ SMTP channel (an aiosmtpd server), and ``tocsin user set-password``."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
 from typing import Any
@@ -25,13 +24,13 @@ __all__ = ["smtp_server"]
 
 
 @pytest.fixture
-def mail(harness: Harness, smtp_server: SmtpServer) -> Iterator[SmtpServer]:
+def mail(harness: Harness, smtp_server: SmtpServer) -> SmtpServer:
     """The harness's channels pointed at the test SMTP server (the real EmailChannel)."""
     settings = harness.tocsin.settings.model_copy(update={
         "smtp_host": smtp_server.host, "smtp_port": smtp_server.port, "email_from": "Tocsin <tocsin@tocsin.test>"})
     channels = Channels.from_settings(settings, harness.tocsin.runtime.clock.now)
     harness.tocsin.channels = channels.for_channel
-    yield smtp_server
+    return smtp_server
 
 
 def _link(server: SmtpServer) -> str:
