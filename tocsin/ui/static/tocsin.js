@@ -1,11 +1,14 @@
 // Tocsin web UI: small enhancements on top of htmx. Every page works without this file.
 (function () {
   "use strict";
-  // Keep the rows a person ticked when the live list is re-rendered under them.
-  var ticked = [];
+  // Keep what a person ticked or opened (rows, alert details) when a live update re-renders it.
+  var ticked = [], opened = [];
+  function ids(root, selector, value) {
+    return Array.prototype.map.call(root.querySelectorAll(selector), value);
+  }
   document.addEventListener("htmx:beforeSwap", function (e) {
-    ticked = Array.prototype.map.call(
-      e.detail.target.querySelectorAll("input[name=incident]:checked"), function (box) { return box.value; });
+    ticked = ids(e.detail.target, "input[name=incident]:checked", function (box) { return box.value; });
+    opened = ids(e.detail.target, "details[open]", function (d) { return d.id; });
     var focused = document.activeElement;
     e.detail.target.dataset.focusId = focused && e.detail.target.contains(focused) ? focused.id : "";
   });
@@ -13,6 +16,10 @@
     ticked.forEach(function (id) {
       var box = document.getElementById("sel-" + id);
       if (box && !box.disabled) { box.checked = true; }
+    });
+    opened.forEach(function (id) {
+      var details = id && document.getElementById(id);
+      if (details) { details.open = true; }
     });
     var focusId = e.detail.target.dataset.focusId;
     if (focusId) {
