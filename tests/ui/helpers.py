@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 
@@ -48,8 +49,8 @@ async def new_user(h: Harness, name: str, role: str) -> str:
 
 
 async def trigger(h: Harness, summary: str = "Disk full on db-1", links: list[dict[str, str]] | None = None,
-                  **payload: object) -> None:
-    event = h.event(summary=summary, **payload)
+                  **payload: Any) -> None:
+    event = h.event("trigger", None, summary=summary, **payload)
     if links:
         event["links"] = links
     r = await h.send(event)

@@ -111,7 +111,9 @@ async def test_an_invitation_goes_out_through_the_email_channel(harness: Harness
     problem = await mailer.send_link(h.tocsin.db, h.tocsin.runtime.clock.now, "http://tocsin.test",
                                      h.tocsin.channels("email"), who, INVITATION)
     assert problem is None
-    assert "invited" in message_from_bytes(mail.mailbox.received[0].content).get("Subject", "")
+    content = mail.mailbox.received[0].content
+    assert isinstance(content, bytes)
+    assert "invited" in message_from_bytes(content).get("Subject", "")
     async with browser(h) as c:
         assert (await _choose(c, _link(mail), PASSWORD)).status_code == 303
         assert (await sign_in(c, h.seed.admin_email)).status_code == 303
