@@ -62,6 +62,15 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
+def require_chromium() -> None:
+    """Skip without Debian's chromium — except in CI, whose .ci/run installs it: fail there."""
+    if not os.access(CHROMIUM, os.X_OK):
+        reason = f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
 def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     done = subprocess.run([sys.executable, "-m", "tocsin", *args], env=env, input=stdin, capture_output=True,
                           text=True, timeout=120, cwd=PROJECT, check=False)
@@ -71,8 +80,7 @@ def _run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    require_chromium()
     directory = tmp_path_factory.mktemp("ui-server")
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
@@ -113,8 +121,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
