@@ -27,6 +27,9 @@ from tocsin.ui.signing import SESSION_SECONDS
 
 SECRET_NAME = "ui_cookies"  # instance_secrets row of the cookie and CSRF signing key
 LINK_LIFETIME = {INVITATION: timedelta(days=7), RESET: timedelta(hours=1)}
+# A reset link is emailed at most this often per account, so the public "forgot your password"
+# form cannot be used to flood someone's mailbox.
+RESET_INTERVAL = timedelta(minutes=1)
 
 
 def _digest(secret: str) -> str:
@@ -176,6 +179,14 @@ async def create_link(session: AsyncSession, user_id: str, purpose: str, now: da
     session.add(row)
     await session.flush()
     return _link_serializer(await ui_secret(session, now), purpose).dumps([row.id, secret])
+
+
+async def link_sent_recently(session: AsyncSession, user_id: str, purpose: str, now: datetime) -> bool:
+    """Whether an unused link of ``purpose`` was made for the user within ``RESET_INTERVAL``."""
+    found = await session.execute(select(AccountLink.id).where(
+        AccountLink.user_id == user_id, AccountLink.purpose == purpose, AccountLink.used_at.is_(None),
+        AccountLink.created_at > now - RESET_INTERVAL).limit(1))
+    return found.first() is not None
 
 
 async def _link(session: AsyncSession, token: str, purpose: str, now: datetime) -> AccountLink | None:

@@ -30,6 +30,8 @@ async def forgot_submit(request: Request, who: Viewer = Depends(viewer)) -> Resp
         try:
             user = await live_user(session, email=email)
             target: tuple[str, str, str] | None = (user.id, user.email, user.name)
+            if await accounts.link_sent_recently(session, user.id, RESET, ui.rt.clock.now()):
+                target = None  # one email a minute at most; the answer stays the same
         except InvalidInput:
             target = None
     if target is not None:
