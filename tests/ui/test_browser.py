@@ -182,3 +182,20 @@ def test_no_serious_accessibility_violations_on_any_page(server: Server, chromiu
     pages["not-found"] = axe_violations(page)
     context.close()
     assert all(found == [] for found in pages.values()), pages
+
+
+def test_everything_works_without_javascript(server: Server, chromium: Any) -> None:
+    key = server.send_event("No JavaScript here")
+    incident = _incident_id(server, key)
+    context = chromium.new_context(viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, server)
+    page.locator(f"#sel-{incident}").check()
+    page.get_by_role("button", name="Acknowledge selected").click()
+    page.wait_for_selector(f"#row-{incident}[data-status=acknowledged]")
+    page.goto(f"{server.url}/ui/incidents/{incident}")
+    page.get_by_label("Resolution note (optional)").fill("Fixed without scripts")
+    page.get_by_role("button", name="Resolve").click()
+    page.wait_for_selector("text=Fixed without scripts")
+    assert "Resolved" in page.locator("[data-field=status]").inner_text()
+    context.close()
