@@ -13,7 +13,8 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
-## Start Tocsin on SQLite: creates ./tocsin.db, prints the URL, the admin's API key and a routing key.
+## Start Tocsin on SQLite: creates ./tocsin.db, prints the URL, the admin's API key, a routing key and how the
+## admin sets a web UI password (tocsin user set-password EMAIL).
 run: $(STAMP)
 	$(BIN)/tocsin run
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -50,6 +51,7 @@ from tocsin.events.routes import router as events_router
 from tocsin.events.worker import InboxWorker
 from tocsin.http.runtime import Runtime
 from tocsin.http.wiring import Wiring
+from tocsin.incidents.change_feed import announce_changes
 from tocsin.incidents.routes import router as incidents_router
 from tocsin.maintenance.routes import router as maintenance_router
 from tocsin.notifications.capture import channels_from_settings
@@ -61,6 +63,8 @@ from tocsin.services.queries import services_using_policies
 from tocsin.services.routes import router as services_router
 from tocsin.teams.directory import DIRECTORY as TEAM_DIRECTORY
 from tocsin.teams.routes import router as teams_router
+from tocsin.ui.app import build_ui, is_ui_path
+from tocsin.ui.feed import Broadcaster, FeedListener
 from tocsin.users.routes import router as users_router
 from tocsin.webhooks.outbox import emit_transaction
 from tocsin.webhooks.routes import router as webhooks_router
@@ -83,6 +87,14 @@ class Tocsin:
         # The webhooks outbox: every change's v3 events become deliveries in the same transaction.
         self.db.before_commit.append(functools.partial(emit_transaction, base_url=settings.base_url,
                                                        announce=self._announce_deliveries))
+        # The web UI's live pages: every commit that changed incidents is announced to this
+        # process's open pages after it commits (and on PostgreSQL to other processes' by NOTIFY).
+        self.ui_feed = Broadcaster()
+        self._origin = secrets.token_hex(6)
+        self.db.before_commit.append(
+            functools.partial(announce_changes, deliver=self.ui_feed.publish, origin=self._origin))
+        self.ui_listener = None if self.db.is_sqlite else FeedListener(settings.database_url, self.ui_feed,
+                                                                        self._origin)
         # Every collaborator the clock-reading parts need reads it through the runtime on each
         # call: tests swap in a FrozenClock after construction.
         def now() -> datetime:
@@ -130,6 +142,9 @@ class Tocsin:
         self._start_engine = start_engine
         self.rest = self._build_rest()
         self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)
+        # The web UI answers ``/`` and ``/ui/...`` itself (session cookies, not API keys) and calls
+        # the domains directly, never the REST API.
+        self.ui = build_ui(self.runtime, self.ui_feed, lambda: self.channels("email"))
 
     def _announce(self, session: Session, due: Mapping[str, datetime]) -> None:
         announce(session, self.engine.wake, due)
@@ -150,6 +165,8 @@ class Tocsin:
             if self._start_worker:
                 self.worker.start()
                 self.retention.start()
+            if self.ui_listener is not None:
+                self.ui_listener.start()
             # Everything built so far (routes, models, caches) lives as long as the process:
             # keep it out of the collector's generations so full collections stay short.
             gc.freeze()
@@ -158,6 +175,8 @@ class Tocsin:
             finally:
                 await self.engine.stop()
                 await self.allow_lists.stop()
+                if self.ui_listener is not None:
+                    await self.ui_listener.stop()
                 await self.retention.stop()
                 await self.committer.close()
                 await self.worker.stop()
@@ -203,6 +222,8 @@ class Tocsin:
             await refuse(send, refusal)
         elif surface == EVENTS_API:
             await self.events(scope, receive, send)
+        elif is_ui_path(scope["path"]):  # the web UI: the REST surface's allow list applies to it too
+            await self.ui(scope, receive, send)
         else:
             await self._rest_entry(scope, receive, send)
 

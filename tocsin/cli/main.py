@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from tocsin.cli import admin, event, incident, login, oncall, raw, route, schedule, server
+from tocsin.ui.commands import register as register_ui_commands
 
 app = typer.Typer(
     help="Tocsin: self-hosted incident response speaking the PagerDuty APIs.\n\n"
@@ -30,6 +31,8 @@ app.command("api")(raw.api)
 # `tocsin api-key` / `oauth-client` at the top level are the server-side commands (database).
 admin_app = typer.Typer(help="Administration through the REST API: services, escalation policies, users, "
                              "teams, API keys, OAuth clients, webhook subscriptions.", no_args_is_help=True)
+# Web UI accounts join `tocsin user`: set-password and invite work on the local database.
+register_ui_commands(admin.APPS["user"])
 for command, sub_app in admin.APPS.items():
     admin_app.add_typer(sub_app, name=command)
 app.add_typer(admin_app, name="admin")

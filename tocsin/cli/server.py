@@ -18,6 +18,7 @@ import typer
 
 from tocsin.allowlists.commands import app as allowlist_app
 from tocsin.config import Settings
+from tocsin.ui.commands import first_admin_hint
 
 if TYPE_CHECKING:  # imported where used, so the command starts fast
     from datetime import datetime
@@ -41,6 +42,7 @@ def register(app: typer.Typer) -> None:
     app.command()(dev)
 
 
+
 def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object for scripts.")) -> None:
     """Create or migrate the database; on first run create an admin, an API key and a demo service.
 
@@ -62,6 +64,7 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print a JSON object
                    "create one with: tocsin api-key create")
     typer.echo(f"Demo service:     {result.service_id}")
     typer.echo(f"Integration key:  {result.integration_key}")
+    typer.echo(first_admin_hint(result.admin_email))
 
 
 def serve(

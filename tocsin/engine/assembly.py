@@ -25,6 +25,7 @@ from tocsin.engine.reconcile import ReconcileStep
 from tocsin.engine.signal import announce
 from tocsin.engine.step import WEBHOOKS_STEP, Step
 from tocsin.engine.timers import ClockStep
+from tocsin.incidents.change_feed import announce_changes
 from tocsin.notifications.capture import channels_from_settings
 from tocsin.notifications.channel import ChannelSet
 from tocsin.outbound.transport import GuardedTransport
@@ -91,6 +92,9 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     # Their webhook events too (an escalation is ``incident.escalated``), as in `tocsin serve`.
     db.before_commit.append(lambda session: emit_transaction(
         session, settings.base_url, lambda s: announce(s, engine.wake, {WEBHOOKS_STEP: clock.now()})))
+    # Its changes (escalations, sends' outcomes) reach the web UI's open pages in the servers
+    # (PostgreSQL NOTIFY; on SQLite there is no engine outside `tocsin serve`'s process to hear).
+    db.before_commit.append(lambda session: announce_changes(session, None, origin="engine"))
     try:
         engine.start()
         while not stopping.is_set():

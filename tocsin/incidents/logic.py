@@ -51,6 +51,8 @@ from tocsin.incidents.transition_records import (
 from tocsin.incidents.transition_writer import api_act, change, user_ref
 from tocsin.users.queries import existing_user_ids
 
+# The log entries' channel of a change: None is the REST API's; the web UI passes its own.
+Via = dict[str, Any] | None
 DUPLICATE_KEY = "Open incident with matching dedup key already exists on this service"
 agent_of = user_ref
 
@@ -104,7 +106,8 @@ async def _lock_key(session: AsyncSession, service_id: str, key: str) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"incident:{service_id}:{key}"})
 
 
-async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: str, at: datetime) -> Incident:
+async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: str, at: datetime,
+                          via: Via = None) -> Incident:
     agent = agent_of(user_id)
     service = await live_service(session, data.service.id)
     if service is None:
@@ -135,7 +138,7 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: 
     session.add(incident)
     await session.flush()
     users = tuple(assignees) if assignees else await first_level(session, policy_id, at)
-    await change(session, incident, Open(assignees=users), api_act(agent, at))
+    await change(session, incident, Open(assignees=users), api_act(agent, at, via=via))
     await session.flush()
     return incident
 
@@ -144,8 +147,9 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: 
 
 async def update_incident(
     session: AsyncSession, incident_id: str, update: IncidentUpdate, user_id: str, at: datetime,
-    field: str = "incident",
+    field: str = "incident", via: Via = None,
 ) -> Incident:
+    """``via``: the log entries' channel when not the REST API (the web UI passes its own)."""
     incident = await get_incident(session, incident_id, for_update=True)
     agent = agent_of(user_id)
     sent = update.model_fields_set
@@ -154,23 +158,23 @@ async def update_incident(
     if update.status in ("triggered", "acknowledged") and incident.status == "resolved":
         await _refuse_reopening_on_disabled_service(session, incident, field)
     if update.status is not None:
-        await _set_status(session, incident, update, agent, at, field)
+        await _set_status(session, incident, update, agent, at, field, via)
     if update.title is not None:
-        await change(session, incident, SetTitle(update.title), api_act(agent, at))
+        await change(session, incident, SetTitle(update.title), api_act(agent, at, via=via))
     if update.urgency is not None:
-        await change(session, incident, SetUrgency(update.urgency), api_act(agent, at))
+        await change(session, incident, SetUrgency(update.urgency), api_act(agent, at, via=via))
     if "priority" in sent:
         priority = await _resolve_priority(session, update.priority, f"{field}.priority") if update.priority else None
-        await change(session, incident, SetPriority(priority.id if priority else None), api_act(agent, at))
+        await change(session, incident, SetPriority(priority.id if priority else None), api_act(agent, at, via=via))
     if "conference_bridge" in sent:
         bridge = update.conference_bridge.model_dump(exclude_none=True) if update.conference_bridge else None
-        await change(session, incident, SetConferenceBridge(bridge), api_act(agent, at))
+        await change(session, incident, SetConferenceBridge(bridge), api_act(agent, at, via=via))
     if not (reopening and (update.assignments or update.escalation_policy)):
-        await _reassign(session, incident, update, agent, at, field)
+        await _reassign(session, incident, update, agent, at, field, via)
     elif update.escalation_level is not None:
         # The reopen assigned the request's assignees or policy; PagerDuty's escalation_level
         # ("escalate the incident to this level") then applies on top, as it does without a reopen.
-        await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger=False)
+        await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger=False, via=via)
     await session.flush()
     return incident
 
@@ -186,7 +190,7 @@ async def _refuse_reopening_on_disabled_service(session: AsyncSession, incident:
 
 async def _reassign(
     session: AsyncSession, incident: Incident, update: IncidentUpdate, agent: dict[str, Any], at: datetime,
-    field: str,
+    field: str, via: Via,
 ) -> None:
     if update.assignments is None and update.escalation_policy is None and update.escalation_level is None:
         return
@@ -196,18 +200,18 @@ async def _reassign(
     retrigger = update.status is None
     if update.assignments:
         users = await _checked_assignees(session, update.assignments, f"{field}.assignments")
-        await change(session, incident, Reassign(tuple(users), retrigger), api_act(agent, at))
+        await change(session, incident, Reassign(tuple(users), retrigger), api_act(agent, at, via=via))
     elif update.escalation_policy is not None:
         policy_id = await _checked_policy(session, update.escalation_policy.id, f"{field}.escalation_policy")
         users = list(await first_level(session, policy_id, at) or ())
-        await change(session, incident, Delegate(policy_id, tuple(users), retrigger), api_act(agent, at))
+        await change(session, incident, Delegate(policy_id, tuple(users), retrigger), api_act(agent, at, via=via))
     if update.escalation_level is not None:
-        await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger)
+        await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger, via)
 
 
 async def _escalate(
     session: AsyncSession, incident: Incident, level: int, agent: dict[str, Any], at: datetime, field: str,
-    retrigger: bool,
+    retrigger: bool, via: Via = None,
 ) -> None:
     if incident.escalation_policy_id is None:
         raise InvalidInput(errors=[f"{field}.escalation_level: the incident has no escalation policy"])
@@ -215,36 +219,38 @@ async def _escalate(
     if not 1 <= level <= levels:
         raise InvalidInput(errors=[f"{field}.escalation_level must be between 1 and {levels}"])
     users = await assign_level(session, incident.escalation_policy_id, level, at)
-    await change(session, incident, Escalate(level, users, retrigger), api_act(agent, at))
+    await change(session, incident, Escalate(level, users, retrigger), api_act(agent, at, via=via))
 
 
 async def _set_status(
     session: AsyncSession, incident: Incident, update: IncidentUpdate, agent: dict[str, Any], at: datetime,
-    field: str,
+    field: str, via: Via,
 ) -> None:
     status, current = update.status, incident.status
     if status == "resolved":
         if current == "resolved":
             raise IncidentAlreadyResolved(errors=["Incident Already Resolved"])
-        await resolve(session, incident, agent, at, "Resolved through the API.")
+        said = "Resolved through the API." if via is None else "Resolved in the web UI."
+        await resolve(session, incident, agent, at, said, via=via)
         if update.resolution:
             # PagerDuty keeps the resolution as a note on the incident.
-            await add_note(session, incident, agent["id"], update.resolution, at, log=False)
+            await add_note(session, incident, agent["id"], update.resolution, at, log=False, via=via)
     elif status == "acknowledged":
         if current == "resolved":
             # Reopened to acknowledged: PagerDuty assigns it to the acting user.
-            await change(session, incident, Reopen(assignees=(agent["id"],)), api_act(agent, at))
-        await change(session, incident, Acknowledge(agent), api_act(agent, at))
+            await change(session, incident, Reopen(assignees=(agent["id"],)), api_act(agent, at, via=via))
+        said = "" if via is None else "Acknowledged in the web UI."
+        await change(session, incident, Acknowledge(agent), api_act(agent, at, said, via=via))
     elif status == "triggered":
         if current == "resolved":
-            await _reopen_triggered(session, incident, update, agent, at, field)
+            await _reopen_triggered(session, incident, update, agent, at, field, via)
         else:
-            await change(session, incident, Unacknowledge(), api_act(agent, at))  # nothing when triggered
+            await change(session, incident, Unacknowledge(), api_act(agent, at, via=via))  # nothing when triggered
 
 
 async def _reopen_triggered(
     session: AsyncSession, incident: Incident, update: IncidentUpdate, agent: dict[str, Any], at: datetime,
-    field: str,
+    field: str, via: Via,
 ) -> None:
     """Reopened to triggered: the request's assignees or policy, else the current policy."""
     policy_id = None
@@ -255,29 +261,31 @@ async def _reopen_triggered(
         if update.escalation_policy is not None:
             policy_id = await _checked_policy(session, update.escalation_policy.id, f"{field}.escalation_policy")
         users = await first_level(session, policy_id or incident.escalation_policy_id, at)
-    await change(session, incident, Reopen(assignees=users, policy_id=policy_id), api_act(agent, at))
+    await change(session, incident, Reopen(assignees=users, policy_id=policy_id), api_act(agent, at, via=via))
 
 
 async def resolve(session: AsyncSession, incident: Incident, agent: dict[str, Any], at: datetime, summary: str,
-                  *, alert_id: str | None = None) -> list[Record]:
+                  *, alert_id: str | None = None, via: Via = None) -> list[Record]:
     """Resolve the incident (and its open alerts); [] when it was already resolved."""
-    return await change(session, incident, Resolve(alert_id), api_act(agent, at, summary))
+    return await change(session, incident, Resolve(alert_id), api_act(agent, at, summary, via=via))
 
 
 # --- notes, snooze ---------------------------------------------------------------------------
 
 async def add_note(
-    session: AsyncSession, incident: Incident, user_id: str, content: str, at: datetime, *, log: bool = True
+    session: AsyncSession, incident: Incident, user_id: str, content: str, at: datetime, *, log: bool = True,
+    via: Via = None,
 ) -> IncidentNote:
     note = IncidentNote(id=new_id(), incident_id=incident.id, user_id=user_id, content=content, created_at=at)
     session.add(note)
     if log:
-        await change(session, incident, Annotate(), api_act(agent_of(user_id), at, content))
+        await change(session, incident, Annotate(), api_act(agent_of(user_id), at, content, via=via))
     await session.flush()
     return note
 
 
-async def snooze(session: AsyncSession, incident_id: str, duration: int, user_id: str, at: datetime) -> Incident:
+async def snooze(session: AsyncSession, incident_id: str, duration: int, user_id: str, at: datetime,
+                 via: Via = None) -> Incident:
     """Only acknowledged incidents snooze. When the snooze ends the engine's clock step returns
     the incident to triggered and its assignees are told again: the planner stores that as the
     incident's ``unacknowledge`` timer (its pending action) in this transaction, replacing any
@@ -285,7 +293,7 @@ async def snooze(session: AsyncSession, incident_id: str, duration: int, user_id
     incident = await get_incident(session, incident_id, for_update=True)
     if incident.status != "acknowledged":
         raise InvalidInput(errors=["Incident must be acknowledged to be snoozed"])
-    act = api_act(agent_of(user_id), at, f"Snoozed for {duration} seconds.")
+    act = api_act(agent_of(user_id), at, f"Snoozed for {duration} seconds.", via=via)
     await change(session, incident, Snooze(at + timedelta(seconds=duration)), act)
     await session.flush()
     return incident

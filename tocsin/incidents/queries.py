@@ -4,6 +4,7 @@ needs, and the public read surface for higher layers (events, api)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import NotFound
 from tocsin.escalation.queries import policy_labels
-from tocsin.incidents.models import Alert, Incident, IncidentTimer, LogEntry, Priority
+from tocsin.incidents.models import Alert, Incident, IncidentAssignment, IncidentNote, IncidentTimer, LogEntry, Priority
 from tocsin.incidents.render_context import Context
 from tocsin.services.models import Service
 from tocsin.services.queries import service_names
@@ -167,3 +168,72 @@ async def _first_triggers(session: AsyncSession, ctx: Context, ids: list[str]) -
         ctx.first_trigger_entries.update({e.incident_id: e for e in entries})
         ctx.users.update(await user_refs(session, {
             e.agent["id"] for e in entries if e.agent and e.agent["type"] == "user_reference"}))
+
+
+# --- the web UI's reads (tocsin.ui): the incident list and one incident's page ----------------
+
+OPEN_STATUSES = ("triggered", "acknowledged")
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """What the incident list shows: statuses, services, urgencies, incidents assigned to one
+    user, incidents of some escalation policies (a team's). Empty means no restriction, except
+    ``statuses`` (the open ones by default) and ``policy_ids`` (None: any policy; empty: none)."""
+
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    service_ids: tuple[str, ...] = ()
+    urgencies: tuple[str, ...] = ()
+    assigned_to: str | None = None
+    policy_ids: frozenset[str] | None = None
+
+    def conditions(self, *, with_status: bool = True) -> list[Any]:
+        where: list[Any] = []
+        if with_status and self.statuses:
+            where.append(Incident.status.in_(self.statuses))
+        if self.service_ids:
+            where.append(Incident.service_id.in_(self.service_ids))
+        if self.urgencies:
+            where.append(Incident.urgency.in_(self.urgencies))
+        if self.assigned_to is not None:
+            where.append(Incident.id.in_(select(IncidentAssignment.incident_id)
+                                         .where(IncidentAssignment.user_id == self.assigned_to)))
+        if self.policy_ids is not None:
+            where.append(Incident.escalation_policy_id.in_(sorted(self.policy_ids)))
+        return where
+
+
+async def incident_list(session: AsyncSession, f: IncidentFilter, limit: int) -> tuple[list[Incident], bool]:
+    """The newest ``limit`` incidents matching ``f`` and whether there are more."""
+    rows = await session.execute(select(Incident).where(*f.conditions())
+                                 .order_by(Incident.created_at.desc(), Incident.number.desc()).limit(limit + 1))
+    found = list(rows.scalars())
+    return found[:limit], len(found) > limit
+
+
+async def status_counts(session: AsyncSession, f: IncidentFilter) -> dict[str, int]:
+    """How many incidents of each open status match ``f`` (its statuses aside)."""
+    rows = await session.execute(select(Incident.status, func.count()).where(
+        *f.conditions(with_status=False), Incident.status.in_(OPEN_STATUSES)).group_by(Incident.status))
+    counts = dict.fromkeys(OPEN_STATUSES, 0)
+    counts.update({status: int(n) for status, n in rows})
+    return counts
+
+
+async def incident_log(session: AsyncSession, incident_id: str, limit: int = 500) -> list[LogEntry]:
+    """An incident's log entries, oldest first (the newest ``limit``)."""
+    rows = await session.execute(select(LogEntry).where(LogEntry.incident_id == incident_id)
+                                 .order_by(LogEntry.created_at.desc(), LogEntry.id.desc()).limit(limit))
+    return list(reversed(list(rows.scalars())))
+
+
+async def incident_notes(session: AsyncSession, incident_id: str) -> list[IncidentNote]:
+    rows = await session.execute(select(IncidentNote).where(IncidentNote.incident_id == incident_id)
+                                 .order_by(IncidentNote.created_at, IncidentNote.id))
+    return list(rows.scalars())
+
+
+async def incident_alerts(session: AsyncSession, incident_id: str, limit: int = 100) -> list[Alert]:
+    rows = await session.execute(select(Alert).where(Alert.incident_id == incident_id)
+                                 .order_by(Alert.created_at.desc(), Alert.id).limit(limit))
+    return list(rows.scalars())

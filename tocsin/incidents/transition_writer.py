@@ -44,10 +44,15 @@ from tocsin.incidents.transition_records import (
 from tocsin.incidents.transitions import evolve, run
 from tocsin.users.queries import user_refs
 
+API_CHANNEL: dict[str, Any] = {"type": "api"}
+# PagerDuty's log entry channel for changes made in its web app (the web UI, an action link).
+WEBSITE_CHANNEL: dict[str, Any] = {"type": "website"}
 
-def api_act(agent: dict[str, Any], at: datetime, summary: str = "") -> Act:
-    """Who acts, when and how, for a change made through the REST API."""
-    return Act(at=at, agent=agent, channel={"type": "api"}, summary=summary)
+
+def api_act(agent: dict[str, Any], at: datetime, summary: str = "", via: dict[str, Any] | None = None) -> Act:
+    """Who acts, when and how, for a change made through the REST API (``via``: another channel,
+    e.g. the web UI's ``WEBSITE_CHANNEL``)."""
+    return Act(at=at, agent=agent, channel=dict(via or API_CHANNEL), summary=summary)
 
 
 def user_ref(user_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from tocsin.notifications import models as notification_models  # noqa: F401
 from tocsin.schedules import models as schedule_models  # noqa: F401
 from tocsin.services import models as service_models  # noqa: F401
 from tocsin.teams import models as team_models  # noqa: F401
+from tocsin.ui import models as ui_models  # noqa: F401
 from tocsin.users import models as user_models  # noqa: F401
 from tocsin.webhooks import models as webhook_models  # noqa: F401
 

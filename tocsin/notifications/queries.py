@@ -18,19 +18,25 @@ from tocsin.notifications.models import FAILED, SENT, InstanceSecret, Notificati
 LINK_SECRET = "action_links"
 
 
-def link_secret(session: Session, now: datetime) -> bytes:
-    """The instance's action-link signing key, made on first use and shared by every process on
-    the database (two processes making it at once: the second insert loses and reads the first)."""
-    found = session.scalar(select(InstanceSecret.value).where(InstanceSecret.name == LINK_SECRET))
+def instance_secret(session: Session, name: str, now: datetime) -> bytes:
+    """The instance's secret ``name`` (32 random bytes), made on first use and shared by every
+    process on the database (two processes making it at once: the second insert loses and reads
+    the first)."""
+    found = session.scalar(select(InstanceSecret.value).where(InstanceSecret.name == name))
     if found is None:
         try:
             with session.begin_nested():
-                session.add(InstanceSecret(name=LINK_SECRET, value=secrets.token_hex(32), created_at=now))
+                session.add(InstanceSecret(name=name, value=secrets.token_hex(32), created_at=now))
         except IntegrityError:
             pass
-        found = session.scalar(select(InstanceSecret.value).where(InstanceSecret.name == LINK_SECRET))
+        found = session.scalar(select(InstanceSecret.value).where(InstanceSecret.name == name))
     assert found is not None
     return bytes.fromhex(found)
+
+
+def link_secret(session: Session, now: datetime) -> bytes:
+    """The instance's action-link signing key."""
+    return instance_secret(session, LINK_SECRET, now)
 
 
 # --- the notification list (GET /notifications) ----------------------------------------------

@@ -92,3 +92,10 @@ async def services_using_policies(session: AsyncSession, policy_ids: list[str]) 
         assert policy_id is not None  # selected by escalation_policy_id IN (...)
         found.setdefault(policy_id, []).append((service_id, name))
     return found
+
+
+async def live_service_names(session: AsyncSession) -> list[tuple[str, str]]:
+    """(id, name) of every service not deleted, by name (the web UI's service filter)."""
+    rows = await session.execute(select(Service.id, Service.name).where(Service.deleted_at.is_(None))
+                                 .order_by(Service.name, Service.id))
+    return [(i, n) for i, n in rows]

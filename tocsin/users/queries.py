@@ -97,3 +97,10 @@ async def notification_rules_of(
         found[r.user_id].append(NotificationRuleFacts(
             r.id, r.user_id, r.contact_method_id, r.start_delay_in_minutes, r.urgency))
     return found
+
+
+async def live_user_names(session: AsyncSession) -> list[tuple[str, str]]:
+    """(id, name) of every user not deleted, by name (who the web UI may reassign to)."""
+    rows = await session.execute(select(User.id, User.name).where(User.deleted_at.is_(None))
+                                 .order_by(User.name, User.id))
+    return [(i, n) for i, n in rows]

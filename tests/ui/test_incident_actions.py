@@ -1,0 +1,150 @@
+"""The incident pages act through the incidents domain's logic: the same rules and log entries as
+the REST API, with the channel ``website``; the list filters by GET parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Harness
+from tests.ui.helpers import browser, csrf_of, incident_ids, new_user, set_password, sign_in, trigger
+
+
+async def _incident(h: Harness, incident_id: str) -> dict[str, Any]:
+    r = await h.client.get(f"/incidents/{incident_id}", headers=h.auth)
+    return dict(r.json()["incident"])
+
+
+async def _log(h: Harness, incident_id: str) -> list[dict[str, Any]]:
+    r = await h.client.get(f"/incidents/{incident_id}/log_entries", headers=h.auth)
+    return list(reversed(r.json()["log_entries"]))
+
+
+async def test_bulk_acknowledge_and_resolve_from_the_list(harness: Harness) -> None:
+    h = harness
+    await set_password(h, h.seed.admin_email)
+    for n in range(3):
+        await trigger(h, f"Disk {n} full")
+    async with browser(h) as c:
+        await sign_in(c, h.seed.admin_email)
+        home = await c.get("/")
+        ids = incident_ids(home.text)
+        assert len(ids) == 3
+        assert home.text.index("Disk 2 full") < home.text.index("Disk 0 full")  # newest first
+        assert 'data-count="triggered">3<' in home.text
+        r = await c.post("/ui/incidents/bulk", data={"csrf": csrf_of(home.text), "action": "acknowledge",
+                                                     "incident": ids[:2], "back": "/?urgency=high"})
+        assert r.status_code == 303 and r.headers["location"] == "/?urgency=high&done=acknowledged&count=2"
+        after = await c.get(r.headers["location"])
+        assert "Acknowledged 2 incident(s)." in after.text
+        assert 'data-count="triggered">1<' in after.text and 'data-count="acknowledged">2<' in after.text
+        r = await c.post("/ui/incidents/bulk", data={"csrf": csrf_of(after.text), "action": "resolve",
+                                                     "incident": ids})
+        assert r.status_code == 303
+        assert "No incidents match" in (await c.get("/")).text
+        assert set(incident_ids((await c.get("/?status=resolved")).text)) == set(ids)
+    entries = await _log(h, ids[0])
+    ack = next(e for e in entries if e["type"] == "acknowledge_log_entry")
+    assert ack["channel"]["type"] == "website" and ack["agent"]["type"] == "user_reference"
+    assert (await _incident(h, ids[0]))["status"] == "resolved"
+
+
+async def test_filters_mine_service_status_urgency(harness: Harness) -> None:
+    h = harness
+    await set_password(h, h.seed.admin_email)
+    await trigger(h, "High one")
+    await trigger(h, "Low one", severity="info")  # the demo service: info -> still its urgency rule
+    other = await new_user(h, "Bob", "user")
+    async with browser(h) as c:
+        await sign_in(c, h.seed.admin_email)
+        everything = incident_ids((await c.get("/")).text)
+        assert len(everything) == 2
+        assert incident_ids((await c.get("/?mine=1")).text) == everything  # the Default policy pages the admin
+        assert incident_ids((await c.get("/?service=PNOSUCHSERVICE")).text) == []
+        assert incident_ids((await c.get(f"/?service={h.seed.service_id}")).text) == everything
+        assert incident_ids((await c.get("/?status=acknowledged")).text) == []
+        assert incident_ids((await c.get("/?status=bogus")).text) == everything  # unknown values are dropped
+        low = incident_ids((await c.get("/?urgency=low")).text)
+        high = incident_ids((await c.get("/?urgency=high")).text)
+        assert sorted(low + high) == sorted(everything)
+        teams = await c.get("/?teams=1")
+        assert "You are in no team" in teams.text and incident_ids(teams.text) == []
+    await set_password(h, other)
+    async with browser(h) as c:
+        await sign_in(c, other)
+        assert incident_ids((await c.get("/?mine=1")).text) == []
+
+
+async def test_every_action_on_the_incident_page(harness: Harness) -> None:
+    h = harness
+    await set_password(h, h.seed.admin_email)
+    bob = await new_user(h, "Bob", "user")
+    await trigger(h, "API latency", custom_details={"p99_ms": 950},
+                  links=[{"href": "https://grafana.example/d/1", "text": "Dashboard"},
+                         {"href": "javascript:alert(1)", "text": "Evil"}])
+    async with browser(h) as c:
+        await sign_in(c, h.seed.admin_email)
+        [incident] = incident_ids((await c.get("/")).text)
+        path = f"/ui/incidents/{incident}"
+        page = await c.get(path)
+        assert page.status_code == 200
+        for text in ("API latency", "Level 1 of 1", "Next escalation", "Demo Service", "p99_ms", "Dashboard",
+                     'href="https://grafana.example/d/1"', "Triggered"):
+            assert text in page.text, text
+        assert "javascript:" not in page.text
+        token = csrf_of(page.text)
+
+        async def post(action: str, **data: str) -> None:
+            r = await c.post(f"{path}/{action}", data={"csrf": token, **data})
+            assert r.status_code == 303, (action, r.text[:500])
+            assert r.headers["location"] == f"{path}?done={action}"
+
+        await post("acknowledge")
+        await post("snooze", minutes="60")
+        snoozed = await c.get(path)
+        assert "Returns to triggered" in snoozed.text and "Acknowledged" in snoozed.text
+        await post("note", content="Looking at the DB <script>alert(1)</script>")
+        await post("escalate", level="1")
+        bob_id = next(u["id"] for u in (await h.client.get("/users", headers=h.auth)).json()["users"]
+                      if u["email"] == bob)
+        await post("reassign", user=bob_id)
+        await post("resolve", resolution="Restarted the pool")
+        final = await c.get(path)
+        assert "Note by" in final.text and "Restarted the pool" in final.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in final.text and "<script>alert(1)" not in final.text
+        assert ">Acknowledge<" not in final.text  # resolved: no state actions left
+        bad = await c.post(f"{path}/snooze", data={"csrf": csrf_of(final.text), "minutes": "60"})
+        assert bad.status_code == 400  # only acknowledged incidents snooze (the domain's rule)
+        bad = await c.post(f"{path}/escalate", data={"csrf": csrf_of(final.text), "level": "x"})
+        assert bad.status_code == 400
+    body = await _incident(h, incident)
+    assert body["status"] == "resolved"
+    kinds = [(e["type"], e["channel"]["type"]) for e in await _log(h, incident)]
+    for kind in ("acknowledge_log_entry", "snooze_log_entry", "annotate_log_entry", "escalate_log_entry",
+                 "assign_log_entry", "resolve_log_entry"):
+        assert (kind, "website") in kinds, (kind, kinds)
+    notes = (await h.client.get(f"/incidents/{incident}/notes", headers=h.auth)).json()["notes"]
+    assert [n["content"] for n in notes] == ["Looking at the DB <script>alert(1)</script>", "Restarted the pool"]
+
+
+async def test_an_unknown_incident_is_a_404_page(harness: Harness) -> None:
+    h = harness
+    await set_password(h, h.seed.admin_email)
+    async with browser(h) as c:
+        await sign_in(c, h.seed.admin_email)
+        r = await c.get("/ui/incidents/PNOSUCHINCIDEN")
+        assert r.status_code == 404 and "Incident not found" in r.text
+        r = await c.get("/ui/nothing-here")
+        assert r.status_code == 404 and "Page not found" in r.text
+
+
+async def test_the_live_fragments_render_the_same_rows(harness: Harness) -> None:
+    h = harness
+    await set_password(h, h.seed.admin_email)
+    await trigger(h)
+    async with browser(h) as c:
+        await sign_in(c, h.seed.admin_email)
+        [incident] = incident_ids((await c.get("/")).text)
+        part = await c.get("/?part=list")
+        assert "<html" not in part.text and incident in part.text and 'hx-swap-oob="innerHTML"' in part.text
+        live = await c.get(f"/ui/incidents/{incident}?part=live")
+        assert "<html" not in live.text and "Timeline" in live.text and "Incident 1 is triggered" in live.text
