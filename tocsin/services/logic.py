@@ -52,12 +52,12 @@ def _may_choose_key(creator: Creator) -> bool:
 
 async def _check_chosen_key(session: AsyncSession, key: str, creator: Creator) -> None:
     if not _may_choose_key(creator):
-        raise AccessDenied(errors=["integration.integration_key: only an admin or owner (or an account key) may "
-                                   "choose an integration key; leave it out to get a generated one"])
+        raise AccessDenied(errors=[("integration.integration_key: only an admin or owner (or an account key) may "
+                                   "choose an integration key; leave it out to get a generated one")])
     taken = (await session.execute(select(Integration.id).where(Integration.integration_key == key))).first()
     if taken is not None:  # deleted integrations keep theirs: a key is never reused
-        raise InvalidInput(errors=["integration.integration_key: this key is already in use (or was, by a deleted "
-                                   "integration)"])
+        raise InvalidInput(errors=[("integration.integration_key: this key is already in use (or was, by a deleted "
+                                   "integration)")])
 
 
 async def get_service(session: AsyncSession, service_id: str) -> Service:
