@@ -60,7 +60,8 @@ class Collection:
     key: Callable[[Entry], str]
     required: tuple[str, ...] = ()
     nested: Mapping[str, Collection] = field(default_factory=dict)
-    # a second way to match an item whose key is incomplete (an integration written without its key)
+    # a second way to match an item whose key is incomplete (an integration written without its
+    # key: ``key`` then gives the same text as ``fallback``)
     fallback: Callable[[Entry], str] | None = None
 
 

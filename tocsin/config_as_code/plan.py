@@ -129,6 +129,9 @@ def match_items(spec: Collection, desired: Sequence[Entry], current: Sequence[En
         fallback = spec.fallback
         still: list[Entry] = []
         for item in added:
+            if spec.key(item) != fallback(item):  # its own key is complete: it names another item
+                still.append(item)
+                continue
             found = next((c for c in current if id(c) not in used and fallback(c) == fallback(item)), None)
             if found is None:
                 still.append(item)
