@@ -96,9 +96,9 @@ def _schedules(rest: httpx.Client, account: Account, now: datetime) -> None:
             {"name": "Everyone", "turn": 86400, "users": emails, "restrictions": []}]),
     ]
     for index, (name, zone, layers) in enumerate(specs):
-        body = {"name": name, "time_zone": zone, "description": f"{name} rota",
+        body: dict[str, Any] = {"name": name, "time_zone": zone, "description": f"{name} rota",
                 "teams": [_ref("team", account.teams["Platform" if index % 2 == 0 else "Payments"])],
-                "schedule_layers": []}
+                                "schedule_layers": []}
         for n, layer in enumerate(layers):
             start = past + timedelta(hours=n * 7 + index)
             item: dict[str, Any] = {

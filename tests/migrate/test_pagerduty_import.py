@@ -89,7 +89,7 @@ def test_plan_lists_what_the_import_then_does(first_run: Any) -> None:
     assert len([c for c in creates if c[0] == "services"]) == 10
     assert sum(len(v) for v in planned["overrides"].values()) == 20  # 4 per schedule, in the next 90 days
     assert set(planned["priorities"]) >= {"SEV-1", "SEV-2", "SEV-3"}
-    assert [c for c in done["plan"]["changes"]] == planned["plan"]["changes"]
+    assert done["plan"]["changes"] == planned["plan"]["changes"]
     assert all(o["ok"] for o in done["outcomes"]), [o for o in done["outcomes"] if not o["ok"]]
     assert all(e["ok"] for e in done["extras"]), done["extras"]
 
@@ -183,7 +183,8 @@ def test_a_second_run_changes_nothing_a_changed_field_comes_over_and_tocsin_edit
 
     # An edit on the Tocsin side to what the source does not have: another contact method, a member.
     with target.rest() as rest:
-        person = next(u for u in _all(rest, "/users", "users", query="person05@") if u["email"] == "person05@example.com")
+        person = next(u for u in _all(rest, "/users", "users", query="person05@")
+                      if u["email"] == "person05@example.com")
         ok(rest.post(f"/users/{person['id']}/contact_methods", json={"contact_method": {
             "type": "email_contact_method", "label": "Home", "address": "home05@example.org"}}))
         platform = _id(rest, "Platform")  # person05 is in Web on the source, not in Platform
