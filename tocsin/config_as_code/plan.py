@@ -276,7 +276,10 @@ def render(result: Plan) -> list[str]:
             if f.op == "set":
                 lines.append(f"    {f.path}: {show(f.before)} -> {show(f.after)}")
             elif f.op == "change":
-                lines.append(f"  ~ {f.path}: {show(f.before)} -> {show(f.after)}")
+                before = f.before or {}
+                for name, value in (f.after or {}).items():
+                    if not name.startswith("_") and not same(value, before.get(name)):
+                        lines.append(f"  ~ {f.path}.{name}: {show(before.get(name))} -> {show(value)}")
             else:
                 lines.append(f"  {ITEM_MARK[f.op]} {f.path}: {show(f.after if f.op == 'add' else f.before)}")
     for note in result.kept:
