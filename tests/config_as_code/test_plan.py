@@ -39,8 +39,8 @@ def test_a_changed_field_a_removed_item_and_a_new_object_render_diff_like() -> N
     assert render(result) == [
         "~ user ada@example.com",
         '    name: "Ada" -> "Ada L."',
-        '  ~ contact_methods[email ada@example.com].notification_rules: [{"urgency": "high", "start_delay_in_minutes": '
-        '0}] -> [{"urgency": "high", "start_delay_in_minutes": 0}, {"urgency": "low", "start_delay_in_minutes": 5}]',
+        ('  ~ contact_methods[email ada@example.com].notification_rules: [{"urgency": "high", '
+        '"start_delay_in_minutes": 0}] -> [{"urgency": "high", "start_delay_in_minutes": 0}, {"urgency": "low", "start_delay_in_minutes": 5}]'),
         '  - contact_methods[sms 555]: {"type": "sms", "address": "555", "country_code": 1, "label": "Mobile"}',
         "+ user bob@example.com",
         '    email: "bob@example.com"',
@@ -135,10 +135,10 @@ methods = st.lists(st.fixed_dictionaries({
 users = st.lists(st.fixed_dictionaries({
     "email": emails, "name": names, "role": st.sampled_from(["owner", "admin", "user"]),
     "time_zone": st.sampled_from(["UTC", "Europe/Berlin"]),
-}, optional={"contact_methods": methods}), max_size=4, unique_by=lambda u: u["email"])
+}, optional={"contact_methods": methods}), max_size=4, unique_by=lambda u: str(u["email"]))
 teams = st.lists(st.fixed_dictionaries({"name": names, "description": st.sampled_from(["", "x"])}, optional={
     "members": st.lists(st.fixed_dictionaries({"user": emails, "role": st.sampled_from(["manager", "observer"])}),
-                        max_size=3, unique_by=lambda m: m["user"])}), max_size=3, unique_by=lambda t: t["name"])
+                        max_size=3, unique_by=lambda m: m["user"])}), max_size=3, unique_by=lambda t: str(t["name"]))
 integrations = st.lists(st.fixed_dictionaries({
     "name": names, "type": st.sampled_from(["events_api_v2_inbound_integration",
                                             "generic_events_api_inbound_integration"]),
@@ -148,7 +148,7 @@ services = st.lists(st.fixed_dictionaries({
     "name": names, "escalation_policy": names, "auto_resolve_timeout": st.sampled_from([None, 60, 14400]),
     "incident_urgency_rule": st.sampled_from([{"type": "constant", "urgency": "high"},
                                               {"type": "constant", "urgency": "low"}]),
-}, optional={"integrations": integrations}), max_size=3, unique_by=lambda s: s["name"])
+}, optional={"integrations": integrations}), max_size=3, unique_by=lambda s: str(s["name"]))
 documents = st.builds(lambda u, t, s: doc(users=u, teams=t, services=s), users, teams, services)
 
 

@@ -25,7 +25,7 @@ class FakePagerDuty(BaseHTTPRequestHandler):
     seen: list[tuple[str, float]] = []  # noqa: RUF012 - the test reads what the server saw
     limited = False
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         FakePagerDuty.seen.append((path, time.monotonic()))
         if "bad" in self.headers.get("Authorization", ""):
