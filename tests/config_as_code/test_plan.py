@@ -40,7 +40,8 @@ def test_a_changed_field_a_removed_item_and_a_new_object_render_diff_like() -> N
         "~ user ada@example.com",
         '    name: "Ada" -> "Ada L."',
         ('  ~ contact_methods[email ada@example.com].notification_rules: [{"urgency": "high", '
-        '"start_delay_in_minutes": 0}] -> [{"urgency": "high", "start_delay_in_minutes": 0}, {"urgency": "low", "start_delay_in_minutes": 5}]'),
+        '"start_delay_in_minutes": 0}] -> [{"urgency": "high", "start_delay_in_minutes": 0}, '
+         '{"urgency": "low", "start_delay_in_minutes": 5}]'),
         '  - contact_methods[sms 555]: {"type": "sms", "address": "555", "country_code": 1, "label": "Mobile"}',
         "+ user bob@example.com",
         '    email: "bob@example.com"',
