@@ -3,6 +3,8 @@ hold is said in a note instead of being dropped silently; entries -> request bod
 
 from __future__ import annotations
 
+import pytest
+
 from tocsin.config_as_code import to_api
 from tocsin.config_as_code.from_api import Source, document
 from tocsin.config_as_code.to_api import Ids
@@ -68,10 +70,6 @@ def test_bodies_resolve_names_to_ids_and_keep_a_chosen_key() -> None:
                                                                          "type": "escalation_policy_reference"}}}
     assert to_api.integration_body({"name": "D", "type": "events_api_v2_inbound_integration",
                                     "integration_key": "k" * 32})["integration"]["integration_key"] == "k" * 32
-    try:
+    with pytest.raises(to_api.Unresolved, match="schedule 'Missing' does not exist on the target"):
         to_api.policy_body({"name": "P", "rules": [{"escalation_delay_in_minutes": 5,
                                                      "targets": [{"schedule": "Missing"}]}]}, ids)
-    except to_api.Unresolved as exc:
-        assert "schedule 'Missing' does not exist on the target" in str(exc)
-    else:
-        raise AssertionError("resolved a schedule that does not exist")

@@ -9,10 +9,19 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tocsin.config_as_code.document import BY_NAME, INTEGRATIONS, SECTIONS, Document, key_of, normalise
+from tocsin.config_as_code.document import (
+    BY_NAME,
+    INTEGRATIONS,
+    SECTIONS,
+    Document,
+    DocumentError,
+    key_of,
+    normalise,
+)
 from tocsin.config_as_code.plan import Change, FieldChange, match_items, plan, render
 
 NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
@@ -108,18 +117,13 @@ def test_normalise_canonicalises_and_reports_every_problem() -> None:
     assert (layer["start"], layer["rotation_virtual_start"], layer["users"]) == (
         "2030-01-01T09:00:00Z", "2030-01-01T09:00:00Z", ["ada@example.com"])
     assert layer["restrictions"][0]["start_time_of_day"] == "10:00:00"  # YAML's sexagesimal 10:00:00
-    try:
+    with pytest.raises(DocumentError) as refused:
         normalise({"users": [{"email": "a@x.io", "name": "A", "_id": "P1"}, {"email": "A@x.io", "name": "B"}],
                    "teams": [{"name": "T", "members": [{"user": "a@x.io", "rank": 1}]}], "widgets": []})
-    except ValueError as exc:
-        problems = exc.args[0]
-        listed = getattr(exc, "problems", [])
-    else:
-        raise AssertionError("accepted")
+    listed = refused.value.problems
     assert "users[0]._id: ids are not written in a document (objects are named)" in listed
     assert "teams[0].members[0].rank: unknown field; known: user, role" in listed
     assert any("widgets" in p for p in listed) and any("listed twice" in p for p in listed)
-    assert problems
 
 
 # --- properties -----------------------------------------------------------------------------------
