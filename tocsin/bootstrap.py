@@ -92,7 +92,7 @@ async def _demo(
             escalation_policy=ReferenceIn(id=policy_id, type="escalation_policy_reference"),
         ), SYSTEM, now)
         await services.create_integration(session, service.id, IntegrationCreate(name="Demo Events API v2"),
-                                          SYSTEM, now)
+                                          SYSTEM, now, services.SYSTEM_CREATOR)
     if service is None:
         return None, None
     if service.escalation_policy_id is None and policy_id is not None:

@@ -21,7 +21,8 @@ async def test_service_and_integration_changes_through_logic_are_audited(harness
         service = await logic.create_service(session, ServiceCreate.model_validate(
             {"name": "Direct", "escalation_policy": policy}), ACTOR, NOW)
         await logic.update_service(session, service.id, ServiceFields.model_validate({"name": "Renamed"}), ACTOR, NOW)
-        integration = await logic.create_integration(session, service.id, IntegrationCreate(name="Hook"), ACTOR, NOW)
+        integration = await logic.create_integration(session, service.id, IntegrationCreate(name="Hook"), ACTOR, NOW,
+                                                     logic.SYSTEM_CREATOR)
         await logic.update_integration(session, service.id, integration.id, IntegrationFields(name="Hook 2"),
                                        ACTOR, NOW)
         await logic.delete_integration(session, service.id, integration.id, ACTOR, NOW)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import admin, event, incident, login, oncall, raw, route, schedule, server
+from tocsin.cli import admin, configuration, event, importer, incident, login, oncall, raw, route, schedule, server
 from tocsin.ui.commands import register as register_ui_commands
 
 app = typer.Typer(
@@ -26,6 +26,9 @@ app.add_typer(schedule.app, name="schedule")
 app.add_typer(event.app, name="event")
 app.add_typer(route.app, name="route")
 app.command("api")(raw.api)
+app.command("export")(configuration.export)
+app.command("apply")(configuration.apply)
+app.add_typer(importer.app, name="import")
 
 # Administration: every resource under `tocsin admin`; the everyday ones also at the top level.
 # `tocsin api-key` / `oauth-client` at the top level are the server-side commands (database).

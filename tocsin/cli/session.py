@@ -74,6 +74,11 @@ class Cli:
             self._events = EventsClient(base, on_wait=self._waiting)
         return self._events
 
+    def client_for(self, credentials: Credentials) -> RestClient:
+        """A client of another server (an import's source), waiting out 429s as the profile's does;
+        the caller closes it."""
+        return RestClient(credentials, on_wait=self._waiting)
+
     def _waiting(self, seconds: float, error: ApiError) -> None:
         reason = "rate limited" if error.status == 429 else (error.message if error.status is None else
                                                              f"HTTP {error.status}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.audit.recorder import Actor, record
-from tocsin.errors import InvalidInput, NotFound
+from tocsin.errors import AccessDenied, InvalidInput, NotFound
 from tocsin.escalation.queries import existing_policy_ids
 from tocsin.ids import new_id, new_integration_key
 from tocsin.services.audit import integration_snapshot, service_snapshot
@@ -30,6 +31,39 @@ INTEGRATION_NAMES = {  # the name an integration gets when none is sent
 def _changed(session: AsyncSession, action: str, service: Service, actor: Actor, at: datetime) -> None:
     """Note the change for whoever acts on it before commit (the webhooks outbox)."""
     service_changes(session).append(ServiceChange(action, service.id, at, {"id": actor.id, "type": actor.type}))
+
+
+KEY_CHOOSING_ROLES = frozenset({"admin", "owner"})
+
+
+@dataclass(frozen=True)
+class Creator:
+    """Who creates an integration, as far as choosing its key goes: the credential's kind
+    (``system`` for ``tocsin init`` and other server-side callers) and, for user keys, the role."""
+
+    kind: str  # "account" | "user" | "oauth" | "system"
+    role: str | None = None
+
+
+SYSTEM_CREATOR = Creator("system")
+
+
+def _may_choose_key(creator: Creator) -> bool:
+    """A chosen integration key is account configuration: account keys and the server itself, or
+    a user key of an admin or owner. OAuth apps always get a generated key."""
+    if creator.kind in ("account", "system"):
+        return True
+    return creator.kind == "user" and creator.role in KEY_CHOOSING_ROLES
+
+
+async def _check_chosen_key(session: AsyncSession, key: str, creator: Creator) -> None:
+    if not _may_choose_key(creator):
+        raise AccessDenied(errors=[("integration.integration_key: only an admin or owner (or an account key) may "
+                                   "choose an integration key; leave it out to get a generated one")])
+    taken = (await session.execute(select(Integration.id).where(Integration.integration_key == key))).first()
+    if taken is not None:  # deleted integrations keep theirs: a key is never reused
+        raise InvalidInput(errors=[("integration.integration_key: this key is already in use (or was, by a deleted "
+                                   "integration)")])
 
 
 async def get_service(session: AsyncSession, service_id: str) -> Service:
@@ -145,18 +179,28 @@ def _root(service: Service) -> tuple[str, str, str]:
 
 
 async def create_integration(
-    session: AsyncSession, service_id: str, fields: IntegrationCreate, actor: Actor, now: datetime
+    session: AsyncSession, service_id: str, fields: IntegrationCreate, actor: Actor, now: datetime,
+    creator: Creator,
 ) -> Integration:
+    """``fields.integration_key`` (a Tocsin extension) keeps a key from elsewhere; only an admin may
+    choose one (``creator``), and a key is never reused. The audit record says the key was chosen,
+    never the key itself."""
     service = await get_service(session, service_id)
+    chosen = fields.integration_key
+    if chosen is not None:
+        await _check_chosen_key(session, chosen, creator)
     integration = Integration(
         id=new_id(), service_id=service_id, type=fields.type,
         name=fields.name or INTEGRATION_NAMES.get(fields.type, fields.type),
-        integration_key=new_integration_key(), created_at=now,
+        integration_key=chosen or new_integration_key(), created_at=now,
     )
     session.add(integration)
     await session.flush()
+    after = integration_snapshot(integration)
+    if chosen is not None:
+        after["integration_key_chosen"] = True
     record(session, actor, action="create", resource_type="integration", resource_id=integration.id,
-           summary=integration.name, after=integration_snapshot(integration), root=_root(service), at=now)
+           summary=integration.name, after=after, root=_root(service), at=now)
     return integration
 
 

@@ -114,9 +114,12 @@ async def create_integration(
     service_id: str, body: IntegrationCreateBody, request: Request, rt: Runtime = Depends(runtime),
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
+    """Tocsin extension: an admin may send ``integration_key`` (32 letters or digits) to keep a key
+    from another system, e.g. when importing a PagerDuty account; otherwise one is generated."""
     async with rt.db.transaction() as session:
         integration = await logic.create_integration(session, service_id, body.integration,
-                                                     audit_actor(principal, request), rt.clock.now())
+                                                     audit_actor(principal, request), rt.clock.now(),
+                                                     logic.Creator(principal.kind, principal.role))
         service = await logic.get_service(session, service_id)
     return {"integration": integration_json(rt.base_url, integration, service)}
 

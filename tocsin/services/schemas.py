@@ -108,6 +108,10 @@ class IntegrationFields(WireInput):
 
 class IntegrationCreate(IntegrationFields):
     type: IntegrationType = "events_api_v2_inbound_integration"
+    # Tocsin extension (admin only, see ``logic.create_integration``): keep an integration key
+    # from another system (a PagerDuty account being imported), so monitoring tools need only a
+    # new Events URL. The shape the Events API accepts: 32 ASCII letters or digits.
+    integration_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{32}$")
 
 
 class IntegrationCreateBody(WireInput):
