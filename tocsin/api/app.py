@@ -222,10 +222,17 @@ class Tocsin:
             await refuse(send, refusal)
         elif surface == EVENTS_API:
             await self.events(scope, receive, send)
-        elif is_ui_path(scope["path"]):  # the web UI: the REST surface's allow list applies to it too
+        elif is_ui_path(scope["path"], scope["method"], _accept(scope)):  # the REST surface's allow list applies
             await self.ui(scope, receive, send)
         else:
             await self._rest_entry(scope, receive, send)
+
+
+def _accept(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"accept":
+            return value.decode("latin-1")
+    return ""
 
 
 def create_app(settings: Settings | None = None, **kwargs: Any) -> Tocsin:

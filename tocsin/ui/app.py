@@ -26,9 +26,15 @@ PREFIX = "/ui/"
 STATIC = Path(__file__).parent / "static"
 
 
-def is_ui_path(path: str) -> bool:
-    """Paths the UI answers (everything else is the REST API's)."""
-    return path == "/" or path.startswith(PREFIX)
+def is_ui_path(path: str, method: str = "GET", accept: str = "*/*") -> bool:
+    """Requests the UI answers (everything else is the REST API's): its own paths, and ``/`` for a
+    page load (GET or HEAD) that does not ask for JSON. An API client on ``/`` (its ``DELETE
+    /services/..`` or ``GET /incidents/..`` collapses to it) gets the REST API's PagerDuty-shaped
+    answer, not a page."""
+    if path == "/":
+        wants_json = "json" in accept and "text/html" not in accept
+        return method in ("GET", "HEAD") and not wants_json
+    return path.startswith(PREFIX)
 
 
 class CachedStatic(StaticFiles):
