@@ -4,8 +4,11 @@ subscription announced to the admins."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.auth.tokens import user_with_key
@@ -104,8 +107,11 @@ async def test_filters_list_and_update(harness: Harness) -> None:
     assert [a for a, _, _ in await audit_trail(h, one["id"])] == ["create", "update"]
 
 
-async def test_turning_off_and_deleting_drop_the_queue_and_tell_the_admins(harness: Harness) -> None:
+async def test_turning_off_and_deleting_drop_the_queue_and_tell_the_admins(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     h = harness
+    woken: list[Mapping[str, datetime] | None] = []
+    monkeypatch.setattr(h.tocsin.engine, "wake", woken.append)
     sub = await subscribe(h, URL)
     r = await h.client.post(f"/webhook_subscriptions/{sub['id']}/ping", headers=h.writer)
     assert r.status_code == 202, r.text
@@ -119,6 +125,8 @@ async def test_turning_off_and_deleting_drop_the_queue_and_tell_the_admins(harne
     assert dropped.status == DROPPED and "turned off" in (dropped.last_error or "")
     [notice] = await notices(h)
     assert notice.address == h.seed.admin_email and notice.channel == "email"
+    # Announced to the engine's notify step by that commit: sent at once, not at its next look.
+    assert {"notify": notice.due_at} in woken
     assert notice.detail and "turned off" in notice.detail["subject"]
     assert "token=abc" not in str(notice.detail)  # a URL's query may hold a token: never in a notice
     # Turned off: ping is refused, settings kept; on again: ping works.

@@ -112,6 +112,11 @@ class Engine:
         else:
             loop.call_soon_threadsafe(self._noted, due)
 
+    def next_runs(self) -> dict[str, datetime | None]:
+        """When each step runs next by what it reported or was announced (None: only the safety
+        net's look), for health checks and tests."""
+        return self._agenda.next_runs()
+
     def _noted(self, due: Mapping[str, datetime] | None) -> None:
         self._agenda.announce(due, self._now())
         self._wake.set()  # the loop works out again when it must look

@@ -48,6 +48,7 @@ from tocsin.ids import new_id
 from tocsin.incidents.transition_records import Record, Triggered
 from tocsin.incidents.transition_writer import opened_rows, recorded
 from tocsin.notifications.models import CANCELLED, INCIDENT, PENDING, Notification
+from tocsin.webhooks.notices import NOTICES_DUE
 
 TOUCHED = "engine_replan"  # session.info: incident ids a step changed, re-planned at commit
 TOUCHED_AT = "engine_replan_at"
@@ -70,6 +71,8 @@ def plan_transaction(session: Session, announce: Announce) -> None:
     due)`` when work was stored (the engine wakes after the commit for the steps named in ``due``,
     at their times)."""
     info = session.info
+    if NOTICES_DUE in info:  # admins' notices queued in this transaction (a webhook switched off)
+        announce(session, {NOTIFY_STEP: info.pop(NOTICES_DUE)})
     records = recorded(session)
     fresh = records[info.get(PLANNED, 0):]
     touched: set[str] = info.pop(TOUCHED, set())

@@ -51,6 +51,9 @@ def admin_addresses(session: Session) -> list[tuple[str, str | None, str]]:
     return found
 
 
+NOTICES_DUE = "webhook_notices_due"  # session.info: the earliest notice queued in the transaction
+
+
 def announce(session: Session, *, what: str, destination_id: str, subject: str, lines: list[str],
              now: datetime) -> int:
     """Queue the notice to every admin; how many notifications were made. ``what`` names the change
@@ -68,6 +71,8 @@ def announce(session: Session, *, what: str, destination_id: str, subject: str, 
         dialect = session.get_bind().dialect.name
         statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table_of(Notification))
         session.execute(statement.on_conflict_do_nothing(index_elements=["key"]), rows)
+        # Sends due now: the engine's before-commit hook announces them to the notify step.
+        session.info[NOTICES_DUE] = min(now, session.info.get(NOTICES_DUE, now))
     return len(rows)
 
 
