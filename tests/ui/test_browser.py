@@ -28,8 +28,12 @@ from tests.ui.browser import (
 
 __all__ = ["chromium", "server"]  # fixtures, used by name
 pytestmark = pytest.mark.e2e
-# Pages checked at phone width and with axe-core besides the incident pages.
-NEW_PAGES = (("/ui/oncall", "oncall"),)
+
+
+def more_pages(server: Server) -> list[tuple[str, str]]:
+    """Pages checked at phone width and with axe-core besides the incident pages: (path, name)."""
+    service = server.rest("GET", "/services").json()["services"][0]["id"]
+    return [("/ui/oncall", "oncall"), ("/ui/services", "services"), (f"/ui/services/{service}", "service")]
 
 
 def _incident_id(server: Server, dedup_key: str) -> str:
@@ -161,7 +165,7 @@ def test_phone_width_has_no_horizontal_scroll(server: Server, chromium: Any) -> 
     assert page.locator("details.alert").first.get_attribute("open") is not None  # kept open across the update
     assert horizontal_overflow(page) == 0
     screenshot(page, "incident-phone")
-    for path, name in NEW_PAGES:
+    for path, name in more_pages(server):
         page.goto(server.url + path)
         assert horizontal_overflow(page) == 0, path
         screenshot(page, f"{name}-phone")
@@ -184,7 +188,7 @@ def test_no_serious_accessibility_violations_on_any_page(server: Server, chromiu
     page.goto(f"{server.url}/ui/incidents/{incident}")
     page.locator("details.alert summary").first.click()
     pages["incident"] = axe_violations(page)
-    for path, name in NEW_PAGES:
+    for path, name in more_pages(server):
         page.goto(server.url + path)
         pages[name] = axe_violations(page)
     page.goto(f"{server.url}/ui/incidents/PNOSUCHINCIDEN")
