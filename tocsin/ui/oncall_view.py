@@ -80,10 +80,24 @@ async def on_call_view(session: AsyncSession, user_id: str, mine: bool, base: st
     policies = [Policy(pid, names[pid], [levels[n] for n in sorted(levels)])
                 for pid, levels in by_policy.items()]
     policies.sort(key=lambda p: (p.name, p.id))
-    shifts: dict[tuple[str | None, datetime | None], Person] = {}
-    for o in sorted(mine_ahead, key=lambda o: (o.start or now, o.schedule_id or "")):
-        if o.schedule_id is not None:  # one row per shift, however many policies use the schedule
-            shifts.setdefault((o.schedule_id, o.start), _person(o, user_names, schedules))
     urls = feed_urls(base, await user_feed(session, user_id, now))
-    return OnCallView(policies, list(shifts.values())[:MY_SHIFTS], {pid: names[pid] for pid in sorted(mine_ids)},
-                      urls["http_cal_url"], urls["web_cal_url"], mine)
+    return OnCallView(policies, shifts_of(mine_ahead, user_names, schedules, now),
+                      {pid: names[pid] for pid in sorted(mine_ids)}, urls["http_cal_url"], urls["web_cal_url"], mine)
+
+
+def shifts_of(found: list[OnCall], users: dict[str, str], schedules: dict[str, str], now: datetime) -> list[Person]:
+    """One person's schedule shifts, soonest first: one row per shift, however many policies or
+    levels use the schedule (user targets are no shifts: the policy names them all the time)."""
+    shifts: dict[tuple[str | None, datetime | None], Person] = {}
+    for o in sorted(found, key=lambda o: (o.start or now, o.schedule_id or "")):
+        if o.schedule_id is not None:
+            shifts.setdefault((o.schedule_id, o.start), _person(o, users, schedules))
+    return list(shifts.values())[:MY_SHIFTS]
+
+
+async def user_on_call(session: AsyncSession, user_id: str, now: datetime) -> tuple[list[Person], dict[str, str]]:
+    """A user's next schedule shifts and the policies they are on (by id, names) in ``AHEAD``."""
+    found, names = await on_calls(session, now, now + AHEAD, user_ids=[user_id])
+    users = {u: f.name for u, f in (await user_refs(session, {user_id})).items()}
+    schedules = await schedule_refs(session, {o.schedule_id for o in found if o.schedule_id})
+    return shifts_of(found, users, schedules, now), {o.policy_id: names[o.policy_id] for o in found}

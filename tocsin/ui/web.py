@@ -50,6 +50,7 @@ class UiRuntime:
     templates: Templates
     broadcaster: Broadcaster
     email: Callable[[], Channel]  # the email channel, looked up on each use (tests swap channels)
+    channels: Callable[[str], Channel]  # any channel by name ("email", "sms" ...): contact method tests
     _signer: Signer | None = field(default=None, repr=False)
 
     async def signer(self) -> Signer:
