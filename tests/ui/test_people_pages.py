@@ -93,6 +93,14 @@ async def test_the_owner_adds_and_removes_a_method_and_a_rule(harness: Harness) 
         r = await c.post(f"/ui/people/{erin}/add-rule", data={"csrf": token, "urgency": "low", "delay": "x",
                                                              "method": sms["id"]})
         assert r.status_code == 400
+        r = await c.post(f"/ui/people/{erin}/update-rule", data={"csrf": token, "rule": low["id"], "urgency": "high",
+                                                                "delay": "12"})
+        assert r.status_code == 303, r.text
+        r = await c.post(f"/ui/people/{erin}/update-method", data={"csrf": token, "method": sms["id"],
+                                                                  "label": "Pager", "address": "5550199"})
+        assert r.status_code == 303, r.text
+        page = await c.get(f"/ui/people/{erin}")
+        assert "after 12 min, SMS: Pager" in page.text and "+15550199" in page.text
         r = await c.post(f"/ui/people/{erin}/delete-rule", data={"csrf": token, "rule": low["id"]})
         assert r.status_code == 303
         r = await c.post(f"/ui/people/{erin}/delete-method", data={"csrf": token, "method": sms["id"]})
@@ -102,7 +110,7 @@ async def test_the_owner_adds_and_removes_a_method_and_a_rule(harness: Harness) 
         assert r.status_code == 303
     user = await _user(h, erin)
     assert not [m for m in user["contact_methods"] if m["type"] == "sms_contact_method"]  # type: ignore[attr-defined]  # JSON
-    assert not [x for x in user["notification_rules"] if x["urgency"] == "low"]  # type: ignore[attr-defined]  # JSON
+    assert not [x for x in user["notification_rules"] if x["start_delay_in_minutes"] == 12]  # type: ignore[attr-defined]  # JSON
     assert (user["name"], user["job_title"], user["time_zone"]) == ("Erin Q", "SRE", "Europe/Paris")
 
 
@@ -123,6 +131,7 @@ async def test_someone_else_sees_no_forms_and_a_forged_post_is_refused(harness: 
             token = csrf_of(page.text)
             method = _only(before["contact_methods"])
             for action, data in (("profile", {"name": "Hacked"}), ("delete-method", {"method": method["id"]}),
+                                 ("update-method", {"method": method["id"], "label": "x", "address": "a@b.cd"}),
                                  ("test-method", {"method": method["id"]})):
                 r = await c.post(f"/ui/people/{erin}/{action}", data={"csrf": token, **data})
                 assert r.status_code == 403, (email, action, r.status_code)

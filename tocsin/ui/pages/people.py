@@ -22,7 +22,13 @@ from tocsin.ui.people_view import METHOD_KINDS, person_view
 from tocsin.ui.web import Viewer, actor, checked_form, one, page, redirect, require_scope, ui_of, viewer
 from tocsin.users import contact_logic, logic
 from tocsin.users.logic import Editor
-from tocsin.users.schemas import ContactMethodCreate, NotificationRuleCreate, UserFields
+from tocsin.users.schemas import (
+    ContactMethodCreate,
+    ContactMethodFields,
+    NotificationRuleCreate,
+    NotificationRuleFields,
+    UserFields,
+)
 
 router = APIRouter()
 M = TypeVar("M", bound=BaseModel)
@@ -30,6 +36,7 @@ PATH = "/ui/people/{user_id}"
 DELAYS = (0, 1, 3, 5, 10, 15, 30, 60)
 NOTICES = {
     "profile": "Profile saved.", "method-added": "Contact method added.", "method-deleted": "Contact method removed.",
+    "method-updated": "Contact method saved.", "rule-updated": "Notification rule saved.",
     "rule-added": "Notification rule added.", "rule-deleted": "Notification rule removed.",
     "test-sent": "Test message sent: the provider accepted it.",
     "test-failed": "The test message was not delivered: see below why.",
@@ -101,6 +108,14 @@ async def act(user_id: str, action: str, request: Request, who: Viewer = Depends
         def work(s: AsyncSession) -> Awaitable[object]:
             return contact_logic.create_method(s, editor, user_id, method, now)
         done = "method-added"
+    elif action == "update-method":
+        method_id = one(form, "method")[:16]
+        changes = _valid(ContactMethodFields, {"label": one(form, "label").strip(),
+                                               "address": one(form, "address").strip()})
+
+        def work(s: AsyncSession) -> Awaitable[object]:
+            return contact_logic.update_method(s, editor, user_id, method_id, changes, now)
+        done = "method-updated"
     elif action == "delete-method":
         method_id = one(form, "method")[:16]
 
@@ -115,6 +130,14 @@ async def act(user_id: str, action: str, request: Request, who: Viewer = Depends
         def work(s: AsyncSession) -> Awaitable[object]:
             return contact_logic.create_rule(s, editor, user_id, rule, now)
         done = "rule-added"
+    elif action == "update-rule":
+        rule_id = one(form, "rule")[:16]
+        rule_changes = _valid(NotificationRuleFields, {
+            "start_delay_in_minutes": _int(one(form, "delay"), "The delay"), "urgency": one(form, "urgency")})
+
+        def work(s: AsyncSession) -> Awaitable[object]:
+            return contact_logic.update_rule(s, editor, user_id, rule_id, rule_changes, now)
+        done = "rule-updated"
     elif action == "delete-rule":
         rule_id = one(form, "rule")[:16]
 
