@@ -183,4 +183,10 @@ async def test_an_unknown_person_is_404(harness: Harness) -> None:
     async with browser(h) as c:
         await sign_in(c, h.seed.admin_email)
         r = await c.get("/ui/people/PNOSUCHPERSON1")
+        assert r.status_code == 404 and "Person not found" in r.text
+        # The REST API's html_url of a user leads to the person's page.
+        html_url = (await h.client.get("/users", headers=h.auth)).json()["users"][0]["html_url"]
+        r = await c.get(html_url.removeprefix(h.seed.url), follow_redirects=True)
+        assert r.status_code == 200 and 'id="methods-h"' in r.text
+        r = await c.get("/ui/people/PNOSUCHPERSON1")
     assert r.status_code == 404 and "Person not found" in r.text

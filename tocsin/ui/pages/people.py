@@ -49,6 +49,13 @@ async def me(request: Request, who: Viewer = Depends(viewer)) -> Response:
     return redirect(request, who, f"/ui/people/{user.id}")
 
 
+@router.get("/ui/users/{user_id}")
+async def users_html_url(user_id: str, request: Request, who: Viewer = Depends(viewer)) -> Response:
+    """The REST API's ``html_url`` of a user points here: the person's page."""
+    require_scope(who, "users.read")
+    return redirect(request, who, f"/ui/people/{user_id}")
+
+
 @router.get(PATH)
 async def show(user_id: str, request: Request, who: Viewer = Depends(viewer)) -> Response:
     me = require_scope(who, "users.read")
