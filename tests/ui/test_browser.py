@@ -30,6 +30,13 @@ __all__ = ["chromium", "server"]  # fixtures, used by name
 pytestmark = pytest.mark.e2e
 
 
+def more_pages(server: Server) -> list[tuple[str, str]]:
+    """Pages checked at phone width and with axe-core besides the incident pages: (path, name)."""
+    service = server.rest("GET", "/services").json()["services"][0]["id"]
+    return [("/ui/oncall", "oncall"), ("/ui/services", "services"), (f"/ui/services/{service}", "service"),
+            ("/ui/people/me", "person")]
+
+
 def _incident_id(server: Server, dedup_key: str) -> str:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -159,6 +166,10 @@ def test_phone_width_has_no_horizontal_scroll(server: Server, chromium: Any) -> 
     assert page.locator("details.alert").first.get_attribute("open") is not None  # kept open across the update
     assert horizontal_overflow(page) == 0
     screenshot(page, "incident-phone")
+    for path, name in more_pages(server):
+        page.goto(server.url + path)
+        assert horizontal_overflow(page) == 0, path
+        screenshot(page, f"{name}-phone")
     context.close()
 
 
@@ -178,10 +189,14 @@ def test_no_serious_accessibility_violations_on_any_page(server: Server, chromiu
     page.goto(f"{server.url}/ui/incidents/{incident}")
     page.locator("details.alert summary").first.click()
     pages["incident"] = axe_violations(page)
+    for path, name in more_pages(server):
+        page.goto(server.url + path)
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")  # their forms too
+        pages[name] = axe_violations(page)
     page.goto(f"{server.url}/ui/incidents/PNOSUCHINCIDEN")
     pages["not-found"] = axe_violations(page)
     context.close()
-    assert all(found == [] for found in pages.values()), pages
+    assert all(found == [] for found in pages.values()), {name: found for name, found in pages.items() if found}
 
 
 def test_everything_works_without_javascript(server: Server, chromium: Any) -> None:

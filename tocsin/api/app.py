@@ -144,7 +144,7 @@ class Tocsin:
         self._rest_entry = RestGate(self.rest, authenticator, settings.rest_rate_limit)
         # The web UI answers ``/`` and ``/ui/...`` itself (session cookies, not API keys) and calls
         # the domains directly, never the REST API.
-        self.ui = build_ui(self.runtime, self.ui_feed, lambda: self.channels("email"))
+        self.ui = build_ui(self.runtime, self.ui_feed, lambda name: self.channels(name))  # read on each call
 
     def _announce(self, session: Session, due: Mapping[str, datetime]) -> None:
         announce(session, self.engine.wake, due)

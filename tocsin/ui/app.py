@@ -18,7 +18,7 @@ from tocsin.errors import AccessDenied, TocsinError
 from tocsin.http.runtime import Runtime
 from tocsin.notifications.channel import Channel
 from tocsin.ui.feed import Broadcaster
-from tocsin.ui.pages import feed, incident, incidents, password, signin
+from tocsin.ui.pages import feed, incident, incidents, oncall, password, people, services, signin
 from tocsin.ui.templating import Templates
 from tocsin.ui.web import UiRuntime, page, redirect, viewer
 
@@ -48,11 +48,11 @@ class CachedStatic(StaticFiles):
         return response
 
 
-def build_ui(rt: Runtime, broadcaster: Broadcaster, email: Callable[[], Channel]) -> FastAPI:
+def build_ui(rt: Runtime, broadcaster: Broadcaster, channels: Callable[[str], Channel]) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
-    app.state.ui = UiRuntime(rt, Templates(), broadcaster, email)
+    app.state.ui = UiRuntime(rt, Templates(), broadcaster, lambda: channels("email"), channels)
     app.mount("/ui/static", CachedStatic(directory=STATIC), name="static")
-    for module in (signin, password, incidents, incident, feed):
+    for module in (signin, password, incidents, incident, feed, oncall, services, people):
         app.include_router(module.router)
 
     @app.exception_handler(TocsinError)

@@ -6,14 +6,15 @@ and the responses (pages set the cookie, forms answer with a redirect: post/redi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tocsin.auth.access import Principal
+from tocsin.audit.recorder import Actor
+from tocsin.auth.access import Principal, audit_actor
 from tocsin.auth.models import User
 from tocsin.errors import AccessDenied, InvalidInput, TocsinError
 from tocsin.http.runtime import Runtime
@@ -49,6 +50,7 @@ class UiRuntime:
     templates: Templates
     broadcaster: Broadcaster
     email: Callable[[], Channel]  # the email channel, looked up on each use (tests swap channels)
+    channels: Callable[[str], Channel]  # any channel by name ("email", "sms" ...): contact method tests
     _signer: Signer | None = field(default=None, repr=False)
 
     async def signer(self) -> Signer:
@@ -148,6 +150,13 @@ def require_scope(who: Viewer, scope: str) -> User:
     if not who.may(scope):
         raise AccessDenied(errors=[f"Your role ({user.role}) may not do this ({scope})."])
     return user
+
+
+def actor(request: Request, who: Viewer) -> Actor:
+    """The audit trail's "who" for a change made in the UI: the signed-in user, in a browser."""
+    principal = who.principal
+    assert principal is not None  # after require_scope
+    return replace(audit_actor(principal, request), method_type="browser")
 
 
 def with_cookie(response: Response, request: Request, who: Viewer) -> Response:

@@ -41,5 +41,21 @@
     });
   }
   setInterval(tick, 1000);
+
+  // Copy buttons (hidden without this file: the readonly field beside each can be copied by hand).
+  function copyButtons() {
+    document.querySelectorAll("button.copy-button[data-copy]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var field = document.getElementById(button.getAttribute("data-copy"));
+        if (!field) { return; }
+        field.select();
+        var done = function () { button.textContent = "Copied"; };
+        if (navigator.clipboard) { navigator.clipboard.writeText(field.value).then(done, function () {}); }
+        else if (document.execCommand("copy")) { done(); }
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", copyButtons);
   document.addEventListener("DOMContentLoaded", tick);
 })();
