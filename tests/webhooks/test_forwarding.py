@@ -128,12 +128,14 @@ async def test_a_failing_upstream_is_retried_on_the_schedule(harness: Harness, r
     fwd = await forwarder(h, receiver.url("/v2/enqueue"), "R0UT1NGKEY")
     receiver.answer("/v2/enqueue", 500, 500, 202)
     await incident(h, "edge/flaky")
+    await deliver(h)
+    [(row, _)] = await deliveries(h, fwd["id"])
     for _ in range(5):
-        await deliver(h)
-        [(row, _)] = await deliveries(h, fwd["id"])
         if row.status != PENDING:
             break
         clock.advance(seconds=(row.due_at - clock.now()).total_seconds())
+        await deliver(h)
+        [(row, _)] = await deliveries(h, fwd["id"])
     assert row.status == DELIVERED and row.attempts == 3
     async with h.tocsin.db.transaction() as session:
         attempts = list(await session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_seq == row.seq)
