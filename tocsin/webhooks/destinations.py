@@ -20,6 +20,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url
+from tocsin.notifications.queries import link_secret
 from tocsin.webhooks import relay
 from tocsin.webhooks.models import CHAT, FORWARDER, WEBHOOK, OutboundEvent, ServiceDestination, WebhookSubscription
 from tocsin.webhooks.request import OutboundRequest, webhook_request
@@ -118,13 +120,32 @@ class ForwarderKind:
 
 
 class ChatKind:
-    """A Slack-compatible incoming webhook: a message made from the stored body."""
+    """A Slack-compatible incoming webhook: a message made from the stored body; with an acting
+    user, signed one-click acknowledge/resolve links (``notifications.links``, valid for their
+    usual lifetime from the send) that act as that user."""
 
     def prepare(self, session: Session, vault: Vault, now: datetime,
                 claimed: Sequence[Claimed]) -> dict[int, OutboundRequest | str]:
-        bodies = _bodies(session, claimed) if claimed else {}
-        return {c.seq: relay.chat_request(c.url, body, c.id) if (body := bodies.get(c.event_id)) is not None
-                else "the event is gone" for c in claimed}
+        if not claimed:
+            return {}
+        bodies = _bodies(session, claimed)
+        acting: dict[str, str | None] = dict(session.execute(
+            select(ServiceDestination.id, ServiceDestination.acting_user_id).where(
+                ServiceDestination.id.in_(sorted({c.destination_id for c in claimed})))).all())
+        secret = link_secret(session, now) if any(acting.values()) else b""
+        found: dict[int, OutboundRequest | str] = {}
+        for c in claimed:
+            body, user = bodies.get(c.event_id), acting.get(c.destination_id)
+            if body is None:
+                found[c.seq] = "the event is gone"
+                continue
+            links = None
+            if user:
+                def links(base: str, incident_id: str, user: str = user) -> dict[str, str]:
+                    return {a: action_url(base, secret, incident_id=incident_id, user_id=user, action=a, now=now)
+                            for a in (ACKNOWLEDGE, RESOLVE)}
+            found[c.seq] = relay.chat_request(c.url, body, c.id, links)
+        return found
 
 
 KINDS: dict[str, Kind] = {WEBHOOK: WebhookKind(), FORWARDER: ForwarderKind(), CHAT: ChatKind()}

@@ -96,6 +96,9 @@ class ServiceDestination(Base):
     events: Mapped[list[Any]] = mapped_column(default=list)
     urgencies: Mapped[list[Any] | None] = mapped_column(default=None)
     routing_key: Mapped[str | None] = mapped_column(Text, default=None)  # encrypted
+    # A chat webhook's one-click acknowledge/resolve links act as this user (None: the message
+    # only links to the incident, where a reader acts signed in). See ``relay.chat_body``.
+    acting_user_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
 
 
 class OutboundEvent(Base):

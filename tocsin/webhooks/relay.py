@@ -15,6 +15,7 @@ Which of an incident's v3 events each kind queues (``FORWARDED``, ``CHATTED``) i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -106,9 +107,11 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def chat_body(body: str) -> Json | None:
+def chat_body(body: str, actions: dict[str, str] | None = None) -> Json | None:
     """The chat message for a stored v3 event body (None: not one a chat webhook sends). The
-    incident's link opens it in Tocsin, where the reader acknowledges or resolves it signed in."""
+    incident's link opens it in Tocsin, where the reader acknowledges or resolves it signed in;
+    ``actions`` (acknowledge/resolve -> a signed action link, when the chat webhook has an acting
+    user) adds one-click links while the incident is open."""
     event_type, data = _event(body)
     action = _action(event_type, CHATTED)
     if action is None:
@@ -130,11 +133,28 @@ def chat_body(body: str) -> Json | None:
     if url:
         attachment["title_link"] = url
         attachment["text"] = f"<{url}|Open the incident> to acknowledge or resolve it"
+    offered = [(a, link) for a, link in (actions or {}).items()
+               if data.get("status") != "resolved" and not (a == ACKNOWLEDGE and data.get("status") == "acknowledged")]
+    if offered:
+        clicks = " | ".join(f"<{link}|{a.capitalize()}>" for a, link in offered)
+        attachment["text"] = f"{attachment.get('text', '')}\n{clicks}".strip()
+        text = f"{text} ({clicks})"
     return {"text": text, "attachments": [attachment]}
 
 
-def chat_request(url: str, body: str, delivery_id: str) -> OutboundRequest | str:
-    made = chat_body(body)
+def incident_site(data: Json) -> tuple[str, str] | None:
+    """(Tocsin's base URL, the incident's id) from a v3 body's incident: its ``html_url`` is
+    ``{base}/ui/incidents/{id}`` (``http.refs.reference``). None for the test message."""
+    url, incident_id = str(data.get("html_url") or ""), str(data.get("id") or "")
+    base, found, _ = url.rpartition("/ui/")
+    return (base, incident_id) if found and incident_id else None
+
+
+def chat_request(url: str, body: str, delivery_id: str,
+                 links: Callable[[str, str], dict[str, str]] | None = None) -> OutboundRequest | str:
+    """``links(base_url, incident_id)``: the acknowledge/resolve action links, if any."""
+    site = incident_site(_event(body)[1]) if links is not None else None
+    made = chat_body(body, links(*site) if links is not None and site is not None else None)
     if made is None:
         return "not an event a chat webhook sends"
     return OutboundRequest(url, (("Content-Type", CONTENT_TYPE), ("User-Agent", USER_AGENT),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tocsin.audit.recorder import Actor, record
+from tocsin.auth.models import User
 from tocsin.errors import InvalidInput, NotFound
 from tocsin.http.refs import reference
 from tocsin.ids import new_id
@@ -30,7 +31,7 @@ from tocsin.webhooks.models import CHAT, FORWARDER, Destination, ServiceDestinat
 from tocsin.webhooks.outbox import render
 from tocsin.webhooks.payloads import INCIDENT, envelope
 from tocsin.webhooks.queue import Event, Send, new_uuid, store
-from tocsin.webhooks.schemas import ChatCreate, ForwarderCreate, ForwarderFields, RelayFields
+from tocsin.webhooks.schemas import ChatCreate, ChatFields, ForwarderCreate, ForwarderFields, RelayFields
 from tocsin.webhooks.vault import vault
 
 TABLES = {FORWARDER: relay.FORWARDED, CHAT: relay.CHATTED}
@@ -70,13 +71,22 @@ def snapshot(found: Relay) -> dict[str, Any]:
     d, s = found.destination, found.settings
     return {"url": notices.safe_url(d.url), "active": d.active, "temporarily_disabled": d.temporarily_disabled,
             "description": s.description, "events": found.actions, "urgencies": s.urgencies,
-            "service_id": s.service_id}
+            "service_id": s.service_id, "acting_user_id": s.acting_user_id}
 
 
 async def _service(session: AsyncSession, service_id: str) -> None:
     found = await session.scalar(select(Service.id).where(Service.id == service_id, Service.deleted_at.is_(None)))
     if found is None:
         raise NotFound(f"Service {service_id} not found", errors=["Service not found"])
+
+
+async def _acting_user(session: AsyncSession, user_id: str | None) -> str | None:
+    if user_id is None:
+        return None
+    found = await session.scalar(select(User.id).where(User.id == user_id, User.deleted_at.is_(None)))
+    if found is None:
+        raise InvalidInput(errors=[f"chat_webhook.acting_user_id: user {user_id} not found"])
+    return user_id
 
 
 async def get(session: AsyncSession, kind: str, service_id: str, relay_id: str, *, lock: bool = False) -> Relay:
@@ -112,7 +122,9 @@ async def create(session: AsyncSession, kind: str, service_id: str, fields: Forw
     settings = ServiceDestination(id=destination.id, service_id=service_id, description=fields.description,
                                   events=relay.v3_types(list(fields.events), TABLES[kind]),
                                   urgencies=list(fields.urgencies) if fields.urgencies else None,
-                                  routing_key=routing_key)
+                                  routing_key=routing_key,
+                                  acting_user_id=await _acting_user(session, fields.acting_user_id)
+                                  if isinstance(fields, ChatCreate) else None)
     session.add(destination)
     await session.flush()
     session.add(settings)
@@ -124,7 +136,7 @@ async def create(session: AsyncSession, kind: str, service_id: str, fields: Forw
 
 
 async def update(session: AsyncSession, kind: str, service_id: str, relay_id: str,
-                 fields: RelayFields | ForwarderFields, actor: Actor, now: datetime) -> Relay:
+                 fields: RelayFields | ForwarderFields | ChatFields, actor: Actor, now: datetime) -> Relay:
     found = await get(session, kind, service_id, relay_id, lock=True)
     before = snapshot(found)
     sent = fields.model_dump(exclude_unset=True)
@@ -136,6 +148,8 @@ async def update(session: AsyncSession, kind: str, service_id: str, relay_id: st
         if kind == FORWARDER and "escalate" in fields.events:
             raise InvalidInput(errors=["forwarder.events: an Events API has no escalate action"])
         found.settings.events = relay.v3_types(list(fields.events), TABLES[kind])
+    if isinstance(fields, ChatFields) and "acting_user_id" in sent:
+        found.settings.acting_user_id = await _acting_user(session, fields.acting_user_id)
     if "urgencies" in sent:
         found.settings.urgencies = list(fields.urgencies) if fields.urgencies else None
     if isinstance(fields, ForwarderFields) and fields.integration_key is not None:

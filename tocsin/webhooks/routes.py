@@ -141,7 +141,8 @@ async def redeliver(subscription_id: str, delivery_id: str, principal: Principal
 def _relay_json(found: relays.Relay) -> dict[str, Any]:
     kind_type = relays.RESOURCES[found.kind]
     return {kind_type: relay_json(kind_type, found.destination, found.settings.service_id,
-                                  found.settings.description, found.actions, found.settings.urgencies)}
+                                  found.settings.description, found.actions, found.settings.urgencies,
+                                  found.settings.acting_user_id)}
 
 
 @router.get("/services/{service_id}/forwarders", dependencies=[READ])

@@ -199,7 +199,12 @@ class ForwarderCreate(ForwarderFields):
     active: bool = True
 
 
-class ChatCreate(RelayFields):
+class ChatFields(RelayFields):
+    # The user the message's one-click acknowledge/resolve links act as (absent: no such links).
+    acting_user_id: str | None = Field(default=None, max_length=16)
+
+
+class ChatCreate(ChatFields):
     type: Literal["chat_webhook"] = "chat_webhook"
     url: str = Field(max_length=MAX_URL)
     events: list[Action] = Field(default_factory=lambda: list(CHAT_ALL), min_length=1, max_length=4)
@@ -219,4 +224,4 @@ class ChatCreateBody(WireInput):
 
 
 class ChatUpdateBody(WireInput):
-    chat_webhook: RelayFields
+    chat_webhook: ChatFields

@@ -63,7 +63,8 @@ def delivery_json(delivery: Delivery, attempts: list[DeliveryAttempt]) -> dict[s
 
 
 def relay_json(kind_type: str, destination: Destination, service_id: str, description: str | None,
-               actions: list[str], urgencies: list[Any] | None) -> dict[str, Any]:
+               actions: list[str], urgencies: list[Any] | None,
+               acting_user_id: str | None = None) -> dict[str, Any]:
     """A forwarder or chat webhook (Tocsin extension). A chat webhook's URL holds its token (as
     Slack's do), so only its scheme and host are shown; a forwarder's integration key never is."""
     shown = destination.url
@@ -77,6 +78,8 @@ def relay_json(kind_type: str, destination: Destination, service_id: str, descri
         "disabled_reason": destination.disabled_reason,
         "created_at": iso(destination.created_at), "updated_at": iso(destination.updated_at),
     }
+    if kind_type == "chat_webhook":
+        found["acting_user"] = {"id": acting_user_id, "type": "user_reference"} if acting_user_id else None
     if kind_type == "forwarder":
         found["integration_key"] = REDACTED
     return found

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('events', _json(), nullable=False),
     sa.Column('urgencies', _json(), nullable=True),
     sa.Column('routing_key', sa.Text(), nullable=True),
+    sa.Column('acting_user_id', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['id'], ['outbound_destinations.id'],
                             name=op.f('fk_service_destinations_id_outbound_destinations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_service_destinations'))
