@@ -9,6 +9,7 @@ schedule, fast-forwarded."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -90,16 +91,17 @@ async def test_the_upstream_tocsin_incident_follows_this_one(harness: Harness, u
     fwd = await forwarder(h, f"{upstream.url}/v2/enqueue", upstream.integration_key)
     assert fwd["integration_key"] == "-- redacted --" and upstream.integration_key not in str(fwd)
     assert fwd["events"] == ["trigger", "acknowledge", "resolve"]
-    iid = await incident(h, "edge/disk-1")
+    key = f"edge/disk-{uuid.uuid4()}"  # the upstream is shared by this module's tests (both databases)
+    iid = await incident(h, key)
     await deliver(h)
-    up = upstream_incident(upstream, "edge/disk-1", "triggered")
-    assert up["title"] == "Disk full edge/disk-1"
+    up = upstream_incident(upstream, key, "triggered")
+    assert up["title"] == f"Disk full {key}"
     await set_status(h, iid, "acknowledged")
     await deliver(h)
-    assert upstream_incident(upstream, "edge/disk-1", "acknowledged")["id"] == up["id"]
+    assert upstream_incident(upstream, key, "acknowledged")["id"] == up["id"]
     await set_status(h, iid, "resolved")
     await deliver(h)
-    assert upstream_incident(upstream, "edge/disk-1", "resolved")["id"] == up["id"]
+    assert upstream_incident(upstream, key, "resolved")["id"] == up["id"]
     rows = await deliveries(h, fwd["id"])
     assert [(d.event_type, d.status) for d, _ in rows] == [
         ("incident.triggered", DELIVERED), ("incident.acknowledged", DELIVERED), ("incident.resolved", DELIVERED)]
