@@ -4,8 +4,9 @@
 the composition root registers it beside the engine's planner). It reads what the transaction
 changed — the incidents' transition records (``incidents.transition_writer.recorded``) and the
 services' changes (``services.queries.service_changes``) — maps each to its v3 event type
-(``event_types``), and for every active webhook subscription whose ``events`` and ``filter``
-match, stores one delivery. The change and its deliveries commit together or not at all: no
+(``event_types``), and for every active destination whose ``events`` and ``filter`` match (a
+webhook subscription; or a service's forwarder or chat webhook, a service filter with perhaps only
+some urgencies), stores one delivery. The change and its deliveries commit together or not at all: no
 event is lost to a crash, none is sent for a change that rolled back.
 
 Set-based: when no subscription wants anything, one small SELECT (the active subscriptions) per
