@@ -61,6 +61,7 @@ SEGMENT_KIND = {
     "maintenance_windows": "window", "api_keys": "api_key", "oauth_clients": "oauth_client",
     "abilities": "ability", "notes": "note", "ip_allow_lists": "ip_allow_list",
     "webhook_subscriptions": "webhook_subscription", "deliveries": "delivery",
+    "forwarders": "forwarder", "chat_webhooks": "chat_webhook",
 }
 
 # Bodies for routes PagerDuty has no request example for (Tocsin extensions).
@@ -78,6 +79,13 @@ LOCAL_EXAMPLES: dict[tuple[str, str], Any] = {
                             "custom_headers": [{"name": "header-name", "value": "header-value"}]}}},
     ("PUT", "/webhook_subscriptions/{}"): {"webhook_subscription": {
         "events": ["incident.acknowledged", "incident.annotated"], "active": True, "description": "fuzzed"}},
+    ("POST", "/services/{}/forwarders"): {"forwarder": {
+        "integration_key": "fuzzkey", "url": "http://127.0.0.1:9/v2/enqueue", "events": ["trigger", "resolve"],
+        "urgencies": ["high"], "description": "fuzzed"}},
+    ("PUT", "/services/{}/forwarders/{}"): {"forwarder": {"events": ["acknowledge"], "active": True}},
+    ("POST", "/services/{}/chat_webhooks"): {"chat_webhook": {
+        "url": "http://127.0.0.1:9/chat", "events": ["trigger", "escalate"], "description": "fuzzed"}},
+    ("PUT", "/services/{}/chat_webhooks/{}"): {"chat_webhook": {"events": ["resolve"], "active": True}},
 }
 
 QUERY_KEYS = ["include[]", "limit", "offset", "total", "since", "until", "time_zone", "sort_by", "statuses[]",
@@ -238,6 +246,12 @@ async def build_world(h: Harness) -> dict[str, list[str]]:
     ping = await c.post(f"/webhook_subscriptions/{world['webhook_subscription'][0]}/ping", headers=w)
     assert ping.status_code == 202, ping.text
     world["delivery"] = [ping.json()["webhook_delivery"]["id"]]
+    forwarder = await ok(await c.post(f"/services/{world['service'][0]}/forwarders", headers=w, json={"forwarder": {
+        "integration_key": "fuzzkey", "url": "http://127.0.0.1:9/v2/enqueue"}}))
+    world["forwarder"] = [forwarder["forwarder"]["id"]]
+    chat = await ok(await c.post(f"/services/{world['service'][0]}/chat_webhooks", headers=w, json={"chat_webhook": {
+        "url": "http://127.0.0.1:9/chat"}}))
+    world["chat_webhook"] = [chat["chat_webhook"]["id"]]
     assert all(world.values()), {k: v for k, v in world.items() if not v}
     return world
 

@@ -45,13 +45,16 @@ from tocsin.db.session import Database
 from tocsin.webhooks import health, notices
 from tocsin.webhooks.destinations import KINDS, Claimed
 from tocsin.webhooks.models import (
+    CHAT,
     DELIVERED,
     FAILED,
+    FORWARDER,
     PENDING,
     RETRY,
     Delivery,
     DeliveryAttempt,
     Destination,
+    ServiceDestination,
     WebhookSubscription,
 )
 from tocsin.webhooks.request import OutboundRequest
@@ -285,16 +288,31 @@ def judge_destination(session: Session, destination_id: str, now: datetime, *, f
     destination.temporarily_disabled = True
     destination.disabled_reason = reason
     destination.updated_at = now
-    label = session.scalar(select(WebhookSubscription.description).where(WebhookSubscription.id == destination_id))
+    label, resource, noun, path = _described(session, destination)
     session.flush()
     # The recorder adds to the session it is given; this synchronous one serves the same.
-    record(cast(AsyncSession, session), SYSTEM, action="update", resource_type="webhook_subscription",
-           resource_id=destination_id, summary=label or destination.url, before=before,
+    record(cast(AsyncSession, session), SYSTEM, action="update", resource_type=resource,
+           resource_id=destination_id, summary=label, before=before,
            after={"temporarily_disabled": True}, at=now)
     dropped = notices.switch_off(session, what="disabled", destination_id=destination_id,
-                                 label=label or destination.url, url=destination.url, why=reason, now=now)
-    log.warning("webhook subscription %s disabled: %s; %d queued deliveries dropped", destination_id, reason, dropped)
+                                 label=label, url=destination.url, why=reason, now=now, noun=noun, path=path)
+    log.warning("%s %s disabled: %s; %d queued deliveries dropped", noun, destination_id, reason, dropped)
     return True
+
+
+def _described(session: Session, destination: Destination) -> tuple[str, str, str, str]:
+    """(label, audit resource type, noun, REST path) of a destination, by its kind."""
+    if destination.kind in (FORWARDER, CHAT):
+        found = session.execute(select(ServiceDestination.description, ServiceDestination.service_id)
+                                .where(ServiceDestination.id == destination.id)).first()
+        description, service_id = found if found is not None else (None, "?")
+        collection = "forwarders" if destination.kind == FORWARDER else "chat_webhooks"
+        noun = "forwarder" if destination.kind == FORWARDER else "chat webhook"
+        return (description or destination.url, noun.replace(" ", "_"), noun,
+                f"/services/{service_id}/{collection}/{destination.id}")
+    label = session.scalar(select(WebhookSubscription.description).where(WebhookSubscription.id == destination.id))
+    return label or destination.url, "webhook_subscription", "webhook subscription", \
+        f"/webhook_subscriptions/{destination.id}"
 
 
 # --- the dispatcher ----------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 The delivery machinery (``delivery``) is the same for every kind: claiming in order, sending,
 judging the answer (``retry.judge``), the retry schedule, every attempt recorded, the failure-rate
 rule and the admins' notice. What differs is the request: a v3 webhook POSTs the event's stored
-body, signed, with its subscription's headers; an upstream Events API (to come) would POST an
-Events API v2 body made from the event; a chat webhook (to come) a Slack-compatible message. Each
+body, signed, with its subscription's headers; a forwarder POSTs an Events API v2 event made from
+the stored body to its upstream Events API (``relay.events_api_body``); a chat webhook a
+Slack-compatible message (``relay.chat_body``). Each
 kind implements ``Kind.prepare`` for a batch of its claimed deliveries (a fixed number of
 statements for the batch) and is listed in ``KINDS``.
 """
@@ -19,7 +20,10 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.webhooks.models import WEBHOOK, OutboundEvent, WebhookSubscription
+from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url
+from tocsin.notifications.queries import link_secret
+from tocsin.webhooks import relay
+from tocsin.webhooks.models import CHAT, FORWARDER, WEBHOOK, OutboundEvent, ServiceDestination, WebhookSubscription
 from tocsin.webhooks.request import OutboundRequest, webhook_request
 from tocsin.webhooks.vault import SealBroken, Vault
 
@@ -83,4 +87,65 @@ class WebhookKind:
         return found
 
 
-KINDS: dict[str, Kind] = {WEBHOOK: WebhookKind()}
+def _bodies(session: Session, claimed: Sequence[Claimed]) -> dict[str, str]:
+    return dict(session.execute(select(OutboundEvent.id, OutboundEvent.body).where(
+        OutboundEvent.id.in_(sorted({c.event_id for c in claimed})))).all())
+
+
+class ForwarderKind:
+    """An upstream Events API v2: the event made from the stored body, with the forwarder's
+    (sealed) integration key as ``routing_key``."""
+
+    def prepare(self, session: Session, vault: Vault, now: datetime,
+                claimed: Sequence[Claimed]) -> dict[int, OutboundRequest | str]:
+        if not claimed:
+            return {}
+        keys: dict[str, str | None] = dict(session.execute(
+            select(ServiceDestination.id, ServiceDestination.routing_key).where(
+                ServiceDestination.id.in_(sorted({c.destination_id for c in claimed})))).all())
+        bodies = _bodies(session, claimed)
+        found: dict[int, OutboundRequest | str] = {}
+        for c in claimed:
+            sealed, body = keys.get(c.destination_id), bodies.get(c.event_id)
+            if sealed is None:
+                found[c.seq] = "the forwarder's settings are gone"
+            elif body is None:
+                found[c.seq] = "the event is gone"
+            else:
+                try:
+                    found[c.seq] = relay.forwarder_request(c.url, body, vault.open(sealed), c.id)
+                except SealBroken as exc:
+                    found[c.seq] = str(exc)
+        return found
+
+
+class ChatKind:
+    """A Slack-compatible incoming webhook: a message made from the stored body; with an acting
+    user, signed one-click acknowledge/resolve links (``notifications.links``, valid for their
+    usual lifetime from the send) that act as that user."""
+
+    def prepare(self, session: Session, vault: Vault, now: datetime,
+                claimed: Sequence[Claimed]) -> dict[int, OutboundRequest | str]:
+        if not claimed:
+            return {}
+        bodies = _bodies(session, claimed)
+        acting: dict[str, str | None] = dict(session.execute(
+            select(ServiceDestination.id, ServiceDestination.acting_user_id).where(
+                ServiceDestination.id.in_(sorted({c.destination_id for c in claimed})))).all())
+        secret = link_secret(session, now) if any(acting.values()) else b""
+        found: dict[int, OutboundRequest | str] = {}
+        for c in claimed:
+            body, user = bodies.get(c.event_id), acting.get(c.destination_id)
+            if body is None:
+                found[c.seq] = "the event is gone"
+                continue
+            links = None
+            if user:
+                def links(base: str, incident_id: str, user: str = user) -> dict[str, str]:
+                    return {a: action_url(base, secret, incident_id=incident_id, user_id=user, action=a, now=now)
+                            for a in (ACKNOWLEDGE, RESOLVE)}
+            found[c.seq] = relay.chat_request(c.url, body, c.id, links)
+        return found
+
+
+KINDS: dict[str, Kind] = {WEBHOOK: WebhookKind(), FORWARDER: ForwarderKind(), CHAT: ChatKind()}

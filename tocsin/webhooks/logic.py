@@ -35,6 +35,7 @@ from tocsin.webhooks.models import (
     DeliveryAttempt,
     Destination,
     OutboundEvent,
+    ServiceDestination,
     WebhookSubscription,
 )
 from tocsin.webhooks.outbox import render
@@ -138,7 +139,7 @@ async def create_subscription(session: AsyncSession, fields: SubscriptionCreate,
     return sub, secret
 
 
-def _who(actor: Actor) -> str:
+def who(actor: Actor) -> str:
     return f"{actor.summary or actor.id} ({actor.type.removesuffix('_reference').replace('_', ' ')})"
 
 
@@ -161,7 +162,7 @@ async def update_subscription(session: AsyncSession, subscription_id: str, field
         else:
             await session.run_sync(lambda s: notices.switch_off(
                 s, what="deactivated", destination_id=sub.id, label=sub.label, url=sub.destination.url,
-                why=f"turned off by {_who(actor)}", now=now))
+                why=f"turned off by {who(actor)}", now=now))
     sub.destination.updated_at = now
     await session.flush()
     record(session, actor, action="update", resource_type=RESOURCE, resource_id=sub.id, summary=sub.label,
@@ -169,7 +170,7 @@ async def update_subscription(session: AsyncSession, subscription_id: str, field
     return sub
 
 
-def _remove(session: Session, destination_id: str) -> None:
+def remove_destination(session: Session, destination_id: str) -> None:
     """Delete a destination's attempts, deliveries, the events no other destination still has, its
     settings and the destination itself."""
     d, a, e = table_of(Delivery), table_of(DeliveryAttempt), table_of(OutboundEvent)
@@ -181,6 +182,7 @@ def _remove(session: Session, destination_id: str) -> None:
         chunk = event_ids[start:start + 500]
         session.execute(delete(e).where(e.c.id.in_(chunk), ~exists().where(d.c.event_id == e.c.id)))
     session.execute(delete(table_of(WebhookSubscription)).where(table_of(WebhookSubscription).c.id == destination_id))
+    session.execute(delete(table_of(ServiceDestination)).where(table_of(ServiceDestination).c.id == destination_id))
     session.execute(delete(table_of(Destination)).where(table_of(Destination).c.id == destination_id))
 
 
@@ -191,10 +193,10 @@ async def delete_subscription(session: AsyncSession, subscription_id: str, actor
 
     def work(s: Session) -> None:
         notices.switch_off(s, what="deleted", destination_id=sub.id, label=label, url=url,
-                           why=f"deleted by {_who(actor)}", now=now)
+                           why=f"deleted by {who(actor)}", now=now)
         s.expunge(sub.settings)
         s.expunge(sub.destination)
-        _remove(s, sub.id)
+        remove_destination(s, sub.id)
 
     await session.run_sync(work)
     record(session, actor, action="delete", resource_type=RESOURCE, resource_id=subscription_id, summary=label,

@@ -26,6 +26,8 @@ from tocsin.db.base import Base, IdColumn
 
 # Destination.kind
 WEBHOOK = "webhook"
+FORWARDER = "forwarder"  # a service's incidents, as Events API v2 events, to an upstream Events API
+CHAT = "chat"  # a service's incidents, as Slack-compatible messages, to a chat incoming webhook
 
 # Delivery.status
 PENDING = "pending"  # waiting for due_at: the first attempt, a retry, or leased by a sender
@@ -76,6 +78,27 @@ class WebhookSubscription(Base):
     previous_secret: Mapped[str | None] = mapped_column(Text, default=None)  # encrypted
     previous_secret_until: Mapped[datetime | None] = mapped_column(default=None)
     secret_rotated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ServiceDestination(Base):
+    """A forwarder or a chat webhook: one service's incident changes sent to one URL.
+
+    ``events`` holds the v3 event types the outbox queues for it (the outbox renders every change
+    once, as a v3 event; the destination's ``Kind`` turns that body into an Events API v2 event or a
+    chat message at send time). ``urgencies``: only incidents of these urgencies (None: all).
+    ``routing_key``: a forwarder's upstream integration key, sealed (None for chat)."""
+
+    __tablename__ = "service_destinations"
+    __table_args__ = (Index("ix_service_destinations_service_id", "service_id"),)
+    id: Mapped[str] = mapped_column(ForeignKey("outbound_destinations.id"), primary_key=True)
+    service_id: Mapped[str] = mapped_column(IdColumn)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    urgencies: Mapped[list[Any] | None] = mapped_column(default=None)
+    routing_key: Mapped[str | None] = mapped_column(Text, default=None)  # encrypted
+    # A chat webhook's one-click acknowledge/resolve links act as this user (None: the message
+    # only links to the incident, where a reader acts signed in). See ``relay.chat_body``.
+    acting_user_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
 
 
 class OutboundEvent(Base):

@@ -83,21 +83,24 @@ def safe_url(url: str) -> str:
 
 
 def switch_off(session: Session, *, what: str, destination_id: str, label: str, url: str, why: str,
-               now: datetime) -> int:
+               now: datetime, noun: str = "webhook subscription", path: str | None = None) -> int:
     """A destination stops receiving (``what``: disabled | deactivated | deleted): drop its queued
-    deliveries, saying ``why`` on each, and tell the admins. Returns how many were dropped."""
+    deliveries, saying ``why`` on each, and tell the admins. Returns how many were dropped.
+    ``noun`` and ``path`` (its REST resource) name the kind: a webhook subscription, a forwarder,
+    a chat webhook."""
+    path = path or f"/webhook_subscriptions/{destination_id}"
     dropped = drop_queued(session, destination_id, f"dropped: {why}", now)
     headline = {"disabled": "disabled after repeated failures", "deactivated": "turned off",
                 "deleted": "deleted"}.get(what, what)
-    lines = [f"The webhook subscription {label} ({destination_id}) to {safe_url(url)} was {headline}: {why}.",
+    lines = [f"The {noun} {label} ({destination_id}) to {safe_url(url)} was {headline}: {why}.",
              f"{dropped} queued deliver{'y was' if dropped == 1 else 'ies were'} dropped (each is listed with "
-             f"the reason under GET /webhook_subscriptions/{destination_id}/deliveries)."
+             f"the reason under GET {path}/deliveries)."
              if what != "deleted" else f"{dropped} queued deliver{'y was' if dropped == 1 else 'ies were'} dropped."]
     if what == "disabled":
         lines.append(f"Its settings are kept. Once the receiver works again, enable it with "
-                     f"POST /webhook_subscriptions/{destination_id}/enable.")
+                     f"POST {path}/enable.")
     elif what == "deactivated":
         lines.append("Its settings are kept; set active to true to send again.")
     announce(session, what=what, destination_id=destination_id,
-             subject=f"Webhook subscription {headline}: {label}", lines=lines, now=now)
+             subject=f"{noun[:1].upper()}{noun[1:]} {headline}: {label}", lines=lines, now=now)
     return dropped

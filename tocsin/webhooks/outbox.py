@@ -4,8 +4,9 @@
 the composition root registers it beside the engine's planner). It reads what the transaction
 changed — the incidents' transition records (``incidents.transition_writer.recorded``) and the
 services' changes (``services.queries.service_changes``) — maps each to its v3 event type
-(``event_types``), and for every active webhook subscription whose ``events`` and ``filter``
-match, stores one delivery. The change and its deliveries commit together or not at all: no
+(``event_types``), and for every active destination whose ``events`` and ``filter`` match (a
+webhook subscription; or a service's forwarder or chat webhook, a service filter with perhaps only
+some urgencies), stores one delivery. The change and its deliveries commit together or not at all: no
 event is lost to a crash, none is sent for a change that rolled back.
 
 Set-based: when no subscription wants anything, one small SELECT (the active subscriptions) per
@@ -41,7 +42,7 @@ from tocsin.services.queries import ServiceChange, service_changes
 from tocsin.teams.models import Team
 from tocsin.webhooks import payloads
 from tocsin.webhooks.event_types import ANNOTATED, CONFERENCE_BRIDGE_UPDATED, event_type
-from tocsin.webhooks.models import WEBHOOK, Destination, WebhookSubscription
+from tocsin.webhooks.models import CHAT, FORWARDER, WEBHOOK, Destination, ServiceDestination, WebhookSubscription
 from tocsin.webhooks.moments import Moment, moments
 from tocsin.webhooks.queue import QUEUED, Event, Send, new_uuid, store
 
@@ -55,15 +56,19 @@ ACCOUNT, SERVICE_FILTER, TEAM_FILTER = "account_reference", "service_reference",
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """An active, enabled webhook subscription as the outbox matches it."""
+    """An active, enabled destination as the outbox matches it: a webhook subscription, or a
+    service's forwarder or chat webhook (a service filter, and perhaps only some urgencies)."""
 
     id: str
     events: frozenset[str]
     filter_type: str
     filter_id: str | None
+    urgencies: frozenset[str] | None = None
 
-    def wants(self, event: str, service_id: str, team_ids: Iterable[str]) -> bool:
+    def wants(self, event: str, service_id: str, team_ids: Iterable[str], urgency: str | None = None) -> bool:
         if event not in self.events:
+            return False
+        if self.urgencies is not None and urgency not in self.urgencies:
             return False
         if self.filter_type == SERVICE_FILTER:
             return self.filter_id == service_id
@@ -74,19 +79,28 @@ class Target:
 
 @functools.cache
 def _targets_query() -> Any:
-    """Built once: building a statement costs more than running this one on a small table."""
-    return (select(WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.filter_type,
-                   WebhookSubscription.filter_id)
-            .join(Destination, Destination.id == WebhookSubscription.id)
-            .where(Destination.kind == WEBHOOK, Destination.active.is_(True),
+    """Built once: building a statement costs more than running this one on a small table. One
+    statement for every kind: each destination has its settings in one of the two joined tables."""
+    return (select(Destination.id, WebhookSubscription.events, WebhookSubscription.filter_type,
+                   WebhookSubscription.filter_id, ServiceDestination.events, ServiceDestination.service_id,
+                   ServiceDestination.urgencies)
+            .outerjoin(WebhookSubscription, WebhookSubscription.id == Destination.id)
+            .outerjoin(ServiceDestination, ServiceDestination.id == Destination.id)
+            .where(Destination.kind.in_((WEBHOOK, FORWARDER, CHAT)), Destination.active.is_(True),
                    Destination.temporarily_disabled.is_(False))
-            .order_by(WebhookSubscription.id))
+            .order_by(Destination.id))
 
 
 def targets(session: Session) -> list[Target]:
-    """The subscriptions that receive events now (active, not temporarily disabled). One SELECT."""
-    rows = session.execute(_targets_query())
-    return [Target(i, frozenset(events or ()), ftype, fid) for i, events, ftype, fid in rows]
+    """The destinations that receive events now (active, not temporarily disabled). One SELECT."""
+    found: list[Target] = []
+    for i, events, ftype, fid, service_events, service_id, urgencies in session.execute(_targets_query()):
+        if ftype is not None:
+            found.append(Target(i, frozenset(events or ()), ftype, fid))
+        elif service_id is not None:
+            found.append(Target(i, frozenset(service_events or ()), SERVICE_FILTER, service_id,
+                                frozenset(urgencies) if urgencies is not None else None))
+    return found
 
 
 def emit_transaction(session: Session, base_url: str, announce: Announce) -> None:
@@ -286,7 +300,9 @@ class _Outbox:
             if row is None:
                 continue
             team_ids = policies.teams.get(row.escalation_policy_id or "", [])
-            to = [t for t in self.targets if t.wants(kind, row.service_id, team_ids)]
+            at_change = states.get(id(record))
+            urgency = at_change.urgency if at_change is not None else row.urgency
+            to = [t for t in self.targets if t.wants(kind, row.service_id, team_ids, urgency)]
             incident = facts[record.incident_id]
             if kind == ANNOTATED:
                 data = payloads.note_data(incident.self, notes.get(id(record)), record.summary)

@@ -1,4 +1,5 @@
-"""Request bodies of /webhook_subscriptions (Pydantic), as PagerDuty's clients send them."""
+"""Request bodies of /webhook_subscriptions (Pydantic), as PagerDuty's clients send them, and of
+Tocsin's forwarders and chat webhooks under /services/{id}."""
 
 from __future__ import annotations
 
@@ -132,3 +133,95 @@ class SubscriptionCreateBody(WireInput):
 
 class SubscriptionUpdateBody(WireInput):
     webhook_subscription: SubscriptionFields
+
+
+# --- forwarders and chat webhooks (Tocsin extensions under /services/{id}) ----------------------------
+
+Action = Literal["trigger", "acknowledge", "resolve", "escalate"]
+Urgency = Literal["high", "low"]
+FORWARD_ALL: tuple[Action, ...] = ("trigger", "acknowledge", "resolve")
+CHAT_ALL: tuple[Action, ...] = ("trigger", "acknowledge", "escalate", "resolve")
+
+
+def _http(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+def _once(value: list[str] | None) -> list[str] | None:
+    if value is not None and len(set(value)) != len(value):
+        raise ValueError("each value may appear once")
+    return value
+
+
+class RelayFields(WireInput):
+    """What PUT may change on a forwarder or chat webhook (absent: kept)."""
+
+    description: str | None = Field(default=None, max_length=1024)
+    url: str | None = Field(default=None, max_length=MAX_URL)
+    events: list[Action] | None = Field(default=None, min_length=1, max_length=4)
+    urgencies: list[Urgency] | None = Field(default=None, min_length=1, max_length=2)
+    active: bool | None = None
+
+    _no_nulls = reject_nulls("url", "events", "active")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _http(value)
+
+    @field_validator("events", "urgencies")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        return _once(value)
+
+
+class ForwarderFields(RelayFields):
+    integration_key: str | None = Field(default=None, min_length=1, max_length=128)
+
+    _no_null_key = reject_nulls("integration_key")
+
+    @field_validator("events")
+    @classmethod
+    def _forwarded(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and "escalate" in value:
+            raise ValueError("an Events API has no escalate action: choose among trigger, acknowledge, resolve")
+        return value
+
+
+class ForwarderCreate(ForwarderFields):
+    type: Literal["forwarder"] = "forwarder"
+    integration_key: str = Field(min_length=1, max_length=128)
+    url: str = Field(default="https://events.pagerduty.com/v2/enqueue", max_length=MAX_URL)
+    events: list[Action] = Field(default_factory=lambda: list(FORWARD_ALL), min_length=1, max_length=3)
+    active: bool = True
+
+
+class ChatFields(RelayFields):
+    # The user the message's one-click acknowledge/resolve links act as (absent: no such links).
+    acting_user_id: str | None = Field(default=None, max_length=16)
+
+
+class ChatCreate(ChatFields):
+    type: Literal["chat_webhook"] = "chat_webhook"
+    url: str = Field(max_length=MAX_URL)
+    events: list[Action] = Field(default_factory=lambda: list(CHAT_ALL), min_length=1, max_length=4)
+    active: bool = True
+
+
+class ForwarderCreateBody(WireInput):
+    forwarder: ForwarderCreate
+
+
+class ForwarderUpdateBody(WireInput):
+    forwarder: ForwarderFields
+
+
+class ChatCreateBody(WireInput):
+    chat_webhook: ChatCreate
+
+
+class ChatUpdateBody(WireInput):
+    chat_webhook: ChatFields

@@ -6,6 +6,7 @@ shown once, in the answer to the create (and to a rotation, a Tocsin extension).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from tocsin.http.refs import iso
 from tocsin.webhooks.models import Delivery, DeliveryAttempt, Destination, WebhookSubscription
@@ -59,3 +60,26 @@ def delivery_json(delivery: Delivery, attempts: list[DeliveryAttempt]) -> dict[s
         "last_error": delivery.last_error,
         "attempt_log": [attempt_json(a) for a in attempts],
     }
+
+
+def relay_json(kind_type: str, destination: Destination, service_id: str, description: str | None,
+               actions: list[str], urgencies: list[Any] | None,
+               acting_user_id: str | None = None) -> dict[str, Any]:
+    """A forwarder or chat webhook (Tocsin extension). A chat webhook's URL holds its token (as
+    Slack's do), so only its scheme and host are shown; a forwarder's integration key never is."""
+    shown = destination.url
+    if kind_type == "chat_webhook":
+        parts = urlsplit(destination.url)
+        shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/{REDACTED}"
+    found: dict[str, Any] = {
+        "id": destination.id, "type": kind_type, "service": {"id": service_id, "type": "service_reference"},
+        "url": shown, "description": description, "events": actions, "urgencies": urgencies,
+        "active": destination.active, "temporarily_disabled": destination.temporarily_disabled,
+        "disabled_reason": destination.disabled_reason,
+        "created_at": iso(destination.created_at), "updated_at": iso(destination.updated_at),
+    }
+    if kind_type == "chat_webhook":
+        found["acting_user"] = {"id": acting_user_id, "type": "user_reference"} if acting_user_id else None
+    if kind_type == "forwarder":
+        found["integration_key"] = REDACTED
+    return found
