@@ -242,7 +242,9 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, Any]:
            "TOCSIN_SMTP_HOST": "127.0.0.1", "TOCSIN_SMTP_PORT": str(smtp.port), "TOCSIN_SMTP_SECURITY": "none",
            "TOCSIN_EMAIL_FROM": "tocsin@bench.test"}
     try:
-        with running_receiver(receiver) as receiver_port:
+        # Two servers (one Receiver): the hanging receiver is another host:port, as another
+        # subscriber's would be.
+        with running_receiver(receiver) as receiver_port, running_receiver(receiver) as hanging_port:
             if backend == "postgres":
                 asyncio.run(recreate_pg(args.pg_url))
             init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=REPO,
@@ -263,16 +265,17 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, Any]:
                 sys.exit(f"tocsin serve did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
             auth = {"Authorization": f"Token token={creds['api_key']}",
                     "Accept": "application/vnd.pagerduty+json;version=2"}
-            hook = f"http://127.0.0.1:{receiver_port}"
             with httpx.Client(base_url=url, headers=auth, timeout=10) as client:
-                receiver.secrets[HEALTHY] = subscribe(client, hook + HEALTHY)
+                receiver.secrets[HEALTHY] = subscribe(client, f"http://127.0.0.1:{receiver_port}{HEALTHY}")
             alone = measure(args, receiver, url, creds["integration_key"], 0)
             print(json.dumps({"backend": backend, "healthy_alone": alone}), flush=True)
-            with httpx.Client(base_url=url, headers=auth, timeout=10) as client:
-                receiver.secrets[HANGING] = subscribe(client, hook + HANGING)
+            if not args.control:
+                with httpx.Client(base_url=url, headers=auth, timeout=10) as client:
+                    receiver.secrets[HANGING] = subscribe(client, f"http://127.0.0.1:{hanging_port}{HANGING}")
             beside = measure(args, receiver, url, creds["integration_key"], 1_000_000)
             with receiver.lock:
-                beside["hanging_receiver"] = {"hang_s": args.hang_s, "requests": receiver.requests.get(HANGING, 0)}
+                beside["hanging_receiver"] = {"hang_s": args.hang_s, "requests": receiver.requests.get(HANGING, 0),
+                                              "subscribed": not args.control}
                 signatures = {"requests": dict(receiver.requests), "bad": dict(receiver.bad_signatures)}
             print(json.dumps({"backend": backend, "beside_hanging": beside}), flush=True)
             return {"backend": backend, "healthy_alone": alone, "beside_hanging": beside, "signatures": signatures}
@@ -297,6 +300,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--burst", type=int, default=1000, help="burst: triggers sent as fast as possible")
     p.add_argument("--connections", type=int, default=16, help="concurrent requests to the Events API")
     p.add_argument("--hang-s", type=float, default=4.5, help="how long the hanging receiver holds each request")
+    p.add_argument("--control", action="store_true",
+                   help="phase 2 without the hanging subscription: what the second run alone changes")
     p.add_argument("--keep", action="store_true", help="keep the spawned server's temp dir")
     return p.parse_args()
 
