@@ -271,7 +271,8 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             print(json.dumps({"backend": backend, "healthy_alone": alone}), flush=True)
             if not args.control:
                 with httpx.Client(base_url=url, headers=auth, timeout=10) as client:
-                    receiver.secrets[HANGING] = subscribe(client, f"http://127.0.0.1:{hanging_port}{HANGING}")
+                    receiver.secrets[HANGING] = subscribe(
+                        client, f"http://127.0.0.1:{receiver_port if args.shared_receiver else hanging_port}{HANGING}")
             beside = measure(args, receiver, url, creds["integration_key"], 1_000_000)
             with receiver.lock:
                 beside["hanging_receiver"] = {"hang_s": args.hang_s, "requests": receiver.requests.get(HANGING, 0),
@@ -302,6 +303,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--hang-s", type=float, default=4.5, help="how long the hanging receiver holds each request")
     p.add_argument("--control", action="store_true",
                    help="phase 2 without the hanging subscription: what the second run alone changes")
+    p.add_argument("--shared-receiver", action="store_true",
+                   help="the hanging path on the healthy receiver's host:port (one server for both)")
     p.add_argument("--keep", action="store_true", help="keep the spawned server's temp dir")
     return p.parse_args()
 
