@@ -33,7 +33,8 @@ async def test_two_engines_share_the_work_in_order(harness: Harness, receiver: R
         assert (await h.client.post(f"/webhook_subscriptions/{sub['id']}/ping", headers=h.writer)).status_code == 202
     story = await every_change(h)
     databases = [Database(h.db_url), Database(h.db_url)]
-    engines = [Dispatcher(db, h.tocsin.runtime.clock.now, httpx.AsyncClient(), per_destination=4)
+    # Small batches: neither engine can claim all 41 in its first run, however the two interleave.
+    engines = [Dispatcher(db, h.tocsin.runtime.clock.now, httpx.AsyncClient(), batch=5, per_destination=4)
                for db in databases]
     claimed = [0, 0]
     try:
