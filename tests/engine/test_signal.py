@@ -77,17 +77,20 @@ async def _engine_listening(db: Database) -> tuple[Engine, ScriptedStep]:
     return engine, step
 
 
-async def _announce_from(db: Database, *, commit: bool) -> float:
-    """Store "work" through another Database (as another process would); when it committed."""
+async def _announce_from(db: Database, *, commit: bool, step: ScriptedStep | None = None) -> tuple[float, int]:
+    """Store "work" through another Database (as another process would); when it committed, and
+    how many runs ``step`` had made just before the commit."""
+    runs_before_commit = -1
     try:
         async with db.transaction() as session:
             await session.run_sync(announce, lambda _: None, {"idle": datetime.now(UTC)})
             await asyncio.sleep(0.2)  # the NOTIFY is sent but not committed: nobody hears it yet
+            runs_before_commit = len(step.runs) if step is not None else -1
             if not commit:
                 raise Rollback
     except Rollback:
         pass
-    return time.monotonic()
+    return time.monotonic(), runs_before_commit
 
 
 @pytest.mark.postgres
@@ -99,8 +102,8 @@ async def test_a_notify_committed_through_another_database_wakes_the_engine(pg_e
         await _announce_from(other_db, commit=False)
         await asyncio.sleep(0.3)
         assert len(step.runs) == before  # rolled back: no wake
-        committed = await _announce_from(other_db, commit=True)
-        assert len(step.runs) == before  # held until the commit
+        committed, runs_before_commit = await _announce_from(other_db, commit=True, step=step)
+        assert runs_before_commit == before  # held until the commit (the wake may come as it returns)
         # well under the 5 s safety-net sleep (slack for a loaded CI machine)
         assert await step.until_runs(before + 1, within=3.0) - committed < 3.0
     finally:
@@ -128,7 +131,7 @@ async def test_the_listener_reconnects_when_its_connection_is_killed(pg_empty: s
         await step.until_runs(before + 1, within=3.0)
         assert engine.listener.connects == 2
         runs = len(step.runs)
-        committed = await _announce_from(other_db, commit=True)
+        committed, _ = await _announce_from(other_db, commit=True)
         assert await step.until_runs(runs + 1, within=1.0) - committed < 1.0
     finally:
         await engine.stop()
