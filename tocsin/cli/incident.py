@@ -125,8 +125,10 @@ def fetch(cli: Cli, filters: Filters, default_statuses: Sequence[str], limit: in
     if params.get("since") and params["since"] >= params["until"]:
         return []  # a window that has not begun
     # With a limit and no --sort: the newest ``limit`` (read newest first), shown oldest first.
+    # Newest by number: incidents opened by one events batch share their created_at, so that
+    # order would be arbitrary among them; numbers only grow.
     newest = bool(limit) and not sort
-    params["sort_by"] = "created_at:desc" if newest else sort
+    params["sort_by"] = "incident_number:desc" if newest else sort
     found: list[dict[str, Any]] = []
     for incident in cli.rest.iter_offset("/incidents", "incidents", params,
                                          page_size=min(limit, 100) if limit else 100):
