@@ -96,6 +96,27 @@ async def recreate_pg(pg_url: str) -> None:
         await conn.close()
 
 
+def start_thread_profile() -> bool:
+    """``BENCH_YAPPI=FILE``: CPU time of every thread (SQLite's writer thread included, which
+    cProfile does not see) with yappi, when it is importable (not a dependency of Tocsin)."""
+    if not os.environ.get("BENCH_YAPPI"):
+        return False
+    import yappi  # type: ignore[import-not-found, import-untyped, unused-ignore]  # optional, installed by hand
+
+    yappi.set_clock_type("cpu")
+    yappi.start(builtins=False, profile_threads=True)
+    return True
+
+
+def stop_thread_profile(path: str) -> None:
+    import yappi  # type: ignore[import-not-found, import-untyped, unused-ignore]  # optional, installed by hand
+
+    yappi.stop()
+    with open(path, "w") as out:
+        yappi.get_func_stats().sort("tsub").print_all(out=out, columns={
+            0: ("name", 90), 1: ("ncall", 10), 2: ("tsub", 8), 3: ("ttot", 8), 4: ("tavg", 8)})
+
+
 def smtp_env(port: int) -> dict[str, str]:
     return {"TOCSIN_SMTP_HOST": "127.0.0.1", "TOCSIN_SMTP_PORT": str(port), "TOCSIN_SMTP_SECURITY": "none",
             "TOCSIN_EMAIL_FROM": "tocsin@bench.test"}
@@ -233,6 +254,7 @@ async def bulk_steps(args: argparse.Namespace, backend: str, smtp_port: int) -> 
         profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None  # where the time goes
         if profile is not None:
             profile.enable()
+        threads = start_thread_profile()
         started, cpu = time.perf_counter(), time.process_time()
         if args.tick:
             second = await app.engine.tick()  # level 2: N escalation steps and their emails
@@ -246,6 +268,8 @@ async def bulk_steps(args: argparse.Namespace, backend: str, smtp_port: int) -> 
         if profile is not None:
             profile.disable()
             profile.dump_stats(os.environ["BENCH_PROFILE"])
+        if threads:
+            stop_thread_profile(os.environ["BENCH_YAPPI"])
         # CPU seconds of this process (every thread; the SMTP server's included) next to the wall
         # time: steadier than wall time when the machine is shared.
         return {"backend": backend, "incidents": opened, "first_sends": first.done.get("notify"),

@@ -19,9 +19,11 @@ async def idle(now: datetime) -> StepResult:
 class ScriptedStep:
     """A step that records each run (engine time and monotonic real time) and does ``behaviour``."""
 
-    def __init__(self, name: str, behaviour: Behaviour = idle, budget_seconds: float = 2.0) -> None:
+    def __init__(self, name: str, behaviour: Behaviour = idle, budget_seconds: float = 2.0,
+                 background: bool = False) -> None:
         self.name = name
         self.budget_seconds = budget_seconds
+        self.background = background
         self.behaviour = behaviour
         self.runs: list[datetime] = []
         self.real_times: list[float] = []

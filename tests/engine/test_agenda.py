@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tocsin.engine.agenda import (
+    BACKGROUND_YIELD_SECONDS,
     FAILED_SECONDS,
     IDLE_SECONDS,
     LOCKED_SECONDS,
@@ -113,3 +114,16 @@ def test_sleeps_are_bounded_and_never_pass_a_due_run(
     assert set(due) <= set(agenda.ready(woke, 100.0 + later + delay))
     # A busy loop only for a step that has more.
     assert not any(r is not None and r.more for r in reported) or delay == 0.0
+
+
+def test_a_background_step_gives_way_to_work_due_now_but_not_for_long() -> None:
+    agenda = Agenda(STEPS, NOW, background=["reconcile"])
+    assert agenda.ready(NOW, 100.0) == STEPS  # at start, with nothing else known: everything
+    for name in STEPS:
+        agenda.ran(name, StepResult(more=name in ("escalate", "reconcile")), NOW, 100.0)
+    assert agenda.ready(NOW, 100.2) == ["escalate"]  # an escalation storm: the audit waits
+    agenda.ran("escalate", StepResult(more=True), NOW, 100.3)
+    assert agenda.ready(NOW, 100.0 + BACKGROUND_YIELD_SECONDS) == ["escalate", "reconcile"]  # but not forever
+    agenda.ran("escalate", StepResult(), NOW, 101.1)
+    agenda.ran("reconcile", StepResult(more=True), NOW, 101.1)
+    assert agenda.ready(NOW, 101.2) == ["reconcile"]  # nothing else due: the walk goes on at once

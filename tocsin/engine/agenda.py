@@ -11,6 +11,11 @@ A safety net keeps it honest: every step runs at least every ``IDLE_SECONDS`` of
 whatever it reported (work stored by an SQLite writer in another process, a NOTIFY lost while the
 listener reconnected, a schedule edit that moves a handoff). Times are engine times (the
 injectable clock); the real time of the safety net is ``monotonic`` seconds, passed in.
+
+Background steps (the reconciler's walk) give way: while a foreground step has work due now (an
+escalation storm: levels to move on, pages to send), a background step runs only once every
+``BACKGROUND_YIELD_SECONDS`` of real time, so waking people comes first and the audit still
+advances. Measured in ARCHITECTURE.md ("Measured escalation").
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ IDLE_SECONDS = 5.0  # every step runs at least this often (real seconds)
 LOCKED_SECONDS = 0.5  # another engine holds due rows: if it died, they are free again at once
 OVERDUE_SECONDS = 0.05  # work due that a run left (no connection came free): soon, not in a busy loop
 FAILED_SECONDS = 1.0  # a run that raised or overran tries again after this
+BACKGROUND_YIELD_SECONDS = 1.0  # a background step waits at most this long for busy foreground steps
 
 
 class Agenda:
     """When each step runs next. Not thread-safe: the loop's own event loop owns it."""
 
-    def __init__(self, steps: Iterable[str], now: datetime) -> None:
+    def __init__(self, steps: Iterable[str], now: datetime, background: Iterable[str] = ()) -> None:
         names = list(steps)
+        self._background = frozenset(background) & set(names)
         self._reported: dict[str, datetime | None] = dict.fromkeys(names, now)  # all run at start
         self._announced: dict[str, datetime] = {}
         self._ran: dict[str, float] = dict.fromkeys(names, float("-inf"))
@@ -46,6 +53,9 @@ class Agenda:
         (an announcement arriving while they run stays for the next look)."""
         names = [name for name, at in self.next_runs().items()
                  if (at is not None and at <= now) or monotonic - self._ran[name] >= IDLE_SECONDS]
+        if any(name not in self._background for name in names):
+            names = [name for name in names if name not in self._background
+                     or monotonic - self._ran[name] >= BACKGROUND_YIELD_SECONDS]
         for name in names:
             self._announced.pop(name, None)
         return names

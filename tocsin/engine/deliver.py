@@ -19,6 +19,7 @@ from tocsin.webhooks.delivery import Dispatcher
 class WebhookStep:
     name = WEBHOOKS_STEP
     budget_seconds = 10.0  # a run claims (a read, one short write); the sends are not in it
+    background = False
 
     def __init__(self, db: Database, now: Callable[[], datetime], client: httpx.AsyncClient, *,
                  batch: int = 200, per_destination: int = 16, send_timeout: float = 5.0) -> None:

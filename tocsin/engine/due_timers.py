@@ -18,19 +18,38 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db.base import table_of
 from tocsin.db.session import Database
 from tocsin.incidents.models import Incident, IncidentTimer
+from tocsin.incidents.transition_records import IncidentState
+from tocsin.incidents.transition_writer import STATE_COLUMNS, state_of_row
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A locked incident as its row stands (no ORM object: ``transition_writer.change_rows``)."""
+
+    state: IncidentState
+    service_id: str
+
+    @property
+    def id(self) -> str:
+        return self.state.id
 
 
 @dataclass
 class Claim:
-    due: list[tuple[Incident, str, datetime]] = field(default_factory=list)  # locked incident, kind, due at
+    due: list[tuple[Claimed, str, datetime]] = field(default_factory=list)  # locked incident, kind, due at
     full: bool = False  # the batch was full: there may be more due now
     skipped_locked: bool = False  # due timers of incidents another transaction holds were left
 
     @property
     def incident_ids(self) -> list[str]:
         return list(dict.fromkeys(i.id for i, _, _ in self.due))
+
+
+_INCIDENTS = table_of(Incident)
+_LOCK = select(*(_INCIDENTS.c[name] for name in STATE_COLUMNS)).order_by(_INCIDENTS.c.id)
 
 
 async def claim(session: AsyncSession, kinds: Sequence[str], now: datetime, limit: int) -> Claim:
@@ -42,10 +61,10 @@ async def claim(session: AsyncSession, kinds: Sequence[str], now: datetime, limi
     ids = sorted({i for (i,) in candidates})
     if not ids:
         return Claim()
-    lock = select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id)
+    lock = _LOCK.where(_INCIDENTS.c.id.in_(ids))
     if session.get_bind().dialect.name == "postgresql":
         lock = lock.with_for_update(skip_locked=True)
-    incidents = {i.id: i for i in (await session.execute(lock)).scalars()}
+    incidents = {row.id: Claimed(state_of_row(row), row.service_id) for row in await session.execute(lock)}
     rows = await session.execute(
         select(IncidentTimer.incident_id, IncidentTimer.kind, IncidentTimer.due_at)
         .where(IncidentTimer.incident_id.in_(sorted(incidents)), IncidentTimer.kind.in_(kinds),

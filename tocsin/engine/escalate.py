@@ -33,16 +33,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.session import Database
-from tocsin.engine.due_timers import Claim, claim, next_due
+from tocsin.engine.due_timers import Claim, Claimed, claim, next_due
 from tocsin.engine.models import ESCALATE, IncidentEscalation
 from tocsin.engine.path import EscalateTo, Exhaust, Path, PathRule, after_level, clamp_level, levels, rule_at
 from tocsin.engine.planner import touch
 from tocsin.engine.step import ESCALATE_STEP, StepResult
 from tocsin.escalation.queries import on_call_for_target_sets, take_round_robin_turns
 from tocsin.escalation.round_robin import ROUND_ROBIN
-from tocsin.incidents.models import Incident
 from tocsin.incidents.transition_records import Act, Command, Escalate, ExhaustPath, RepeatPath
-from tocsin.incidents.transition_writer import change_many
+from tocsin.incidents.transition_writer import change_rows
 
 TIMEOUT = {"type": "timeout"}
 
@@ -50,6 +49,7 @@ TIMEOUT = {"type": "timeout"}
 class EscalateStep:
     name = ESCALATE_STEP
     budget_seconds = 10.0
+    background = False
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 200) -> None:
         self.db = db
@@ -69,11 +69,11 @@ class EscalateStep:
         rows = await session.execute(select(IncidentEscalation).where(IncidentEscalation.incident_id.in_(ids)))
         escalations = {e.incident_id: e for e in rows.scalars()}
         walks = [_Walk.start(incident, escalation, due) for incident, _, due in claimed.due
-                 if incident.status == "triggered"
+                 if incident.state.status == "triggered"
                  and (escalation := escalations.get(incident.id)) is not None and not escalation.exhausted]
         await escalate(session, walks)
         act = Act(at=now, agent=None, channel=TIMEOUT)
-        await change_many(session, [(w.incident, w.commands, act) for w in walks])
+        await change_rows(session, [(w.incident.state, w.incident.service_id, w.commands, act) for w in walks])
         touch(session, ids, now)  # the planner replaces each timer, whatever happened
         return claimed
 
@@ -82,7 +82,7 @@ class EscalateStep:
 class _Walk:
     """One incident's way along its frozen path in this run (pure): the commands it makes."""
 
-    incident: Incident
+    incident: Claimed
     path: Path
     level: int
     loop: int
@@ -91,9 +91,9 @@ class _Walk:
     commands: list[Command] = field(default_factory=list)
 
     @classmethod
-    def start(cls, incident: Incident, escalation: IncidentEscalation, due: datetime) -> _Walk:
+    def start(cls, incident: Claimed, escalation: IncidentEscalation, due: datetime) -> _Walk:
         path = cast(Path, escalation.path)
-        return cls(incident, path, clamp_level(path, incident.escalation_level), escalation.loop, due,
+        return cls(incident, path, clamp_level(path, incident.state.escalation_level), escalation.loop, due,
                    levels(path) * (path["num_loops"] + 1) + 1)
 
     def next_level(self) -> PathRule | None:

@@ -174,6 +174,7 @@ async def _take_turn(session: AsyncSession) -> bool:
 class HandoffStep:
     name = "handoff"
     budget_seconds = 10.0
+    background = False
 
     def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self._db = db

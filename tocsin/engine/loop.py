@@ -82,7 +82,7 @@ class Engine:
         self._now = now
         self._clock_rate = clock_rate  # engine seconds per real second: sleeps are in real seconds
         self._wake = asyncio.Event()
-        self._agenda = Agenda([step.name for step in steps], now())
+        self._agenda = Agenda([step.name for step in steps], now(), [step.name for step in steps if step.background])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False

@@ -107,6 +107,7 @@ class NotifyStep:
     # ``send_timeout``: one run is about one send long. Over the budget the run is cut off and its
     # transaction rolled back (re-sent).
     budget_seconds = 60.0
+    background = False
 
     def __init__(
         self, db: Database, now: Callable[[], datetime], channels: ChannelSet, sent: SendObserver, base_url: str,

@@ -54,6 +54,7 @@ class _Page:
 class ReconcileStep:
     name = "reconcile"
     budget_seconds = 30.0
+    background = True  # an audit: gives way to escalations and sends due now (agenda)
 
     def __init__(self, db: Database, metrics: EngineMetrics, *, interval: timedelta = INTERVAL,
                  page_size: int = PAGE, sync: SyncIncidents | None = None) -> None:

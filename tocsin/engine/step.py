@@ -23,6 +23,8 @@ class StepResult:
 class Step(Protocol):
     name: str
     budget_seconds: float  # one run's time budget; a run over it is cut off and logged
+    # A background step (the reconciler) gives way to steps with work due now (``agenda``).
+    background: bool
 
     async def run(self, now: datetime) -> StepResult: ...
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.session import Database
@@ -37,6 +38,7 @@ TIMEOUT = {"type": "timeout"}
 class ClockStep:
     name = CLOCK_STEP
     budget_seconds = 10.0
+    background = False
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 20) -> None:
         self.db = db
@@ -46,8 +48,11 @@ class ClockStep:
     async def run(self, now: datetime) -> StepResult:
         async with self.db.transaction() as session:
             claimed = await claim(session, KINDS, now, self.batch)
-            for incident, kind, due in claimed.due:
-                await act_on(session, incident, kind, due, now)
+            # ORM objects (locked by the claim): one incident's timers act in turn on its state.
+            incidents = {i.id: i for i in await session.scalars(
+                select(Incident).where(Incident.id.in_(claimed.incident_ids)))}
+            for row, kind, due in claimed.due:
+                await act_on(session, incidents[row.id], kind, due, now)
             touch(session, claimed.incident_ids, now)
         return StepResult(done=len(claimed.due), more=claimed.full, skipped_locked=claimed.skipped_locked,
                           next_due=await next_due(self.db, KINDS, now))

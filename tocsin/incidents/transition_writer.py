@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -138,23 +138,83 @@ async def change_many(
     in order: the same decisions and log entries, written with a fixed number of statements
     (one flush of the incidents, multi-row assignment and log entry writes). Returns every
     record, incident by incident."""
-    decided: list[tuple[Incident, IncidentState, Act]] = []
+    decided: list[tuple[IncidentState, str, Act]] = []
     records: list[Record] = []
     for incident, commands, act in changes:
-        state, made = snapshot(incident), []
-        for command in commands:
-            state, step = run(state, command, act)
-            made.extend(step)
+        state, made = _decide(snapshot(incident), commands, act)
         if made:
-            decided.append((incident, state, act))
+            for name, value in state_columns(state).items():
+                setattr(incident, name, value)
+            decided.append((state, incident.service_id, act))
             records.extend(made)
-    if not records:
-        return records
-    for incident, state, _ in decided:
-        for name, value in state_columns(state).items():
-            setattr(incident, name, value)
-    await session.flush()
-    reassigned = [state for _, state, _ in decided if state.assigned_at is not None]
+    if records:
+        await session.flush()
+        await _write_decided(session, decided, records)
+    return records
+
+
+# The incident columns a claimed row carries: what ``state_of_row`` reads, and the service.
+STATE_COLUMNS = ("id", "status", "assignments", "acknowledgements", "escalation_level", "escalation_policy_id",
+                 "urgency", "priority_id", "snoozed_until", "resolved_at", "merged_into_id", "updated_at",
+                 "last_status_change_at", "last_status_change_by", "title", "description", "conference_bridge",
+                 "service_id")
+
+
+def state_of_row(row: Any) -> IncidentState:
+    """``snapshot`` of an incident read as a row of ``STATE_COLUMNS`` (no ORM object)."""
+    return IncidentState(
+        id=row.id, status=row.status, assignees=tuple(a["assignee"]["id"] for a in row.assignments or []),
+        acknowledgements=tuple(row.acknowledgements or []), escalation_level=row.escalation_level or 1,
+        policy_id=row.escalation_policy_id, urgency=row.urgency, priority_id=row.priority_id,
+        snoozed_until=row.snoozed_until, resolved_at=row.resolved_at, merged_into_id=row.merged_into_id,
+        updated_at=row.updated_at, last_status_change_at=row.last_status_change_at,
+        last_status_change_by=row.last_status_change_by, title=row.title, description=row.description,
+        conference_bridge=row.conference_bridge,
+    )
+
+
+async def change_rows(
+    session: AsyncSession, changes: Sequence[tuple[IncidentState, str, Sequence[Command], Act]],
+) -> list[Record]:
+    """``change_many`` for incidents read as rows (state, service id): no ORM object is loaded or
+    flushed; the incidents' changed columns are written by one executemany UPDATE per set of
+    changed columns (an escalation batch: one). The caller holds the incidents' row locks."""
+    decided: list[tuple[IncidentState, str, Act]] = []
+    records: list[Record] = []
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for before, service_id, commands, act in changes:
+        state, made = _decide(before, commands, act)
+        if not made:
+            continue
+        decided.append((state, service_id, act))
+        records.extend(made)
+        old = state_columns(before)
+        changed = {k: v for k, v in state_columns(state).items() if k not in old or old[k] != v}
+        if changed:
+            row = {f"b_{k}": v for k, v in changed.items()}
+            row["b_id"] = state.id
+            updates.setdefault(tuple(changed), []).append(row)
+    incidents = table_of(Incident)
+    for names, rows in updates.items():
+        await session.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
+                              .values({n: bindparam(f"b_{n}") for n in names}), rows)
+    if records:
+        await _write_decided(session, decided, records)
+    return records
+
+
+def _decide(state: IncidentState, commands: Sequence[Command], act: Act) -> tuple[IncidentState, list[Record]]:
+    made: list[Record] = []
+    for command in commands:
+        state, step = run(state, command, act)
+        made.extend(step)
+    return state, made
+
+
+async def _write_decided(session: AsyncSession, decided: list[tuple[IncidentState, str, Act]],
+                         records: list[Record]) -> None:
+    """What follows the incident rows of decided changes: assignments, alerts, log entries."""
+    reassigned = [state for state, _, _ in decided if state.assigned_at is not None]
     if reassigned:
         await session.execute(delete(IncidentAssignment)
                               .where(IncidentAssignment.incident_id.in_(sorted(s.id for s in reassigned))))
@@ -162,15 +222,14 @@ async def change_many(
             await session.execute(insert(IncidentAssignment), rows)
     resolved = {r.incident_id for r in records if isinstance(r, Resolved)}
     by_instant: dict[datetime, list[str]] = {}
-    for incident, _, act in decided:
-        if incident.id in resolved:
-            by_instant.setdefault(act.at, []).append(incident.id)
+    for state, _, act in decided:
+        if state.id in resolved:
+            by_instant.setdefault(act.at, []).append(state.id)
     for at, ids in by_instant.items():  # resolving an incident resolves its alerts (as ``change``)
         await session.execute(update(Alert).where(Alert.incident_id.in_(ids), Alert.status != "resolved")
                               .values(status="resolved", resolved_at=at))
-    service_of = {incident.id: incident.service_id for incident, _, _ in decided}
+    service_of = {state.id: service_id for state, service_id, _ in decided}
     await _write_log_rows(session, service_of, records)
-    return records
 
 
 async def _write_log_rows(session: AsyncSession, service_of: dict[str, str], records: list[Record]) -> None:
