@@ -8,7 +8,7 @@ such a coroutine to completion in one step over ``SyncAsAsync``, whose methods n
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -48,6 +48,9 @@ class SyncAsAsync:
 
     def add_all(self, *args: Any, **kwargs: Any) -> None:
         self.sync_session.add_all(*args, **kwargs)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return fn(self.sync_session, *args, **kwargs)
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
         return self.sync_session.get_bind(*args, **kwargs)

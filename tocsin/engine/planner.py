@@ -24,21 +24,18 @@ escalation row an open incident lacks; it returns how many incidents needed a re
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tocsin.db.base import table_of
+from tocsin.db.bulk import insert_many, update_many
 from tocsin.engine import facts
-from tocsin.engine.bulk import insert_many
 from tocsin.engine.models import ESCALATE, IncidentEscalation, IncidentTimer
 from tocsin.engine.path import EMPTY_PATH
 from tocsin.engine.plan import EscalationFacts, IncidentFacts, Plan, Send, ServiceFacts, plan
@@ -176,33 +173,12 @@ def _progress(
         (updates if rows[iid].escalation is not None else inserts).append(values)
         if not records.get(iid):
             outcome.repaired.add(iid)  # nothing asked for this: a repair
-    if inserts:
-        insert_many(session, table_of(IncidentEscalation), inserts)
-    if updates:
-        t = table_of(IncidentEscalation)
-        session.execute(
-            update(t).where(t.c.incident_id == bindparam("b_incident_id"))
-            .values({c: bindparam(f"b_{c}") for c in updates[0] if c != "incident_id"}),
-            [{f"b_{k}": v for k, v in u.items()} for u in updates])
+    insert_many(session, table_of(IncidentEscalation), inserts)
+    update_many(session, table_of(IncidentEscalation), "incident_id", updates)
     return result
 
 
 _TIMERS, _SENDS = table_of(IncidentTimer), table_of(Notification)
-
-
-@functools.cache
-def _timer_upsert(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT (incident, kind) DO UPDATE due_at (built once: building it is not cheap)."""
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_TIMERS)
-    return statement.on_conflict_do_update(index_elements=["incident_id", "kind"],
-                                           set_={"due_at": statement.excluded.due_at})
-
-
-@functools.cache
-def _send_insert(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT (key) DO NOTHING: a send another transaction made first stays its."""
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(_SENDS).on_conflict_do_nothing(
-        index_elements=["key"])
 
 
 def _sync_timers(session: Session, plans: dict[str, Plan], known: list[str], outcome: _Outcome) -> None:
@@ -221,10 +197,8 @@ def _sync_timers(session: Session, plans: dict[str, Plan], known: list[str], out
         {"incident_id": i, "kind": k, "due_at": due} for (i, k), due in desired.items() if i not in known_ids]
     changed: list[dict[str, Any]] = [{"incident_id": i, "kind": k, "due_at": due} for (i, k), due in desired.items()
                if i in known_ids and existing.get((i, k)) != due]
-    if fresh:
-        insert_many(session, _TIMERS, fresh)
-    if changed:
-        session.execute(_timer_upsert(session.get_bind().dialect.name), changed)
+    insert_many(session, _TIMERS, fresh)
+    insert_many(session, _TIMERS, changed, conflict=("incident_id", "kind"), set_columns=("due_at",))
     stored = fresh + changed
     outcome.stored(ESCALATE_STEP, (r["due_at"] for r in stored if r["kind"] == ESCALATE))
     outcome.stored(CLOCK_STEP, (r["due_at"] for r in stored if r["kind"] != ESCALATE))
@@ -256,10 +230,9 @@ def _sync_sends(
     # Sends of incidents this transaction opened cannot exist yet (their keys name the incident).
     fresh = [_send_row(s, now) for s in new if s.incident_id not in known_ids]
     again = [_send_row(s, now) for s in new if s.incident_id in known_ids]
-    if fresh:
-        insert_many(session, _SENDS, fresh)
-    if again:
-        session.execute(_send_insert(session.get_bind().dialect.name), again)
+    insert_many(session, _SENDS, fresh)
+    # ON CONFLICT (key) DO NOTHING: a send another transaction made first stays its.
+    insert_many(session, _SENDS, again, conflict=("key",))
     outcome.stored(NOTIFY_STEP, (s.due_at for s in new))
     outcome.repaired.update(i for _, i in cancel)
     outcome.repaired.update(s.incident_id for s in new)

@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from tocsin.db.base import table_of
+from tocsin.db.bulk import insert_many, update_many
 from tocsin.escalation.queries import policy_refs
 from tocsin.incidents.models import (
     Alert,
@@ -153,6 +154,8 @@ async def change_many(
     return records
 
 
+_INCIDENTS, _ASSIGNMENTS, _LOG_ENTRIES = table_of(Incident), table_of(IncidentAssignment), table_of(LogEntry)
+
 # The incident columns a claimed row carries: what ``state_of_row`` reads, and the service.
 STATE_COLUMNS = ("id", "status", "assignments", "acknowledgements", "escalation_level", "escalation_policy_id",
                  "urgency", "priority_id", "snoozed_until", "resolved_at", "merged_into_id", "updated_at",
@@ -191,13 +194,10 @@ async def change_rows(
         old = state_columns(before)
         changed = {k: v for k, v in state_columns(state).items() if k not in old or old[k] != v}
         if changed:
-            row = {f"b_{k}": v for k, v in changed.items()}
-            row["b_id"] = state.id
-            updates.setdefault(tuple(changed), []).append(row)
-    incidents = table_of(Incident)
-    for names, rows in updates.items():
-        await session.execute(update(incidents).where(incidents.c.id == bindparam("b_id"))
-                              .values({n: bindparam(f"b_{n}") for n in names}), rows)
+            changed["id"] = state.id
+            updates.setdefault(tuple(changed), []).append(changed)
+    for rows in updates.values():
+        await session.run_sync(update_many, _INCIDENTS, "id", rows)
     if records:
         await _write_decided(session, decided, records)
     return records
@@ -219,7 +219,7 @@ async def _write_decided(session: AsyncSession, decided: list[tuple[IncidentStat
         await session.execute(delete(IncidentAssignment)
                               .where(IncidentAssignment.incident_id.in_(sorted(s.id for s in reassigned))))
         if rows := [row for state in reassigned for row in assignment_rows(state)]:
-            await session.execute(insert(IncidentAssignment), rows)
+            await session.run_sync(insert_many, _ASSIGNMENTS, rows)
     resolved = {r.incident_id for r in records if isinstance(r, Resolved)}
     by_instant: dict[datetime, list[str]] = {}
     for state, _, act in decided:
@@ -236,8 +236,7 @@ async def _write_log_rows(session: AsyncSession, service_of: dict[str, str], rec
     """``write_log_entries`` for many incidents' records: one multi-row INSERT."""
     entries = log_entries(records, service_of.__getitem__, *await _labels(session, records))
     stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
-    if entries:
-        await session.execute(insert(table_of(LogEntry)), entries)
+    await session.run_sync(insert_many, _LOG_ENTRIES, entries)
     recorded(session).extend(records)
 
 
@@ -277,6 +276,5 @@ async def record_without_change(session: AsyncSession, service_of: Callable[[str
     names = {u: facts.name for u, facts in (await user_refs(session, users_named(listed))).items()}
     entries = log_entries(listed, service_of, names)
     stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
-    if entries:
-        await session.execute(insert(table_of(LogEntry)), entries)
+    await session.run_sync(insert_many, _LOG_ENTRIES, entries)
     recorded(session).extend(listed)

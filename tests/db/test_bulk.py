@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
 from tocsin.db.base import table_of
-from tocsin.engine.bulk import insert_many
+from tocsin.db.bulk import insert_many
 from tocsin.notifications.models import Notification
 
 AT = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)

@@ -1,0 +1,105 @@
+"""Many-row writes (INSERT, upsert, UPDATE by key) for the hot paths: the events processor's
+batches, the planner, the engine's escalation batches.
+
+On SQLite each is one ``executemany`` of plain SQL with the values converted here (see
+``insert_many``): SQLAlchemy's per-row parameter handling was most of the time of such writes.
+On PostgreSQL they are SQLAlchemy statements (asyncpg's executemany is cheap already)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Dialect, Table, bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+
+def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
+                conflict: tuple[str, ...] = (), set_columns: tuple[str, ...] = ()) -> None:
+    """INSERT many rows of ``table`` (every row with the same keys). SQLite (the events
+    processor's hot path): each distinct value of a converted column (times, JSON) is converted
+    once, by the column type's own bind processor, not once per row (a batch's rows share its
+    instant, its due times and each policy's frozen path), and the rows go to the driver's
+    executemany as they are: SQLAlchemy's per-row parameter handling was most of the planner's
+    time in a batch.
+
+    ``conflict``: the unique columns of an upsert, ``ON CONFLICT (conflict) DO NOTHING``, or
+    with ``set_columns`` ``DO UPDATE SET`` those columns to the new row's values."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "sqlite":
+        session.execute(_insert_statement(dialect.name, table, conflict, set_columns), rows)
+        return
+    names = list(rows[0])
+    quote = dialect.identifier_preparer.quote
+    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+                 f"VALUES ({', '.join('?' for _ in names)})")
+    if conflict:
+        statement += f" ON CONFLICT ({', '.join(quote(n) for n in conflict)}) "
+        statement += ("DO UPDATE SET " + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in set_columns)
+                      if set_columns else "DO NOTHING")
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
+
+
+def update_many(session: Session, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
+    """``UPDATE table SET ... WHERE key = ?`` for each row (every row with the same keys, ``key``
+    among them): one executemany."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    names = [n for n in rows[0] if n != key]
+    if dialect.name != "sqlite":
+        session.execute(update(table).where(table.c[key] == bindparam(f"b_{key}"))
+                        .values({n: bindparam(f"b_{n}") for n in names}),
+                        [{f"b_{k}": v for k, v in row.items()} for row in rows])
+        return
+    quote = dialect.identifier_preparer.quote
+    statement = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(n)} = ?' for n in names)} "
+                 f"WHERE {quote(key)} = ?")
+    ordered = [{n: row[n] for n in [*names, key]} for row in rows]
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, [*names, key], ordered))
+
+
+def _converted(dialect: Dialect, table: Table, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows' values in ``names`` order, each converted by its column type's bind processor."""
+    converting = [(i, _memo(process)) for i, n in enumerate(names)
+                  if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect))]
+    values = [list(row.values()) for row in rows]
+    for i, convert in converting:
+        for row_values in values:
+            if (value := row_values[i]) is not None:
+                row_values[i] = convert(value)
+    return [tuple(v) for v in values]
+
+
+@functools.cache
+def _insert_statement(dialect: str, table: Table, conflict: tuple[str, ...], set_columns: tuple[str, ...]) -> Any:
+    """The statement for PostgreSQL (built once: building one is not cheap)."""
+    if not conflict:
+        return insert(table)
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    if not set_columns:
+        return statement.on_conflict_do_nothing(index_elements=list(conflict))
+    return statement.on_conflict_do_update(index_elements=list(conflict),
+                                           set_={n: statement.excluded[n] for n in set_columns})
+
+
+def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` remembering its answers: times by value, JSON objects by identity."""
+    seen: dict[Any, Any] = {}
+    keep: list[Any] = []  # the objects remembered by identity stay alive, so their ids stay theirs
+
+    def convert(value: Any) -> Any:
+        key = value if isinstance(value, datetime | str | int) else id(value)
+        try:
+            return seen[key]
+        except KeyError:
+            keep.append(value)
+            seen[key] = found = process(value)
+            return found
+    return convert
