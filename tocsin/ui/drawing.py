@@ -13,6 +13,7 @@ are where the clock really reads midnight.
 from __future__ import annotations
 
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -27,6 +28,9 @@ PALETTE_SIZE = 8  # tocsin.css has one fill per index (light colours: dark text 
 MIN_TRACK_PX = {1: 560, 2: 840, 3: 1008, 4: 1120}
 CHAR_PX = 7.2  # a 12 px system-ui glyph, on average
 LABEL_PADDING_PX = 10
+# English names, as the rest of the UI (strftime follows the process's locale, and costs more)
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -111,11 +115,11 @@ class Tick:
 
     @property
     def label(self) -> str:
-        return f"{self.day:%a} {self.day.day}"
+        return f"{DAYS[self.day.weekday()]} {self.day.day}"
 
     @property
     def month(self) -> str:
-        return f"{self.day:%b %Y}"
+        return f"{MONTHS[self.day.month - 1]} {self.day.year}"
 
     @property
     def week_start(self) -> bool:
@@ -195,12 +199,14 @@ def final_row(f: Frame, final: Iterable[Shift], overrides: Sequence[Shift], now:
     A stretch an override put in place is an ``override`` block (overrides beat every layer, so
     whoever the final schedule names there is the override's person); the rest of a shift is a
     ``shift`` block; where nobody is on call, a ``gap`` block."""
-    cover = sorted((us(o.start), us(o.end)) for o in overrides if o.end > o.start)
+    cover = _union(sorted((us(o.start), us(o.end)) for o in overrides if o.end > o.start))
+    ends = [end for _, end in cover]
     blocks: list[Block] = []
     cursor, moment = f.lo, us(now)
     for shift in sorted(final, key=lambda s: (us(s.start), us(s.end))):
         # Cut the whole shift first, so each part's text gives its true start and end.
-        for part_lo, part_hi, kind in _split(us(shift.start), us(shift.end), cover):
+        lo_us, hi_us = us(shift.start), us(shift.end)
+        for part_lo, part_hi, kind in _split(lo_us, hi_us, cover, bisect_right(ends, lo_us)):
             lo, hi = max(part_lo, cursor), min(part_hi, f.hi)
             if lo >= hi:
                 continue
@@ -213,23 +219,29 @@ def final_row(f: Frame, final: Iterable[Shift], overrides: Sequence[Shift], now:
     return blocks
 
 
-def _split(lo: int, hi: int, cover: list[tuple[int, int]]) -> list[tuple[int, int, Kind]]:
-    """[lo, hi) cut into the parts inside ``cover`` (overrides, sorted) and those outside."""
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans joined where they overlap or touch (back-to-back overrides: one stretch)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _split(lo: int, hi: int, cover: list[tuple[int, int]], first: int) -> list[tuple[int, int, Kind]]:
+    """[lo, hi) cut into the parts inside ``cover`` (disjoint, sorted; ``first`` is the first
+    span ending after ``lo``) and those outside."""
     parts: list[tuple[int, int, Kind]] = []
     cursor = lo
-    for c_lo, c_hi in cover:
-        if c_hi <= cursor or c_lo >= hi:
-            continue
+    for c_lo, c_hi in cover[first:]:
+        if c_lo >= hi:
+            break
         if c_lo > cursor:
             parts.append((cursor, c_lo, "shift"))
-        end = min(c_hi, hi)
-        if parts and parts[-1][2] == "override" and parts[-1][1] >= max(c_lo, cursor):
-            parts[-1] = (parts[-1][0], end, "override")  # touching overrides: one stretch
-        else:
-            parts.append((max(c_lo, cursor), end, "override"))
-        cursor = end
-        if cursor >= hi:
-            break
+        cursor = min(c_hi, hi)
+        parts.append((max(c_lo, lo), cursor, "override"))
     if cursor < hi:
         parts.append((cursor, hi, "shift"))
     return parts
@@ -253,4 +265,4 @@ def label(text: str, width: float, weeks: int) -> str:
 def wall(at: datetime, zone: tzinfo) -> str:
     """``Mon 3 Mar 09:00`` on the viewer's clock."""
     local = at.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} {local.hour:02d}:{local.minute:02d}"

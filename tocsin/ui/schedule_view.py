@@ -109,12 +109,33 @@ def parse_window(params: Any, own_zone: str, now: datetime) -> Window:
 
 # --- one schedule drawn ---------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class Painted:
+    """A block as the template writes it: placed (percent, as text), styled, and in words."""
+
+    block: Block
+    x: str
+    width: str
+    css: str
+    text: str  # who, how, from, until: the block's title and accessible name
+    label: str  # what fits inside it
+
+
 @dataclass
 class Lane:
     key: str  # "final", "overrides", or a layer's id
     title: str
     blocks: list[Block]
     note: str = ""
+    painted: list[Painted] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A day (or quarter-day) line of the drawing, placed as text."""
+
+    x: str
+    tick: Tick
 
 
 @dataclass
@@ -124,10 +145,9 @@ class ScheduleView:
     frame: Frame
     lanes: list[Lane]
     names: dict[str, str]
-    ticks: list[Tick]
-    hours: list[Tick]
-    now_x: float | None
-    current: Block | None  # the final schedule's block at now (inside the window)
+    days: list[Mark]
+    hours: list[Mark]
+    now_x: str | None
     on_call_now: Shift | None  # the final schedule's shift at now, wherever the window is
     today: date  # on the viewer's clock
     too_dense: bool = False
@@ -135,23 +155,6 @@ class ScheduleView:
 
     def when(self, at: datetime) -> str:
         return drawing.wall(at, self.window.zone)
-
-    def who(self, block: Block) -> str:
-        return "Nobody" if block.user_id is None else self.names.get(block.user_id, block.user_id)
-
-    def describe(self, block: Block) -> str:
-        """A block's text for people and screen readers: who, how, from, until."""
-        how = {"override": " (override)", "gap": " on call: a gap", "shift": ""}[block.kind]
-        now = ", on call now" if block.current else ""
-        return (f"{self.who(block)}{how}, from {self.when(block.shift_start)} "
-                f"until {self.when(block.shift_end)}{now}")
-
-    def label(self, block: Block) -> str:
-        text = "Nobody" if block.user_id is None else self.who(block)
-        return drawing.label(text, block.width, self.frame.weeks)
-
-    def colour(self, block: Block) -> str:
-        return "gap" if block.user_id is None else f"c{drawing.colour(block.user_id)}"
 
     def link(self, first_day: date | None = None) -> str:
         return self.window.link(self.schedule.id, first_day)
@@ -162,7 +165,32 @@ class ScheduleView:
 
     @staticmethod
     def day(value: date) -> str:
-        return f"{value:%a} {value.day} {value:%b %Y}"
+        return f"{drawing.DAYS[value.weekday()]} {value.day} {drawing.MONTHS[value.month - 1]} {value.year}"
+
+
+HOW = {"override": " (override)", "gap": " on call: a gap", "shift": ""}
+
+
+def paint(lanes: list[Lane], names: dict[str, str], f: Frame) -> None:
+    """Each lane's blocks as the template writes them. Done here, once per block (the template
+    would format every instant twice), with each distinct instant formatted once."""
+    walls: dict[datetime, str] = {}
+
+    def wall(at: datetime) -> str:
+        found = walls.get(at)
+        if found is None:
+            found = walls[at] = drawing.wall(at, f.zone)
+        return found
+
+    for lane in lanes:
+        for b in lane.blocks:
+            who = "Nobody" if b.user_id is None else names.get(b.user_id, b.user_id)
+            colour = "gap" if b.user_id is None else f"c{drawing.colour(b.user_id)}"
+            text = (f"{who}{HOW[b.kind]}, from {wall(b.shift_start)} until {wall(b.shift_end)}"
+                    f"{', on call now' if b.current else ''}")
+            lane.painted.append(Painted(b, f"{b.x:.4f}", f"{b.width:.4f}",
+                                        f"block kind-{b.kind} {colour}{' current' if b.current else ''}", text,
+                                        drawing.label(who, b.width, f.weeks)))
 
 
 def _shifts(entries: Any) -> list[Shift]:
@@ -189,7 +217,6 @@ async def schedule_view(session: AsyncSession, schedule_id: str, window: Window,
     overrides = await logic.overrides_in(session, schedule_id, f.since - OVERFLOW_HORIZON, f.until + OVERFLOW_HORIZON)
     lanes: list[Lane] = []
     too_dense = False
-    on_call_now: Shift | None = None
     try:
         # overflow: shifts crossing the window's edges come whole, so each block says its true start and end
         rendering = render(versions, overrides, schedule.time_zone, f.since, f.until, True)
@@ -208,13 +235,19 @@ async def schedule_view(session: AsyncSession, schedule_id: str, window: Window,
             if kept or blocks:
                 lanes.append(Lane(layer_id, name, blocks, "" if kept else "removed"))
         ids = {b.user_id for lane in lanes for b in lane.blocks if b.user_id}
-    live = await on_call_sources(session, [schedule_id], now, now)
-    if schedule_id in live and (entry := shift_at(live[schedule_id], now)) is not None:
-        on_call_now = Shift(entry.start, entry.end, entry.user)
-        ids.add(entry.user)
+    if rendering is not None and f.contains(now):  # the rendering's whole shifts hold the one at now
+        found = next((e for e in rendering.result.final if e.start <= now < e.end), None)
+        on_call_now = Shift(found.start, found.end, found.user) if found else None
+    else:
+        live = await on_call_sources(session, [schedule_id], now, now)
+        entry = shift_at(live[schedule_id], now) if schedule_id in live else None
+        on_call_now = Shift(entry.start, entry.end, entry.user) if entry else None
+    if on_call_now is not None:
+        ids.add(on_call_now.user_id)
     names = {uid: u.name for uid, u in (await logic.users_by_id(session, ids)).items()}
-    current = next((b for b in lanes[0].blocks if b.current), None) if lanes else None
+    paint(lanes, names, f)
     return ScheduleView(
-        schedule, window, f, lanes, names, drawing.day_ticks(f), drawing.hour_ticks(f) if f.weeks == 1 else [],
-        f.x(now) if f.contains(now) else None, current, on_call_now, now.astimezone(window.zone).date(), too_dense,
+        schedule, window, f, lanes, names, [Mark(f"{t.x:.4f}", t) for t in drawing.day_ticks(f)],
+        [Mark(f"{t.x:.4f}", t) for t in drawing.hour_ticks(f)] if f.weeks == 1 else [],
+        f"{f.x(now):.4f}" if f.contains(now) else None, on_call_now, now.astimezone(window.zone).date(), too_dense,
         await live_user_names(session) if with_people else [])
