@@ -111,6 +111,7 @@ async def test_an_override_made_on_the_page_is_drawn_and_audited(harness: Harnes
         for changes, words in (({"end": "2030-01-01T13:00"}, "end must be after start"),
                                ({"user": "PNOSUCHUSER123"}, "the person PNOSUCHUSER123 not found"),
                                ({"start": "soon"}, "The start is not a date and time"),
+                               ({"end": "9999-01-01T00:00"}, "The end: must be between the years 1900 and 9000"),
                                ({"user": ""}, "Choose who takes the override")):
             r = await c.post(f"/ui/schedules/{world['schedule']}/overrides", data={**form, **changes})
             assert r.status_code == 400 and words in r.text and 'role="alert"' in r.text, (changes, r.text[-3000:])

@@ -90,7 +90,7 @@ def _override(form: dict[str, str], window: Window) -> OverrideIn:
     try:
         return OverrideIn.model_validate(fields)
     except ValidationError as exc:
-        raise InvalidInput(errors=[f"The {'.'.join(map(str, e['loc']))} {e['msg'].lower()}"
+        raise InvalidInput(errors=[f"The {'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
                                    for e in exc.errors()]) from None
 
 
