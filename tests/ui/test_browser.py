@@ -3,7 +3,8 @@
 Scenarios of issue 11: sign in; an event sent through the Events API appears on an open
 incidents page within 2 s without reload; an acknowledgement in one browser shows live in
 another; the timeline shows the email sent to the SMTP server; acknowledging with the keyboard
-only; no horizontal scroll at phone width; no serious or critical axe-core violations on any page.
+only; no horizontal scroll at phone width; no serious or critical axe-core violations on any page;
+an override created from a schedule's page shows in its drawing.
 """
 
 from __future__ import annotations
@@ -34,7 +35,35 @@ def more_pages(server: Server) -> list[tuple[str, str]]:
     """Pages checked at phone width and with axe-core besides the incident pages: (path, name)."""
     service = server.rest("GET", "/services").json()["services"][0]["id"]
     return [("/ui/oncall", "oncall"), ("/ui/services", "services"), (f"/ui/services/{service}", "service"),
-            ("/ui/people/me", "person")]
+            ("/ui/people/me", "person"), ("/ui/schedules", "schedules"),
+            (f"/ui/schedules/{schedule_id(server)}?weeks=4", "schedule")]
+
+
+def schedule_id(server: Server) -> str:
+    """"Primary" (made on first use): the admin and Dee rotate weekly; Dee's business-hours layer
+    beats it on weekdays (its nights are gaps in that layer only); a night layer leaves gaps."""
+    found = server.rest("GET", "/schedules", params={"query": "Primary"}).json()["schedules"]
+    if found:
+        return str(found[0]["id"])
+    admin = server.rest("GET", "/users", params={"query": server.admin_email}).json()["users"][0]["id"]
+    r = server.rest("POST", "/users", json={"user": {"type": "user", "name": "Dee Okafor", "email": "dee@example.com",
+                                                     "role": "user"}})
+    assert r.status_code == 201, r.text
+    dee = r.json()["user"]["id"]
+
+    def layer(name: str, users: list[str], turn: int, **extra: Any) -> dict[str, Any]:
+        return {"name": name, "start": "2024-01-01T00:00:00Z", "rotation_virtual_start": "2024-01-01T00:00:00Z",
+                "rotation_turn_length_seconds": turn,
+                "users": [{"user": {"id": u, "type": "user_reference"}} for u in users], **extra}
+    daytime = [{"type": "weekly_restriction", "start_day_of_week": day, "start_time_of_day": "09:00:00",
+                "duration_seconds": 8 * 3600} for day in range(1, 6)]
+    body = {"schedule": {"name": "Primary", "time_zone": "Europe/Paris", "schedule_layers": [
+        layer("Weekly", [admin, dee], 7 * 86_400, restrictions=[
+            {"type": "daily_restriction", "start_time_of_day": "07:00:00", "duration_seconds": 20 * 3600}]),
+        layer("Business hours", [dee, admin], 86_400, restrictions=daytime)]}}
+    r = server.rest("POST", "/schedules", json=body)
+    assert r.status_code == 201, r.text
+    return str(r.json()["schedule"]["id"])
 
 
 def _incident_id(server: Server, dedup_key: str) -> str:
@@ -213,4 +242,34 @@ def test_everything_works_without_javascript(server: Server, chromium: Any) -> N
     page.get_by_role("button", name="Resolve").click()
     page.wait_for_selector("text=Fixed without scripts")
     assert "Resolved" in page.locator("[data-field=status]").inner_text()
+    context.close()
+
+
+def test_create_an_override_and_see_the_drawing_change(server: Server, chromium: Any) -> None:
+    schedule = schedule_id(server)
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, server)
+    page.get_by_role("link", name="Schedules").click()
+    page.wait_for_selector(f"[data-schedule='{schedule}']")
+    screenshot(page, "schedules-desktop")
+    page.get_by_role("link", name="Primary").click()
+    page.wait_for_selector("[data-lane=final]")
+    assert page.locator("[data-lane=overrides] g.block").count() == 0
+    before = page.locator("[data-lane=final]").inner_html()
+    # The form starts at the next whole hour on the viewer's clock, for four hours: choose who.
+    page.get_by_label("Who is on call instead").select_option(label="Dee Okafor")
+    page.get_by_role("button", name="Create override").click()
+    page.wait_for_selector("text=Override created")
+    override = page.locator("[data-lane=overrides] g.block")
+    assert override.count() == 1 and "Dee Okafor (override), from " in str(override.get_attribute("aria-label"))
+    final = page.locator("[data-lane=final] g.block[data-kind=override]")
+    assert final.count() == 1 and final.get_attribute("data-user") == override.get_attribute("data-user")
+    assert page.locator("[data-lane=final]").inner_html() != before
+    screenshot(page, "schedule-desktop")
+    # Paging on and back is plain links: the override is still drawn where it was.
+    page.get_by_role("link", name="Next 2 weeks").click()
+    assert page.locator("[data-lane=overrides] g.block").count() == 0
+    page.get_by_role("link", name="Previous 2 weeks").click()
+    assert page.locator("[data-lane=overrides] g.block").count() == 1
     context.close()

@@ -28,6 +28,7 @@ __all__ = [
     "OnCallSource",
     "existing_schedule_ids",
     "gaps_between",
+    "live_schedules",
     "on_call_sources",
     "schedule_refs",
     "shift_at",
@@ -45,6 +46,13 @@ async def existing_schedule_ids(session: AsyncSession, ids: Iterable[str]) -> se
         select(Schedule.id).where(Schedule.id.in_(wanted), Schedule.deleted_at.is_(None))
     )
     return set(rows.scalars())
+
+
+async def live_schedules(session: AsyncSession) -> list[Schedule]:
+    """Every schedule not deleted, by name (the web UI's list)."""
+    rows = await session.execute(select(Schedule).where(Schedule.deleted_at.is_(None))
+                                 .order_by(Schedule.name, Schedule.id))
+    return list(rows.scalars())
 
 
 async def schedule_refs(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
