@@ -61,7 +61,7 @@ class Process:
         self.proc = proc
         self.lines: list[str] = []
 
-    async def until_logged(self, text: str, within: float = 10.0) -> None:
+    async def until_logged(self, text: str, within: float = 30.0) -> None:
         assert self.proc.stderr is not None
         async with asyncio.timeout(within):
             while not any(text in line for line in self.lines):
@@ -69,7 +69,7 @@ class Process:
                 assert line, f"exited before logging {text!r}: {self.lines}"
                 self.lines.append(line.decode())
 
-    async def ended(self, within: float = 10.0) -> int:
+    async def ended(self, within: float = 30.0) -> int:  # generous: a loaded CI box starts Python slowly
         assert self.proc.stderr is not None
         async with asyncio.timeout(within):
             rest = await self.proc.stderr.read()

@@ -46,21 +46,23 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
     session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
 
 
-def update_many(session: Session, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
+def update_many(session: Session, table: Table, key: str, rows: list[dict[str, Any]], *,
+                increment: tuple[str, ...] = ()) -> None:
     """``UPDATE table SET ... WHERE key = ?`` for each row (every row with the same keys, ``key``
-    among them): one executemany."""
+    among them): one executemany. ``increment``: columns each row adds one to."""
     if not rows:
         return
     dialect = session.get_bind().dialect
     names = [n for n in rows[0] if n != key]
     if dialect.name != "sqlite":
-        session.execute(update(table).where(table.c[key] == bindparam(f"b_{key}"))
-                        .values({n: bindparam(f"b_{n}") for n in names}),
+        values: dict[str, Any] = {n: bindparam(f"b_{n}") for n in names}
+        values.update({n: table.c[n] + 1 for n in increment})
+        session.execute(update(table).where(table.c[key] == bindparam(f"b_{key}")).values(values),
                         [{f"b_{k}": v for k, v in row.items()} for row in rows])
         return
     quote = dialect.identifier_preparer.quote
-    statement = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(n)} = ?' for n in names)} "
-                 f"WHERE {quote(key)} = ?")
+    sets = [f"{quote(n)} = ?" for n in names] + [f"{quote(n)} = {quote(n)} + 1" for n in increment]
+    statement = f"UPDATE {quote(table.name)} SET {', '.join(sets)} WHERE {quote(key)} = ?"
     ordered = [{n: row[n] for n in [*names, key]} for row in rows]
     session.connection().exec_driver_sql(statement, _converted(dialect, table, [*names, key], ordered))
 

@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
+from tocsin.db.bulk import update_many
 from tocsin.db.session import Database
 from tocsin.engine.notify_facts import (
     BatchFacts,
@@ -44,8 +45,8 @@ from tocsin.engine.notify_facts import (
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
 from tocsin.engine.step import NOTIFY_STEP, StepResult
 from tocsin.incidents.models import Incident
-from tocsin.incidents.transition_records import Act, Notify, Record
-from tocsin.incidents.transition_writer import record_without_change, snapshot, user_ref
+from tocsin.incidents.transition_records import Act, IncidentState, Notify, Record
+from tocsin.incidents.transition_writer import record_without_change, user_ref
 from tocsin.incidents.transitions import decide
 from tocsin.notifications.bundles import bundle_message
 from tocsin.notifications.channel import ChannelSet, Message
@@ -83,6 +84,7 @@ NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHON
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
 _WRITTEN = ["status", "updated_at", "last_error", "attempts", "provider_response", "sent_at", "due_at", "detail"]
+_NOTIFICATIONS = table_of(Notification)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +316,7 @@ class NotifyStep:
         insert of the ``notify_log_entry`` rows of the final outcomes of incident pages.
         ``statuses``: each row's status now (a row gone from ``statuses`` is skipped)."""
         at = self.now()
-        by_shape: dict[tuple[bool, bool, bool, bool], list[dict[str, Any]]] = {}
+        by_shape: dict[tuple[object, ...], list[dict[str, Any]]] = {}  # (attempted, columns): one UPDATE
         notified: list[Record] = []
         for row, outcome in zip(rows, outcomes, strict=True):
             status = statuses.get(row.id)
@@ -323,27 +325,23 @@ class NotifyStep:
             if status != PENDING and not (outcome.attempted and outcome.status in (SENT, FAILED)):
                 continue  # cancelled while we decided (SQLite); a send that happened is still recorded
             bundled = outcome.attempted and outcome.bundle is not None
-            shape = (outcome.attempted, outcome.status == SENT, outcome.due_at is not None, bundled)
-            by_shape.setdefault(shape, []).append({
-                "b_id": row.id, "b_status": outcome.status, "b_error": outcome.error,
-                "b_response": outcome.response, "b_due": outcome.due_at,
-                **({"b_detail": {"bundle": outcome.bundle}} if bundled else {})})
+            values: dict[str, Any] = {"id": row.id, "status": outcome.status, "updated_at": at,
+                                      "last_error": outcome.error}
+            if outcome.attempted:
+                values["provider_response"] = outcome.response
+            if outcome.status == SENT:
+                values["sent_at"] = at
+            if outcome.due_at is not None:
+                values["due_at"] = outcome.due_at
+            if bundled:  # which bundle a reply by SMS or phone acts on (tocsin.engine.actions)
+                values["detail"] = {"bundle": outcome.bundle}
+            by_shape.setdefault((outcome.attempted, *values), []).append(values)
             incident = incidents.get(row.incident_id or "")
             if row.kind == INCIDENT and outcome.status in LOG_STATUS and incident is not None:
                 notified.extend(self._notified(incident, row, LOG_STATUS[outcome.status], at))
-        table = table_of(Notification)
-        for (attempted, sent, retry, bundled), params in by_shape.items():
-            values: dict[str, Any] = {"status": bindparam("b_status"), "updated_at": at,
-                                      "last_error": bindparam("b_error")}
-            if attempted:
-                values.update(attempts=table.c.attempts + 1, provider_response=bindparam("b_response"))
-            if sent:
-                values["sent_at"] = at
-            if retry:
-                values["due_at"] = bindparam("b_due")
-            if bundled:  # which bundle a reply by SMS or phone acts on (tocsin.engine.actions)
-                values["detail"] = bindparam("b_detail", type_=table.c.detail.type)
-            await session.execute(update(table).where(table.c.id == bindparam("b_id")).values(values), params)
+        for (attempted, *_), shaped in by_shape.items():
+            await session.run_sync(update_many, _NOTIFICATIONS, "id", shaped,
+                                   increment=("attempts",) if attempted else ())
         # Rows claimed in this session (PostgreSQL) would still show what they were to anyone reading
         # them through the ORM before commit (the before-commit hooks): let the UPDATEs show instead.
         for row in rows:
@@ -363,4 +361,6 @@ class NotifyStep:
         notification = {"type": kind, "status": status, "address": row.address}
         act = Act(at=at, agent=user_ref(row.user_id),
                   channel={"type": "auto", "notification": notification, "user": user_ref(row.user_id)})
-        return decide(snapshot(incident), Notify(row.user_id, kind, row.address, status), act)
+        # Only the incident's id matters to a send's record: no snapshot of the whole row.
+        return decide(IncidentState(id=incident.id, status=incident.status),
+                      Notify(row.user_id, kind, row.address, status), act)
