@@ -67,6 +67,7 @@ from tocsin.ui.app import build_ui, is_ui_path
 from tocsin.ui.feed import Broadcaster, FeedListener
 from tocsin.users.routes import router as users_router
 from tocsin.webhooks.outbox import emit_transaction
+from tocsin.webhooks.relays import service_deleted
 from tocsin.webhooks.retention import prune_deliveries
 from tocsin.webhooks.routes import router as webhooks_router
 
@@ -132,6 +133,9 @@ class Tocsin:
             forget_routing_key=self.directory.forget,
             plan_pending_work=plan,
             allow_lists_changed=self.allow_lists.install,
+            # Webhooks sit above services: a deleted service's forwarders, chat webhooks and
+            # service-filtered subscriptions are dealt with through this seam.
+            service_deleted=service_deleted,
         ), clock=clock_for(settings.clock_rate, settings.clock_epoch_real))
         # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
         # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.
