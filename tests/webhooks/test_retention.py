@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from tests.conftest import Harness
+from tests.helpers import statements_run
 from tests.maintenance.helpers import T0, freeze
 from tests.webhooks.helpers import subscribe
 from tocsin.webhooks.models import (
@@ -101,26 +102,13 @@ async def test_batches_are_bounded_set_based_and_never_cut_into_the_failure_wind
         await finish(h, delivery_id, FAILED, T0 - 2 * DAY, 2)
     await finish(h, inside_window, FAILED, T0 - timedelta(hours=11), 1)
 
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    engines = h.tocsin.db.sync_engines()
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", seen)
     deleted: list[int] = []
-    try:
-        while True:
+    with statements_run(h.tocsin.db) as statements:
+        while not deleted or deleted[-1] == 2:
             async with h.tocsin.db.transaction() as session:
                 # An hour's horizon is clamped to the failure-rate window (12 hours).
-                n = await session.run_sync(lambda s: prune_deliveries(s, T0, 2, horizon=timedelta(hours=1)))
-            deleted.append(n)
-            if n < 2:
-                break
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", seen)
+                deleted.append(await session.run_sync(
+                    lambda s: prune_deliveries(s, T0, 2, horizon=timedelta(hours=1))))
     assert deleted == [2, 2, 1]
     deletes = [s for s in statements if s.lstrip().upper().startswith("DELETE")]
     assert len(deletes) == 3 * 3  # attempts, deliveries, events: per batch, not per row
