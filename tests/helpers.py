@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -51,3 +53,24 @@ async def audit_trail(harness: Any, root_id: str) -> list[tuple[str, str, str]]:
             select(AuditRecord.action, AuditRecord.root_type, AuditRecord.actor_id)
             .where(AuditRecord.root_id == root_id).order_by(AuditRecord.execution_time, AuditRecord.id))
         return sorted((a, t, i) for a, t, i in rows)
+
+
+@contextlib.contextmanager
+def statements_run(db: Any) -> Iterator[list[str]]:
+    """Every SQL statement any of the database's engines runs meanwhile (SQLite's writer and
+    reader threads have engines of their own)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engines = db.sync_engines()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)

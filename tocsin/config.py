@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     webhook_allowed_networks: Networks = ()
     # The source addresses outbound deliveries come from, published at GET /webhook_ips.
     webhook_ips: Addresses = ()
+    # Days finished outbound deliveries (webhooks, forwarders, chat) are kept, with their attempts
+    # and events, before the retention sweep deletes them (tocsin.webhooks.retention). At least one
+    # day, so the 12-hour failure-rate window is always whole.
+    webhook_retention_days: int = Field(default=30, ge=1, le=3650)
     # Reverse proxies whose X-Forwarded-For is believed: the client address is the right-most
     # X-Forwarded-For entry that is not one of them. Never believed from anyone else.
     trusted_proxies: Networks = ()

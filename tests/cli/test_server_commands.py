@@ -15,10 +15,11 @@ def test_every_command_is_there() -> None:
     assert isinstance(command, typer.main.TyperGroup)
     assert {"init", "serve", "engine", "run", "api-key", "oauth-client", "login", "logout", "profile", "incident",
             "oncall", "schedule", "event", "route", "api", "admin", "service", "policy", "user", "team",
-            "webhook"} <= set(command.commands)
+            "webhook", "forwarder", "chat-webhook"} <= set(command.commands)
     admin = command.commands["admin"]
     assert isinstance(admin, typer.main.TyperGroup)
-    assert set(admin.commands) == {"service", "policy", "user", "team", "api-key", "oauth-client", "webhook"}
+    assert set(admin.commands) == {"service", "policy", "user", "team", "api-key", "oauth-client", "webhook",
+                                   "forwarder", "chat-webhook"}
     incident = command.commands["incident"]
     assert isinstance(incident, typer.main.TyperGroup)
     assert {"list", "show", "ack", "resolve", "note", "reassign", "snooze", "merge"} <= set(incident.commands)

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from tocsin.config_as_code import to_api
-from tocsin.config_as_code.from_api import Source, document
+from tocsin.config_as_code.canonical import normalise
+from tocsin.config_as_code.document import DocumentError, strip_private
+from tocsin.config_as_code.env_refs import MissingVariable
+from tocsin.config_as_code.from_api import document
+from tocsin.config_as_code.plan import plan
+from tocsin.config_as_code.source import Source
 from tocsin.config_as_code.to_api import Ids
 
 USER = {"id": "PU1", "email": "Ada@Example.com", "name": "Ada", "role": "admin", "time_zone": "Europe/London",
@@ -73,3 +78,43 @@ def test_bodies_resolve_names_to_ids_and_keep_a_chosen_key() -> None:
     with pytest.raises(to_api.Unresolved, match="schedule 'Missing' does not exist on the target"):
         to_api.policy_body({"name": "P", "rules": [{"escalation_delay_in_minutes": 5,
                                                      "targets": [{"schedule": "Missing"}]}]}, ids)
+
+
+def test_secrets_are_written_as_environment_references_planned_once_and_read_when_created() -> None:
+    forwarder = {"id": "PF1", "type": "forwarder", "service": {"id": "PS1"}, "description": "Central PD",
+                 "url": "https://events.pagerduty.com/v2/enqueue", "integration_key": "-- redacted --",
+                 "events": ["trigger", "resolve"], "urgencies": None, "active": True}
+    chat = {"id": "PW1", "type": "chat_webhook", "service": {"id": "PS1"}, "description": "#ops",
+            "url": "https://hooks.example/-- redacted --", "events": ["trigger"], "urgencies": ["high"],
+            "active": False, "acting_user": {"id": "PU1", "type": "user_reference"}}
+    nameless = {**chat, "id": "PW2", "description": ""}
+    webhook = {"id": "PH1", "delivery_method": {"url": "https://hooks.example/pd", "custom_headers": [
+        {"name": "Authorization", "value": "-- redacted --"}]}, "events": ["incident.triggered"],
+        "filter": {"type": "account_reference"}, "description": "Bridge", "active": True}
+    doc, notes = document(Source(users=[USER], policies=[POLICY], services=[SERVICE], webhooks=[webhook],
+                                 forwarders=[forwarder], chat_webhooks=[chat, nameless]))
+    [fwd] = doc["forwarders"]
+    assert fwd["integration_key"] == {"env": "TOCSIN_FORWARDER_CHECKOUT_CENTRAL_PD_KEY"}
+    assert (fwd["service"], fwd["events"], fwd["urgencies"]) == ("checkout", ["resolve", "trigger"], [])
+    [room] = doc["chat_webhooks"]  # the one without a description cannot be named: noted
+    assert room["url"] == {"env": "TOCSIN_CHAT_WEBHOOK_CHECKOUT_OPS_URL"} and room["acting_user"] == "ada@example.com"
+    assert any(n.kind == "chat webhook" and "no description" in n.reason for n in notes)
+    [sub] = doc["webhook_subscriptions"]
+    assert sub["custom_headers"] == [{"name": "Authorization",
+                                      "value": {"env": "TOCSIN_WEBHOOK_BRIDGE_AUTHORIZATION"}}]
+    assert "redacted" not in str(doc)
+
+    # Never compared: another variable name (or another value behind it) plans no change.
+    moved = {**fwd, "integration_key": {"env": "ELSEWHERE"}}
+    assert plan({"version": 1, "forwarders": [moved]}, doc).changes == ()
+    ids = Ids()
+    ids.set("users", "ada@example.com", "PU9")
+    env = {"TOCSIN_FORWARDER_CHECKOUT_CENTRAL_PD_KEY": "k" * 32, "TOCSIN_CHAT_WEBHOOK_CHECKOUT_OPS_URL": "https://x/T"}
+    made = to_api.relay_body("forwarders", fwd, ids, env=env)["forwarder"]
+    assert made["integration_key"] == "k" * 32 and made["urgencies"] is None
+    assert to_api.relay_body("chat_webhooks", room, ids, env=env)["chat_webhook"]["acting_user_id"] == "PU9"
+    assert "url" not in to_api.relay_body("chat_webhooks", room, ids, {"events"})["chat_webhook"]  # an update
+    with pytest.raises(MissingVariable, match="TOCSIN_WEBHOOK_BRIDGE_AUTHORIZATION is not set"):
+        to_api.webhook_body(sub, ids, env=env)
+    with pytest.raises(DocumentError, match="a secret is not written in a document"):
+        normalise({"forwarders": [{**strip_private(fwd), "integration_key": "k" * 32}]})

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tocsin.config_as_code.canonical import normalise
 from tocsin.config_as_code.document import (
     BY_NAME,
     INTEGRATIONS,
@@ -20,7 +21,6 @@ from tocsin.config_as_code.document import (
     Document,
     DocumentError,
     key_of,
-    normalise,
 )
 from tocsin.config_as_code.plan import Change, FieldChange, match_items, plan, render
 

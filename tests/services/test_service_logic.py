@@ -26,7 +26,7 @@ async def test_service_and_integration_changes_through_logic_are_audited(harness
         await logic.update_integration(session, service.id, integration.id, IntegrationFields(name="Hook 2"),
                                        ACTOR, NOW)
         await logic.delete_integration(session, service.id, integration.id, ACTOR, NOW)
-        await logic.delete_service(session, service.id, ACTOR, NOW)
+        await logic.delete_service(session, service.id, ACTOR, NOW, harness.tocsin.runtime.wiring)
     trail = await audit_trail(harness, service.id)
     # An integration's records are filed under its service.
     assert trail == sorted([("create", "service", "PENGINE"), ("update", "service", "PENGINE"),

@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -67,6 +67,8 @@ from tocsin.ui.app import build_ui, is_ui_path
 from tocsin.ui.feed import Broadcaster, FeedListener
 from tocsin.users.routes import router as users_router
 from tocsin.webhooks.outbox import emit_transaction
+from tocsin.webhooks.relays import service_deleted
+from tocsin.webhooks.retention import prune_deliveries
 from tocsin.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -101,8 +103,10 @@ class Tocsin:
             return self.runtime.clock.now()
 
         self.worker = InboxWorker(self.db, now=now)
-        # Deletes change events and suppressed triggers past retention; runs beside the worker.
-        self.retention = RetentionSweeper(self.db, now=now)
+        # Deletes change events, suppressed triggers and finished outbound deliveries past retention;
+        # runs beside the worker.
+        self.retention = RetentionSweeper(self.db, now=now, pruners=(functools.partial(
+            prune_deliveries, horizon=timedelta(days=settings.webhook_retention_days)),))
         self.directory = IntegrationDirectory(self.db)
         self.committer = GroupCommitter(self.db, on_commit=self.worker.wake)
         self.events = EventsEndpoint(
@@ -129,6 +133,9 @@ class Tocsin:
             forget_routing_key=self.directory.forget,
             plan_pending_work=plan,
             allow_lists_changed=self.allow_lists.install,
+            # Webhooks sit above services: a deleted service's forwarders, chat webhooks and
+            # service-filtered subscriptions are dealt with through this seam.
+            service_deleted=service_deleted,
         ), clock=clock_for(settings.clock_rate, settings.clock_epoch_real))
         # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
         # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.

@@ -20,9 +20,10 @@ from tocsin.config_as_code import from_api, reader, yamlio
 from tocsin.config_as_code.applier import Applier
 from tocsin.config_as_code.document import BY_NAME, Document, DocumentError
 from tocsin.config_as_code.plan import plan
+from tocsin.config_as_code.source import Note
 
 
-def read_account(cli: Cli) -> tuple[Document, list[from_api.Note]]:
+def read_account(cli: Cli) -> tuple[Document, list[Note]]:
     """The profile's account as a document (with ids), a progress bar while it is read."""
     with cli.out.progress(len(reader.PARTS), "Reading the configuration") as advance:
         seen: list[str] = []
@@ -48,7 +49,7 @@ def _sections(only: list[str] | None) -> set[str] | None:
 
 Only = Annotated[list[str] | None, typer.Option(
     "--only", help="Only this section (repeatable): users, teams, schedules, escalation_policies, services, "
-                   "webhook_subscriptions, maintenance_windows.", show_default=False)]
+                   "webhook_subscriptions, forwarders, chat_webhooks, maintenance_windows.", show_default=False)]
 
 
 @handled
@@ -59,8 +60,9 @@ def export(
     profile: options.ProfileName = None,
 ) -> None:
     """Print the whole configuration (users, teams, schedules, escalation policies, services with
-    their integrations, webhook subscriptions, open maintenance windows) as YAML: `tocsin export >
-    tocsin.yaml`. Objects refer to each other by name, so the file can live in git."""
+    their integrations, webhook subscriptions, forwarders, chat webhooks, open maintenance windows)
+    as YAML: `tocsin export > tocsin.yaml`. Objects refer to each other by name, so the file can
+    live in git; secrets are never written: {env: NAME} names the variable `apply` reads."""
     cli = open_cli(profile)
     document, notes = read_account(cli)
     wanted = _sections(only)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from tocsin.cli import admin, configuration, event, importer, incident, login, oncall, raw, route, schedule, server
+from tocsin.cli import (
+    admin,
+    configuration,
+    destinations,
+    event,
+    importer,
+    incident,
+    login,
+    oncall,
+    raw,
+    route,
+    schedule,
+    server,
+)
 from tocsin.ui.commands import register as register_ui_commands
 
 app = typer.Typer(
@@ -33,11 +46,16 @@ app.add_typer(importer.app, name="import")
 # Administration: every resource under `tocsin admin`; the everyday ones also at the top level.
 # `tocsin api-key` / `oauth-client` at the top level are the server-side commands (database).
 admin_app = typer.Typer(help="Administration through the REST API: services, escalation policies, users, "
-                             "teams, API keys, OAuth clients, webhook subscriptions.", no_args_is_help=True)
+                             "teams, API keys, OAuth clients, webhook subscriptions, a service's forwarders "
+                             "and chat webhooks.", no_args_is_help=True)
 # Web UI accounts join `tocsin user`: set-password and invite work on the local database.
 register_ui_commands(admin.APPS["user"])
-for command, sub_app in admin.APPS.items():
+# Webhook subscriptions' enable and ping live beside the forwarders' and chat webhooks' commands.
+destinations.register_webhook_commands(admin.APPS["webhook"])
+for command, sub_app in {**admin.APPS, **destinations.APPS}.items():
     admin_app.add_typer(sub_app, name=command)
 app.add_typer(admin_app, name="admin")
 for command in ("service", "policy", "user", "team", "webhook"):
     app.add_typer(admin.APPS[command], name=command)
+for command, sub_app in destinations.APPS.items():
+    app.add_typer(sub_app, name=command)

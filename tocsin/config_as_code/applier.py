@@ -13,7 +13,8 @@ it was edited on the target yet.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from tocsin.config_as_code.document import (
     Entry,
     key_of,
 )
+from tocsin.config_as_code.env_refs import MissingVariable
 from tocsin.config_as_code.from_api import user_entry
 from tocsin.config_as_code.plan import Change, FieldChange, item_changes
 from tocsin.config_as_code.to_api import Ids, Unresolved
@@ -74,11 +76,13 @@ def ids_of(current: Document, now: datetime | None = None) -> Ids:
 
 
 class Applier:
-    def __init__(self, rest: RestClient, current: Document, *, now: datetime, additive: bool = False) -> None:
+    def __init__(self, rest: RestClient, current: Document, *, now: datetime, additive: bool = False,
+                 env: Mapping[str, str] | None = None) -> None:
         self.rest = rest
         self.ids = ids_of(current, now)
         self.now = now
         self.additive = additive
+        self.env = os.environ if env is None else env  # where secrets named {env: NAME} are read
         self._notes: list[str] = []
 
     def apply(self, changes: tuple[Change, ...], advance: Callable[[int], None] = lambda n: None) -> list[Outcome]:
@@ -93,7 +97,7 @@ class Applier:
         handler = getattr(self, f"_{change.action}_{change.section}")
         try:
             message = handler(change)
-        except Unresolved as exc:
+        except (Unresolved, MissingVariable) as exc:
             return Outcome(change, False, str(exc), self._notes)
         except ApiError as exc:
             if not about_one(exc):
@@ -126,7 +130,7 @@ class Applier:
                 if not about_one(exc):
                     raise
                 failed.append(f"{what}: {reason(exc)}")
-            except Unresolved as exc:
+            except (Unresolved, MissingVariable) as exc:
                 failed.append(f"{what}: {exc}")
         if failed:
             raise _Partial(f"{label}, but " + "; ".join(failed))
@@ -319,10 +323,10 @@ class Applier:
         self.rest.delete(f"/services/{self._id(change)}")
         return "deleted"
 
-    # --- webhooks and maintenance windows -------------------------------------------------------
+    # --- webhooks, forwarders, chat webhooks and maintenance windows -----------------------------
 
     def _create_webhook_subscriptions(self, change: Change) -> str:
-        self.rest.post("/webhook_subscriptions", to_api.webhook_body(change.desired or {}, self.ids))
+        self.rest.post("/webhook_subscriptions", to_api.webhook_body(change.desired or {}, self.ids, env=self.env))
         self._notes.append("a new signing secret was made: receivers that verify signatures need it")
         return "created"
 
@@ -334,6 +338,30 @@ class Applier:
     def _delete_webhook_subscriptions(self, change: Change) -> str:
         self.rest.delete(f"/webhook_subscriptions/{self._id(change)}")
         return "deleted"
+
+    def _relays(self, change: Change) -> str:
+        """``/services/{id}/forwarders`` or ``/chat_webhooks`` (the section's name) of the entry's service."""
+        service_id = (change.current or {}).get("_service_id") or self.ids.need(
+            "services", (change.desired or {}).get("service", ""), "service")
+        return f"/services/{service_id}/{change.section}"
+
+    def _create_relay(self, change: Change) -> str:
+        self.rest.post(self._relays(change), to_api.relay_body(change.section, change.desired or {}, self.ids,
+                                                               env=self.env))
+        return "created"
+
+    def _update_relay(self, change: Change) -> str:
+        body = to_api.relay_body(change.section, change.desired or {}, self.ids, self._changed(change))
+        self.rest.put(f"{self._relays(change)}/{self._id(change)}", body)
+        return "updated"
+
+    def _delete_relay(self, change: Change) -> str:
+        self.rest.delete(f"{self._relays(change)}/{self._id(change)}")
+        return "deleted"
+
+    _create_forwarders = _create_chat_webhooks = _create_relay
+    _update_forwarders = _update_chat_webhooks = _update_relay
+    _delete_forwarders = _delete_chat_webhooks = _delete_relay
 
     def _create_maintenance_windows(self, change: Change) -> str:
         self.rest.post("/maintenance_windows", to_api.window_body(change.desired or {}, self.ids))

@@ -11,91 +11,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from tocsin.config_as_code import env_refs
+from tocsin.config_as_code.canonical import normalise
 from tocsin.config_as_code.document import (
     CONTACT_TYPES,
     Document,
     Entry,
-    normalise,
     utc_text,
 )
+from tocsin.config_as_code.source import Names, Note, Source, names_of, ref_id
 
 INTEGRATION_TYPES = ("events_api_v2_inbound_integration", "generic_events_api_inbound_integration",
                      "generic_email_inbound_integration")
 URGENCY_RULE_FIELDS = ("type", "urgency", "during_support_hours", "outside_support_hours")
 SUPPORT_HOURS_FIELDS = ("type", "time_zone", "days_of_week", "start_time", "end_time")
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something of the source that was not carried over, and why."""
-
-    kind: str  # "user", "service", "integration" ...
-    name: str
-    reason: str
-
-    def json(self) -> dict[str, str]:
-        return {"kind": self.kind, "name": self.name, "reason": self.reason}
-
-
-@dataclass
-class Source:
-    """An account's configuration as the API answered it."""
-
-    users: list[dict[str, Any]] = field(default_factory=list)  # contact methods and rules included
-    teams: list[dict[str, Any]] = field(default_factory=list)
-    members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # team id -> members
-    schedules: list[dict[str, Any]] = field(default_factory=list)
-    policies: list[dict[str, Any]] = field(default_factory=list)
-    services: list[dict[str, Any]] = field(default_factory=list)  # integrations included, with keys
-    webhooks: list[dict[str, Any]] | None = None  # None: the server has no webhook subscriptions API
-    windows: list[dict[str, Any]] = field(default_factory=list)  # open ones (ongoing or to come)
-
-
-@dataclass
-class Names:
-    """id -> the name documents use, per kind, and the first object seen with each name."""
-
-    users: dict[str, str] = field(default_factory=dict)
-    teams: dict[str, str] = field(default_factory=dict)
-    schedules: dict[str, str] = field(default_factory=dict)
-    policies: dict[str, str] = field(default_factory=dict)
-    services: dict[str, str] = field(default_factory=dict)
-
-
-def _ref_id(ref: Any) -> str | None:
-    return str(ref["id"]) if isinstance(ref, Mapping) and ref.get("id") else None
-
-
-def _unique(kind: str, objects: Sequence[Mapping[str, Any]], name_of: Any, notes: list[Note]) -> dict[str, str]:
-    """id -> name, the first object of each name winning (names are the keys of a document)."""
-    out: dict[str, str] = {}
-    seen: set[str] = set()
-    for obj in objects:
-        name = name_of(obj)
-        if not name:
-            notes.append(Note(kind, str(obj.get("id")), "it has no name to be known by"))
-            continue
-        if name.casefold() in seen:
-            notes.append(Note(kind, name, f"another {kind} has the same name; only the first ({kind} ids "
-                                          f"{next(i for i, n in out.items() if n.casefold() == name.casefold())}) "
-                                          f"is carried, {obj.get('id')} is not"))
-            continue
-        seen.add(name.casefold())
-        out[str(obj["id"])] = name
-    return out
-
-
-def names_of(source: Source, notes: list[Note]) -> Names:
-    return Names(
-        users=_unique("user", source.users, lambda u: str(u.get("email") or "").strip().lower(), notes),
-        teams=_unique("team", source.teams, lambda t: str(t.get("name") or ""), notes),
-        schedules=_unique("schedule", source.schedules, lambda s: str(s.get("name") or ""), notes),
-        policies=_unique("escalation policy", source.policies, lambda p: str(p.get("name") or ""), notes),
-        services=_unique("service", source.services, lambda s: str(s.get("name") or ""), notes),
-    )
 
 
 def document(source: Source) -> tuple[Document, list[Note]]:
@@ -116,6 +48,10 @@ def document(source: Source) -> tuple[Document, list[Note]]:
     }
     if source.webhooks is not None:
         raw["webhook_subscriptions"] = [e for w in source.webhooks if (e := webhook_entry(w, names, notes)) is not None]
+    if source.forwarders is not None:
+        raw["forwarders"] = [e for f in source.forwarders if (e := relay_entry("forwarder", f, names, notes))]
+    if source.chat_webhooks is not None:
+        raw["chat_webhooks"] = [e for c in source.chat_webhooks if (e := relay_entry("chat webhook", c, names, notes))]
     return normalise(raw, from_file=False), notes
 
 
@@ -127,7 +63,7 @@ def user_entry(user: Mapping[str, Any], notes: list[Note]) -> Entry:
     for rule in user.get("notification_rules") or []:
         if not isinstance(rule, Mapping) or "urgency" not in rule:
             continue  # a bare reference: the reader asks for the rules themselves
-        method_id = _ref_id(rule.get("contact_method"))
+        method_id = ref_id(rule.get("contact_method"))
         if method_id:
             rules[method_id].append({"urgency": rule.get("urgency"),
                                      "start_delay_in_minutes": rule.get("start_delay_in_minutes"),
@@ -164,13 +100,13 @@ def user_entry(user: Mapping[str, Any], notes: list[Note]) -> Entry:
 
 def team_entry(team: Mapping[str, Any], members: Sequence[Mapping[str, Any]], names: Names,
                notes: list[Note]) -> Entry:
-    parent_id = _ref_id(team.get("parent"))
+    parent_id = ref_id(team.get("parent"))
     parent = names.teams.get(parent_id) if parent_id else None
     if parent_id and parent is None:
         notes.append(Note("team", str(team.get("name")), f"its parent team {parent_id} is not carried"))
     listed: list[Entry] = []
     for member in members:
-        user_id = _ref_id(member.get("user"))
+        user_id = ref_id(member.get("user"))
         email = names.users.get(user_id or "")
         if email is None:
             notes.append(Note("team member", f"{team.get('name')}: {user_id}", "the user is not carried"))
@@ -186,7 +122,7 @@ def team_entry(team: Mapping[str, Any], members: Sequence[Mapping[str, Any]], na
 def _team_names(refs: Any, names: Names, kind: str, owner: str, notes: list[Note]) -> list[str]:
     found = []
     for ref in refs or []:
-        team_id = _ref_id(ref)
+        team_id = ref_id(ref)
         if team_id in names.teams:
             found.append(names.teams[team_id])
         else:
@@ -200,7 +136,7 @@ def schedule_entry(schedule: Mapping[str, Any], names: Names, notes: list[Note])
     for layer in schedule.get("schedule_layers") or []:
         users = []
         for slot in layer.get("users") or []:
-            user_id = _ref_id(slot.get("user") if isinstance(slot, Mapping) else None)
+            user_id = ref_id(slot.get("user") if isinstance(slot, Mapping) else None)
             if user_id in names.users:
                 users.append(names.users[user_id])
             else:
@@ -295,7 +231,7 @@ def _service_extras(service: Mapping[str, Any], name: str, notes: list[Note]) ->
 
 def service_entry(service: Mapping[str, Any], names: Names, notes: list[Note]) -> Entry | None:
     name = str(service.get("name"))
-    policy_id = _ref_id(service.get("escalation_policy"))
+    policy_id = ref_id(service.get("escalation_policy"))
     policy = names.policies.get(policy_id or "")
     if policy is None:
         notes.append(Note("service", name, f"its escalation policy {policy_id} is not carried"))
@@ -330,7 +266,7 @@ def service_entry(service: Mapping[str, Any], names: Names, notes: list[Note]) -
     }
 
 
-# --- webhooks and maintenance windows -----------------------------------------------------------
+# --- webhooks, forwarders, chat webhooks and maintenance windows ---------------------------------
 
 def webhook_entry(webhook: Mapping[str, Any], names: Names, notes: list[Note]) -> Entry | None:
     delivery = webhook.get("delivery_method") or {}
@@ -345,19 +281,53 @@ def webhook_entry(webhook: Mapping[str, Any], names: Names, notes: list[Note]) -
             notes.append(Note("webhook subscription", url, f"its filter's {kind} {target_id} is not carried"))
             return None
         target = {kind: known[target_id]}
-    if delivery.get("custom_headers"):
-        notes.append(Note("webhook subscription", url, "custom header values are hidden by the API: set them "
-                                                       "again on the new subscription"))
+    label = str(webhook.get("description") or urlsplit(url).hostname or url)
+    header_names = [str(h["name"]) for h in delivery.get("custom_headers") or []
+                    if isinstance(h, Mapping) and h.get("name")]
+    refs = [env_refs.derived("webhook", label, name) for name in header_names]
+    headers: list[Entry] = [{"name": name, "value": ref} for name, ref in zip(header_names, refs, strict=True)]
+    if headers:
+        variables = ", ".join(ref["env"] for ref in refs)
+        notes.append(Note("webhook subscription", url, f"custom header values are hidden by the API: a new "
+                                                       f"subscription takes them from {variables}"))
     return {"url": url, "filter": target, "events": list(webhook.get("events") or []),
             "description": webhook.get("description") or "", "active": bool(webhook.get("active", True)),
-            "_id": webhook.get("id")}
+            "custom_headers": headers, "_id": webhook.get("id")}
+
+
+def relay_entry(kind: str, relay: Mapping[str, Any], names: Names, notes: list[Note]) -> Entry | None:
+    """A forwarder or chat webhook (Tocsin extensions). Its secret (a forwarder's integration key,
+    a chat webhook's URL) is never shown: the entry names the variable a new one takes it from."""
+    service_id = ref_id(relay.get("service")) or ""
+    service = names.services.get(service_id)
+    description = str(relay.get("description") or "")
+    label = f"{service or service_id}: {description or relay.get('url')}"
+    if service is None:
+        notes.append(Note(kind, label, f"its service {service_id} is not carried"))
+        return None
+    if not description:
+        notes.append(Note(kind, label, "it has no description, by which a document names it: give it one"))
+        return None
+    entry: Entry = {"service": service, "description": description, "events": list(relay.get("events") or []),
+                    "urgencies": list(relay.get("urgencies") or []), "active": bool(relay.get("active", True)),
+                    "_id": relay.get("id"), "_service_id": service_id}
+    if kind == "forwarder":
+        entry.update(url=relay.get("url"), integration_key=env_refs.derived(kind, service, description, "key"))
+    else:
+        entry["url"] = env_refs.derived(kind, service, description, "url")
+        user_id = ref_id(relay.get("acting_user"))
+        entry["acting_user"] = names.users.get(user_id) if user_id else None
+        if user_id and entry["acting_user"] is None:
+            notes.append(Note(kind, label, f"its acting user {user_id} is not carried (its messages get no "
+                                           "acknowledge/resolve links)"))
+    return entry
 
 
 def window_entry(window: Mapping[str, Any], names: Names, notes: list[Note]) -> Entry | None:
     description = str(window.get("description") or "")
     services = []
     for ref in window.get("services") or []:
-        service_id = _ref_id(ref)
+        service_id = ref_id(ref)
         if service_id in names.services:
             services.append(names.services[service_id])
         else:

@@ -172,7 +172,7 @@ def entry_changes(section: Section, desired: Entry, current: Entry, additive: bo
     """What differs in the fields ``desired`` writes."""
     changes: list[FieldChange] = []
     for name, value in desired.items():
-        if name.startswith("_"):
+        if name.startswith("_") or name in section.write_only:  # secrets: the API never shows them
             continue
         spec = section.collections.get(name)
         if spec is not None:
@@ -193,7 +193,8 @@ def _both_begun(a: Any, b: Any, now: datetime | None) -> bool:
 def plan(desired: Document, current: Document, *, additive: bool = False, prune: bool = False,
          now: datetime | None = None) -> Plan:
     """Creates and updates in dependency order (users, teams with parents first, schedules,
-    policies, services, webhooks, windows), then deletes in the reverse order."""
+    policies, services, webhooks, forwarders, chat webhooks, windows), then deletes in the reverse
+    order. Write-only fields (secrets) are never compared: they are sent when an object is made."""
     upserts: list[Change] = []
     deletes: list[Change] = []
     kept: list[str] = []

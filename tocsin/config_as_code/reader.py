@@ -1,5 +1,5 @@
 """Reading an account's configuration through the REST API (Tocsin's or PagerDuty's): the raw
-objects (``from_api.Source``) and, for imports, priorities and schedule overrides.
+objects (``source.Source``) and, for imports, priorities and schedule overrides.
 
 Only public API calls, each list paged (``RestClient.iter_offset``), 429s waited out by the
 client. Where a list answer may hold references only, the object is read on its own: a schedule's
@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tocsin.client import ApiError, RestClient
-from tocsin.config_as_code.from_api import INTEGRATION_TYPES, Source
+from tocsin.config_as_code.from_api import INTEGRATION_TYPES
+from tocsin.config_as_code.source import Source
 
 Step = Callable[[str], None]  # told the name of each part as it starts
-PARTS = ("users", "teams", "schedules", "escalation policies", "services", "webhook subscriptions",
-         "maintenance windows")
+PARTS = ("users", "teams", "schedules", "escalation policies", "services", "forwarders and chat webhooks",
+         "webhook subscriptions", "maintenance windows")
 
 
 def _quiet(_: str) -> None:
@@ -43,6 +44,9 @@ def read(rest: RestClient, now: datetime, step: Step = _quiet) -> Source:
     step("services")
     source.services = [_with_keys(rest, s) for s in rest.iter_offset(
         "/services", "services", {"include[]": ["integrations"]})]
+    step("forwarders and chat webhooks")
+    source.forwarders = per_service(rest, source.services, "forwarders")
+    source.chat_webhooks = per_service(rest, source.services, "chat_webhooks")
     step("webhook subscriptions")
     source.webhooks = optional_list(rest, "/webhook_subscriptions", "webhook_subscriptions")
     step("maintenance windows")
@@ -58,6 +62,21 @@ def optional_list(rest: RestClient, path: str, key: str) -> list[dict[str, Any]]
         if exc.status == 404:
             return None
         raise
+
+
+def per_service(rest: RestClient, services: list[dict[str, Any]], collection: str) -> list[dict[str, Any]] | None:
+    """Every service's ``/services/{id}/<collection>`` (Tocsin's forwarders and chat webhooks);
+    None when the server has no such API (PagerDuty answers the path 404)."""
+    found: list[dict[str, Any]] = []
+    for service in services:
+        try:
+            answer = rest.get(f"/services/{service['id']}/{collection}")
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        found.extend(answer.get(collection) or [])
+    return found
 
 
 def _with_rules(rest: RestClient, user: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tocsin.config_as_code import env_refs
 from tocsin.config_as_code.document import Entry
 
 
@@ -169,7 +170,7 @@ def integration_body(item: Entry) -> dict[str, Any]:
     return {"integration": body}
 
 
-# --- webhooks and maintenance windows -----------------------------------------------------------
+# --- webhooks, forwarders, chat webhooks and maintenance windows ---------------------------------
 
 def _filter(value: Any, ids: Ids) -> dict[str, str]:
     if isinstance(value, Mapping):
@@ -178,14 +179,41 @@ def _filter(value: Any, ids: Ids) -> dict[str, str]:
     return {"type": "account_reference"}
 
 
-def webhook_body(entry: Entry, ids: Ids, only: set[str] | None = None) -> dict[str, Any]:
+def webhook_body(entry: Entry, ids: Ids, only: set[str] | None = None,
+                 env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Custom header values are secrets: taken from ``env`` when the subscription is created (a
+    PUT never changes its delivery method, as at PagerDuty)."""
     body: dict[str, Any] = {"type": "webhook_subscription",
                             **_pick(entry, ("events", "description", "active"), only)}
     if only is None or "url" in only:
         body["delivery_method"] = {"type": "http_delivery_method", "url": entry["url"]}
+        if only is None and entry.get("custom_headers"):
+            body["delivery_method"]["custom_headers"] = [
+                {"name": h["name"], "value": env_refs.resolve(h["value"], env or {})} for h in entry["custom_headers"]]
     if "filter" in entry and (only is None or "filter" in only):
         body["filter"] = _filter(entry["filter"], ids)
     return {"webhook_subscription": body}
+
+
+def relay_body(section: str, entry: Entry, ids: Ids, only: set[str] | None = None,
+               env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A forwarder (``section`` "forwarders") or chat webhook ("chat_webhooks"). Its secret (the
+    integration key; the chat URL) is taken from ``env`` when it is created, and never sent again."""
+    one = "forwarder" if section == "forwarders" else "chat_webhook"
+    body: dict[str, Any] = {"type": one, **_pick(entry, ("description", "events", "active"), only)}
+    if "urgencies" in entry and (only is None or "urgencies" in only):
+        body["urgencies"] = list(entry["urgencies"] or []) or None  # none listed: every urgency
+    if one == "forwarder":
+        body.update(_pick(entry, ("url",), only))
+        if only is None:
+            body["integration_key"] = env_refs.resolve(entry["integration_key"], env or {})
+    else:
+        if only is None:
+            body["url"] = env_refs.resolve(entry["url"], env or {})
+        if "acting_user" in entry and (only is None or "acting_user" in only):
+            user = entry["acting_user"]
+            body["acting_user_id"] = ids.need("users", user, "user") if user else None
+    return {one: body}
 
 
 def window_body(entry: Entry, ids: Ids, only: set[str] | None = None) -> dict[str, Any]:

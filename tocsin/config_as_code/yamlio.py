@@ -7,10 +7,13 @@ from typing import Any
 
 import yaml
 
-from tocsin.config_as_code.document import SECTIONS, VERSION, Document, DocumentError, normalise, ordered
+from tocsin.config_as_code.canonical import normalise, ordered
+from tocsin.config_as_code.document import SECTIONS, VERSION, Document, DocumentError
 
 HEADER = ("# Tocsin configuration (tocsin export). Objects refer to each other by name: users by email,\n"
-          "# the rest by name. `tocsin apply FILE --plan` shows what applying it would change.\n")
+          "# the rest by name. `tocsin apply FILE --plan` shows what applying it would change.\n"
+          "# Secrets are never written here: {env: NAME} is the environment variable apply reads one from\n"
+          "# when it creates the object (an integration key, a chat webhook's URL, a header value).\n")
 
 
 class _Dumper(yaml.SafeDumper):

@@ -1,4 +1,6 @@
-"""Retention: delete change events and suppressed maintenance triggers once they are too old.
+"""Retention: delete change events and suppressed maintenance triggers once they are too old, and
+whatever else the composition root adds (``pruners``: the webhooks' finished deliveries, which
+this lower domain cannot import).
 
 A small background task beside the inbox worker (started and stopped with it) sweeps every few
 minutes. Each statement deletes at most ``BATCH`` rows, chosen by primary key through an age
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime
 from typing import Any, cast
@@ -41,20 +43,23 @@ def prune_change_events(session: Session, now: datetime, limit: int) -> int:
     return int(result.rowcount or 0)
 
 
-_PRUNERS: tuple[Callable[[Session, datetime, int], int], ...] = (prune_change_events, prune_suppressed)
+# Deletes up to ``limit`` expired rows of one kind as of ``now`` (one short transaction); how many.
+Pruner = Callable[[Session, datetime, int], int]
+_PRUNERS: tuple[Pruner, ...] = (prune_change_events, prune_suppressed)
 
 
 class RetentionSweeper:
     def __init__(self, db: Database, now: Callable[[], datetime],
-                 batch: int = BATCH, interval: float = SWEEP_SECONDS) -> None:
+                 batch: int = BATCH, interval: float = SWEEP_SECONDS, pruners: Sequence[Pruner] = ()) -> None:
         self._db = db
         self._now = now  # the runtime clock
+        self._pruners = (*_PRUNERS, *pruners)
         self._batch = batch
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self.deleted = 0
 
-    async def _delete_batch(self, prune: Callable[[Session, datetime, int], int], at: datetime) -> int | None:
+    async def _delete_batch(self, prune: Pruner, at: datetime) -> int | None:
         """One short transaction; None when another node holds the sweep (PostgreSQL)."""
         if self._db.is_sqlite:
             # The background writer's connection, behind the in-process write turn.
@@ -69,7 +74,7 @@ class RetentionSweeper:
         """Delete everything past retention, batch by batch; return how many rows went."""
         at = self._now()
         total = 0
-        for prune in _PRUNERS:
+        for prune in self._pruners:
             while (deleted := await self._delete_batch(prune, at)) is not None:
                 total += deleted
                 self.deleted += deleted

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +46,16 @@ ForgetRoutingKey = Callable[[str], None]
 # to the process's request guard (``tocsin.allowlists.guard``) once the change has committed, so
 # this process enforces them from its next request; other processes reload them within seconds.
 AllowListsChanged = Callable[[Sequence[Mapping[str, Any]]], None]
+
+
+class ServiceDeleted(Protocol):
+    """What deleting a service does to the outbound destinations tied to it, in the deleting
+    transaction (``tocsin.webhooks.relays.service_deleted``: its forwarders and chat webhooks are
+    deleted, webhook subscriptions filtered on it turned off, each audited). Services sit below
+    webhooks, so they reach it through this seam. ``actor`` is the audit actor
+    (``tocsin.audit.recorder.Actor``, a layer above this module)."""
+
+    async def __call__(self, session: AsyncSession, service_id: str, actor: Any, now: datetime) -> None: ...
 
 
 class TeamDirectory(Protocol):
@@ -89,3 +100,4 @@ class Wiring:
     forget_routing_key: ForgetRoutingKey
     plan_pending_work: PlanPendingWork
     allow_lists_changed: AllowListsChanged
+    service_deleted: ServiceDeleted

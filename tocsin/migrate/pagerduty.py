@@ -31,8 +31,8 @@ from tocsin.client import ApiError, RestClient
 from tocsin.config_as_code import from_api, reader
 from tocsin.config_as_code.applier import Applier, Outcome, about_one, reason
 from tocsin.config_as_code.document import Document, Entry, utc_text
-from tocsin.config_as_code.from_api import Note
 from tocsin.config_as_code.plan import Plan, plan
+from tocsin.config_as_code.source import Names, Note, Source, names_of
 from tocsin.config_as_code.to_api import override_body
 
 OVERRIDE_DAYS = 90
@@ -81,7 +81,7 @@ class Result:
         return sum(1 for o in self.outcomes if not o.ok) + sum(1 for e in self.extras if not e.ok)
 
 
-def _source_overrides(pd: RestClient, source: reader.Source, names: from_api.Names, since: datetime,
+def _source_overrides(pd: RestClient, source: Source, names: Names, since: datetime,
                       until: datetime, notes: list[Note]) -> dict[str, list[Entry]]:
     found: dict[str, list[Entry]] = {}
     for schedule in source.schedules:
@@ -132,7 +132,7 @@ def prepare(pd: RestClient, target_rest: RestClient, now: datetime, days: int = 
     step("source")
     source_raw = reader.read(pd, now, lambda part: step(f"source: {part}"))
     source, notes = from_api.document(source_raw)
-    names = from_api.names_of(source_raw, [])
+    names = names_of(source_raw, [])
     overrides = _source_overrides(pd, source_raw, names, since, until, notes)
     source_priorities = reader.priorities(pd)
     step("target")

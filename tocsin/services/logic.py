@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.audit.recorder import Actor, record
 from tocsin.errors import AccessDenied, InvalidInput, NotFound
 from tocsin.escalation.queries import existing_policy_ids
+from tocsin.http.wiring import Wiring
 from tocsin.ids import new_id, new_integration_key
 from tocsin.services.audit import integration_snapshot, service_snapshot
 from tocsin.services.models import Integration, Service
@@ -151,8 +152,10 @@ async def update_service(
     return service
 
 
-async def delete_service(session: AsyncSession, service_id: str, actor: Actor, now: datetime) -> list[str]:
-    """Soft delete (incidents keep their service); returns the routing keys that stop working."""
+async def delete_service(session: AsyncSession, service_id: str, actor: Actor, now: datetime,
+                         wiring: Wiring) -> list[str]:
+    """Soft delete (incidents keep their service); returns the routing keys that stop working. The
+    outbound destinations tied to the service go with it (``wiring.service_deleted``)."""
     service = await get_service(session, service_id)
     before = service_snapshot(service)
     service.deleted_at = now
@@ -163,6 +166,7 @@ async def delete_service(session: AsyncSession, service_id: str, actor: Actor, n
     record(session, actor, action="delete", resource_type="service", resource_id=service_id,
            summary=service.name, before=before, at=now)
     _changed(session, "deleted", service, actor, now)
+    await wiring.service_deleted(session, service_id, actor, now)
     return [i.integration_key for i in integrations]
 
 

@@ -104,7 +104,8 @@ async def delete_service(
     service_id: str, request: Request, rt: Runtime = Depends(runtime), principal: Principal = WRITE
 ) -> Response:
     async with rt.db.transaction() as session:
-        keys = await logic.delete_service(session, service_id, audit_actor(principal, request), rt.clock.now())
+        keys = await logic.delete_service(session, service_id, audit_actor(principal, request), rt.clock.now(),
+                                          rt.wiring)
     _forget_keys(rt, keys)
     return Response(status_code=204)
 

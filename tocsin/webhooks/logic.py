@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,16 +48,24 @@ RESOURCE = "webhook_subscription"
 ROTATION_GRACE = timedelta(hours=24)
 
 
+S = TypeVar("S", WebhookSubscription, ServiceDestination)
+
+
 @dataclass(frozen=True)
-class Subscription:
-    """A webhook subscription: its destination (url, on/off) and its webhook settings."""
+class Configured(Generic[S]):
+    """A destination (url, on/off) with the settings of its kind."""
 
     destination: Destination
-    settings: WebhookSubscription
+    settings: S
 
     @property
     def id(self) -> str:
         return self.destination.id
+
+
+@dataclass(frozen=True)
+class Subscription(Configured[WebhookSubscription]):
+    """A webhook subscription: its destination and its webhook settings."""
 
     @property
     def label(self) -> str:
@@ -105,15 +113,30 @@ def list_query(filter_type: str | None, filter_id: str | None) -> Any:
             .where(*where).order_by(Destination.created_at, Destination.id))
 
 
+async def _filter_problem(session: AsyncSession, filter_type: str, filter_id: str | None) -> str | None:
+    """What is wrong with a filter: the service or team it names does not exist (or was deleted)."""
+    if filter_type == "service_reference":
+        found = await session.scalar(select(Service.id).where(Service.id == filter_id, Service.deleted_at.is_(None)))
+        return None if found is not None else f"service {filter_id} not found"
+    if filter_type == "team_reference":
+        found = await session.scalar(select(Team.id).where(Team.id == filter_id, Team.deleted_at.is_(None)))
+        return None if found is not None else f"team {filter_id} not found"
+    return None
+
+
 async def _check_filter(session: AsyncSession, chosen: FilterIn) -> None:
-    if chosen.type == "service_reference":
-        found = await session.scalar(select(Service.id).where(Service.id == chosen.id, Service.deleted_at.is_(None)))
-        if found is None:
-            raise InvalidInput(errors=[f"webhook_subscription.filter.id: service {chosen.id} not found"])
-    elif chosen.type == "team_reference":
-        found = await session.scalar(select(Team.id).where(Team.id == chosen.id, Team.deleted_at.is_(None)))
-        if found is None:
-            raise InvalidInput(errors=[f"webhook_subscription.filter.id: team {chosen.id} not found"])
+    problem = await _filter_problem(session, chosen.type, chosen.id)
+    if problem:
+        raise InvalidInput(errors=[f"webhook_subscription.filter.id: {problem}"])
+
+
+async def _check_live_filter(session: AsyncSession, settings: WebhookSubscription) -> None:
+    """A subscription is turned on only while its filter names something live: deleting its
+    service switched it off (``deactivate_filtered_on``), and it stays off until given another."""
+    problem = await _filter_problem(session, settings.filter_type, settings.filter_id)
+    if problem:
+        raise InvalidInput(errors=[(f"webhook_subscription.active: its filter's {problem} (deleted?); "
+                                    "give it another filter to turn it on")])
 
 
 async def create_subscription(session: AsyncSession, fields: SubscriptionCreate, actor: Actor,
@@ -155,14 +178,11 @@ async def update_subscription(session: AsyncSession, subscription_id: str, field
     if fields.filter is not None:
         await _check_filter(session, fields.filter)
         sub.settings.filter_type, sub.settings.filter_id = fields.filter.type, fields.filter.id
-    if fields.active is not None and fields.active != sub.destination.active:
-        sub.destination.active = fields.active
-        if fields.active:
-            sub.destination.judged_since = now  # back on: failures from before do not count
-        else:
-            await session.run_sync(lambda s: notices.switch_off(
-                s, what="deactivated", destination_id=sub.id, label=sub.label, url=sub.destination.url,
-                why=f"turned off by {who(actor)}", now=now))
+    if fields.active and not sub.destination.active:
+        await _check_live_filter(session, sub.settings)
+    if fields.active is not None:
+        await set_active(session, sub.destination, fields.active, label=sub.label, why=f"turned off by {who(actor)}",
+                         now=now)
     sub.destination.updated_at = now
     await session.flush()
     record(session, actor, action="update", resource_type=RESOURCE, resource_id=sub.id, summary=sub.label,
@@ -186,19 +206,52 @@ def remove_destination(session: Session, destination_id: str) -> None:
     session.execute(delete(table_of(Destination)).where(table_of(Destination).c.id == destination_id))
 
 
-async def delete_subscription(session: AsyncSession, subscription_id: str, actor: Actor, now: datetime) -> None:
-    sub = await get_subscription(session, subscription_id, lock=True)
-    before = snapshot(sub)
-    label, url = sub.label, sub.destination.url
+async def set_active(session: AsyncSession, destination: Destination, active: bool, *, label: str, why: str,
+                     now: datetime, noun: str = "webhook subscription", path: str | None = None) -> None:
+    """Turn a destination on (the failure-rate rule starts afresh: failures from before do not
+    count) or off (its queue is dropped, each delivery saying ``why``, and the admins are told)."""
+    if active == destination.active:
+        return
+    destination.active = active
+    if active:
+        destination.judged_since = now
+        return
+    await session.run_sync(lambda s: notices.switch_off(
+        s, what="deactivated", destination_id=destination.id, label=label, url=destination.url, why=why, now=now,
+        noun=noun, path=path))
+
+
+async def remove(session: AsyncSession, found: Configured[Any], *, label: str, why: str, now: datetime,
+                 noun: str = "webhook subscription", path: str | None = None) -> None:
+    """Delete a destination: its queue dropped and the admins told (saying ``why``), then it and
+    everything it sent (``remove_destination``)."""
+    url = found.destination.url
 
     def work(s: Session) -> None:
-        notices.switch_off(s, what="deleted", destination_id=sub.id, label=label, url=url,
-                           why=f"deleted by {who(actor)}", now=now)
-        s.expunge(sub.settings)
-        s.expunge(sub.destination)
-        remove_destination(s, sub.id)
+        notices.switch_off(s, what="deleted", destination_id=found.id, label=label, url=url, why=why, now=now,
+                           noun=noun, path=path)
+        s.expunge(found.settings)
+        s.expunge(found.destination)
+        remove_destination(s, found.id)
 
     await session.run_sync(work)
+
+
+def resume(destination: Destination, now: datetime) -> bool:
+    """Clear a temporary disabling (the failure-rate rule starts afresh); whether it was disabled."""
+    if not destination.temporarily_disabled:
+        return False
+    destination.temporarily_disabled = False
+    destination.disabled_reason = None
+    destination.judged_since = now
+    destination.updated_at = now
+    return True
+
+
+async def delete_subscription(session: AsyncSession, subscription_id: str, actor: Actor, now: datetime) -> None:
+    sub = await get_subscription(session, subscription_id, lock=True)
+    before, label = snapshot(sub), sub.label
+    await remove(session, sub, label=label, why=f"deleted by {who(actor)}", now=now)
     record(session, actor, action="delete", resource_type=RESOURCE, resource_id=subscription_id, summary=label,
            before=before, at=now)
 
@@ -209,15 +262,33 @@ async def enable_subscription(session: AsyncSession, subscription_id: str, actor
     with the failure-rate rule starting afresh."""
     sub = await get_subscription(session, subscription_id, lock=True)
     before = snapshot(sub)
-    if sub.destination.temporarily_disabled:
-        sub.destination.temporarily_disabled = False
-        sub.destination.disabled_reason = None
-        sub.destination.judged_since = now
-        sub.destination.updated_at = now
+    if resume(sub.destination, now):
         await session.flush()
         record(session, actor, action="update", resource_type=RESOURCE, resource_id=sub.id, summary=sub.label,
                before=before, after=snapshot(sub), at=now)
     return sub
+
+
+async def deactivate_filtered_on(session: AsyncSession, service_id: str, why: str, actor: Actor,
+                                 now: datetime) -> list[str]:
+    """Turn off every active subscription whose filter is this (deleted) service: its queue is
+    dropped, the admins told, an audit record written for each. Their ids."""
+    rows = await session.execute(
+        select(Destination, WebhookSubscription).join(WebhookSubscription, WebhookSubscription.id == Destination.id)
+        .where(Destination.kind == WEBHOOK, Destination.active.is_(True),
+               WebhookSubscription.filter_type == "service_reference", WebhookSubscription.filter_id == service_id)
+        .order_by(Destination.created_at, Destination.id).with_for_update(of=Destination))
+    turned_off = []
+    for destination, settings in rows.all():
+        sub = Subscription(destination, settings)
+        before = snapshot(sub)
+        await set_active(session, destination, False, label=sub.label, why=why, now=now)
+        destination.updated_at = now
+        await session.flush()
+        record(session, actor, action="update", resource_type=RESOURCE, resource_id=sub.id, summary=sub.label,
+               before=before, after=snapshot(sub), at=now)
+        turned_off.append(sub.id)
+    return turned_off
 
 
 def _sending(sub: Subscription) -> None:

@@ -124,6 +124,8 @@ class Delivery(Base):
         Index("ix_outbound_deliveries_destination_finished", "destination_id", "finished_at"),
         Index("ix_outbound_deliveries_destination_seq", "destination_id", "seq"),
         Index("ix_outbound_deliveries_event_id", "event_id"),
+        # Retention: finished deliveries by age (pending ones have no finished_at).
+        Index("ix_outbound_deliveries_finished_at", "finished_at"),
     )
     seq: Mapped[int] = mapped_column(Seq, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(UUID_LENGTH), unique=True)  # X-Webhook-Id

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from tocsin.audit.recorder import Actor, record
 from tocsin.auth.models import User
@@ -26,7 +25,7 @@ from tocsin.http.refs import reference
 from tocsin.ids import new_id
 from tocsin.services.models import Service
 from tocsin.webhooks import notices, relay
-from tocsin.webhooks.logic import remove_destination, who
+from tocsin.webhooks.logic import Configured, deactivate_filtered_on, remove, resume, set_active, who
 from tocsin.webhooks.models import CHAT, FORWARDER, Destination, ServiceDestination
 from tocsin.webhooks.outbox import render
 from tocsin.webhooks.payloads import INCIDENT, envelope
@@ -41,13 +40,8 @@ COLLECTIONS = {FORWARDER: "forwarders", CHAT: "chat_webhooks"}
 
 
 @dataclass(frozen=True)
-class Relay:
-    destination: Destination
-    settings: ServiceDestination
-
-    @property
-    def id(self) -> str:
-        return self.destination.id
+class Relay(Configured[ServiceDestination]):
+    """A forwarder or chat webhook: its destination and its settings."""
 
     @property
     def kind(self) -> str:
@@ -155,14 +149,9 @@ async def update(session: AsyncSession, kind: str, service_id: str, relay_id: st
     if isinstance(fields, ForwarderFields) and fields.integration_key is not None:
         sealer = await session.run_sync(lambda s: vault(s, now))
         found.settings.routing_key = sealer.seal(fields.integration_key)
-    if fields.active is not None and fields.active != found.destination.active:
-        found.destination.active = fields.active
-        if fields.active:
-            found.destination.judged_since = now
-        else:
-            await session.run_sync(lambda s: notices.switch_off(
-                s, what="deactivated", destination_id=found.id, label=found.label, url=found.destination.url,
-                why=f"turned off by {who(actor)}", now=now, noun=NOUNS[kind], path=found.path))
+    if fields.active is not None:
+        await set_active(session, found.destination, fields.active, label=found.label,
+                         why=f"turned off by {who(actor)}", now=now, noun=NOUNS[kind], path=found.path)
     found.destination.updated_at = now
     await session.flush()
     record(session, actor, action="update", resource_type=RESOURCES[kind], resource_id=found.id,
@@ -172,18 +161,14 @@ async def update(session: AsyncSession, kind: str, service_id: str, relay_id: st
 
 async def delete(session: AsyncSession, kind: str, service_id: str, relay_id: str, actor: Actor,
                  now: datetime) -> None:
-    found = await get(session, kind, service_id, relay_id, lock=True)
-    before, label, url, path = snapshot(found), found.label, found.destination.url, found.path
+    await _delete(session, await get(session, kind, service_id, relay_id, lock=True), f"deleted by {who(actor)}",
+                  actor, now)
 
-    def work(s: Session) -> None:
-        notices.switch_off(s, what="deleted", destination_id=found.id, label=label, url=url,
-                           why=f"deleted by {who(actor)}", now=now, noun=NOUNS[kind], path=path)
-        s.expunge(found.settings)
-        s.expunge(found.destination)
-        remove_destination(s, found.id)
 
-    await session.run_sync(work)
-    record(session, actor, action="delete", resource_type=RESOURCES[kind], resource_id=relay_id, summary=label,
+async def _delete(session: AsyncSession, found: Relay, why: str, actor: Actor, now: datetime) -> None:
+    before, label, kind = snapshot(found), found.label, found.kind
+    await remove(session, found, label=label, why=why, now=now, noun=NOUNS[kind], path=found.path)
+    record(session, actor, action="delete", resource_type=RESOURCES[kind], resource_id=found.id, summary=label,
            before=before, at=now)
 
 
@@ -191,15 +176,29 @@ async def enable(session: AsyncSession, kind: str, service_id: str, relay_id: st
                  now: datetime) -> Relay:
     found = await get(session, kind, service_id, relay_id, lock=True)
     before = snapshot(found)
-    if found.destination.temporarily_disabled:
-        found.destination.temporarily_disabled = False
-        found.destination.disabled_reason = None
-        found.destination.judged_since = now
-        found.destination.updated_at = now
+    if resume(found.destination, now):
         await session.flush()
         record(session, actor, action="update", resource_type=RESOURCES[kind], resource_id=found.id,
                summary=found.label, before=before, after=snapshot(found), at=now)
     return found
+
+
+async def service_deleted(session: AsyncSession, service_id: str, actor: Actor, now: datetime) -> None:
+    """A service was deleted (``http.wiring.ServiceDeleted``, called by ``services.logic`` in the
+    deleting transaction): its forwarders and chat webhooks are deleted (queues dropped, admins
+    told, each audited as a delete), and webhook subscriptions filtered on it are turned off
+    (audited as an update; PagerDuty documents nothing for this case). So the outbox, which runs
+    at commit, sends the ``service.deleted`` event to none of them."""
+    name = await session.scalar(select(Service.name).where(Service.id == service_id)) or service_id
+    why = f"its service {name} was deleted by {who(actor)}"
+    rows = await session.execute(
+        select(Destination, ServiceDestination).join(ServiceDestination, ServiceDestination.id == Destination.id)
+        .where(ServiceDestination.service_id == service_id).order_by(Destination.created_at, Destination.id)
+        .with_for_update(of=Destination))
+    for destination, settings in rows.all():
+        await _delete(session, Relay(destination, settings), why, actor, now)
+    await deactivate_filtered_on(session, service_id, f"its filter's service {name} was deleted by {who(actor)}",
+                                 actor, now)
 
 
 async def test(session: AsyncSession, kind: str, service_id: str, relay_id: str, base_url: str,
