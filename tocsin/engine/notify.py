@@ -36,6 +36,7 @@ from tocsin.db.bulk import update_many
 from tocsin.db.session import Database
 from tocsin.engine.notify_facts import (
     BatchFacts,
+    PagedIncident,
     claim_due,
     current_statuses,
     load_facts,
@@ -44,7 +45,6 @@ from tocsin.engine.notify_facts import (
 )
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
 from tocsin.engine.step import NOTIFY_STEP, StepResult
-from tocsin.incidents.models import Incident
 from tocsin.incidents.transition_records import Act, IncidentState, Notify, Record
 from tocsin.incidents.transition_writer import record_without_change, user_ref
 from tocsin.incidents.transitions import decide
@@ -311,7 +311,7 @@ class NotifyStep:
     # --- recording ----------------------------------------------------------------------------
 
     async def _record(self, session: AsyncSession, rows: Sequence[Notification], statuses: Mapping[str, str],
-                      incidents: Mapping[str, Incident], outcomes: Sequence[Outcome]) -> None:
+                      incidents: Mapping[str, PagedIncident], outcomes: Sequence[Outcome]) -> None:
         """Write every outcome set-based: one UPDATE (executemany) per shape of outcome, and one
         insert of the ``notify_log_entry`` rows of the final outcomes of incident pages.
         ``statuses``: each row's status now (a row gone from ``statuses`` is skipped)."""
@@ -355,7 +355,7 @@ class NotifyStep:
                                    .where(table_of(NotificationReceipt).c.notification_id.in_(accepted)))
 
     @staticmethod
-    def _notified(incident: Incident, row: Notification, status: str, at: datetime) -> list[Record]:
+    def _notified(incident: PagedIncident, row: Notification, status: str, at: datetime) -> list[Record]:
         """The ``Notified`` record of a send's final outcome, decided by the transition seam."""
         kind = NOTIFICATION_TYPES.get(row.channel, f"{row.channel}_notification")
         notification = {"type": kind, "status": status, "address": row.address}

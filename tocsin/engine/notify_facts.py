@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tocsin.db.base import table_of
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment
 from tocsin.maintenance.queries import services_in_maintenance
 from tocsin.notifications.messages import IncidentFacts, alert_details, one_line
@@ -19,9 +20,26 @@ from tocsin.notifications.models import INCIDENT, PENDING, Notification, Notific
 from tocsin.services.queries import service_names
 
 
+@dataclass(frozen=True, slots=True)
+class PagedIncident:
+    """What a page needs of its incident (read as a row, not an ORM object: a batch reads 200)."""
+
+    id: str
+    number: int
+    title: str
+    status: str
+    urgency: str
+    service_id: str
+    details: str | None
+
+
+_I = table_of(Incident).c
+_PAGED = select(_I.id, _I.number, _I.title, _I.status, _I.urgency, _I.service_id, _I.details)
+
+
 @dataclass
 class BatchFacts:
-    incidents: dict[str, Incident] = field(default_factory=dict)  # ORM rows of this session
+    incidents: dict[str, PagedIncident] = field(default_factory=dict)
     assignees: dict[str, set[str]] = field(default_factory=dict)  # incident id -> user ids
     services: dict[str, str] = field(default_factory=dict)  # service id -> name
     maintenance: dict[str, str] = field(default_factory=dict)  # service id -> open window id
@@ -30,7 +48,7 @@ class BatchFacts:
     # notification id -> the provider's acceptance an engine recorded before dying (sent already)
     receipts: dict[str, NotificationReceipt] = field(default_factory=dict)
 
-    def incident_facts(self, incident: Incident) -> IncidentFacts:
+    def incident_facts(self, incident: PagedIncident) -> IncidentFacts:
         """The incident as a message shows it: the first alert's details (and its summary when it
         says more than the title), or the details given through the API."""
         details: tuple[tuple[str, str], ...] = ()
@@ -63,11 +81,14 @@ async def current_statuses(session: AsyncSession, ids: Iterable[str]) -> dict[st
     return {str(nid): str(status) for nid, status in rows.all()}
 
 
-async def load_incidents(session: AsyncSession, incident_ids: set[str]) -> dict[str, Incident]:
+def _paged(rows: Iterable[Any]) -> dict[str, PagedIncident]:
+    return {row.id: PagedIncident(*row) for row in rows}
+
+
+async def load_incidents(session: AsyncSession, incident_ids: set[str]) -> dict[str, PagedIncident]:
     if not incident_ids:
         return {}
-    rows = await session.scalars(select(Incident).where(Incident.id.in_(list(incident_ids))))
-    return {incident.id: incident for incident in rows}
+    return _paged(await session.execute(_PAGED.where(_I.id.in_(list(incident_ids)))))
 
 
 def message_key(row: Notification) -> tuple[str, ...]:
@@ -103,9 +124,8 @@ async def load_facts(session: AsyncSession, rows: Sequence[Notification], now: d
     if not incident_ids:
         return facts
     if lock:
-        held = await session.scalars(select(Incident).where(Incident.id.in_(sorted(incident_ids)))
-                                     .with_for_update(read=True, skip_locked=True))
-        facts.incidents = {incident.id: incident for incident in held}
+        facts.incidents = _paged(await session.execute(
+            _PAGED.where(_I.id.in_(sorted(incident_ids))).with_for_update(read=True, skip_locked=True)))
         missing = incident_ids - facts.incidents.keys()
         if missing:  # gone, or held by a change right now
             facts.busy = set(await session.scalars(select(Incident.id).where(Incident.id.in_(list(missing)))))
