@@ -27,14 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.session import Database
+from tocsin.engine import facts
 from tocsin.engine.due_timers import Claim, Claimed, claim, next_due
-from tocsin.engine.models import ESCALATE, IncidentEscalation
+from tocsin.engine.models import ESCALATE
 from tocsin.engine.path import EscalateTo, Exhaust, Path, PathRule, after_level, clamp_level, levels, rule_at
 from tocsin.engine.planner import touch
 from tocsin.engine.step import ESCALATE_STEP, StepResult
@@ -66,11 +65,10 @@ class EscalateStep:
     async def _escalate(self, session: AsyncSession, now: datetime) -> Claim:
         claimed = await claim(session, (ESCALATE,), now, self.batch)
         ids = claimed.incident_ids
-        rows = await session.execute(select(IncidentEscalation).where(IncidentEscalation.incident_id.in_(ids)))
-        escalations = {e.incident_id: e for e in rows.scalars()}
-        walks = [_Walk.start(incident, escalation, due) for incident, _, due in claimed.due
+        escalations = await session.run_sync(facts.escalations, ids)
+        walks = [_Walk.start(incident, *escalation[:2], due) for incident, _, due in claimed.due
                  if incident.state.status == "triggered"
-                 and (escalation := escalations.get(incident.id)) is not None and not escalation.exhausted]
+                 and (escalation := escalations.get(incident.id)) is not None and not escalation[2]]
         await escalate(session, walks)
         act = Act(at=now, agent=None, channel=TIMEOUT)
         await change_rows(session, [(w.incident.state, w.incident.service_id, w.commands, act) for w in walks])
@@ -91,9 +89,8 @@ class _Walk:
     commands: list[Command] = field(default_factory=list)
 
     @classmethod
-    def start(cls, incident: Claimed, escalation: IncidentEscalation, due: datetime) -> _Walk:
-        path = cast(Path, escalation.path)
-        return cls(incident, path, clamp_level(path, incident.state.escalation_level), escalation.loop, due,
+    def start(cls, incident: Claimed, path: Path, loop: int, due: datetime) -> _Walk:
+        return cls(incident, path, clamp_level(path, incident.state.escalation_level), loop, due,
                    levels(path) * (path["num_loops"] + 1) + 1)
 
     def next_level(self) -> PathRule | None:

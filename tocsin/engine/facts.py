@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
+from typing import cast as typing_cast
 
-from sqlalchemy import BindParameter, and_, bindparam, select
+import orjson
+from sqlalchemy import BindParameter, Text, and_, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from tocsin.auth.models import User
@@ -54,10 +56,14 @@ _A = table_of(IncidentAssignment).c
 _R, _M, _U = (table_of(t).c for t in (NotificationRule, ContactMethod, User))
 _P, _L, _T = (table_of(t).c for t in (EscalationPolicy, EscalationRule, EscalationTarget))
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+# A batch's incidents mostly share their policy's frozen path: read as text and decoded once per
+# distinct text (``_path``), the incidents share one object (never changed in place: a path is
+# replaced whole when a policy is frozen anew).
+_PATH_TEXT = cast(_E.path, Text)
 
 _INCIDENTS = (
     select(_I.id, _I.status, _I.urgency, _I.created_at, _I.last_status_change_at, _I.snoozed_until,
-           _I.escalation_level, _I.escalation_policy_id, _I.service_id, _E.incident_id, _E.path, _E.loop,
+           _I.escalation_level, _I.escalation_policy_id, _I.service_id, _E.incident_id, _PATH_TEXT, _E.loop,
            _E.exhausted, _E.level_started_at, _E.opened_at, _E.renotify_at)
     .select_from(table_of(Incident).outerjoin(table_of(IncidentEscalation), _E.incident_id == _I.id))
     .where(_I.id.in_(_IDS)))
@@ -78,6 +84,25 @@ _CONTACT_RULES = (
     .where(_R.user_id.in_(_IDS)).order_by(_R.user_id, _R.start_delay_in_minutes, _R.id))
 
 
+def _path(text: str | None, decoded: dict[str, Path]) -> Path | None:
+    if text is None:
+        return None
+    found = decoded.get(text)
+    if found is None:
+        found = decoded[text] = typing_cast(Path, orjson.loads(text))
+    return found
+
+
+_ESCALATIONS = select(_E.incident_id, _PATH_TEXT, _E.loop, _E.exhausted).where(_E.incident_id.in_(_IDS))
+
+
+def escalations(session: Session, ids: Collection[str]) -> dict[str, tuple[Path, int, bool]]:
+    """Each incident's frozen path, loop and whether it is exhausted (one statement)."""
+    decoded: dict[str, Path] = {}
+    return {iid: (typing_cast(Path, _path(text, decoded)), loop, exhausted)
+            for iid, text, loop, exhausted in _rows(session, _ESCALATIONS, ids)}
+
+
 def _rows(session: Session, statement: Any, ids: Collection[str]) -> Any:
     return session.connection().execute(statement, {"ids": list(ids)})
 
@@ -87,10 +112,11 @@ def incidents(session: Session, ids: Collection[str]) -> dict[str, IncidentRow]:
     if not ids:
         return {}
     found: dict[str, IncidentRow] = {}
+    decoded: dict[str, Path] = {}
     for (iid, status, urgency, created, changed, snoozed, level, policy, service,
          escalated, path, loop, exhausted, started, opened, renotify) in _rows(session, _INCIDENTS, ids):
         escalation = None if escalated is None else Progress(
-            cast(Path, path), loop, exhausted, started, opened, renotify)
+            typing_cast(Path, _path(path, decoded)), loop, exhausted, started, opened, renotify)
         found[iid] = IncidentRow(iid, status, urgency, created, changed, snoozed, level or 1, policy, service,
                                  escalation)
     return found
