@@ -36,17 +36,11 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # ingest.py: shared server plumbing
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared plumbing below
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this checkout's tocsin
-from ingest import (
-    free_port,
-    loop_factory,
-    machine_info,
-    read_response,
-    recreate_pg,
-    stop,
-    wait_health,
-)
+from ingest import free_port, machine_info, recreate_pg
+from ingest_load import loop_factory, read_response
+from server_process import stop, wait_health
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES, USERS, TEAMS = 8, 20, 4
