@@ -13,31 +13,21 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx  # setup and verification only, never on the hot path
-from ingest_load import loop_factory, run_load  # bench/ is the script's directory
+from common import LOCAL_HOSTS, free_port, machine_info, recreate_pg  # bench/ is the script's directory
+from ingest_load import loop_factory, run_load
 from server_process import cpu_seconds, peak_rss_mb, settled_cpu_seconds, stop, wait_health
 
 REPO = Path(__file__).resolve().parent.parent
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-
-def machine_info() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "nproc": len(os.sched_getaffinity(0)), "cpu_model": m.group(1) if m else "unknown"}
 
 
 def incident_total(url: str, api_key: str) -> int:
@@ -59,21 +49,6 @@ def wait_incidents(url: str, api_key: str, expected: int, baseline: int) -> int:
         last = total
         time.sleep(0.5)
     return total
-
-
-async def recreate_pg(pg_url: str) -> None:
-    u = urlsplit(pg_url)
-    db = u.path.lstrip("/")
-    if not re.fullmatch(r"\w+", db) or u.hostname not in LOCAL_HOSTS:
-        sys.exit(f"refusing --pg-url {pg_url!r}: need a local host and a plain database name")
-    import asyncpg  # only this mode needs it
-
-    conn = await asyncpg.connect(urlunsplit(u._replace(path="/postgres")), timeout=10)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')  # FORCE: kick stale sessions
-        await conn.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await conn.close()
 
 
 def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
@@ -108,12 +83,6 @@ def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         stop(engine)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def bench(args: argparse.Namespace, url: str, key: str, pid: int | None,

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from common import percentile  # bench/ is the script's directory
+
 POOL_SIZE = 64  # distinct bodies, so the server never sees one payload over and over
 SHARED_KEYS = 8  # the small set of dedup keys reused when --dedup-ratio > 0
 MAX_ERRORS = 50  # per connection: a dead server must not keep workers reconnecting
@@ -143,8 +145,8 @@ def summarize(stats: list[Stats], elapsed: float, client_cpu: float) -> dict[str
     status = sum((s.status for s in stats), Counter[int]())
     accepted = sum(c for k, c in status.items() if 200 <= k < 300)
 
-    def ms(p: float) -> float | None:  # nearest-rank percentile
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))] / 1e6, 3) if lat else None
+    def ms(p: float) -> float | None:
+        return round(percentile(lat, p) / 1e6, 3) if lat else None
 
     return {"requests": len(lat), "accepted": accepted, "elapsed_s": round(elapsed, 3),
             "events_per_s": round(accepted / elapsed, 1),

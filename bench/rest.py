@@ -38,7 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared plumbing below
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this checkout's tocsin
-from ingest import free_port, machine_info, recreate_pg
+from common import free_port, machine_info, percentile, recreate_pg
 from ingest_load import loop_factory, read_response
 from server_process import stop, wait_health
 
@@ -280,10 +280,8 @@ async def measure(url: str, path: str, api_key: str, args: argparse.Namespace) -
             writer.close()
 
     await asyncio.gather(*(worker() for _ in range(args.connections)))
-    lat.sort()
-
-    def ms(p: float) -> float:  # nearest rank
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else float("nan")
+    def ms(p: float) -> float:
+        return round(percentile(lat, p) * 1000, 1) if lat else float("nan")
 
     return {"requests": len(lat), "per_s": round(len(lat) / args.duration, 1), "status": codes,
             "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0)}

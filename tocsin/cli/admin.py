@@ -37,13 +37,7 @@ def build(resource: Resource) -> typer.Typer:
         shown = choose(resource.columns, columns_, resource.default) if not (as_json or pipe) else []
         if query and not resource.query:
             raise usage(f"{resource.plural} cannot be searched; list them all")
-        found = list(cli.rest.iter_offset(resource.path, resource.key, {"query": query}))
-        if as_json:
-            cli.out.json(found)
-        elif pipe:
-            cli.out.ids(i["id"] for i in found)
-        else:
-            cli.out.table(found, shown)
+        cli.out.listing(list(cli.rest.iter_offset(resource.path, resource.key, {"query": query})), shown, pipe)
 
     list_.__doc__ = f"List {resource.plural}."
 

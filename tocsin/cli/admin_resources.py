@@ -6,9 +6,7 @@ the ``--data`` body, the "Created ..." line. ``tocsin.cli.admin`` builds ``list`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +14,7 @@ import typer
 from tocsin.cli import lookup
 from tocsin.cli.lookup import KINDS
 from tocsin.cli.output import Column
-from tocsin.cli.session import Cli, usage
+from tocsin.cli.session import Cli, json_object_option, usage
 
 
 @dataclass(frozen=True)
@@ -110,13 +108,7 @@ def data_option(raw: str | None, one: str) -> dict[str, Any]:
     """``--data``: the API's body for one object, wrapped (``{"service": {...}}``) or not."""
     if not raw:
         return {}
-    text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise usage(f"--data is not JSON: {exc}") from None
-    if not isinstance(parsed, dict):
-        raise usage("--data must be a JSON object")
+    parsed = json_object_option(raw, "--data")
     inner = parsed.get(one, parsed)
     if not isinstance(inner, dict):
         raise usage(f"--data's {one!r} must be an object")

@@ -60,13 +60,7 @@ def list_incidents(
     cli = open_cli(profile, as_json, tz)
     shown = choose(columns(cli.zone), columns_, DEFAULT_COLUMNS) if not (as_json or pipe) else []
     filters = Filters(status or (), urgency or (), service or (), team or (), user or (), me, since, until)
-    found = fetch(cli, filters, OPEN, limit, sort)
-    if as_json:
-        cli.out.json(found)
-    elif pipe:
-        cli.out.ids(i["id"] for i in found)
-    else:
-        cli.out.table(found, shown)
+    cli.out.listing(fetch(cli, filters, OPEN, limit, sort), shown, pipe)
 
 
 @app.command("show")
