@@ -21,11 +21,9 @@ import asyncio
 import cProfile
 import json
 import os
-import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,10 +33,10 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from aiosmtpd.controller import Controller
+from common import free_port, machine_info, percentile, recreate_pg
 from smtp_sink import SinkProcess  # bench/ is the script's directory
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,39 +60,6 @@ class Mailbox:
             for token in found:
                 self.first_seen.setdefault(token, now)
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def machine_info() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "nproc": len(os.sched_getaffinity(0)), "cpu_model": m.group(1) if m else "unknown"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def recreate_pg(pg_url: str) -> None:
-    import asyncpg
-
-    u = urlsplit(pg_url)
-    db = u.path.lstrip("/")
-    if not re.fullmatch(r"\w+", db) or u.hostname not in {"127.0.0.1", "localhost", "::1"}:
-        sys.exit(f"refusing --pg-url {pg_url!r}: need a local host and a plain database name")
-    conn = await asyncpg.connect(urlunsplit(u._replace(path="/postgres")), timeout=10)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await conn.close()
 
 
 def start_thread_profile() -> bool:

@@ -24,25 +24,19 @@ import argparse
 import asyncio
 import cProfile
 import json
-import os
-import platform
-import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiosmtplib
 import uvloop
 from aiosmtpd.controller import Controller
+from common import CountingMailbox, free_port, load_average, machine_info, recreate_pg  # bench/ is sys.path[0]
+from smtp_sink import SinkProcess
 from sqlalchemy import func, insert, select
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,62 +58,6 @@ from tocsin.notifications.models import EMAIL, INCIDENT, PENDING, SENT, Notifica
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/tocsin_bench_notify"
 CHUNK = 1000  # rows per bulk insert statement
-
-
-@dataclass
-class Mailbox:
-    """The SMTP server's handler: counts sessions (EHLO/HELO) and accepted messages."""
-
-    sessions: int = 0
-    messages: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
-        with self.lock:
-            self.sessions += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
-        with self.lock:
-            self.sessions += 1
-        session.host_name = hostname
-        return f"250 {server.hostname}"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.messages += 1
-        return "250 2.0.0 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def machine_info() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "nproc": len(os.sched_getaffinity(0)), "cpu_model": m.group(1) if m else "unknown",
-            "loadavg": [round(x, 2) for x in os.getloadavg()]}  # a busy box makes slow numbers
-
-
-async def recreate_pg(pg_url: str) -> None:
-    u = urlsplit(pg_url)
-    db = u.path.lstrip("/")
-    if not re.fullmatch(r"\w+", db) or u.hostname not in {"127.0.0.1", "localhost", "::1"}:
-        sys.exit(f"refusing --pg-url {pg_url!r}: need a local host and a plain database name")
-    import asyncpg
-
-    conn = await asyncpg.connect(urlunsplit(u._replace(path="/postgres")), timeout=10)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')  # FORCE: kick stale sessions
-        await conn.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await conn.close()
 
 
 async def seed(db: Database, service_id: str, user_id: str, count: int, now: datetime) -> None:
@@ -155,23 +93,19 @@ async def seed(db: Database, service_id: str, user_id: str, count: int, now: dat
 
 class SmtpServer:
     """The aiosmtpd server: in this process (its own thread and event loop, sharing the GIL with
-    Tocsin, as the brief asks), or in a child process (``--smtp process``: its own core, as a
-    real mail server would be)."""
+    Tocsin, as the brief asks), or in a child process (``--smtp process``, bench/smtp_sink.py: its
+    own core, as a real mail server would be)."""
 
     def __init__(self, where: str) -> None:
         self.port = free_port()
-        self.mailbox = Mailbox()
+        self.mailbox = CountingMailbox()
         self._controller: Controller | None = None
-        self._child: subprocess.Popen[str] | None = None
+        self._child: SinkProcess | None = None
         if where == "thread":
             self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
             self._controller.start()
         else:
-            self._child = subprocess.Popen([sys.executable, __file__, "--serve-smtp", str(self.port)],
-                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            assert self._child.stdout is not None
-            if self._child.stdout.readline().strip() != "ready":
-                sys.exit("the SMTP server process did not start")
+            self._child = SinkProcess(self.port)
 
     def stop(self) -> dict[str, Any]:
         """Stop it; the sessions and messages it saw (and, in a process, the CPU it used)."""
@@ -179,22 +113,10 @@ class SmtpServer:
             self._controller.stop()
             return {"smtp_sessions": self.mailbox.sessions, "smtp_messages": self.mailbox.messages}
         assert self._child is not None
-        out, _ = self._child.communicate(timeout=30)  # closing stdin tells it to stop
-        seen = json.loads(out.strip().splitlines()[-1])
+        self._child.stop()
+        seen = self._child.seen
         return {"smtp_sessions": seen["sessions"], "smtp_messages": seen["messages"],
                 "smtp_server_cpu_s": round(seen["cpu_s"], 2)}
-
-
-def serve_smtp(port: int) -> None:
-    """The child process of ``--smtp process``: serve until stdin closes, then report."""
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    print("ready", flush=True)
-    sys.stdin.read()
-    controller.stop()
-    print(json.dumps({"sessions": mailbox.sessions, "messages": mailbox.messages, "cpu_s": time.process_time()}),
-          flush=True)
 
 
 async def floor(args: argparse.Namespace) -> dict[str, Any]:
@@ -318,13 +240,9 @@ def main() -> None:
                         help="the event loop (tocsin serve runs on uvloop)")
     parser.add_argument("--floor", action="store_true",
                         help="time the SMTP part alone (no database, no step): the ceiling of this setup")
-    parser.add_argument("--serve-smtp", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_smtp:
-        serve_smtp(args.serve_smtp)
-        return
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    print(json.dumps({"machine": machine_info()}))
+    print(json.dumps({"machine": {**machine_info(), "loadavg": load_average()}}))
     run = uvloop.run if args.loop == "uvloop" else asyncio.run
     if args.floor:
         print(json.dumps(run(floor(args))), flush=True)

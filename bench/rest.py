@@ -36,17 +36,11 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # ingest.py: shared server plumbing
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: the shared plumbing below
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this checkout's tocsin
-from ingest import (
-    free_port,
-    loop_factory,
-    machine_info,
-    read_response,
-    recreate_pg,
-    stop,
-    wait_health,
-)
+from common import free_port, machine_info, percentile, recreate_pg
+from ingest_load import loop_factory, read_response
+from server_process import stop, wait_health
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES, USERS, TEAMS = 8, 20, 4
@@ -286,10 +280,8 @@ async def measure(url: str, path: str, api_key: str, args: argparse.Namespace) -
             writer.close()
 
     await asyncio.gather(*(worker() for _ in range(args.connections)))
-    lat.sort()
-
-    def ms(p: float) -> float:  # nearest rank
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else float("nan")
+    def ms(p: float) -> float:
+        return round(percentile(lat, p) * 1000, 1) if lat else float("nan")
 
     return {"requests": len(lat), "per_s": round(len(lat) / args.duration, 1), "status": codes,
             "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "max": ms(1.0)}

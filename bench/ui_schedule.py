@@ -25,7 +25,6 @@ import os
 import platform
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import free_port  # bench/ is the script's directory
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # this checkout's tocsin
@@ -115,16 +115,10 @@ async def measure(client: httpx.AsyncClient, path: str, runs: int, warmup: int) 
     return samples
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def spawned(tmp: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """A real ``tocsin serve`` on a temporary SQLite database, its admin's password set: its URL."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOCSIN_")}
     env.update(TOCSIN_DATABASE_URL=f"sqlite:///{tmp}/bench.db", TOCSIN_HOST="127.0.0.1", TOCSIN_PORT=str(port),

@@ -28,11 +28,9 @@ import hashlib
 import hmac
 import json
 import os
-import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,10 +42,17 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from aiosmtpd.controller import Controller
+from common import (  # bench/ is sys.path[0]
+    CountingMailbox,
+    free_port,
+    load_average,
+    machine_info,
+    percentile,
+    recreate_pg,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(rb"webhook-bench-(\d+)")
@@ -88,17 +93,6 @@ class Receiver:
         handler.end_headers()
 
 
-class SmtpSink:
-    """Accepts every email: the server pages its admin for each incident, as in production, and
-    a page that cannot be sent would be retried and logged, which is not what this measures."""
-
-    messages = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages += 1
-        return "250 OK"
-
-
 @contextmanager
 def running_receiver(receiver: Receiver) -> Iterator[int]:
     class Handler(BaseHTTPRequestHandler):
@@ -124,40 +118,6 @@ def running_receiver(receiver: Receiver) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def machine_info() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    m = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
-    return {"platform": platform.platform(), "python": platform.python_version(),
-            "nproc": len(os.sched_getaffinity(0)), "cpu_model": m.group(1) if m else "unknown",
-            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def recreate_pg(pg_url: str) -> None:
-    import asyncpg
-
-    u = urlsplit(pg_url)
-    db = u.path.lstrip("/")
-    if not re.fullmatch(r"\w+", db) or u.hostname not in {"127.0.0.1", "localhost", "::1"}:
-        sys.exit(f"refusing --pg-url {pg_url!r}: need a local host and a plain database name")
-    conn = await asyncpg.connect(urlunsplit(u._replace(path="/postgres")), timeout=10)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await conn.close()
 
 
 async def send_triggers(url: str, key: str, tokens: range, rate: float | None, connections: int) -> dict[int, float]:
@@ -231,7 +191,7 @@ def subscribe(client: httpx.Client, url: str) -> str:
 
 def run(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     receiver = Receiver(hang_s=args.hang_s)
-    smtp = Controller(SmtpSink(), hostname="127.0.0.1", port=free_port())
+    smtp = Controller(CountingMailbox(), hostname="127.0.0.1", port=free_port())
     smtp.start()
     tmp, port = Path(tempfile.mkdtemp(prefix=f"tocsin-webhook-bench-{backend}-")), free_port()
     url, proc = f"http://127.0.0.1:{port}", None
@@ -312,10 +272,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     backends = ["sqlite", "postgres"] if args.spawn == "both" else [args.spawn]
-    out: dict[str, Any] = {"machine": machine_info(), "runs": {}}
+    out: dict[str, Any] = {"machine": {**machine_info(), "loadavg_at_start": load_average()}, "runs": {}}
     for backend in backends:
         out["runs"][backend] = run(args, backend)
-    out["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    out["machine"]["loadavg_at_end"] = load_average()
     print(json.dumps(out, indent=2))
 
 

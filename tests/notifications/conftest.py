@@ -6,14 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.notifications.servers import (
-    Certificate,
-    SmtpServer,
-    TwilioDouble,
-    make_certificate,
-    running_smtp,
-    running_twilio,
-)
+from tests.certificates import Certificate, make_certificate
+from tests.notifications.servers import SmtpServer, TwilioDouble, running_smtp, running_twilio
 
 
 @pytest.fixture
@@ -30,4 +24,4 @@ def twilio_server() -> Iterator[TwilioDouble]:
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    return make_certificate(tmp_path_factory.mktemp("tls"))
+    return make_certificate(tmp_path_factory.mktemp("tls"), "127.0.0.1")

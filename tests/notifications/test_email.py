@@ -11,7 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from tests.notifications.servers import Certificate, Inbox, SmtpServer, free_port, running_smtp, start_smtp
+from tests.certificates import Certificate
+from tests.notifications.servers import Inbox, SmtpServer, free_port, running_smtp, start_smtp
 from tocsin.notifications.channel import ChannelError, Message, NotConfigured
 from tocsin.notifications.email import EmailChannel, Security, message_id
 

@@ -1,19 +1,15 @@
 """Real HTTP(S) receivers for the outbound tests: a few lines of asyncio serving HTTP/1.1 on a
-loopback address, recording every request (and, over TLS, the SNI name the client sent)."""
+loopback address, recording every request (and, over TLS, the SNI name the client sent). Their
+certificates: tests/certificates.py."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import pytest
 
 
 @dataclass
@@ -72,31 +68,3 @@ async def receiving(host: str = "127.0.0.1", *, tls: ssl.SSLContext | None = Non
     finally:
         server.close()
         await server.wait_closed()
-
-
-@dataclass(frozen=True)
-class Certificate:
-    cert: Path
-    key: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self.cert, self.key)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.cert))
-
-
-def make_certificate(folder: Path, *names: str) -> Certificate:
-    """A self-signed certificate for the DNS ``names`` only (no IP address in it)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    san = ",".join(f"DNS:{n}" for n in names)
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "2", "-subj", f"/CN={names[0]}", "-addext", f"subjectAltName={san}"],
-        check=True, capture_output=True,
-    )
-    return Certificate(cert, key)

@@ -18,7 +18,8 @@ import httpcore
 import httpx
 import pytest
 
-from tests.outbound.receivers import Certificate, make_certificate, receiving
+from tests.certificates import Certificate, make_certificate
+from tests.outbound.receivers import receiving
 from tocsin.config import Settings
 from tocsin.outbound.addresses import parse_networks
 from tocsin.outbound.client import outbound_client

@@ -8,19 +8,15 @@ self-lockout check. Running servers pick the change up within ``guard.REFRESH_SE
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from tocsin.db.command_line import run_in_transaction
+
 if TYPE_CHECKING:  # imported where used, so every other ``tocsin`` command starts fast
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from tocsin.allowlists.models import IpAllowList
-
-T = TypeVar("T")
 app = typer.Typer(help="Show and change the IP allow lists (works offline, on the database).", no_args_is_help=True)
 SURFACES = ("rest_api", "events_api")  # tocsin.allowlists.policy.SURFACES (a test holds them equal)
 APPLIED = "Running servers apply it within 5 seconds."  # guard.REFRESH_SECONDS (a test holds them equal)
@@ -28,27 +24,6 @@ APPLIED = "Running servers apply it within 5 seconds."  # guard.REFRESH_SECONDS 
 
 def _not_running(_: Sequence[Mapping[str, Any]]) -> None:
     """No guard in this process: servers re-read the lists on their own."""
-
-
-def _run(work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
-    from tocsin.config import Settings
-    from tocsin.db.session import Database
-    from tocsin.errors import TocsinError
-
-    async def main() -> T:
-        db = Database(Settings().database_url)
-        try:
-            async with db.transaction() as session:
-                # The command line reads the system clock: it runs without a server's runtime.
-                return await work(session, datetime.now(UTC))
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except TocsinError as exc:
-        typer.echo(f"error: {'; '.join(exc.errors) or exc.message}", err=True)
-        raise typer.Exit(1) from None
 
 
 def _describe(row: IpAllowList) -> list[str]:
@@ -62,7 +37,7 @@ def show() -> None:
     """Print every list: id, state, the surfaces it restricts, then its ranges."""
     from tocsin.allowlists import queries
 
-    rows = _run(lambda session, now: queries.all_lists(session))
+    rows = run_in_transaction(lambda session, now: queries.all_lists(session))
     if not rows:
         typer.echo("No IP allow list: the REST API and the Events API accept every address.")
     for row in rows:
@@ -81,7 +56,7 @@ def add(
     """Add a range to a list; the list is made, enabled, when none restricts those surfaces."""
     from tocsin.allowlists import logic
 
-    row = _run(lambda session, now: logic.add_range(
+    row = run_in_transaction(lambda session, now: logic.add_range(
         session, cidr, description, list_id=list_id, applies_to=applies_to or None, actor=logic.CLI_ACTOR, now=now,
         changed=_not_running))
     typer.echo("\n".join(_describe(row)))
@@ -96,7 +71,7 @@ def remove(
     """Remove a range; a list left with no range is disabled."""
     from tocsin.allowlists import logic
 
-    rows = _run(lambda session, now: logic.remove_range(
+    rows = run_in_transaction(lambda session, now: logic.remove_range(
         session, cidr, list_id=list_id, actor=logic.CLI_ACTOR, now=now, changed=_not_running))
     for row in rows:
         typer.echo("\n".join(_describe(row)))
@@ -108,7 +83,7 @@ def clear(list_id: str = typer.Option(None, "--list", help="Only this list (defa
     """Delete the lists: every address is admitted again."""
     from tocsin.allowlists import logic
 
-    ids = _run(lambda session, now: logic.clear(
+    ids = run_in_transaction(lambda session, now: logic.clear(
         session, list_id=list_id, actor=logic.CLI_ACTOR, now=now, changed=_not_running))
     typer.echo(f"Deleted {', '.join(ids)}." if ids else "There was no IP allow list.")
     typer.echo(APPLIED)

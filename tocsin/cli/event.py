@@ -5,15 +5,13 @@ keep it for the later ``resolve``. No API token is needed: the routing key is th
 
 from __future__ import annotations
 
-import json
 import socket
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from tocsin.cli import options
-from tocsin.cli.session import Cli, handled, open_cli, usage
+from tocsin.cli.session import Cli, handled, json_object_option, open_cli, usage
 from tocsin.client.events import SEVERITIES, alert_event, change_event
 
 app = typer.Typer(help="Send events: trigger, ack, resolve (alerts) and change events.", no_args_is_help=True)
@@ -36,14 +34,7 @@ def custom_details(pairs: list[str] | None, as_json: str | None) -> dict[str, An
     """``key=value`` pairs over a JSON object (pairs win); a usage error names a bad one."""
     details: dict[str, Any] = {}
     if as_json:
-        raw = Path(as_json[1:]).read_text(encoding="utf-8") if as_json.startswith("@") else as_json
-        try:
-            parsed = json.loads(raw)
-        except ValueError as exc:
-            raise usage(f"--details is not JSON: {exc}") from None
-        if not isinstance(parsed, dict):
-            raise usage("--details must be a JSON object")
-        details.update(parsed)
+        details.update(json_object_option(as_json, "--details"))
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():

@@ -102,6 +102,15 @@ class Output:
             table.add_row(*(text(column.get(row)) for column in columns))
         (self.err if to_stderr else self.out).print(table, markup=False)
 
+    def listing(self, rows: Sequence[dict[str, Any]], columns: Sequence[Column], pipe: bool) -> None:
+        """A list command's result: JSON with ``--json``, the rows' ids with ``--pipe``, else a table."""
+        if self.as_json:
+            self.json(rows)
+        elif pipe:
+            self.ids(row["id"] for row in rows)
+        else:
+            self.table(rows, columns)
+
     def record(self, pairs: Sequence[tuple[str, Any]]) -> None:
         """A single object as aligned ``label: value`` lines."""
         width = max((len(label) for label, _ in pairs), default=0)

@@ -31,16 +31,13 @@ def list_schedules(
     """List schedules."""
     cli = open_cli(profile, as_json)
     found = list(cli.rest.iter_offset("/schedules", "schedules", {"query": query}))
-    if as_json:
-        cli.out.json(found)
-    elif pipe:
-        cli.out.ids(s["id"] for s in found)
-    else:
-        available = [Column("id", "ID", lambda s: s["id"]), Column("name", "Name", lambda s: s.get("name")),
-                     Column("time_zone", "Time zone", lambda s: s.get("time_zone")),
-                     Column("users", "Users", lambda s: s.get("users")),
-                     Column("description", "Description", lambda s: s.get("description"))]
-        cli.out.table(found, choose(available, columns_, ("id", "name", "time_zone", "users")))
+    available = [Column("id", "ID", lambda s: s["id"]), Column("name", "Name", lambda s: s.get("name")),
+                 Column("time_zone", "Time zone", lambda s: s.get("time_zone")),
+                 Column("users", "Users", lambda s: s.get("users")),
+                 Column("description", "Description", lambda s: s.get("description"))]
+    # --columns is checked only where a table is drawn
+    shown = choose(available, columns_, ("id", "name", "time_zone", "users")) if not (as_json or pipe) else []
+    cli.out.listing(found, shown, pipe)
 
 
 def shifts(entries: list[dict[str, Any]] | None) -> list[Shift]:
@@ -107,14 +104,9 @@ def list_overrides(
     found = cli.rest.get(f"/schedules/{schedule_id}/overrides", {
         "since": cli.time(since, bare="past").isoformat(), "until": cli.time(until, bare="future").isoformat(),
         "time_zone": "UTC"})["overrides"]
-    if as_json:
-        cli.out.json(found)
-    elif pipe:
-        cli.out.ids(o["id"] for o in found)
-    else:
-        cli.out.table(found, [Column("id", "ID", lambda o: o["id"]), Column("user", "Who", lambda o: o.get("user")),
-                              Column("start", "From", lambda o: local_time(o.get("start"), cli.zone)),
-                              Column("end", "Until", lambda o: local_time(o.get("end"), cli.zone))])
+    cli.out.listing(found, [Column("id", "ID", lambda o: o["id"]), Column("user", "Who", lambda o: o.get("user")),
+                            Column("start", "From", lambda o: local_time(o.get("start"), cli.zone)),
+                            Column("end", "Until", lambda o: local_time(o.get("end"), cli.zone))], pipe)
 
 
 @app.command("override")

@@ -10,14 +10,14 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import typer
 
 from tocsin.allowlists.commands import app as allowlist_app
 from tocsin.config import Settings
+from tocsin.db.command_line import run_in_transaction
 from tocsin.ui.commands import first_admin_hint
 
 if TYPE_CHECKING:  # imported where used, so the command starts fast
@@ -26,8 +26,6 @@ if TYPE_CHECKING:  # imported where used, so the command starts fast
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from tocsin.auth.models import ApiKey, OAuthClient
-
-T = TypeVar("T")
 
 
 def register(app: typer.Typer) -> None:
@@ -147,33 +145,6 @@ oauth_client_app = typer.Typer(
          "host; `tocsin admin oauth-client` does it through the REST API).", no_args_is_help=True)
 
 
-def _in_transaction(work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
-    """Run ``work(session, now)`` in one transaction on the configured database."""
-    from datetime import UTC, datetime
-
-    from tocsin.db.session import Database
-
-    async def run() -> T:
-        db = Database(Settings().database_url)
-        try:
-            async with db.transaction() as session:
-                return await work(session, datetime.now(UTC))
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
-
-
-def _fail_on_tocsin_error(work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
-    from tocsin.errors import TocsinError
-
-    try:
-        return _in_transaction(work)
-    except TocsinError as exc:
-        typer.echo(f"error: {'; '.join(exc.errors) or exc.message}", err=True)
-        raise typer.Exit(1) from None
-
-
 @api_key_app.command("create")
 def api_key_create(
     user: str = typer.Option(None, "--user", help="Email of the user the key acts as; omit for an account key."),
@@ -191,7 +162,7 @@ def api_key_create(
             description=description or ("tocsin api-key create" + (f" for {user}" if user else "")),
         )
 
-    key, secret = _fail_on_tocsin_error(work)
+    key, secret = run_in_transaction(work)
     typer.echo(f"API key {key.id} ({key.kind}{', read-only' if key.read_only else ''}): {secret}")
     typer.echo("The secret is shown once; only its hash is stored.")
 
@@ -204,7 +175,7 @@ def api_key_list() -> None:
     async def work(session: AsyncSession, now: datetime) -> list[ApiKey]:
         return await logic.list_api_keys(session)
 
-    for key in _fail_on_tocsin_error(work):
+    for key in run_in_transaction(work):
         state = "revoked" if key.revoked_at else "active"
         typer.echo(f"{key.id}\t{key.kind}\t{'read-only' if key.read_only else 'full'}\t{state}\t"
                    f"…{key.truncated_token or ''}\t{key.user_id or '-'}\t{key.description}")
@@ -218,7 +189,7 @@ def api_key_revoke(key_id: str) -> None:
     async def work(session: AsyncSession, now: datetime) -> ApiKey:
         return await logic.revoke_api_key(session, key_id, now, logic.CLI_ACTOR)
 
-    _fail_on_tocsin_error(work)
+    run_in_transaction(work)
     typer.echo(f"Revoked {key_id}")
 
 
@@ -234,7 +205,7 @@ def oauth_client_create(
         scopes = [s for raw in scope for s in raw.split()]
         return await logic.create_oauth_client(session, now, logic.CLI_ACTOR, name=name, scopes=scopes)
 
-    client, secret = _fail_on_tocsin_error(work)
+    client, secret = run_in_transaction(work)
     typer.echo(f"client_id:     {client.id}")
     typer.echo(f"client_secret: {secret}   (shown once; stored hashed)")
     typer.echo(f"scopes:        {' '.join(client.scopes)}")
@@ -248,7 +219,7 @@ def oauth_client_list() -> None:
     async def work(session: AsyncSession, now: datetime) -> list[OAuthClient]:
         return await logic.list_oauth_clients(session)
 
-    for client in _fail_on_tocsin_error(work):
+    for client in run_in_transaction(work):
         state = "revoked" if client.revoked_at else "active"
         typer.echo(f"{client.id}\t{state}\t{client.name}\t{' '.join(client.scopes)}")
 
@@ -261,5 +232,5 @@ def oauth_client_revoke(client_id: str) -> None:
     async def work(session: AsyncSession, now: datetime) -> tuple[OAuthClient, list[str]]:
         return await logic.revoke_oauth_client(session, client_id, now, logic.CLI_ACTOR)
 
-    _fail_on_tocsin_error(work)
+    run_in_transaction(work)
     typer.echo(f"Revoked {client_id}")

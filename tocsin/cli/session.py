@@ -5,12 +5,14 @@ where failures become an error message, a hint and an exit code (never a traceba
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Literal, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import click
 import typer
@@ -178,6 +180,18 @@ def read_stdin_ids() -> list[str]:
     for line in sys.stdin.read().splitlines():
         found += line.split("#", 1)[0].split()
     return list(dict.fromkeys(found))
+
+
+def json_object_option(raw: str, option: str) -> dict[str, Any]:
+    """An option's JSON object, given inline or as ``@file.json``; anything else is a usage error."""
+    text = Path(raw[1:]).read_text(encoding="utf-8") if raw.startswith("@") else raw
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
+        raise usage(f"{option} is not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise usage(f"{option} must be a JSON object")
+    return parsed
 
 
 def confirm(out: Output, question: str, yes: bool) -> None:

@@ -15,18 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from contextlib import suppress
-from typing import Any
 
-import asyncpg
-
-from tocsin.engine.listener import asyncpg_dsn
+from tocsin.db.channel_listener import ChannelListener
 from tocsin.incidents.change_feed import CHANNEL, decode
 
-log = logging.getLogger(__name__)
 GATHER_SECONDS = 0.15
-PING_SECONDS = 30.0
-LONGEST_PAUSE = 30.0
 
 
 class Subscription:
@@ -96,61 +89,26 @@ class Broadcaster:
             subscription.note(ids)
 
 
-class FeedListener:
+class FeedListener(ChannelListener):
     """PostgreSQL: publish the incident changes other processes commit (``LISTEN``) on one
-    dedicated connection, reconnecting with a growing pause; a reconnect publishes "everything"
-    (what was announced meanwhile is lost)."""
+    dedicated connection (``tocsin.db.channel_listener``: reconnecting with a growing pause); a
+    reconnect publishes "everything" (what was announced meanwhile is lost)."""
+
+    channel = CHANNEL
+    label = "ui feed listener"
+    application_name = "tocsin-ui-feed"
+    meanwhile = "open pages refresh once it listens again"
+    log = logging.getLogger(__name__)
 
     def __init__(self, url: str, broadcaster: Broadcaster, origin: str) -> None:
-        self._dsn = asyncpg_dsn(url)
+        super().__init__(url)
         self._broadcaster = broadcaster
         self._origin = origin
-        self._task: asyncio.Task[None] | None = None
-        self.listening = asyncio.Event()
-        self._connects = 0
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="ui-feed-listener")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        pause = 0.5
-        while True:
-            try:
-                await self._listen()
-                pause = 0.5
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("ui feed listener: no connection to PostgreSQL (%s); retrying in %.1f s", exc, pause)
-            self.listening.clear()
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, LONGEST_PAUSE)
-
-    async def _listen(self) -> None:
-        connection = await asyncpg.connect(self._dsn, timeout=10,
-                                           server_settings={"application_name": "tocsin-ui-feed"})
-        lost = asyncio.Event()
-        try:
-            connection.add_termination_listener(lambda _: lost.set())
-            await connection.add_listener(CHANNEL, self._notified)
-            self._connects += 1
-            self.listening.set()
-            if self._connects > 1:
-                self._broadcaster.publish(None)  # what was announced while we were away
-            while not lost.is_set():
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), PING_SECONDS)
-                    break
-                await asyncio.wait_for(connection.execute("SELECT 1"), 5)
-        finally:
-            connection.terminate()
-
-    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+    def heard(self, payload: str) -> None:
         origin, ids = decode(payload)
         if origin != self._origin:
             self._broadcaster.publish(ids)
+
+    def reconnected(self) -> None:
+        self._broadcaster.publish(None)
