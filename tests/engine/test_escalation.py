@@ -20,6 +20,7 @@ from tests.engine.helpers import (
     person,
     policy,
     policy_body,
+    put,
     sends,
     service,
     start_clock,
@@ -166,6 +167,22 @@ async def test_an_edited_policy_leaves_running_escalations_alone(harness: Harnes
     await advance(h, minutes=10)
     assert assignees(await incident(h, old)) == [bob]  # the frozen path: 10 minutes, then Bob
     assert assignees(await incident(h, new)) == [cy] and await timers(h, new) == {"escalate": T0 + 60 * MINUTE}
+
+
+async def test_a_manual_escalation_follows_the_frozen_path_not_the_edited_policy(harness: Harness) -> None:
+    h = harness
+    start_clock(h)
+    ann, bob, cy = [await person(h, n, sms=None) for n in ("Ann", "Bob", "Cy")]
+    pid = await policy(h, [(10, [ann]), (10, [bob])])
+    [iid] = await trigger(h, await service(h, pid), "manual")
+    r = await h.client.put(f"/escalation_policies/{pid}", headers=h.writer,
+                           json=policy_body([(60, [cy]), (60, [cy]), (60, [cy])]))
+    assert r.status_code == 200, r.text
+    refused = await h.client.put(f"/incidents/{iid}", headers=h.writer, json={"incident": {
+        "type": "incident_reference", "escalation_level": 3}})
+    assert refused.status_code == 400 and "between 1 and 2" in refused.text  # the frozen path has two
+    moved = await put(h, iid, escalation_level=2)
+    assert assignees(moved) == [bob]  # level 2 as frozen at trigger: Bob, not the edited policy's Cy
 
 
 async def test_a_level_with_nobody_on_call_is_passed_over_at_once(harness: Harness) -> None:

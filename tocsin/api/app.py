@@ -32,6 +32,7 @@ from tocsin.clock import clock_for
 from tocsin.config import Settings
 from tocsin.db.session import Database
 from tocsin.engine.assembly import build_engine
+from tocsin.engine.manual_levels import frozen_level
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.planner import plan_transaction
 from tocsin.engine.routes import router as notification_actions_router
@@ -136,6 +137,8 @@ class Tocsin:
             # Webhooks sit above services: a deleted service's forwarders, chat webhooks and
             # service-filtered subscriptions are dealt with through this seam.
             service_deleted=service_deleted,
+            # The engine sits above incidents: a manual escalation follows the frozen path through this.
+            frozen_levels=frozen_level,
         ), clock=clock_for(settings.clock_rate, settings.clock_epoch_real))
         # The paging engine: started with the server unless ``start_engine`` is off (``tocsin
         # serve --no-engine``; ``tocsin engine`` runs it alone). Tests call ``engine.tick()``.

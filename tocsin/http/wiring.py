@@ -58,6 +58,24 @@ class ServiceDeleted(Protocol):
     async def __call__(self, session: AsyncSession, service_id: str, actor: Any, now: datetime) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class FrozenLevel:
+    """A level of the escalation path frozen onto an incident: how many levels the path has and
+    who the level assigns now (``users`` empty when ``level`` is outside the path)."""
+
+    levels: int
+    users: tuple[str, ...]
+
+
+class FrozenLevels(Protocol):
+    """Who a manual escalation to ``level`` assigns by the path frozen onto the incident at
+    trigger (``tocsin.engine.manual_levels``): editing a policy never changes a running
+    escalation, manual or not. None when the incident has no frozen path (the live policy then)."""
+
+    async def __call__(self, session: AsyncSession, incident_id: str, level: int,
+                       at: datetime) -> FrozenLevel | None: ...
+
+
 class TeamDirectory(Protocol):
     """What the users domain needs to know about teams (``tocsin.teams.directory`` implements it)."""
 
@@ -101,3 +119,4 @@ class Wiring:
     plan_pending_work: PlanPendingWork
     allow_lists_changed: AllowListsChanged
     service_deleted: ServiceDeleted
+    frozen_levels: FrozenLevels

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tocsin.db import sequences
 from tocsin.errors import IncidentAlreadyResolved, InvalidInput, NotFound
 from tocsin.escalation.queries import assign_level, existing_policy_ids, level_count
+from tocsin.http.wiring import FrozenLevels
 from tocsin.ids import new_id
 from tocsin.incidents.models import INCIDENT_NUMBERS, Incident, IncidentNote, Priority
 from tocsin.incidents.queries import (
@@ -147,9 +148,12 @@ async def create_incident(session: AsyncSession, data: IncidentCreate, user_id: 
 
 async def update_incident(
     session: AsyncSession, incident_id: str, update: IncidentUpdate, user_id: str, at: datetime,
-    field: str = "incident", via: Via = None,
+    field: str = "incident", via: Via = None, levels: FrozenLevels | None = None,
 ) -> Incident:
-    """``via``: the log entries' channel when not the REST API (the web UI passes its own)."""
+    """``via``: the log entries' channel when not the REST API (the web UI passes its own).
+    ``levels``: who a manual ``escalation_level`` assigns by the incident's frozen path (the
+    engine's, ``Wiring.frozen_levels``); without it, or for a request that also changes the
+    policy, the live policy decides."""
     incident = await get_incident(session, incident_id, for_update=True)
     agent = agent_of(user_id)
     sent = update.model_fields_set
@@ -170,7 +174,8 @@ async def update_incident(
         bridge = update.conference_bridge.model_dump(exclude_none=True) if update.conference_bridge else None
         await change(session, incident, SetConferenceBridge(bridge), api_act(agent, at, via=via))
     if not (reopening and (update.assignments or update.escalation_policy)):
-        await _reassign(session, incident, update, agent, at, field, via)
+        await _reassign(session, incident, update, agent, at, field, via,
+                        levels if update.escalation_policy is None else None)
     elif update.escalation_level is not None:
         # The reopen assigned the request's assignees or policy; PagerDuty's escalation_level
         # ("escalate the incident to this level") then applies on top, as it does without a reopen.
@@ -190,7 +195,7 @@ async def _refuse_reopening_on_disabled_service(session: AsyncSession, incident:
 
 async def _reassign(
     session: AsyncSession, incident: Incident, update: IncidentUpdate, agent: dict[str, Any], at: datetime,
-    field: str, via: Via,
+    field: str, via: Via, levels: FrozenLevels | None = None,
 ) -> None:
     if update.assignments is None and update.escalation_policy is None and update.escalation_level is None:
         return
@@ -206,19 +211,21 @@ async def _reassign(
         users = list(await first_level(session, policy_id, at) or ())
         await change(session, incident, Delegate(policy_id, tuple(users), retrigger), api_act(agent, at, via=via))
     if update.escalation_level is not None:
-        await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger, via)
+        await _escalate(session, incident, update.escalation_level, agent, at, field, retrigger, via, levels)
 
 
 async def _escalate(
     session: AsyncSession, incident: Incident, level: int, agent: dict[str, Any], at: datetime, field: str,
-    retrigger: bool, via: Via = None,
+    retrigger: bool, via: Via = None, levels: FrozenLevels | None = None,
 ) -> None:
     if incident.escalation_policy_id is None:
         raise InvalidInput(errors=[f"{field}.escalation_level: the incident has no escalation policy"])
-    levels = await level_count(session, incident.escalation_policy_id)
-    if not 1 <= level <= levels:
-        raise InvalidInput(errors=[f"{field}.escalation_level must be between 1 and {levels}"])
-    users = await assign_level(session, incident.escalation_policy_id, level, at)
+    frozen = None if levels is None else await levels(session, incident.id, level, at)
+    count = frozen.levels if frozen is not None else await level_count(session, incident.escalation_policy_id)
+    if not 1 <= level <= count:
+        raise InvalidInput(errors=[f"{field}.escalation_level must be between 1 and {count}"])
+    users = frozen.users if frozen is not None else await assign_level(session, incident.escalation_policy_id,
+                                                                        level, at)
     await change(session, incident, Escalate(level, users, retrigger), api_act(agent, at, via=via))
 
 

@@ -192,7 +192,8 @@ async def update_many(
         changed = []
         for n, item in enumerate(items):
             try:
-                changed.append(await logic.update_incident(session, item.id, item, user.id, now, f"incidents[{n}]"))
+                changed.append(await logic.update_incident(session, item.id, item, user.id, now, f"incidents[{n}]",
+                                                           levels=rt.wiring.frozen_levels))
             except NotFound:
                 raise NotFound(errors=[f"incidents[{n}].id: incident {item.id} not found"]) from None
         rendered = await _render(session, rt, ctx, changed)
@@ -219,7 +220,8 @@ async def update_one(
     user = await acting_user(request, principal, rt)
     ctx = _context(request, rt)
     async with rt.db.transaction() as session:
-        incident = await logic.update_incident(session, incident_id, body.incident, user.id, rt.clock.now())
+        incident = await logic.update_incident(session, incident_id, body.incident, user.id, rt.clock.now(),
+                                               levels=rt.wiring.frozen_levels)
         [rendered] = await _render(session, rt, ctx, [incident])
     return {"incident": rendered}
 

@@ -108,7 +108,7 @@ async def act(incident_id: str, action: str, request: Request, who: Viewer = Dep
 
         def work(s: AsyncSession) -> Awaitable[object]:
             return logic.update_incident(s, incident_id, _update(escalation_level=level), user.id, now,
-                                         via=WEBSITE_CHANNEL)
+                                         via=WEBSITE_CHANNEL, levels=ui.rt.wiring.frozen_levels)
     elif action == "reassign":
         assignee = one(form, "user")[:16]
         update = _update(assignments=[{"assignee": {"id": assignee, "type": "user_reference"}}])
