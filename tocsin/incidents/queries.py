@@ -51,6 +51,28 @@ async def priority_by_name(session: AsyncSession, name: str) -> Priority | None:
     return rows.scalar_one_or_none()
 
 
+async def priority_choices(session: AsyncSession) -> list[tuple[str, str]]:
+    """(id, name) of every priority, highest first (what a person may set an incident to)."""
+    rows = await session.execute(select(Priority.id, Priority.name).order_by(Priority.position, Priority.id))
+    return [(i, n) for i, n in rows]
+
+
+MAX_NUMBER = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL: a larger number names nothing
+
+
+async def find_incident_id(session: AsyncSession, named: str) -> str | None:
+    """The id of the incident a person named by its number (``42``, ``#42``) or its id, if any."""
+    named = named.strip().removeprefix("#").strip()
+    if named.isdigit():
+        if int(named) > MAX_NUMBER:
+            return None
+        condition = Incident.number == int(named)
+    else:
+        condition = Incident.id == named
+    rows = await session.execute(select(Incident.id).where(condition).limit(1))
+    return rows.scalar_one_or_none()
+
+
 async def open_incident_with_key(session: AsyncSession, service_id: str, incident_key: str) -> str | None:
     """The id of an open incident of the service with this key, if any."""
     rows = await session.execute(
@@ -186,9 +208,12 @@ class IncidentFilter:
     urgencies: tuple[str, ...] = ()
     assigned_to: str | None = None
     policy_ids: frozenset[str] | None = None
+    ids: tuple[str, ...] = ()  # only these incidents (a selection)
 
     def conditions(self, *, with_status: bool = True) -> list[Any]:
         where: list[Any] = []
+        if self.ids:
+            where.append(Incident.id.in_(self.ids))
         if with_status and self.statuses:
             where.append(Incident.status.in_(self.statuses))
         if self.service_ids:

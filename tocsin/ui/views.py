@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tocsin.escalation.queries import level_count, policy_ids_for_teams
+from tocsin.escalation.queries import level_count, live_policy_names, policy_ids_for_teams
 from tocsin.incidents.models import Alert, Incident, IncidentNote, LogEntry
 from tocsin.incidents.queries import (
     OPEN_STATUSES,
@@ -20,6 +20,7 @@ from tocsin.incidents.queries import (
     incident_list,
     incident_log,
     incident_notes,
+    priority_choices,
     status_counts,
 )
 from tocsin.incidents.render_context import Context
@@ -83,6 +84,21 @@ async def incident_list_view(session: AsyncSession, f: Filters, user_id: str, ba
                     no_team)
 
 
+@dataclass
+class MergeChoices:
+    incidents: list[Incident]  # the open ones among a selection, oldest first
+    ctx: Context
+
+
+async def merge_choices_view(session: AsyncSession, ids: list[str], base: str, now: datetime) -> MergeChoices:
+    """The selected incidents that can still be merged (open), for choosing which keeps the rest."""
+    found, _ = await incident_list(session, IncidentFilter(ids=tuple(ids)), len(ids)) if ids else ([], False)
+    found.sort(key=lambda i: i.number)
+    ctx = Context(base, now=now)
+    await fill_context(session, ctx, found)
+    return MergeChoices(found, ctx)
+
+
 @dataclass(frozen=True)
 class TimelineItem:
     at: datetime
@@ -100,7 +116,10 @@ class DetailView:
     levels: int
     timeline: list[TimelineItem]
     alerts: list[Alert]
+    # What the action forms offer (read only for someone who may write): (id, name) each.
     users: list[tuple[str, str]] = field(default_factory=list)
+    policies: list[tuple[str, str]] = field(default_factory=list)
+    priorities: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def pending(self) -> list[tuple[str, datetime]]:
@@ -145,4 +164,6 @@ async def incident_detail_view(session: AsyncSession, incident_id: str, base: st
     view = DetailView(incident, ctx, levels, _timeline(entries, notes, names), alerts)
     if with_choices:
         view.users = await live_user_names(session)
+        view.policies = await live_policy_names(session)
+        view.priorities = await priority_choices(session)
     return view
