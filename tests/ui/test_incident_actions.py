@@ -3,11 +3,15 @@ the REST API, with the channel ``website``; the list filters by GET parameters."
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import pytest
 
 from tests.conftest import Harness
 from tests.helpers import create_policy
 from tests.ui.helpers import browser, csrf_of, incident_ids, new_user, set_password, sign_in, trigger
+from tocsin.ui import views
 
 
 async def _incident(h: Harness, incident_id: str) -> dict[str, Any]:
@@ -276,3 +280,31 @@ async def test_merging_several_from_the_list_into_the_chosen_one(harness: Harnes
 
 async def get_status(h: Harness, incident_id: str) -> str:
     return str((await _incident(h, incident_id))["status"])
+
+
+async def test_the_list_pages_newest_first_and_the_live_refresh_keeps_the_page(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = harness
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)  # five incidents make three pages
+    await set_password(h, h.seed.admin_email)
+    for n in range(5):
+        r = await h.send(h.event("trigger", None, summary=f"Node {n} down"))
+        assert r.status_code == 202
+    await h.process()  # one batch: the five share a created_at, so the numbers order them
+    async with browser(h) as c:
+        await sign_in(c, h.seed.admin_email)
+        pages = [await c.get(path) for path in ("/", "/?page=2", "/?page=3")]
+        titles = [re.findall(r">(Node \d down)</a>", p.text) for p in pages]
+        assert titles == [["Node 4 down", "Node 3 down"], ["Node 2 down", "Node 1 down"], ["Node 0 down"]]
+        assert "Incidents 1 to 2 of 5" in pages[0].text and 'href="/?page=2" rel="next"' in pages[0].text
+        assert "rel=\"prev\"" not in pages[0].text
+        assert 'href="/" rel="prev"' in pages[1].text and 'href="/?page=3" rel="next"' in pages[1].text
+        assert "Incidents 5 to 5 of 5" in pages[2].text and 'rel="next"' not in pages[2].text
+        assert 'hx-get="/?page=2&amp;part=list"' in pages[1].text  # the live refresh stays on its page
+        part = await c.get("/?page=2&part=list")
+        assert re.findall(r">(Node \d down)</a>", part.text) == ["Node 2 down", "Node 1 down"]
+        assert incident_ids((await c.get("/?page=x")).text) == incident_ids(pages[0].text)  # dropped, not an error
+        assert "No incidents on this page." in (await c.get("/?page=99")).text
+        filtered = await c.get("/?urgency=high&page=2")
+        assert 'href="/?urgency=high" rel="prev"' in filtered.text and 'name="back" value="/?urgency=high&amp;page=2"' \
+            in filtered.text

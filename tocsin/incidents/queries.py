@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import NotFound
@@ -228,12 +228,44 @@ class IncidentFilter:
         return where
 
 
-async def incident_list(session: AsyncSession, f: IncidentFilter, limit: int) -> tuple[list[Incident], bool]:
-    """The newest ``limit`` incidents matching ``f`` and whether there are more."""
-    rows = await session.execute(select(Incident).where(*f.conditions())
-                                 .order_by(Incident.created_at.desc(), Incident.number.desc()).limit(limit + 1))
+SHALLOW = 500  # offset + limit up to which a multi-status list reads each status's newest rows
+
+
+def newest_per_status(statuses: set[str], where: list[Any], order: tuple[Any, ...], n: int) -> Any:
+    """The ids of the first ``n`` rows in ``order`` of each status: a superset of the page's rows.
+
+    ``status IN (a, b)`` sorted by ``created_at`` cannot be read in order from one index, so a
+    database without statistics (SQLite) sorts every match (35 ms for 30k open incidents); each
+    status alone walks ``ix_incidents_status_created_at`` in order and stops after ``n`` rows.
+    Only for the first pages (``SHALLOW``): deep in the list the branches grow and the merge of
+    their ids costs more than the sort it saves."""
+    branches = [
+        select(Incident.id).where(*where, Incident.status == status).order_by(*order).limit(n).subquery()
+        for status in sorted(statuses)
+    ]
+    return union_all(*(select(branch.c.id) for branch in branches))
+
+
+async def incident_list(session: AsyncSession, f: IncidentFilter, limit: int, offset: int = 0,
+                        ) -> tuple[list[Incident], bool]:
+    """The newest incidents matching ``f`` from ``offset`` on (``limit`` of them) and whether
+    there are more."""
+    where, order = f.conditions(), (Incident.created_at.desc(), Incident.number.desc())
+    query = select(Incident).where(*where)
+    if len(set(f.statuses)) > 1 and offset + limit <= SHALLOW:
+        # Only the ids: with the filters repeated here SQLite would scan every match again.
+        query = select(Incident).where(Incident.id.in_(newest_per_status(set(f.statuses), where, order,
+                                                                          offset + limit + 1)))
+    rows = await session.execute(query.order_by(*order).offset(offset).limit(limit + 1))
     found = list(rows.scalars())
     return found[:limit], len(found) > limit
+
+
+async def fill_list_context(session: AsyncSession, ctx: Context, incidents: list[Incident]) -> None:
+    """What a web UI list of incidents shows besides the rows: service and assignee names (two
+    reads; ``fill_context`` loads all a REST answer may include)."""
+    ctx.service_names.update(await service_names(session, {i.service_id for i in incidents}))
+    ctx.users.update(await user_refs(session, {a["assignee"]["id"] for i in incidents for a in i.assignments}))
 
 
 async def status_counts(session: AsyncSession, f: IncidentFilter) -> dict[str, int]:

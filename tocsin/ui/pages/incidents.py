@@ -45,7 +45,8 @@ async def home(request: Request, who: Viewer = Depends(viewer)) -> Response:
         notice = f"{NOTICES[done]} {count if count.isdigit() else ''} incident(s).".replace("  ", " ")
     context: dict[str, Any] = {
         "view": view, "filters": filters, "qs": urlencode(filters.query()), "active": "incidents",
-               "can_write": who.may("incidents.write"), "notice": notice, "title": "Incidents"}
+        "newer": urlencode(filters.query(filters.page - 1)), "older": urlencode(filters.query(filters.page + 1)),
+        "can_write": who.may("incidents.write"), "notice": notice, "title": "Incidents"}
     if request.query_params.get("part") == "list":
         return fragment(request, who, "incidents.html", "list", **context)
     return page(request, who, "incidents.html", **context)
