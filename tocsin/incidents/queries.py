@@ -221,8 +221,11 @@ class IncidentFilter:
         if self.urgencies:
             where.append(Incident.urgency.in_(self.urgencies))
         if self.assigned_to is not None:
-            where.append(Incident.id.in_(select(IncidentAssignment.incident_id)
-                                         .where(IncidentAssignment.user_id == self.assigned_to)))
+            # EXISTS, not IN: probing the (incident_id, user_id) key per row lets a page stop after
+            # its rows; SQLite builds an IN list of every assignment of the user first.
+            where.append(select(IncidentAssignment.incident_id).where(
+                IncidentAssignment.incident_id == Incident.id, IncidentAssignment.user_id == self.assigned_to,
+            ).exists())
         if self.policy_ids is not None:
             where.append(Incident.escalation_policy_id.in_(sorted(self.policy_ids)))
         return where
