@@ -3,6 +3,8 @@ table (``tocsin.auth.roles``), and every form needs the page's CSRF token."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Harness
@@ -10,9 +12,13 @@ from tests.ui.helpers import browser, csrf_of, incident_ids, new_user, set_passw
 from tocsin.auth.roles import ROLES, role_allows
 
 
-async def _status(h: Harness, incident_id: str) -> str:
+async def _incident_json(h: Harness, incident_id: str) -> dict[str, Any]:
     r = await h.client.get(f"/incidents/{incident_id}", headers=h.auth)
-    return str(r.json()["incident"]["status"])
+    return dict(r.json()["incident"])
+
+
+async def _status(h: Harness, incident_id: str) -> str:
+    return str((await _incident_json(h, incident_id))["status"])
 
 
 async def test_a_forged_post_without_the_token_changes_nothing(harness: Harness) -> None:
@@ -27,6 +33,13 @@ async def test_a_forged_post_without_the_token_changes_nothing(harness: Harness)
             r = await c.post(f"/ui/incidents/{incident}/acknowledge", data=data)
             assert r.status_code == 403 and "Reload the page" in r.text
             r = await c.post("/ui/incidents/bulk", data={**data, "action": "resolve", "incident": incident})
+            assert r.status_code == 403
+            for action, extra in (("urgency", {"urgency": "low"}), ("priority", {"priority": ""}),
+                                  ("delegate", {"policy": h.seed.escalation_policy_id or ""}),
+                                  ("merge", {"target": "1"})):
+                r = await c.post(f"/ui/incidents/{incident}/{action}", data={**data, **extra})
+                assert r.status_code == 403, action
+            r = await c.post("/ui/incidents/merge", data={**data, "incident": [incident, "PX"], "target": incident})
             assert r.status_code == 403
         # A token from another browser's page is refused too.
         async with browser(h) as other:
@@ -63,15 +76,23 @@ async def test_an_observer_sees_no_actions_and_a_forged_post_with_a_valid_token_
         assert "Acknowledge selected" not in home.text and 'name="incident"' not in home.text
         page = await c.get(f"/ui/incidents/{incident}")
         assert page.status_code == 200 and "Disk full on db-1" in page.text
-        for word in (">Acknowledge<", ">Resolve<", ">Snooze<", ">Escalate<", ">Reassign<", ">Add note<"):
-            assert word not in page.text
+        for word in (">Acknowledge<", ">Resolve<", ">Snooze<", ">Escalate<", ">Reassign<", ">Add note<",
+                     ">Reassign to policy<", ">Set priority<", ">Set urgency<", ">Merge<", "Merge selected"):
+            assert word not in page.text and word not in home.text, word
         token = csrf_of(page.text)  # the sign-out form's: a real token of this browser
         for action, extra in (("acknowledge", {}), ("resolve", {}), ("note", {"content": "hi"}),
-                              ("escalate", {"level": "1"}), ("snooze", {"minutes": "30"})):
+                              ("escalate", {"level": "1"}), ("snooze", {"minutes": "30"}),
+                              ("delegate", {"policy": h.seed.escalation_policy_id or ""}),
+                              ("priority", {"priority": ""}), ("urgency", {"urgency": "low"}),
+                              ("merge", {"target": "1"})):
             r = await c.post(f"/ui/incidents/{incident}/{action}", data={"csrf": token, **extra})
             assert r.status_code == 403 and "observer" in r.text, (action, r.status_code)
-        r = await c.post("/ui/incidents/bulk", data={"csrf": token, "action": "acknowledge", "incident": incident})
+        for action in ("acknowledge", "merge"):
+            r = await c.post("/ui/incidents/bulk", data={"csrf": token, "action": action, "incident": incident})
+            assert r.status_code == 403
+        r = await c.post("/ui/incidents/merge", data={"csrf": token, "incident": [incident, "PX"], "target": incident})
         assert r.status_code == 403
+    assert (await _incident_json(h, incident))["urgency"] == "high"
     assert await _status(h, incident) == "triggered"
 
 

@@ -4,7 +4,8 @@ Scenarios of issue 11: sign in; an event sent through the Events API appears on 
 incidents page within 2 s without reload; an acknowledgement in one browser shows live in
 another; the timeline shows the email sent to the SMTP server; acknowledging with the keyboard
 only; no horizontal scroll at phone width; no serious or critical axe-core violations on any page;
-an override created from a schedule's page shows in its drawing.
+an override created from a schedule's page shows in its drawing; changing priority and merging
+two incidents from the list.
 """
 
 from __future__ import annotations
@@ -272,4 +273,36 @@ def test_create_an_override_and_see_the_drawing_change(server: Server, chromium:
     assert page.locator("[data-lane=overrides] g.block").count() == 0
     page.get_by_role("link", name="Previous 2 weeks").click()
     assert page.locator("[data-lane=overrides] g.block").count() == 1
+    context.close()
+
+
+def test_change_priority_then_merge_two_incidents_from_the_list(server: Server, chromium: Any) -> None:
+    first = _incident_id(server, server.send_event("Cache misses rising"))
+    second = _incident_id(server, server.send_event("Cache evictions rising"))
+    context = chromium.new_context(viewport=DESKTOP, bypass_csp=True)  # axe runs here too (see above)
+    page = context.new_page()
+    sign_in(page, server)
+    page.goto(f"{server.url}/ui/incidents/{first}")
+    page.get_by_label("Priority", exact=True).select_option(label="P2")
+    page.get_by_role("button", name="Set priority").click()
+    page.wait_for_selector("text=Priority changed.")
+    assert "P2" in page.locator(".facts").first.inner_text()
+    screenshot(page, "incident-actions-desktop")
+    page.goto(server.url + "/")
+    page.locator(f"#sel-{first}").check()
+    page.locator(f"#sel-{second}").check()
+    page.get_by_role("button", name="Merge selected").click()
+    page.wait_for_selector("h1:has-text('Merge 2 incidents')")
+    assert page.locator(f"input[name=target][value={first}]").is_checked()  # the oldest, preselected
+    assert axe_violations(page) == []
+    screenshot(page, "merge-desktop")
+    page.set_viewport_size(PHONE)
+    assert horizontal_overflow(page) == 0
+    screenshot(page, "merge-phone")
+    page.set_viewport_size(DESKTOP)
+    page.get_by_label(re.compile("Cache evictions rising")).check()
+    page.get_by_role("button", name="Merge into the chosen incident").click()
+    page.wait_for_selector("text=was merged into this one.")
+    assert page.url.startswith(f"{server.url}/ui/incidents/{second}")
+    assert page.locator("#alerts-h").inner_text() == "Alerts (2)"
     context.close()

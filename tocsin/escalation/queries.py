@@ -93,6 +93,14 @@ async def existing_policy_ids(session: AsyncSession, ids: Iterable[str]) -> set[
     return set(rows.scalars())
 
 
+async def live_policy_names(session: AsyncSession) -> list[tuple[str, str]]:
+    """(id, name) of every policy not deleted, by name (who the web UI may hand an incident to)."""
+    rows = await session.execute(select(EscalationPolicy.id, EscalationPolicy.name)
+                                 .where(EscalationPolicy.deleted_at.is_(None))
+                                 .order_by(EscalationPolicy.name, EscalationPolicy.id))
+    return [(i, n) for i, n in rows]
+
+
 async def policy_team_ids(session: AsyncSession, policy_ids: Iterable[str]) -> dict[str, list[str]]:
     """Each policy's team ids (every asked id is a key)."""
     return await linked(session, EscalationPolicyTeam.policy_id, EscalationPolicyTeam.team_id, _unique(policy_ids))

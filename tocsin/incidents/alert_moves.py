@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.errors import IncidentAlreadyResolved, InvalidInput, NotFound
 from tocsin.incidents import transition_writer
-from tocsin.incidents.logic import agent_of, resolve
+from tocsin.incidents.logic import Via, agent_of, resolve
 from tocsin.incidents.models import Alert, Incident
 from tocsin.incidents.queries import get_incident, lock_incidents
 from tocsin.incidents.schemas import AlertUpdate
@@ -21,9 +21,11 @@ from tocsin.incidents.transition_records import Merge, ReceiveAlerts
 from tocsin.incidents.transition_writer import api_act
 
 
-async def merge(session: AsyncSession, target_id: str, source_ids: list[str], user_id: str, at: datetime) -> Incident:
+async def merge(session: AsyncSession, target_id: str, source_ids: list[str], user_id: str, at: datetime,
+                via: Via = None) -> Incident:
     """Move the sources' alerts to the target; each source resolves, merged into the target (its
-    ``resolve_log_entry`` names the target, as PagerDuty lists the reason as "merged")."""
+    ``resolve_log_entry`` names the target, as PagerDuty lists the reason as "merged").
+    ``via``: the log entries' channel when not the REST API (the web UI passes its own)."""
     agent = agent_of(user_id)
     await lock_incidents(session, [target_id, *source_ids])
     target = await get_incident(session, target_id, for_update=True)
@@ -49,8 +51,9 @@ async def merge(session: AsyncSession, target_id: str, source_ids: list[str], us
         moved = (await session.execute(select(Alert.id).where(Alert.incident_id == source.id).order_by(Alert.id)))
         alert_ids = tuple(moved.scalars())
         await session.execute(update(Alert).where(Alert.incident_id == source.id).values(incident_id=target.id))
-        await transition_writer.change(session, target, ReceiveAlerts(source.id, alert_ids), api_act(agent, at))
-        act = api_act(agent, at, f"Resolved by merging into incident #{target.number}.")
+        received = ReceiveAlerts(source.id, alert_ids)
+        await transition_writer.change(session, target, received, api_act(agent, at, via=via))
+        act = api_act(agent, at, f"Resolved by merging into incident #{target.number}.", via=via)
         await transition_writer.change(session, source, Merge(target.id), act)
     await session.flush()
     return target

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import case, select, union_all
+from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.auth.access import Principal, acting_user, require
@@ -21,7 +21,7 @@ from tocsin.http.params import PAGE, documented
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.incidents import alert_moves, log_routes, logic, priority_routes
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment, IncidentNote
-from tocsin.incidents.queries import fill_context, get_incident, lock_incidents
+from tocsin.incidents.queries import SHALLOW, fill_context, get_incident, lock_incidents, newest_per_status
 from tocsin.incidents.render_context import Context
 from tocsin.incidents.schemas import (
     MAX_BULK,
@@ -60,9 +60,6 @@ INCIDENT_INCLUDES = ("acknowledgers", "agents", "assignees", "conference_bridge"
                      "escalation_policies", "first_trigger_log_entries", "priorities", "services", "teams", "users")
 ALERT_INCLUDES = ("services", "first_trigger_log_entries", "incidents")
 ALERT_EXPANDS = {"services", "incidents"}  # alerts carry no first trigger log entry yet
-
-
-SHALLOW = 500  # offset + limit up to which a multi-status list reads each status's newest rows
 
 
 def _window(request: Request, rt: Runtime, column: Any) -> list[Any]:
@@ -107,7 +104,7 @@ async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> di
         query = counted.order_by(*order)
         if len(set(statuses)) > 1 and field == "created_at" and p.offset + p.limit <= SHALLOW:
             # Only the ids: with the filters repeated here SQLite would scan every match again.
-            newest = _newest_per_status(set(statuses), where, order, p.offset + p.limit + 1)
+            newest = newest_per_status(set(statuses), where, order, p.offset + p.limit + 1)
             query = select(Incident).where(Incident.id.in_(newest)).order_by(*order)
         page_rows = await p.fetch_page(session, query, counted)
         await fill_context(session, ctx, page_rows[0])
@@ -117,21 +114,6 @@ async def list_incidents(request: Request, rt: Runtime = Depends(runtime)) -> di
     rows, total, more = await rt.db.read(load)
     items = [incident_json(ctx, i) for i in rows]
     return p.body("incidents", items, total, more)
-
-
-def _newest_per_status(statuses: set[str], where: list[Any], order: tuple[Any, ...], n: int) -> Any:
-    """The ids of the first ``n`` rows in ``order`` of each status: a superset of the page's rows.
-
-    ``status IN (a, b)`` sorted by ``created_at`` cannot be read in order from one index, so a
-    database without statistics (SQLite) sorts every match (35 ms for 30k open incidents); each
-    status alone walks ``ix_incidents_status_created_at`` in order and stops after ``n`` rows.
-    Only for the first pages (``SHALLOW``): deep in the list the branches grow and the merge of
-    their ids costs more than the sort it saves."""
-    branches = [
-        select(Incident.id).where(*where, Incident.status == status).order_by(*order).limit(n).subquery()
-        for status in sorted(statuses)
-    ]
-    return union_all(*(select(branch.c.id) for branch in branches))
 
 
 def _context(request: Request, rt: Runtime, documented: tuple[str, ...] = INCIDENT_INCLUDES) -> Context:

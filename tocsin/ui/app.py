@@ -18,7 +18,18 @@ from tocsin.errors import AccessDenied, TocsinError
 from tocsin.http.runtime import Runtime
 from tocsin.notifications.channel import Channel
 from tocsin.ui.feed import Broadcaster
-from tocsin.ui.pages import feed, incident, incidents, oncall, password, people, schedules, services, signin
+from tocsin.ui.pages import (
+    feed,
+    incident,
+    incident_actions,
+    incidents,
+    oncall,
+    password,
+    people,
+    schedules,
+    services,
+    signin,
+)
 from tocsin.ui.templating import Templates
 from tocsin.ui.web import UiRuntime, page, redirect, viewer
 
@@ -52,7 +63,8 @@ def build_ui(rt: Runtime, broadcaster: Broadcaster, channels: Callable[[str], Ch
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.ui = UiRuntime(rt, Templates(), broadcaster, lambda: channels("email"), channels)
     app.mount("/ui/static", CachedStatic(directory=STATIC), name="static")
-    for module in (signin, password, incidents, incident, feed, oncall, schedules, services, people):
+    for module in (signin, password, incidents, incident, incident_actions, feed, oncall, schedules, services,
+                   people):
         app.include_router(module.router)
 
     @app.exception_handler(TocsinError)
