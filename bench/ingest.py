@@ -26,6 +26,7 @@ import httpx  # setup and verification only, never on the hot path
 from common import LOCAL_HOSTS, free_port, machine_info, recreate_pg  # bench/ is the script's directory
 from ingest_load import loop_factory, run_load
 from server_process import cpu_seconds, peak_rss_mb, settled_cpu_seconds, stop, wait_health
+from smtp_sink import SinkProcess
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,12 @@ def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     db_url = f"sqlite:///{tmp}/bench.db" if backend == "sqlite" else args.pg_url
     env = {**os.environ, "TOCSIN_DATABASE_URL": db_url, "TOCSIN_HOST": "127.0.0.1", "TOCSIN_PORT": str(port),
            "TOCSIN_EVENTS_RATE_LIMIT": "0", "TOCSIN_PUBLIC_URL": url}
+    # With an engine, its pages go to a real SMTP server in a process of its own (an engine with no
+    # channel configured fails every send and logs each failure: not what a deployment does).
+    sink = SinkProcess(free_port()) if args.engine != "none" else None
+    if sink is not None:
+        env.update({"TOCSIN_SMTP_HOST": "127.0.0.1", "TOCSIN_SMTP_PORT": str(sink.port),
+                    "TOCSIN_SMTP_SECURITY": "none", "TOCSIN_EMAIL_FROM": "tocsin@bench.test"})
     try:
         if backend == "postgres":
             asyncio.run(recreate_pg(args.pg_url))
@@ -81,6 +88,8 @@ def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     finally:
         stop(proc)
         stop(engine)
+        if sink is not None:
+            sink.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
