@@ -4,16 +4,15 @@ whatever its size; and the count runs only when ``total=true`` asks for it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from tests.conftest import Harness
-from tests.helpers import create_policy, default_policy
+from tests.helpers import create_policy, default_policy, statements_run
 from tocsin.auth.models import User
 from tocsin.db.base import table_of
 from tocsin.ids import new_id
@@ -146,22 +145,10 @@ async def test_total_is_counted_only_when_asked_and_matches_the_filter(harness: 
         assert body["more"] is (offset + 3 < len(opened))
 
 
-@contextmanager
-def statements(h: Harness) -> Iterator[list[str]]:
-    """The SQL statements the app sends while the block runs."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        seen.append(sql)
-
-    engines = h.tocsin.db.sync_engines()  # SQLite list reads use a read pool of their own
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)
+def statements(h: Harness) -> AbstractContextManager[list[str]]:
+    """The SQL statements the app sends while the block runs (SQLite list reads use a read pool of
+    their own: every engine is watched)."""
+    return statements_run(h.tocsin.db)
 
 
 async def sql_of(h: Harness, path: str, **params: Any) -> list[str]:
