@@ -11,8 +11,10 @@ database (named by its pid) and its own SQLite files.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
+import ssl
 import threading
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -38,6 +40,29 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+# Every Tocsin app a test builds makes its webhook client, whose guarded transport asks httpx for
+# the default verifying SSL context (tocsin.outbound.transport): loading the CA bundle each time
+# was about 15 ms of CPU, in every test. One such context serves them all (nothing changes it but
+# httpcore setting the same HTTP/1.1 ALPN on each connection); any other context (a test's own CA,
+# verify=False) is still made as asked.
+_create_ssl_context = httpx.create_ssl_context
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    return _create_ssl_context(verify=True, trust_env=False)
+
+
+def _ssl_context(
+    verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True,
+) -> ssl.SSLContext:
+    if verify is True and cert is None and not trust_env:
+        return _default_ssl_context()
+    return _create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+
+
+httpx.create_ssl_context = _ssl_context
 def _tables() -> list[str]:
     """Every table the ORM knows, parents before children, so a new domain's tables are emptied
     between tests too."""
