@@ -17,6 +17,7 @@ import shutil
 import ssl
 import threading
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -300,3 +301,24 @@ async def harness(db_url: str, init_result: InitResult, settings_overrides: dict
         yield Harness(tocsin, client, seed, db_url)
     await tocsin.committer.close()
     await tocsin.db.dispose()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The order test files are handed to pytest-xdist's workers (``--dist loadfile``; its own
+    reordering is off in pyproject): files that start real server processes (marked ``e2e``, the
+    slowest per test) first, a directory's together (they share servers), then the rest by number
+    of tests, most first, as xdist would. Left to xdist, the files with a few slow tests came last
+    and one worker finished them alone.
+
+    A stable sort by file: each file's tests keep their order."""
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    counts = Counter(file_of(item) for item in items)
+    spawning = {file_of(item) for item in items if item.get_closest_marker("e2e") is not None}
+    def key(item: pytest.Item) -> tuple[bool, str, int]:
+        file = file_of(item)
+        return file not in spawning, file.rpartition("/")[0] if file in spawning else "", -counts[file]
+
+    items.sort(key=key)

@@ -7,8 +7,8 @@ certificate: they get ``verify=ssl.create_default_context(cafile=<cert>)``, pass
 client's ``**kw`` to its ``httpx2.Client`` base class. Verification stays on.
 
 ``tls_server`` is parametrised: once on SQLite (a file in a temp dir), once on a fresh PostgreSQL
-database ``tocsin_e2e_<random>`` that is dropped afterwards; each server is started once a session
-and shared by the e2e modules. PostgreSQL comes from ``TOCSIN_TEST_PG_URL`` (default
+database ``tocsin_e2e_<random>`` that is dropped afterwards; each server is shared by the e2e
+modules run one after the other. PostgreSQL comes from ``TOCSIN_TEST_PG_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``); when it is unreachable the PostgreSQL run is
 skipped with the reason, except in CI (``CI`` set), where it fails instead.
 """
@@ -285,14 +285,15 @@ def _tls_server(backend: str, tls_cert: Certificate, tmp_path_factory: pytest.Te
             asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
 
 
-# One server of each kind for the session, shared by the e2e modules (each makes its own objects,
-# with unique names): starting one (`tocsin init`, then the server) costs seconds of CPU.
-@pytest.fixture(scope="session")
+# One server of each kind, shared by the e2e modules a worker runs one after the other (each makes
+# its own objects, with unique names): starting one (`tocsin init`, then the server) costs seconds
+# of CPU. Package-scoped, so it stops once the worker moves on to other tests.
+@pytest.fixture(scope="package")
 def tls_sqlite_server(tls_cert: Certificate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     yield from _tls_server("sqlite", tls_cert, tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tls_pg_server(tls_cert: Certificate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     yield from _tls_server("postgres", tls_cert, tmp_path_factory)
 

@@ -32,6 +32,8 @@ from tocsin.bootstrap import initialise
 from tocsin.config import Settings
 from tocsin.serving import RESERVED_FILES, Refusals
 
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 1.0  # TOCSIN_REQUEST_TIMEOUT and TOCSIN_KEEPALIVE_TIMEOUT, short so the tests are quick
 MAX_CONNECTIONS = 6
 STARTING_SOFT_LIMIT = 256  # the server starts under this soft limit and must raise it

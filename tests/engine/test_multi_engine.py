@@ -42,7 +42,7 @@ from tests.conftest import PG_ADMIN_URL, pg_admin, require_postgres
 from tocsin.bootstrap import initialise
 from tocsin.config import Settings
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 30.0  # simulated seconds per real second: a 1-minute delay is 2 real seconds
