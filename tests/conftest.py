@@ -108,6 +108,14 @@ Rows = dict[str, tuple[list[str], list[tuple[Any, ...]]]]  # table -> (columns, 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class PgSnapshot:
+    """Every row and every sequence's position at one moment (``PgDatabase.snapshot``)."""
+
+    rows: Rows
+    positions: dict[str, tuple[int, bool]]  # sequence -> (last_value, is_called)
+
+
 class PgDatabase:
     """The session's PostgreSQL database and the rows it is reset to between tests.
 
@@ -136,11 +144,35 @@ class PgDatabase:
         """Empty every table, restart the sequences, put ``rows`` back."""
         self._run(self._reset(rows))
 
-    async def _reset(self, rows: Rows) -> None:
+    def snapshot(self) -> PgSnapshot:
+        """What the database holds now, for ``restore``: a state a module builds once and each of
+        its tests starts from."""
+        return self._run(self._snapshot())
+
+    def restore(self, snapshot: PgSnapshot) -> None:
+        """Back to ``snapshot``: its rows, and its sequences where they were."""
+        self._run(self._reset(snapshot.rows, snapshot.positions))
+
+    async def _snapshot(self) -> PgSnapshot:
+        rows: Rows = {}
+        for table in _tables():
+            found = await self._conn.fetch(f"SELECT * FROM {table}")
+            if found:
+                rows[table] = (list(found[0].keys()), [tuple(r) for r in found])
+        positions = {}
+        for sequence in self.sequences:
+            row = await self._conn.fetchrow(f"SELECT last_value, is_called FROM {sequence}")
+            assert row is not None
+            positions[sequence] = (int(row["last_value"]), bool(row["is_called"]))
+        return PgSnapshot(rows, positions)
+
+    async def _reset(self, rows: Rows, positions: dict[str, tuple[int, bool]] | None = None) -> None:
         async with self._conn.transaction():
             await self._conn.execute(";".join(f"DELETE FROM {t}" for t in reversed(_tables())))
             for sequence in self.sequences:
                 await self._conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
+            for sequence, (value, called) in (positions or {}).items():
+                await self._conn.execute("SELECT setval($1::regclass, $2, $3)", sequence, value, called)
             for table in _tables():  # parents first
                 if table in rows:
                     columns, records = rows[table]
