@@ -11,10 +11,13 @@ database (named by its pid) and its own SQLite files.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
+import ssl
 import threading
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +41,29 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+# Every Tocsin app a test builds makes its webhook client, whose guarded transport asks httpx for
+# the default verifying SSL context (tocsin.outbound.transport): loading the CA bundle each time
+# was about 15 ms of CPU, in every test. One such context serves them all (nothing changes it but
+# httpcore setting the same HTTP/1.1 ALPN on each connection); any other context (a test's own CA,
+# verify=False) is still made as asked.
+_create_ssl_context = httpx.create_ssl_context
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    return _create_ssl_context(verify=True, trust_env=False)
+
+
+def _ssl_context(
+    verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True,
+) -> ssl.SSLContext:
+    if verify is True and cert is None and not trust_env:
+        return _default_ssl_context()
+    return _create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+
+
+httpx.create_ssl_context = _ssl_context
 def _tables() -> list[str]:
     """Every table the ORM knows, parents before children, so a new domain's tables are emptied
     between tests too."""
@@ -82,6 +108,14 @@ Rows = dict[str, tuple[list[str], list[tuple[Any, ...]]]]  # table -> (columns, 
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class PgSnapshot:
+    """Every row and every sequence's position at one moment (``PgDatabase.snapshot``)."""
+
+    rows: Rows
+    positions: dict[str, tuple[int, bool]]  # sequence -> (last_value, is_called)
+
+
 class PgDatabase:
     """The session's PostgreSQL database and the rows it is reset to between tests.
 
@@ -110,11 +144,35 @@ class PgDatabase:
         """Empty every table, restart the sequences, put ``rows`` back."""
         self._run(self._reset(rows))
 
-    async def _reset(self, rows: Rows) -> None:
+    def snapshot(self) -> PgSnapshot:
+        """What the database holds now, for ``restore``: a state a module builds once and each of
+        its tests starts from."""
+        return self._run(self._snapshot())
+
+    def restore(self, snapshot: PgSnapshot) -> None:
+        """Back to ``snapshot``: its rows, and its sequences where they were."""
+        self._run(self._reset(snapshot.rows, snapshot.positions))
+
+    async def _snapshot(self) -> PgSnapshot:
+        rows: Rows = {}
+        for table in _tables():
+            found = await self._conn.fetch(f"SELECT * FROM {table}")
+            if found:
+                rows[table] = (list(found[0].keys()), [tuple(r) for r in found])
+        positions = {}
+        for sequence in self.sequences:
+            row = await self._conn.fetchrow(f"SELECT last_value, is_called FROM {sequence}")
+            assert row is not None
+            positions[sequence] = (int(row["last_value"]), bool(row["is_called"]))
+        return PgSnapshot(rows, positions)
+
+    async def _reset(self, rows: Rows, positions: dict[str, tuple[int, bool]] | None = None) -> None:
         async with self._conn.transaction():
             await self._conn.execute(";".join(f"DELETE FROM {t}" for t in reversed(_tables())))
             for sequence in self.sequences:
                 await self._conn.execute(f"ALTER SEQUENCE {sequence} RESTART")
+            for sequence, (value, called) in (positions or {}).items():
+                await self._conn.execute("SELECT setval($1::regclass, $2, $3)", sequence, value, called)
             for table in _tables():  # parents first
                 if table in rows:
                     columns, records = rows[table]
@@ -275,3 +333,24 @@ async def harness(db_url: str, init_result: InitResult, settings_overrides: dict
         yield Harness(tocsin, client, seed, db_url)
     await tocsin.committer.close()
     await tocsin.db.dispose()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The order test files are handed to pytest-xdist's workers (``--dist loadfile``; its own
+    reordering is off in pyproject): files that start real server processes (marked ``e2e``, the
+    slowest per test) first, a directory's together (they share servers), then the rest by number
+    of tests, most first, as xdist would. Left to xdist, the files with a few slow tests came last
+    and one worker finished them alone.
+
+    A stable sort by file: each file's tests keep their order."""
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    counts = Counter(file_of(item) for item in items)
+    spawning = {file_of(item) for item in items if item.get_closest_marker("e2e") is not None}
+    def key(item: pytest.Item) -> tuple[bool, str, int]:
+        file = file_of(item)
+        return file not in spawning, file.rpartition("/")[0] if file in spawning else "", -counts[file]
+
+    items.sort(key=key)

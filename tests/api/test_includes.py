@@ -8,18 +8,24 @@ undocumented one with a 400, and each answer is checked against PagerDuty's resp
 
 from __future__ import annotations
 
+import asyncio
 import re
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
-from tests.conftest import Harness, make_settings
+from tests.conftest import Harness, PgDatabase, PgSnapshot, make_settings
 from tests.contract import assert_conforms, spec_or_skip
 from tests.helpers import assert_error
 from tocsin.api.app import Tocsin
 from tocsin.auth.logic import issue_api_key
+from tocsin.bootstrap import InitResult
 from tocsin.escalation import routes as escalation
 from tocsin.incidents import log_routes
 from tocsin.incidents import routes as incidents
@@ -121,9 +127,7 @@ async def _ok(h: Harness, method: str, path: str, body: Any, status: int = 201) 
     return r.json() if r.content else {}
 
 
-@pytest.fixture
-async def world(harness: Harness) -> World:
-    h = harness
+async def build_world(h: Harness) -> dict[str, str]:
     service = (await _ok(h, "GET", f"/services/{h.seed.service_id}", None, 200))["service"]
     user = (await _ok(h, "GET", "/users", None, 200))["users"][0]["id"]
     async with h.tocsin.db.transaction() as session:  # /users/me needs a key that acts as a user
@@ -152,10 +156,70 @@ async def world(harness: Harness) -> World:
     rule = (await _ok(h, "POST", f"/users/{user}/notification_rules", {"notification_rule": {
         "type": "assignment_notification_rule", "start_delay_in_minutes": 0, "urgency": "high",
         "contact_method": {"id": method["id"], "type": "phone_contact_method_reference"}}}))["notification_rule"]
-    return World({"user_key": user_key, "service": service["id"], "integration": service["integrations"][0]["id"],
-                  "incident": incident,
-                  "log_entry": log_entry, "policy": h.seed.escalation_policy_id or "", "team": team, "user": user,
-                  "rule": rule["id"], "window": window})
+    return {"user_key": user_key, "service": service["id"], "integration": service["integrations"][0]["id"],
+            "incident": incident, "log_entry": log_entry, "policy": h.seed.escalation_policy_id or "", "team": team,
+            "user": user, "rule": rule["id"], "window": window}
+
+
+async def _build_on(db_url: str, seed: InitResult) -> dict[str, str]:
+    settings = make_settings(db_url)
+    tocsin = Tocsin(settings, start_worker=False)
+    transport = httpx.ASGITransport(app=tocsin)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://tocsin.test") as client:
+            return await build_world(Harness(tocsin, client, replace(seed, url=settings.base_url), db_url))
+    finally:
+        await tocsin.committer.close()
+        await tocsin.db.dispose()
+
+
+@dataclass(frozen=True)
+class Built:
+    """A world built on one kind of database: its ids and the database holding it."""
+
+    ids: dict[str, str]
+    sqlite_file: Path | None = None
+    pg: PgSnapshot | None = None
+
+
+@pytest.fixture(scope="module")
+def built_worlds() -> dict[str, Built]:
+    return {}
+
+
+@pytest.fixture
+def init_result(
+    request: pytest.FixtureRequest, init_result: InitResult, db_url: str, built_worlds: dict[str, Built],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> InitResult:
+    """The test's database as ``tocsin init`` leaves it plus the world: built through the API once
+    a module for each kind of database, then copied for every test (the tests here only read;
+    building it took more than the rest of a test)."""
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    pg: PgDatabase | None = request.getfixturevalue("pg_database") if backend == "postgres" else None
+    sqlite_file = None if pg else Path(str(make_url(db_url).database))
+    built = built_worlds.get(backend)
+    if built is None:
+        ids = asyncio.run(_build_on(db_url, init_result))
+        if pg is not None:
+            built_worlds[backend] = Built(ids, pg=pg.snapshot())
+        else:
+            assert sqlite_file is not None
+            kept = tmp_path_factory.mktemp("world") / "world.db"
+            shutil.copy(sqlite_file, kept)
+            built_worlds[backend] = Built(ids, sqlite_file=kept)
+    elif pg is not None:
+        assert built.pg is not None
+        pg.restore(built.pg)
+    else:
+        assert built.sqlite_file is not None and sqlite_file is not None
+        shutil.copy(built.sqlite_file, sqlite_file)
+    return init_result
+
+
+@pytest.fixture
+def world(init_result: InitResult, db_url: str, built_worlds: dict[str, Built]) -> World:
+    return World(built_worlds["sqlite" if db_url.startswith("sqlite") else "postgres"].ids)
 
 
 @pytest.mark.parametrize(("spec_path", "template", "documented"), ROUTES, ids=IDS)

@@ -1,8 +1,8 @@
-"""A real Tocsin server for the CLI tests: ``tocsin init --json`` then ``tocsin serve`` as
-processes, on SQLite (one for the session) and, for the tests that ask for ``any_server``, on a fresh
-PostgreSQL database too. The CLI runs against it two ways: Typer's CliRunner (in-process) and a
-subprocess (``python -m tocsin``), with the credentials in TOCSIN_API_* and a profile file of the
-test's own."""
+"""A real Tocsin server for the CLI tests: the database initialised as ``tocsin init`` does, then
+``tocsin serve`` as a process, on SQLite (one for the session) and, for the tests that ask for
+``any_server``, on a fresh PostgreSQL database too (also one for the session). The CLI runs
+against it two ways: Typer's CliRunner (in-process) and a subprocess (``python -m tocsin``), with
+the credentials in TOCSIN_API_* and a profile file of the test's own."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner, Result
 
 from tests.conftest import PG_ADMIN_URL, pg_admin, require_postgres
+from tocsin.bootstrap import initialise
 from tocsin.cli import app
+from tocsin.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 30.0
@@ -68,10 +70,9 @@ def _start(backend: str, db_url: str, workdir: Path) -> Iterator[Server]:
     env.update(TOCSIN_DATABASE_URL=db_url, TOCSIN_HOST="127.0.0.1", TOCSIN_PORT=str(port), PYTHONPATH=str(ROOT),
                TOCSIN_LOG_LEVEL="warning", TOCSIN_REST_RATE_LIMIT="0", TOCSIN_EVENTS_RATE_LIMIT="0",
                PYTHONUNBUFFERED="1")
-    init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert init.returncode == 0, init.stderr
-    seed = json.loads(init.stdout.strip().splitlines()[-1])
+    # What `tocsin init` does, called in this process: a process of its own (interpreter, imports)
+    # cost about as much CPU as the server's start. The command itself is tested in test_bootstrap.
+    seed = asyncio.run(initialise(Settings(database_url=db_url, host="127.0.0.1", port=port)))
     log_path = workdir / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "tocsin", "serve"], env=env, cwd=ROOT, stdout=log,
@@ -88,8 +89,9 @@ def _start(backend: str, db_url: str, workdir: Path) -> Iterator[Server]:
                 pass
             assert time.monotonic() < deadline, log_path.read_text(errors="replace")
             time.sleep(0.1)
-        yield Server(backend, url, seed["api_key"], seed["admin_email"], seed["service_id"], seed["integration_key"],
-                     seed["escalation_policy_id"], log_path)
+        assert seed.api_key and seed.service_id and seed.integration_key and seed.escalation_policy_id, seed
+        yield Server(backend, url, seed.api_key, seed.admin_email, seed.service_id, seed.integration_key,
+                     seed.escalation_policy_id, log_path)
         assert process.poll() is None, f"the server died during the tests:\n{log_path.read_text(errors='replace')}"
     finally:
         process.terminate()
@@ -106,12 +108,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from _start("sqlite", f"sqlite:///{workdir / 'tocsin.db'}", workdir)
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The SQLite server above, then one on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("server")
-        return
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server on a fresh PostgreSQL database, for the session."""
     require_postgres()
     name = f"tocsin_cli_{uuid.uuid4().hex[:10]}"
     asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
@@ -120,6 +119,15 @@ def any_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         yield from _start("postgres", url, tmp_path_factory.mktemp("cli_pg"))
     finally:
         asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_server(request: pytest.FixtureRequest) -> Server:
+    """The SQLite server above, then the PostgreSQL one. Each is a session fixture of its own, so
+    neither stops when the parameter changes (test files alternate between them)."""
+    found = request.getfixturevalue("server" if request.param == "sqlite" else "pg_server")
+    assert isinstance(found, Server)
+    return found
 
 
 @pytest.fixture
@@ -159,7 +167,7 @@ def as_json(result: Any) -> Any:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
     """On a failure, attach the server's log."""
     report = yield
-    for name in ("server", "any_server"):
+    for name in ("server", "any_server", "pg_server"):
         found = getattr(item, "funcargs", {}).get(name)
         if report.failed and isinstance(found, Server):
             report.sections.append((f"tocsin server log ({found.backend})", found.log_path.read_text(errors="replace")))

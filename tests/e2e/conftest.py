@@ -6,11 +6,11 @@ throwaway self-signed certificate for ``127.0.0.1``/``localhost``. The clients t
 certificate: they get ``verify=ssl.create_default_context(cafile=<cert>)``, passed through the
 client's ``**kw`` to its ``httpx2.Client`` base class. Verification stays on.
 
-``tls_server`` is module-scoped and parametrised: once on SQLite (a file in a temp dir), once on
-a fresh PostgreSQL database ``tocsin_e2e_<random>`` that is dropped afterwards. PostgreSQL comes
-from ``TOCSIN_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``); when it
-is unreachable the PostgreSQL run is skipped with the reason, except in CI (``CI`` set), where it
-fails instead.
+``tls_server`` is parametrised: once on SQLite (a file in a temp dir), once on a fresh PostgreSQL
+database ``tocsin_e2e_<random>`` that is dropped afterwards; each server is shared by the e2e
+modules run one after the other. PostgreSQL comes from ``TOCSIN_TEST_PG_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/postgres``); when it is unreachable the PostgreSQL run is
+skipped with the reason, except in CI (``CI`` set), where it fails instead.
 """
 
 from __future__ import annotations
@@ -236,11 +236,7 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str, cert: Certificate,
                 f"{log_path.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def tls_server(
-    request: pytest.FixtureRequest, tls_cert: Certificate, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TlsServer]:
-    backend: str = request.param
+def _tls_server(backend: str, tls_cert: Certificate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     workdir = tmp_path_factory.mktemp(f"e2e_{backend}")
     pg_name: str | None = None
     if backend == "sqlite":
@@ -287,6 +283,27 @@ def tls_server(
             _stop(process)
         if pg_name is not None:
             asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+
+
+# One server of each kind, shared by the e2e modules a worker runs one after the other (each makes
+# its own objects, with unique names): starting one (`tocsin init`, then the server) costs seconds
+# of CPU. Package-scoped, so it stops once the worker moves on to other tests.
+@pytest.fixture(scope="package")
+def tls_sqlite_server(tls_cert: Certificate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    yield from _tls_server("sqlite", tls_cert, tmp_path_factory)
+
+
+@pytest.fixture(scope="package")
+def tls_pg_server(tls_cert: Certificate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    yield from _tls_server("postgres", tls_cert, tmp_path_factory)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def tls_server(request: pytest.FixtureRequest) -> TlsServer:
+    """The session's server of each kind, in turn."""
+    found = request.getfixturevalue("tls_sqlite_server" if request.param == "sqlite" else "tls_pg_server")
+    assert isinstance(found, TlsServer)
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ import pytest
 from tests.e2e.conftest import TlsServer
 from tests.e2e.helpers import answer
 
+pytestmark = pytest.mark.e2e
+
 
 def _register(rest: pagerduty.RestApiV2Client, name: str, scopes: list[str]) -> dict[str, Any]:
     # /oauth_clients is a Tocsin extension, so the client's wrapped-entity helpers don't know it.

@@ -16,6 +16,8 @@ import pytest
 from tests.e2e.conftest import TlsServer
 from tests.e2e.helpers import unique, wait_for
 
+pytestmark = pytest.mark.e2e
+
 
 def _ref(kind: str, ident: str) -> dict[str, str]:
     return {"id": ident, "type": f"{kind}_reference"}

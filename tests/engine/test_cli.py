@@ -27,6 +27,7 @@ from tocsin.engine.lock import EngineAlreadyRunning
 from tocsin.engine.loop import Engine
 from tocsin.engine.metrics import EngineMetrics
 
+pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = "engine started: steps "
 

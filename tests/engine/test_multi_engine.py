@@ -17,7 +17,6 @@ import asyncio
 import email
 import email.message
 import email.policy
-import json
 import os
 import re
 import signal
@@ -40,8 +39,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_ADMIN_URL, pg_admin, require_postgres
+from tocsin.bootstrap import initialise
+from tocsin.config import Settings
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 30.0  # simulated seconds per real second: a 1-minute delay is 2 real seconds
@@ -165,11 +166,10 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
            "TOCSIN_CLOCK_RATE": str(RATE), "TOCSIN_CLOCK_EPOCH_REAL": str(time.time()),
            "TOCSIN_SMTP_HOST": "127.0.0.1", "TOCSIN_SMTP_PORT": str(smtp.port), "TOCSIN_SMTP_SECURITY": "none",
            "TOCSIN_EMAIL_FROM": "tocsin@multi.test", "TOCSIN_LOG_LEVEL": "warning"}
-    init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert init.returncode == 0, init.stderr
-    creds = json.loads(init.stdout[init.stdout.index("{"):])
-    c = Cluster(env, db_url, api_url, creds["api_key"], mailbox, tmp_path)
+    # What `tocsin init` does, in this process (a process of its own costs more CPU than the work).
+    creds = asyncio.run(initialise(Settings(database_url=db_url, public_url=api_url)))
+    assert creds.api_key is not None
+    c = Cluster(env, db_url, api_url, creds.api_key, mailbox, tmp_path)
     try:
         c.start("serve", "--no-engine", name="api")
         for _ in range(150):

@@ -118,21 +118,33 @@ contact = st.builds(ContactRule, rule_id=st.sampled_from(["N1", "N2", "N3", "N4"
                     delay_minutes=st.integers(0, 60), urgency=st.sampled_from(["high", "low"]))
 
 
+# Built once, not inside every draw: Hypothesis validates each new strategy object when first
+# drawn from, which cost more than the planning under test (the examples drawn are the same).
+USERS = st.lists(st.sampled_from(["U1", "U2", "U3"]), unique=True, max_size=3)
+CONTACTS = st.lists(contact, max_size=4)
+STATUSES = st.sampled_from(["triggered", "acknowledged", "resolved"])
+URGENCIES = st.sampled_from(["high", "low"])
+MAYBE_MINUTES = st.none() | minutes
+ACK_TIMEOUTS = st.sampled_from([None, 0, 600])
+RESOLVE_TIMEOUTS = st.sampled_from([None, 0, 3600])
+ESCALATIONS = st.none() | st.tuples(st.integers(0, 3), st.booleans(), minutes, minutes, MAYBE_MINUTES)
+
+
 @st.composite
 def incidents(draw: st.DrawFn) -> IncidentFacts:
     levels = draw(st.integers(0, 4))
     path: Path = freeze(draw(st.integers(0, 3)), [PolicyRule(f"R{n}", draw(st.integers(1, 60)), ())
                                                   for n in range(levels)])
-    users = draw(st.lists(st.sampled_from(["U1", "U2", "U3"]), unique=True, max_size=3))
-    rules = {u: list({r.rule_id: r for r in draw(st.lists(contact, max_size=4))}.values()) for u in users}
-    escalation = draw(st.none() | st.builds(EscalationFacts, st.just(path), st.integers(0, 3), st.booleans(),
-                                            minutes, minutes, st.none() | minutes))
+    users = draw(USERS)
+    rules = {u: list({r.rule_id: r for r in draw(CONTACTS)}.values()) for u in users}
+    parts = draw(ESCALATIONS)
+    escalation = None if parts is None else EscalationFacts(path, *parts)
     return IncidentFacts(
-        id="I1", status=draw(st.sampled_from(["triggered", "acknowledged", "resolved"])),
-        urgency=draw(st.sampled_from(["high", "low"])), created_at=T0, last_status_change_at=draw(minutes),
-        snoozed_until=draw(st.none() | minutes), level=draw(st.integers(1, 5)),
+        id="I1", status=draw(STATUSES),
+        urgency=draw(URGENCIES), created_at=T0, last_status_change_at=draw(minutes),
+        snoozed_until=draw(MAYBE_MINUTES), level=draw(st.integers(1, 5)),
         assignments=tuple((u, draw(minutes)) for u in users), escalation=escalation,
-        service=ServiceFacts(draw(st.sampled_from([None, 0, 600])), draw(st.sampled_from([None, 0, 3600])),
+        service=ServiceFacts(draw(ACK_TIMEOUTS), draw(RESOLVE_TIMEOUTS),
                              {"type": "use_support_hours"}, SUPPORT, RAISE),
         rules=rules)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -57,10 +58,17 @@ class Scenario:
         return self.layers, self.overrides, self.tz
 
 
+# Strategies are built once (module constants, or cached per argument), not inside every draw:
+# Hypothesis validates each new strategy object when first drawn from, which cost more than the
+# rendering under test. The examples drawn are the same either way.
+
+
+@cache
 def grid(low: int, high: int) -> st.SearchStrategy[datetime]:
     return st.integers(low, high).map(lambda k: BASE + k * QUANTUM)
 
 
+@cache
 def moment(change: datetime | None) -> st.SearchStrategy[datetime]:
     """An instant within two weeks of BASE, often in the two days before the zone's DST change."""
     anywhere = grid(-1400, 1400)
@@ -69,48 +77,71 @@ def moment(change: datetime | None) -> st.SearchStrategy[datetime]:
     return st.one_of(anywhere, st.integers(-200, 50).map(lambda k: change + k * QUANTUM))
 
 
+@cache
+def layer_start(change: datetime | None) -> st.SearchStrategy[datetime]:
+    return st.one_of(grid(-5000, -1400), moment(change))
+
+
+SMALL_HOURS_OR_ANY = st.one_of(st.integers(0, 23), st.integers(0, 3))
+QUARTERS = st.sampled_from([0, 15, 30, 45])
+
+
 @st.composite
 def restrictions(draw: st.DrawFn) -> Restriction:
     # Half the time start in the small hours, where DST gaps and repeats are.
-    hour = draw(st.one_of(st.integers(0, 23), st.integers(0, 3)))
-    start = time(hour, draw(st.sampled_from([0, 15, 30, 45])))
+    hour = draw(SMALL_HOURS_OR_ANY)
+    start = time(hour, draw(QUARTERS))
     if draw(st.booleans()):
         return Restriction.daily(start, draw(st.integers(0, 96)) * 900)
     return Restriction.weekly(draw(st.integers(1, 7)), start, draw(st.integers(0, 7 * 96)) * 900)
+
+
+RESTRICTIONS = st.lists(restrictions(), max_size=2)
+EMPTY = st.sampled_from([False] * 9 + [True])  # integers would favour the edge 0
+LAYER_USERS = st.lists(st.sampled_from(USERS), min_size=1, max_size=4)
+TURN_QUARTERS = st.one_of(st.integers(1, 32), st.integers(1, 4 * 72))
 
 
 @st.composite
 def layers(draw: st.DrawFn, index: int, change: datetime | None) -> Layer:
     # Mostly layers already running when the window opens, with several users and turns shorter
     # than the window, so that renderings have many entries; the other shapes still occur.
-    start = draw(st.one_of(grid(-5000, -1400), moment(change)))
+    start = draw(layer_start(change))
     end = draw(st.one_of(st.none(), st.integers(1, 3000).map(lambda k: start + k * QUANTUM)))
-    empty = draw(st.sampled_from([False] * 9 + [True]))  # integers would favour the edge 0
-    users = () if empty else tuple(draw(st.lists(st.sampled_from(USERS), min_size=1, max_size=4)))
+    empty = draw(EMPTY)
+    users = () if empty else tuple(draw(LAYER_USERS))
     return Layer(
         id=f"L{index}",
         start=start,
         end=end,
         users=users,
         rotation_virtual_start=draw(grid(-5000, 5000)),
-        rotation_turn_length_seconds=draw(st.one_of(st.integers(1, 32), st.integers(1, 4 * 72)))
-        * 900,
-        restrictions=tuple(draw(st.lists(restrictions(), max_size=2))),
+        rotation_turn_length_seconds=draw(TURN_QUARTERS) * 900,
+        restrictions=tuple(draw(RESTRICTIONS)),
     )
+
+
+ZONES = st.sampled_from(list(CHANGES))
+OVERRIDE_USERS = st.sampled_from([*USERS, "z"])
+
+
+@cache
+def lengths(longest: int) -> st.SearchStrategy[int]:
+    return st.one_of(st.integers(1, longest), st.integers(longest // 2, longest))
 
 
 @st.composite
 def scenarios(draw: st.DrawFn, longest: int = 300) -> Scenario:
-    tz = draw(st.sampled_from(list(CHANGES)))
+    tz = draw(ZONES)
     change = CHANGES[tz]
     drawn_layers = [draw(layers(i, change)) for i in range(draw(st.integers(0, 4)))]
     overrides = []
     for i in range(draw(st.integers(0, 5))):
         start = draw(moment(change))
         end = start + draw(st.integers(1, 200)) * QUANTUM
-        overrides.append(Override(f"O{i}", start, end, draw(st.sampled_from([*USERS, "z"]))))
+        overrides.append(Override(f"O{i}", start, end, draw(OVERRIDE_USERS)))
     since = draw(moment(change))
-    length = draw(st.one_of(st.integers(1, longest), st.integers(longest // 2, longest)))
+    length = draw(lengths(longest))
     return Scenario(drawn_layers, overrides, tz, (since, since + length * QUANTUM))
 
 

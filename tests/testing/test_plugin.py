@@ -35,10 +35,10 @@ def installed_like(tmp_path: Path) -> Path:
     return info.parent
 
 
-def run(*args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, path: Path | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOCSIN_", "PYTEST_"))}
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (path, ROOT) if p is not None)
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=110,
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=110,
                           check=False)
 
 
@@ -62,8 +62,13 @@ def test_tocsin_tests_pass_with_the_plugin_installed(tmp_path: Path, also_named:
                 "tests/notifications/test_backoff.py", "tests/testing/test_page.py", path=site)
     assert suite.returncode == 0, suite.stdout + suite.stderr
     assert " passed" in suite.stdout
-    listed = run("-m", "pytest", "-q", "-p", "no:cacheprovider", *also_named, "--fixtures",
-                 "tests/notifications/test_backoff.py", path=site)
+    # Listed from a project of its own: no conftest there imports the fixtures, so they can only
+    # come from the plugin (and pytest starts without Tocsin's test suite, seconds of imports).
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_nothing.py").write_text("def test_nothing() -> None:\n    pass\n")
+    listed = run("-m", "pytest", "-q", "-p", "no:cacheprovider", *also_named, "--fixtures", "test_nothing.py",
+                 path=site, cwd=project)
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "tocsin/testing/plugin.py" in listed.stdout  # listed from the plugin, found through the entry point
     assert "pagerduty_webhook_recorder" in listed.stdout

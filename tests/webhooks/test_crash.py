@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, text
 from tests.webhooks.helpers import subscription_body
 from tests.webhooks.receiver import Receiver, running_receiver
 
+pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 10.0  # the 60 s lease of a killed process's claims runs out in 6 real seconds
 INCIDENTS = 12
