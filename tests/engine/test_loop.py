@@ -105,6 +105,47 @@ async def test_more_runs_again_at_once_and_locked_rows_are_looked_at_again_soon(
         await engine.stop()
 
 
+async def test_a_step_that_runs_apart_runs_at_once_while_a_step_in_line_is_busy(sqlite_db: Database) -> None:
+    """The webhooks step only claims and starts sends: work announced for it must not wait while
+    the notify step sends a batch. A manual tick() still runs it, in order, and never beside its
+    own loop's run."""
+    release = asyncio.Event()
+    overlapping: list[bool] = []
+    running = [0]
+
+    async def sending(now: datetime) -> StepResult:
+        await release.wait()
+        return StepResult(next_due=now + HOUR)
+
+    async def claiming(now: datetime) -> StepResult:
+        running[0] += 1
+        overlapping.append(running[0] > 1)
+        await asyncio.sleep(0.01)
+        running[0] -= 1
+        return StepResult(next_due=now + HOUR)
+
+    in_line = ScriptedStep("notify", sending, budget_seconds=5.0)
+    apart = ScriptedStep("webhooks", claiming, runs_apart=True)
+    engine = engine_of(sqlite_db, in_line, apart, now=SystemClock())
+    engine.start()
+    try:
+        await in_line.until_runs(1)
+        await apart.until_runs(1)  # every step runs once at start
+        woken = time.monotonic()
+        engine.wake({"notify": T0, "webhooks": T0})
+        assert await apart.until_runs(2) - woken < 0.2
+        assert len(in_line.runs) == 1 and not release.is_set()  # notify is still sending its batch
+        release.set()
+        before = len(apart.runs)
+        engine.wake({"webhooks": T0})  # its own loop runs it, and so does tick(): never both at once
+        await engine.tick()
+        assert len(apart.runs) > before
+    finally:
+        await engine.stop()
+    assert not any(overlapping)
+    assert engine.running is False
+
+
 # --- budgets and failures ------------------------------------------------------------------------
 
 

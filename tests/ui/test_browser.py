@@ -269,9 +269,11 @@ def test_create_an_override_and_see_the_drawing_change(server: Server, chromium:
     assert page.locator("[data-lane=final]").inner_html() != before
     screenshot(page, "schedule-desktop")
     # Paging on and back is plain links: the override is still drawn where it was.
-    page.get_by_role("link", name="Next 2 weeks").click()
+    with page.expect_navigation():  # counted on the new page, not the one being left
+        page.get_by_role("link", name="Next 2 weeks").click()
     assert page.locator("[data-lane=overrides] g.block").count() == 0
-    page.get_by_role("link", name="Previous 2 weeks").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Previous 2 weeks").click()
     assert page.locator("[data-lane=overrides] g.block").count() == 1
     context.close()
 

@@ -31,13 +31,12 @@ from tocsin.auth.routes import router as access_router
 from tocsin.clock import clock_for
 from tocsin.config import Settings
 from tocsin.db.session import Database
-from tocsin.engine.assembly import build_engine
+from tocsin.engine.assembly import build_engine, deliveries_queued
 from tocsin.engine.manual_levels import frozen_level
 from tocsin.engine.metrics import EngineMetrics
 from tocsin.engine.planner import plan_transaction
 from tocsin.engine.routes import router as notification_actions_router
 from tocsin.engine.signal import announce
-from tocsin.engine.step import WEBHOOKS_STEP
 from tocsin.engine.trial_send import ChannelLookup
 from tocsin.engine.twilio_routes import router as twilio_router
 from tocsin.escalation.queries import policies_targeting_schedule, policies_targeting_user
@@ -89,7 +88,7 @@ class Tocsin:
         self.db.before_commit.append(plan)
         # The webhooks outbox: every change's v3 events become deliveries in the same transaction.
         self.db.before_commit.append(functools.partial(emit_transaction, base_url=settings.base_url,
-                                                       announce=self._announce_deliveries))
+                                                       announce=self._deliveries_queued))
         # The web UI's live pages: every commit that changed incidents is announced to this
         # process's open pages after it commits (and on PostgreSQL to other processes' by NOTIFY).
         self.ui_feed = Broadcaster()
@@ -148,6 +147,7 @@ class Tocsin:
         # What test notifications go through (a test may pass its own lookup).
         self.channels: ChannelLookup = channels or self.notification_channels.for_channel
         self.engine = build_engine(self.db, now, settings, EngineMetrics(), channels=self.notification_channels)
+        self._queued = deliveries_queued(self.engine, now)
         self._start_worker = start_worker
         self._start_engine = start_engine
         self.rest = self._build_rest()
@@ -159,9 +159,9 @@ class Tocsin:
     def _announce(self, session: Session, due: Mapping[str, datetime]) -> None:
         announce(session, self.engine.wake, due)
 
-    def _announce_deliveries(self, session: Session) -> None:
-        """Webhook deliveries were queued: the webhooks step sends them now."""
-        announce(session, self.engine.wake, {WEBHOOKS_STEP: self.runtime.clock.now()})
+    def _deliveries_queued(self, session: Session, ids: list[str]) -> None:
+        """Webhook deliveries were queued: the engine sends them now (``deliveries_queued``)."""
+        self._queued(session, ids)
 
     def _build_rest(self) -> FastAPI:
         @asynccontextmanager

@@ -20,7 +20,7 @@ advances. Measured in ARCHITECTURE.md ("Measured escalation").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from tocsin.engine.step import StepResult
@@ -48,11 +48,13 @@ class Agenda:
             if name in self._reported:
                 self._announced[name] = min(at, self._announced.get(name, at))
 
-    def ready(self, now: datetime, monotonic: float) -> list[str]:
-        """The steps to run now, in the engine's order; what was announced for them is taken
-        (an announcement arriving while they run stays for the next look)."""
+    def ready(self, now: datetime, monotonic: float, among: Collection[str] | None = None) -> list[str]:
+        """The steps to run now (of ``among``, default all), in the engine's order; what was
+        announced for them is taken (an announcement arriving while they run stays for the next
+        look)."""
         names = [name for name, at in self.next_runs().items()
-                 if (at is not None and at <= now) or monotonic - self._ran[name] >= IDLE_SECONDS]
+                 if (among is None or name in among)
+                 and ((at is not None and at <= now) or monotonic - self._ran[name] >= IDLE_SECONDS)]
         if any(name not in self._background for name in names):
             names = [name for name in names if name not in self._background
                      or monotonic - self._ran[name] >= BACKGROUND_YIELD_SECONDS]
@@ -65,11 +67,13 @@ class Agenda:
         self._ran[name] = monotonic
         self._reported[name] = next_run(result, now, rate)
 
-    def sleep_seconds(self, now: datetime, monotonic: float, rate: float = 1.0) -> float:
-        """Real seconds until some step must run (0: at once). ``rate``: engine seconds per real
-        second (``tocsin.clock.ScaledClock``)."""
-        waits = [IDLE_SECONDS - (monotonic - ran) for ran in self._ran.values()]
-        waits += [(at - now).total_seconds() / rate for at in self.next_runs().values() if at is not None]
+    def sleep_seconds(self, now: datetime, monotonic: float, rate: float = 1.0,
+                      among: Collection[str] | None = None) -> float:
+        """Real seconds until some step (of ``among``, default all) must run (0: at once).
+        ``rate``: engine seconds per real second (``tocsin.clock.ScaledClock``)."""
+        waits = [IDLE_SECONDS - (monotonic - ran) for name, ran in self._ran.items() if among is None or name in among]
+        waits += [(at - now).total_seconds() / rate for name, at in self.next_runs().items()
+                  if at is not None and (among is None or name in among)]
         return max(0.0, min(waits, default=IDLE_SECONDS))
 
     def next_runs(self) -> dict[str, datetime | None]:

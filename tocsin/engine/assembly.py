@@ -10,6 +10,7 @@ from contextlib import suppress
 from datetime import datetime
 
 import httpx
+from sqlalchemy.orm import Session
 
 from tocsin.clock import clock_for
 from tocsin.config import Settings
@@ -80,6 +81,22 @@ def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, 
     return engine
 
 
+def deliveries_queued(engine: Engine, now: Callable[[], datetime]) -> Callable[[Session, list[str]], None]:
+    """The outbox's announcement (``emit_transaction``): deliveries were queued in a transaction
+    about to commit. The running engine's webhooks step takes those heading their stream in that
+    transaction and sends them as it commits (``Dispatcher.hand_off``); only if some are left
+    (behind an earlier delivery of their incident, no room, the engine not running) is the step
+    woken after the commit (PostgreSQL: every engine, by NOTIFY) to claim them."""
+    step = next(s for s in engine.steps if isinstance(s, WebhookStep))
+
+    def queued(session: Session, ids: list[str]) -> None:
+        if engine.running and step.dispatcher.hand_off(session, ids, now()):
+            return
+        announce(session, engine.wake, {WEBHOOKS_STEP: now()})
+
+    return queued
+
+
 async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_seconds: float = HEALTH_SECONDS) -> None:
     """Run the engine until ``stopping`` is set, logging its health every ``health_seconds``.
     Raises ``lock.EngineAlreadyRunning`` when another engine runs on the same SQLite file."""
@@ -90,8 +107,8 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     # commit, exactly as in `tocsin serve`.
     db.before_commit.append(lambda session: plan_transaction(session, lambda s, due: announce(s, engine.wake, due)))
     # Their webhook events too (an escalation is ``incident.escalated``), as in `tocsin serve`.
-    db.before_commit.append(lambda session: emit_transaction(
-        session, settings.base_url, lambda s: announce(s, engine.wake, {WEBHOOKS_STEP: clock.now()})))
+    queued = deliveries_queued(engine, clock.now)
+    db.before_commit.append(lambda session: emit_transaction(session, settings.base_url, queued))
     # Its changes (escalations, sends' outcomes) reach the web UI's open pages in the servers
     # (PostgreSQL NOTIFY; on SQLite there is no engine outside `tocsin serve`'s process to hear).
     db.before_commit.append(lambda session: announce_changes(session, None, origin="engine"))

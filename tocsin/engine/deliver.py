@@ -20,6 +20,9 @@ class WebhookStep:
     name = WEBHOOKS_STEP
     budget_seconds = 10.0  # a run claims (a read, one short write); the sends are not in it
     background = False
+    # Its own loop (``engine.loop``): a delivery announced by a commit is claimed at once, not
+    # after the notify step ahead of it in the tick has sent its batch.
+    runs_apart = True
 
     def __init__(self, db: Database, now: Callable[[], datetime], client: httpx.AsyncClient, *,
                  batch: int = 200, per_destination: int = 16, send_timeout: float = 5.0) -> None:

@@ -49,6 +49,7 @@ class EscalateStep:
     name = ESCALATE_STEP
     budget_seconds = 10.0
     background = False
+    runs_apart = False
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 200) -> None:
         self.db = db

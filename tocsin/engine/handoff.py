@@ -175,6 +175,7 @@ class HandoffStep:
     name = "handoff"
     budget_seconds = 10.0
     background = False
+    runs_apart = False
 
     def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self._db = db

@@ -12,6 +12,12 @@ seconds). Announcements come from this process (``wake(due)``, called after a co
 work, naming the steps and due times; thread-safe, since SQLite's writer thread commits) and, on
 PostgreSQL, from other processes through ``listener.WakeListener`` (the NOTIFY's payload).
 
+A step that only starts work and returns (``runs_apart``: the webhooks step, whose sends go on in
+lanes) runs in a loop of its own over the same agenda, so work announced for it starts at once
+instead of after the steps ahead of it in a tick: the notify step sending a batch of emails held
+webhook deliveries up to a send long (measured in ARCHITECTURE.md, "Webhooks"). A manual
+``tick()`` still runs every step in order; a step's own lock keeps its runs from overlapping.
+
 Tests drive it by hand: advance a FrozenClock, ``await engine.tick()``.
 """
 
@@ -22,7 +28,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import suppress
+from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -83,8 +89,13 @@ class Engine:
         self._clock_rate = clock_rate  # engine seconds per real second: sleeps are in real seconds
         self._wake = asyncio.Event()
         self._agenda = Agenda([step.name for step in steps], now(), [step.name for step in steps if step.background])
+        # Steps that run apart (see the module doc): each its own wake and a lock for its runs.
+        self._apart = {step.name: (asyncio.Event(), asyncio.Lock())
+                       for step in steps if step.runs_apart}
+        self._in_line = frozenset(names) - self._apart.keys()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._apart_tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._turn = asyncio.Lock()  # the loop's ticks and manual tick() calls never overlap
         self._lag_measured = float("-inf")
@@ -120,6 +131,9 @@ class Engine:
     def _noted(self, due: Mapping[str, datetime] | None) -> None:
         self._agenda.announce(due, self._now())
         self._wake.set()  # the loop works out again when it must look
+        for name, (wake, _) in self._apart.items():
+            if due is None or name in due:
+                wake.set()
 
     # --- one step, one tick ----------------------------------------------------------------
 
@@ -157,20 +171,30 @@ class Engine:
             self.metrics.step_ran(step.name, time.perf_counter() - started)
         return None
 
-    async def _tick_once(self, only: Sequence[str] | None = None) -> dict[str, StepResult | None]:
+    def _own_turn(self, name: str) -> AbstractAsyncContextManager[object]:
+        """A step that runs apart is run by its loop and by tick(): never both at once."""
+        apart = self._apart.get(name)
+        return apart[1] if apart is not None else nullcontext()
+
+    async def _tick_once(self, only: Sequence[str] | None = None, *,
+                         apart: bool = False) -> dict[str, StepResult | None]:
         started = time.perf_counter()
         results: dict[str, StepResult | None] = {}
         for step in self.steps:
             if self._stopping:
                 break
             if only is None or step.name in only:
-                result = results[step.name] = await self._run_step(step)
+                async with self._own_turn(step.name):
+                    result = results[step.name] = await self._run_step(step)
                 now = self._now()
                 self._agenda.ran(step.name, result, now, time.monotonic(), self._clock_rate)
                 if result is not None and result.woke:
-                    self._agenda.announce(dict.fromkeys(result.woke, now), now)
-        self.metrics.tick_ran(time.perf_counter() - started)
-        self.last_results = results
+                    self._noted(dict.fromkeys(result.woke, now))
+        if apart:  # one step's run between ticks: its result replaces only its own
+            self.last_results = {**self.last_results, **results}
+        else:
+            self.metrics.tick_ran(time.perf_counter() - started)
+            self.last_results = results
         return results
 
     async def measure_lag(self) -> None:
@@ -221,17 +245,23 @@ class Engine:
 
     # --- the loop ------------------------------------------------------------------------------
 
-    async def _run(self) -> None:
+    async def _run(self, names: frozenset[str] | None = None) -> None:
+        """The loop of the steps in line (``names`` None), or of one step that runs apart."""
+        apart = names is not None
+        steps = names if names is not None else self._in_line
+        wake = self._apart[next(iter(steps))][0] if names is not None else self._wake
         while not self._stopping:
-            self._wake.clear()  # before the steps run: a wake during them means look again
+            wake.clear()  # before the steps run: a wake during them means look again
             try:
-                ready = self._agenda.ready(self._now(), time.monotonic())
-                if ready:
+                ready = self._agenda.ready(self._now(), time.monotonic(), steps)
+                if ready and apart:
+                    await self._tick_once(ready, apart=True)  # under the step's own lock
+                elif ready:
                     async with self._turn:
                         await self._tick_once(ready)
-                if time.monotonic() - self._lag_measured >= LAG_SECONDS:
+                if not apart and time.monotonic() - self._lag_measured >= LAG_SECONDS:
                     await self.measure_lag()
-                delay = self._agenda.sleep_seconds(self._now(), time.monotonic(), self._clock_rate)
+                delay = self._agenda.sleep_seconds(self._now(), time.monotonic(), self._clock_rate, steps)
             except Exception:  # a bug in the loop itself: never let it end the engine
                 log.exception("engine loop failed; going on")
                 delay = 1.0
@@ -241,7 +271,7 @@ class Engine:
                 await asyncio.sleep(0)  # let the rest of the process in between full batches
                 continue
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                await asyncio.wait_for(wake.wait(), delay)
 
     def start(self) -> None:
         """Start the loop (and, on PostgreSQL, the LISTEN connection). On SQLite, raises
@@ -255,6 +285,8 @@ class Engine:
         if self.listener is not None:
             self.listener.start()
         self._task = asyncio.create_task(self._run(), name="engine")
+        self._apart_tasks = [asyncio.create_task(self._run(frozenset({name})), name=f"engine {name}")
+                             for name in self._apart]
         log.info("engine started: steps %s", ", ".join(step.name for step in self.steps) or "(none)")
 
     @property
@@ -264,16 +296,18 @@ class Engine:
     async def stop(self) -> None:
         """Let the step that is running finish (within its budget), then end the loop."""
         task, self._task = self._task, None
+        tasks, self._apart_tasks = ([task] if task is not None else []) + self._apart_tasks, []
         self._stopping = True
         self.wake()
-        if task is not None:
+        if tasks:
             grace = max((step.budget_seconds for step in self.steps), default=0.0) + STOP_GRACE
-            finished, _ = await asyncio.wait({task}, timeout=grace)
-            if not finished:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            if pending:
                 log.error("engine: a step outlived its budget at stop; cancelling it")
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            for each in tasks:
+                each.cancel()
+                with suppress(asyncio.CancelledError):
+                    await each
             log.info("engine stopped")
         if self.listener is not None:
             await self.listener.stop()

@@ -110,6 +110,7 @@ class NotifyStep:
     # transaction rolled back (re-sent).
     budget_seconds = 60.0
     background = False
+    runs_apart = False
 
     def __init__(
         self, db: Database, now: Callable[[], datetime], channels: ChannelSet, sent: SendObserver, base_url: str,

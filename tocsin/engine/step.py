@@ -25,6 +25,9 @@ class Step(Protocol):
     budget_seconds: float  # one run's time budget; a run over it is cut off and logged
     # A background step (the reconciler) gives way to steps with work due now (``agenda``).
     background: bool
+    # ``runs_apart``: the run only starts work and returns, and the running engine gives the step
+    # a loop of its own (``engine.loop``) so it never waits behind others (the webhooks step).
+    runs_apart: bool
 
     async def run(self, now: datetime) -> StepResult: ...
 

@@ -39,6 +39,7 @@ class ClockStep:
     name = CLOCK_STEP
     budget_seconds = 10.0
     background = False
+    runs_apart = False
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 20) -> None:
         self.db = db

@@ -49,7 +49,7 @@ from tocsin.webhooks.queue import QUEUED, Event, Send, new_uuid, store
 EMITTED = "webhooks_emitted"  # session.info: how many of recorded(session) were looked at
 SERVICES_EMITTED = "webhooks_services_emitted"
 
-Announce = Callable[[Session], None]
+Announce = Callable[[Session, list[str]], None]  # the ids of the deliveries queued
 Json = dict[str, Any]
 ACCOUNT, SERVICE_FILTER, TEAM_FILTER = "account_reference", "service_reference", "team_reference"
 
@@ -105,11 +105,12 @@ def targets(session: Session) -> list[Target]:
 
 def emit_transaction(session: Session, base_url: str, announce: Announce) -> None:
     """The before-commit hook: store the deliveries of every change this transaction made since
-    the hook last looked; ``announce(session)`` when any delivery was queued in the transaction
-    (here, or by a ping or redelivery: the engine wakes after commit)."""
+    the hook last looked; ``announce(session, ids)`` when deliveries were queued in the
+    transaction (here, or by a ping or redelivery): the running engine takes them as the
+    transaction commits, or is woken after the commit."""
     _emit(session, base_url)
-    if session.info.pop(QUEUED, False):
-        announce(session)
+    if queued := session.info.pop(QUEUED, None):
+        announce(session, queued)
 
 
 def _emit(session: Session, base_url: str) -> None:

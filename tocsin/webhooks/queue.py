@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from tocsin.db.base import table_of
 from tocsin.webhooks.models import DROPPED, PENDING, Delivery, OutboundEvent
 
-QUEUED = "webhooks_queued"  # session.info: deliveries were queued (the engine is woken after commit)
+# session.info: ids of the deliveries queued in the transaction (handed to the engine or announced)
+QUEUED = "webhooks_queued"
 
 
 def new_uuid() -> str:
@@ -61,8 +62,9 @@ def store(session: Session, events: Sequence[Event], sends: Sequence[Send], now:
     # One row at a time through executemany, in order: ``seq`` (the order within a stream) is
     # handed out in insertion order on both databases.
     session.execute(insert(table_of(Delivery)), rows)
-    session.info[QUEUED] = True
-    return [str(row["id"]) for row in rows]
+    ids = [str(row["id"]) for row in rows]
+    session.info.setdefault(QUEUED, []).extend(ids)
+    return ids
 
 
 def drop_queued(session: Session, destination_id: str, reason: str, now: datetime) -> int:
@@ -81,5 +83,5 @@ def requeue(session: Session, event_id: str, event_type: str, destination_id: st
     session.execute(insert(table_of(Delivery)), [{
         "id": delivery_id, "destination_id": destination_id, "event_id": event_id, "event_type": event_type,
         "stream": stream, "status": PENDING, "attempts": 0, "due_at": now, "created_at": now}])
-    session.info[QUEUED] = True
+    session.info.setdefault(QUEUED, []).append(delivery_id)
     return delivery_id

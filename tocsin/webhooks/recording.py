@@ -106,18 +106,23 @@ def judge_destination(session: Session, destination_id: str, now: datetime, *, f
     """Disable the destination when the failure-rate rule says so (``health``); whether it was.
     ``failed_now``: a delivery just failed; else ``finished_now`` just succeeded, which lowers the
     rate and can disable only by bringing the window up to the minimum count (checked with a
-    bounded count, so a busy healthy destination costs one short index read)."""
+    bounded count, so a busy healthy destination costs one short index read, and no row lock: the
+    destination's, taken to judge, would queue every lane's recording behind the one before)."""
+    if not failed_now:
+        since = session.scalar(select(Destination.judged_since).where(Destination.id == destination_id))
+        if since is None:
+            return False
+        cap = health.MIN_DELIVERIES + finished_now
+        seen = session.scalar(select(func.count()).select_from(
+            select(Delivery.seq).where(Delivery.destination_id == destination_id,
+                                       Delivery.finished_at >= health.window_start(now, since),
+                                       Delivery.status.in_((DELIVERED, FAILED))).limit(cap).subquery()))
+        if (seen or 0) >= cap:
+            return False  # judged when the window reached the minimum; successes only lower the rate
     destination = session.scalar(select(Destination).where(Destination.id == destination_id).with_for_update())
     if destination is None or destination.temporarily_disabled or not destination.active:
         return False
     start = health.window_start(now, destination.judged_since)
-    if not failed_now:
-        cap = health.MIN_DELIVERIES + finished_now
-        seen = session.scalar(select(func.count()).select_from(
-            select(Delivery.seq).where(Delivery.destination_id == destination_id, Delivery.finished_at >= start,
-                                       Delivery.status.in_((DELIVERED, FAILED))).limit(cap).subquery()))
-        if (seen or 0) >= cap:
-            return False  # judged when the window reached the minimum; successes only lower the rate
     counts: dict[str, int] = dict(session.execute(
         select(Delivery.status, func.count()).where(Delivery.destination_id == destination_id,
                                                     Delivery.finished_at >= start,
