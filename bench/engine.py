@@ -23,8 +23,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +35,7 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 from common import free_port, machine_info, percentile, recreate_pg
+from server_process import initialise, start, stop, wait_health
 from smtp_sink import SinkProcess  # bench/ is the script's directory
 
 REPO = Path(__file__).resolve().parent.parent
@@ -119,21 +118,9 @@ def latency(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     try:
         if backend == "postgres":
             asyncio.run(recreate_pg(args.pg_url))
-        init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=120, check=False)
-        if init.returncode != 0 or "{" not in init.stdout:
-            sys.exit(f"tocsin init failed:\n{(init.stderr or init.stdout)[-2000:]}")
-        creds, _ = json.JSONDecoder().raw_decode(init.stdout[init.stdout.index("{"):])
-        with open(tmp / "server.log", "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "tocsin", "serve"], env=env, cwd=REPO,
-                                    stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
+        creds = initialise(env, REPO)
+        proc = start(env, REPO, tmp / "server.log", "serve")
+        if not wait_health(url, proc):
             sys.exit(f"tocsin serve did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
         sent = asyncio.run(send_triggers(url, creds["integration_key"], args.incidents, args.rate))
         deadline = time.monotonic() + 60
@@ -145,12 +132,7 @@ def latency(args: argparse.Namespace, backend: str) -> dict[str, Any]:
                 "latency_ms": {"p50": round(percentile(lat, 0.5), 1), "p90": round(percentile(lat, 0.9), 1),
                                "p99": round(percentile(lat, 0.99), 1), "max": round(max(lat), 1)} if lat else None}
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(proc)
         smtp.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx  # setup and verification only, never on the hot path
 from common import LOCAL_HOSTS, free_port, machine_info, recreate_pg  # bench/ is the script's directory
 from ingest_load import loop_factory, run_load
-from server_process import cpu_seconds, peak_rss_mb, settled_cpu_seconds, stop, wait_health
+from server_process import cpu_seconds, initialise, peak_rss_mb, settled_cpu_seconds, start, stop, wait_health
 from smtp_sink import SinkProcess
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,19 +66,11 @@ def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     try:
         if backend == "postgres":
             asyncio.run(recreate_pg(args.pg_url))
-        # cwd=REPO: `python -m` then imports this checkout's tocsin even if it isn't installed.
-        init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], check=False, env=env,
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
-        if init.returncode != 0 or "{" not in init.stdout:
-            sys.exit(f"tocsin init failed ({init.returncode}):\n{(init.stderr or init.stdout)[-2000:]}")
-        creds, _ = json.JSONDecoder().raw_decode(init.stdout[init.stdout.index("{"):])  # tolerate log lines
+        creds = initialise(env, REPO)
         serve = ["serve"] if args.engine == "inside" else ["serve", "--no-engine"]
-        with open(tmp / "server.log", "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "tocsin", *serve], env=env, cwd=REPO,
-                                    stdout=log, stderr=subprocess.STDOUT)
-            if args.engine == "apart":  # the engine in its own process, as operators can run it
-                engine = subprocess.Popen([sys.executable, "-m", "tocsin", "engine"], env=env, cwd=REPO,
-                                          stdout=log, stderr=subprocess.STDOUT)
+        proc = start(env, REPO, tmp / "server.log", *serve)
+        if args.engine == "apart":  # the engine in its own process, as operators can run it
+            engine = start(env, REPO, tmp / "server.log", "engine")
         if not wait_health(url, proc):
             tail = (tmp / "server.log").read_text()[-3000:]
             sys.exit(f"tocsin serve did not become healthy; log tail:\n{tail}")

@@ -1,15 +1,37 @@
-"""A spawned ``tocsin serve`` seen from outside: waiting until it answers ``/health``, stopping
-it, and what it cost (peak memory, CPU seconds read from Linux's /proc)."""
+"""A spawned ``tocsin serve`` seen from outside: initialising its database and starting it,
+waiting until it answers ``/health``, stopping it, and what it cost (peak memory, CPU seconds read
+from Linux's /proc)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+
+def initialise(env: dict[str, str], repo: Path) -> dict[str, Any]:
+    """``tocsin init --json`` (cwd ``repo``: ``python -m`` then imports that checkout's tocsin even if
+    it isn't installed): the credentials it printed; the script ends if it fails."""
+    init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], check=False, env=env, cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    if init.returncode != 0 or "{" not in init.stdout:
+        sys.exit(f"tocsin init failed ({init.returncode}):\n{(init.stderr or init.stdout)[-2000:]}")
+    creds, _ = json.JSONDecoder().raw_decode(init.stdout[init.stdout.index("{"):])  # tolerate log lines
+    return dict(creds)
+
+
+def start(env: dict[str, str], repo: Path, log_path: Path, *args: str) -> subprocess.Popen[bytes]:
+    """``tocsin <args>`` (e.g. ``serve``), its output appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "tocsin", *args], env=env, cwd=repo, stdout=log,
+                                stderr=subprocess.STDOUT)
 
 
 def wait_health(url: str, proc: subprocess.Popen[bytes]) -> bool:

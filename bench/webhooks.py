@@ -30,8 +30,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,6 +51,7 @@ from common import (  # bench/ is sys.path[0]
     percentile,
     recreate_pg,
 )
+from server_process import initialise, start, stop, wait_health
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = re.compile(rb"webhook-bench-(\d+)")
@@ -207,21 +206,9 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         with running_receiver(receiver) as receiver_port, running_receiver(receiver) as hanging_port:
             if backend == "postgres":
                 asyncio.run(recreate_pg(args.pg_url))
-            init = subprocess.run([sys.executable, "-m", "tocsin", "init", "--json"], env=env, cwd=REPO,
-                                  capture_output=True, text=True, timeout=120, check=False)
-            if init.returncode != 0 or "{" not in init.stdout:
-                sys.exit(f"tocsin init failed:\n{(init.stderr or init.stdout)[-2000:]}")
-            creds, _ = json.JSONDecoder().raw_decode(init.stdout[init.stdout.index("{"):])
-            with open(tmp / "server.log", "wb") as log:
-                proc = subprocess.Popen([sys.executable, "-m", "tocsin", "serve"], env=env, cwd=REPO,
-                                        stdout=log, stderr=subprocess.STDOUT)
-            for _ in range(150):
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            else:
+            creds = initialise(env, REPO)
+            proc = start(env, REPO, tmp / "server.log", "serve")
+            if not wait_health(url, proc):
                 sys.exit(f"tocsin serve did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
             auth = {"Authorization": f"Token token={creds['api_key']}",
                     "Accept": "application/vnd.pagerduty+json;version=2"}
@@ -241,12 +228,7 @@ def run(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             print(json.dumps({"backend": backend, "beside_hanging": beside}), flush=True)
             return {"backend": backend, "healthy_alone": alone, "beside_hanging": beside, "signatures": signatures}
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(proc)
         smtp.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
