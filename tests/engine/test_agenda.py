@@ -127,3 +127,17 @@ def test_a_background_step_gives_way_to_work_due_now_but_not_for_long() -> None:
     agenda.ran("escalate", StepResult(), NOW, 101.1)
     agenda.ran("reconcile", StepResult(more=True), NOW, 101.1)
     assert agenda.ready(NOW, 101.2) == ["reconcile"]  # nothing else due: the walk goes on at once
+
+
+def test_a_background_step_gives_way_to_a_step_that_runs_apart() -> None:
+    """The in-line loop asks only for its own steps, but a step running in a loop of its own
+    (notify on PostgreSQL) with work due now still keeps the audit waiting."""
+    agenda = Agenda(STEPS, NOW, background=["reconcile"])
+    for name in STEPS:
+        agenda.ran(name, StepResult(more=name in ("notify", "reconcile")), NOW, 100.0)
+    in_line = [name for name in STEPS if name != "notify"]
+    assert agenda.ready(NOW, 100.2, in_line) == []  # pages being sent apart: the audit waits
+    assert agenda.ready(NOW, 100.0 + BACKGROUND_YIELD_SECONDS, in_line) == ["reconcile"]  # not forever
+    agenda.ran("notify", StepResult(), NOW, 101.1)
+    agenda.ran("reconcile", StepResult(more=True), NOW, 101.1)
+    assert agenda.ready(NOW, 101.2, in_line) == ["reconcile"]  # the sends are done: the walk goes on

@@ -13,6 +13,7 @@ from tests.engine.helpers import (
     T0,
     advance,
     assignees,
+    clock,
     create,
     escalation,
     incident,
@@ -27,6 +28,7 @@ from tests.engine.helpers import (
     timers,
     trigger,
 )
+from tocsin.engine.escalate import EscalateStep
 
 
 async def test_a_trigger_freezes_the_policy_assigns_level_one_and_stores_its_work(harness: Harness) -> None:
@@ -252,3 +254,22 @@ async def test_an_engine_back_from_an_outage_runs_each_overdue_step_once(harness
     assert [t for t, _, _ in await log(h, iid)].count("escalate_log_entry") == 1
     assert assignees(await incident(h, iid)) == [bob]
     assert await timers(h, iid) == {"escalate": back + 10 * MINUTE}  # Bob gets his whole delay
+
+
+async def test_an_overdue_escalation_waits_until_the_earlier_levels_pages_are_out(harness: Harness) -> None:
+    """Running apart from the notify step (PostgreSQL), the escalate step acts only on timers due
+    before the pages the notify step has sent (its ``horizon``): after an outage, Ann's overdue
+    page goes out before the overdue escalation hands the incident to Bob."""
+    h = harness
+    start_clock(h)
+    ann, bob = [await person(h, n, sms=None) for n in ("Ann", "Bob")]
+    [iid] = await trigger(h, await service(h, await policy(h, [(10, [ann]), (10, [bob])])), "late")
+    clock(h).advance(minutes=15)  # nothing ran: Ann's page (08:00) and the escalation (08:10) are overdue
+    held = EscalateStep(h.tocsin.db, clock(h).now, horizon=lambda: T0 - MINUTE)  # pages out up to 07:59
+    result = await held.run(clock(h).now())
+    assert result.done == 0 and result.next_due == T0 + 10 * MINUTE  # due now: looked at again soon
+    assert assignees(await incident(h, iid)) == [ann]
+    assert "escalate_log_entry" not in [t for t, _, _ in await log(h, iid)]
+    caught_up = EscalateStep(h.tocsin.db, clock(h).now, horizon=clock(h).now)  # Ann's page is out: all caught up
+    assert (await caught_up.run(clock(h).now())).done == 1
+    assert assignees(await incident(h, iid)) == [bob]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -375,6 +375,26 @@ async def test_a_full_batch_asks_to_run_again(world: World, smtp: SmtpServer) ->
     assert (first.done, first.more, second.done, second.more) == (2, True, 1, False)
     # The first run's two sends to one address for one incident went as one message.
     assert len(smtp.inbox.received) == 2
+
+
+async def test_running_apart_the_step_tells_how_far_its_pages_have_gone_out(world: World, smtp: SmtpServer) -> None:
+    """``horizon``: in line (SQLite) none (the tick sends first); apart (PostgreSQL) nothing before
+    the first run, then the due time of the first page a run left, or the next page to fall due."""
+    small = world.with_channels(world.h.tocsin.settings, batch_size=2)
+    if world.h.tocsin.db.is_sqlite:
+        assert not small.runs_apart and small.horizon() is None
+        return
+    start = world.clock.now()
+    assert small.runs_apart and small.horizon() == datetime.min.replace(tzinfo=UTC)
+    for i in range(3):
+        await world.add(delay=timedelta(seconds=i))
+    later = await world.add(delay=timedelta(minutes=10))
+    world.clock.advance(seconds=2)
+    assert (await small.run(world.clock.now())).more
+    assert small.horizon() == start + timedelta(seconds=1)  # the batch's last page: the third is due after it
+    await small.run(world.clock.now())
+    assert small.horizon() == start + timedelta(minutes=10)  # caught up: the next page is not due yet
+    assert (await world.row(later)).status == PENDING
 
 
 @pytest.mark.postgres

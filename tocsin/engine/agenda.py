@@ -52,10 +52,13 @@ class Agenda:
         """The steps to run now (of ``among``, default all), in the engine's order; what was
         announced for them is taken (an announcement arriving while they run stays for the next
         look)."""
-        names = [name for name, at in self.next_runs().items()
+        runs = self.next_runs()
+        names = [name for name, at in runs.items()
                  if (among is None or name in among)
                  and ((at is not None and at <= now) or monotonic - self._ran[name] >= IDLE_SECONDS)]
-        if any(name not in self._background for name in names):
+        # Busy: a foreground step runs now, or has work due now in a loop of its own (runs apart).
+        if any(name not in self._background for name in names) or any(
+                at is not None and at <= now for name, at in runs.items() if name not in self._background):
             names = [name for name in names if name not in self._background
                      or monotonic - self._ran[name] >= BACKGROUND_YIELD_SECONDS]
         for name in names:

@@ -62,14 +62,16 @@ def build_engine(db: Database, now: Callable[[], datetime], settings: Settings, 
     deliveries = WebhookStep(db, now, webhook_client or outbound_client(settings))
     live = channels.live()
     log.info("notification channels live: %s", ", ".join(live) if live else "none (sends will fail: not configured)")
+    # Sends first: after an outage, the pages already due go out before an overdue escalation
+    # moves the incident on (which would cancel the earlier level's page as no longer wanted). In
+    # line the tick's order sees to it; running apart (PostgreSQL), the notify step's horizon does.
+    notify = NotifyStep(db, now, channels, metrics.sent, settings.base_url)
     steps: list[Step] = [
         *steps_extra,
-        # Sends first: after an outage, the pages already due go out before an overdue escalation
-        # moves the incident on (which would cancel the earlier level's page as no longer wanted).
-        NotifyStep(db, now, channels, metrics.sent, settings.base_url),
+        notify,
         # Webhook deliveries: claimed here, sent in the background (one lane per destination).
         deliveries,
-        EscalateStep(db, now),
+        EscalateStep(db, now, horizon=notify.horizon),
         ClockStep(db, now),
         HandoffStep(db, now),
         ReconcileStep(db, metrics),

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
+from tocsin.db.id_lists import one_of
 from tocsin.db.session import Database
 from tocsin.incidents.models import Incident, IncidentTimer
 from tocsin.incidents.transition_records import IncidentState
@@ -61,13 +62,13 @@ async def claim(session: AsyncSession, kinds: Sequence[str], now: datetime, limi
     ids = sorted({i for (i,) in candidates})
     if not ids:
         return Claim()
-    lock = _LOCK.where(_INCIDENTS.c.id.in_(ids))
+    lock = _LOCK.where(one_of(_INCIDENTS.c.id, ids))
     if session.get_bind().dialect.name == "postgresql":
         lock = lock.with_for_update(skip_locked=True)
     incidents = {row.id: Claimed(state_of_row(row), row.service_id) for row in await session.execute(lock)}
     rows = await session.execute(
         select(IncidentTimer.incident_id, IncidentTimer.kind, IncidentTimer.due_at)
-        .where(IncidentTimer.incident_id.in_(sorted(incidents)), IncidentTimer.kind.in_(kinds),
+        .where(one_of(IncidentTimer.incident_id, sorted(incidents)), IncidentTimer.kind.in_(kinds),
                IncidentTimer.due_at <= now)
         .order_by(IncidentTimer.due_at, IncidentTimer.incident_id, IncidentTimer.kind))
     due = [(incidents[i], kind, at) for i, kind, at in rows]

@@ -51,20 +51,28 @@ class EscalateStep:
     background = False
     runs_apart = False
 
-    def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 200) -> None:
+    def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 200,
+                 horizon: Callable[[], datetime | None] = lambda: None) -> None:
         self.db = db
         self.now = now
         self.batch = batch
+        # The latest due time acted on (None: now): ``NotifyStep.horizon``, so that an overdue
+        # level's pages go out before the escalation that replaces that level.
+        self.horizon = horizon
 
     async def run(self, now: datetime) -> StepResult:
+        horizon = self.horizon()
+        until = now if horizon is None else min(now, horizon)
         # SQLite: the whole transaction in one hop to the writer thread (Database.write), not a
         # thread round trip per statement while holding the write lock.
-        claimed = await self.db.write(lambda session: self._escalate(session, now))
+        claimed = await self.db.write(lambda session: self._escalate(session, until, now))
+        # Timers held back for pages not yet out are due now: looked at again soon, as the pages go out.
         return StepResult(done=len(claimed.due), more=claimed.full, skipped_locked=claimed.skipped_locked,
-                          next_due=await next_due(self.db, (ESCALATE,), now))
+                          next_due=await next_due(self.db, (ESCALATE,), until))
 
-    async def _escalate(self, session: AsyncSession, now: datetime) -> Claim:
-        claimed = await claim(session, (ESCALATE,), now, self.batch)
+    async def _escalate(self, session: AsyncSession, until: datetime, now: datetime) -> Claim:
+        """Act at ``now`` on the timers due by ``until``."""
+        claimed = await claim(session, (ESCALATE,), until, self.batch)
         ids = claimed.incident_ids
         escalations = await session.run_sync(facts.escalations, ids)
         walks = [_Walk.start(incident, *escalation[:2], due) for incident, _, due in claimed.due

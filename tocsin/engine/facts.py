@@ -17,11 +17,12 @@ from typing import Any
 from typing import cast as typing_cast
 
 import orjson
-from sqlalchemy import BindParameter, Text, and_, bindparam, cast, select
+from sqlalchemy import Text, and_, cast, select
 from sqlalchemy.orm import Session
 
 from tocsin.auth.models import User
 from tocsin.db.base import table_of
+from tocsin.db.id_lists import one_of
 from tocsin.engine.models import IncidentEscalation
 from tocsin.engine.path import Path, PolicyRule, freeze
 from tocsin.engine.plan import ContactRule, ServiceFacts
@@ -49,13 +50,12 @@ class IncidentRow:
 
 
 # The statements, built once (building a select is a good part of running a small one), each
-# taking its ids as one expanding parameter.
+# taking its ids as one list parameter (``one_of``: no per-id expansion at each run).
 _I, _E = table_of(Incident).c, table_of(IncidentEscalation).c
 _S = table_of(Service).c
 _A = table_of(IncidentAssignment).c
 _R, _M, _U = (table_of(t).c for t in (NotificationRule, ContactMethod, User))
 _P, _L, _T = (table_of(t).c for t in (EscalationPolicy, EscalationRule, EscalationTarget))
-_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 # A batch's incidents mostly share their policy's frozen path: read as text and decoded once per
 # distinct text (``_path``), the incidents share one object (never changed in place: a path is
 # replaced whole when a policy is frozen anew).
@@ -66,22 +66,22 @@ _INCIDENTS = (
            _I.escalation_level, _I.escalation_policy_id, _I.service_id, _E.incident_id, _PATH_TEXT, _E.loop,
            _E.exhausted, _E.level_started_at, _E.opened_at, _E.renotify_at)
     .select_from(table_of(Incident).outerjoin(table_of(IncidentEscalation), _E.incident_id == _I.id))
-    .where(_I.id.in_(_IDS)))
+    .where(one_of(_I.id, name="ids")))
 _SERVICES = select(_S.id, _S.acknowledgement_timeout, _S.auto_resolve_timeout, _S.incident_urgency_rule,
-                   _S.support_hours, _S.scheduled_actions).where(_S.id.in_(_IDS))
+                   _S.support_hours, _S.scheduled_actions).where(one_of(_S.id, name="ids"))
 _PATHS = (
     select(_P.id, _P.num_loops, _L.id, _L.escalation_delay_in_minutes, _L.assignment_strategy, _T.user_id,
            _T.schedule_id)
     .select_from(table_of(EscalationPolicy).outerjoin(table_of(EscalationRule), _L.policy_id == _P.id)
                  .outerjoin(table_of(EscalationTarget), _T.rule_id == _L.id))
-    .where(_P.id.in_(_IDS)).order_by(_P.id, _L.position, _T.position))
-_ASSIGNMENTS = (select(_A.incident_id, _A.user_id, _A.at).where(_A.incident_id.in_(_IDS))
+    .where(one_of(_P.id, name="ids")).order_by(_P.id, _L.position, _T.position))
+_ASSIGNMENTS = (select(_A.incident_id, _A.user_id, _A.at).where(one_of(_A.incident_id, name="ids"))
                 .order_by(_A.incident_id, _A.at, _A.user_id))
 _CONTACT_RULES = (
     select(_R.user_id, _R.id, _R.start_delay_in_minutes, _R.urgency, _M.id, _M.type, _M.address)
     .select_from(table_of(NotificationRule).join(table_of(ContactMethod), _M.id == _R.contact_method_id)
                  .join(table_of(User), and_(_U.id == _R.user_id, _U.deleted_at.is_(None))))
-    .where(_R.user_id.in_(_IDS)).order_by(_R.user_id, _R.start_delay_in_minutes, _R.id))
+    .where(one_of(_R.user_id, name="ids")).order_by(_R.user_id, _R.start_delay_in_minutes, _R.id))
 
 
 def _path(text: str | None, decoded: dict[str, Path]) -> Path | None:
@@ -93,7 +93,7 @@ def _path(text: str | None, decoded: dict[str, Path]) -> Path | None:
     return found
 
 
-_ESCALATIONS = select(_E.incident_id, _PATH_TEXT, _E.loop, _E.exhausted).where(_E.incident_id.in_(_IDS))
+_ESCALATIONS = select(_E.incident_id, _PATH_TEXT, _E.loop, _E.exhausted).where(one_of(_E.incident_id, name="ids"))
 
 
 def escalations(session: Session, ids: Collection[str]) -> dict[str, tuple[Path, int, bool]]:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
+from tocsin.db.id_lists import one_of
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment
 from tocsin.maintenance.queries import services_in_maintenance
 from tocsin.notifications.messages import IncidentFacts, alert_details, one_line
@@ -77,7 +78,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: b
 
 async def current_statuses(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
     """The status of each of the notifications ``ids`` (one query; a missing one is absent)."""
-    rows = await session.execute(select(Notification.id, Notification.status).where(Notification.id.in_(list(ids))))
+    rows = await session.execute(select(Notification.id, Notification.status).where(one_of(Notification.id, ids)))
     return {str(nid): str(status) for nid, status in rows.all()}
 
 
@@ -88,7 +89,7 @@ def _paged(rows: Iterable[Any]) -> dict[str, PagedIncident]:
 async def load_incidents(session: AsyncSession, incident_ids: set[str]) -> dict[str, PagedIncident]:
     if not incident_ids:
         return {}
-    return _paged(await session.execute(_PAGED.where(_I.id.in_(list(incident_ids)))))
+    return _paged(await session.execute(_PAGED.where(one_of(_I.id, incident_ids))))
 
 
 def message_key(row: Notification) -> tuple[str, ...]:
@@ -118,22 +119,22 @@ async def load_facts(session: AsyncSession, rows: Sequence[Notification], now: d
     facts = BatchFacts()
     if rows:
         found = await session.scalars(select(NotificationReceipt).where(
-            NotificationReceipt.notification_id.in_([r.id for r in rows])))
+            one_of(NotificationReceipt.notification_id, [r.id for r in rows])))
         facts.receipts = {receipt.notification_id: receipt for receipt in found}
     incident_ids = {r.incident_id for r in rows if r.kind == INCIDENT and r.incident_id}
     if not incident_ids:
         return facts
     if lock:
         facts.incidents = _paged(await session.execute(
-            _PAGED.where(_I.id.in_(sorted(incident_ids))).with_for_update(read=True, skip_locked=True)))
+            _PAGED.where(one_of(_I.id, sorted(incident_ids))).with_for_update(read=True, skip_locked=True)))
         missing = incident_ids - facts.incidents.keys()
         if missing:  # gone, or held by a change right now
-            facts.busy = set(await session.scalars(select(Incident.id).where(Incident.id.in_(list(missing)))))
+            facts.busy = set(await session.scalars(select(Incident.id).where(one_of(Incident.id, missing))))
     else:
         facts.incidents = await load_incidents(session, incident_ids)
     for incident_id, user_id in await session.execute(
             select(IncidentAssignment.incident_id, IncidentAssignment.user_id)
-            .where(IncidentAssignment.incident_id.in_(list(incident_ids)))):
+            .where(one_of(IncidentAssignment.incident_id, incident_ids))):
         facts.assignees.setdefault(incident_id, set()).add(user_id)
     service_ids = {i.service_id for i in facts.incidents.values()}
     facts.services = await service_names(session, service_ids)
@@ -144,7 +145,7 @@ async def load_facts(session: AsyncSession, rows: Sequence[Notification], now: d
                .label("n"))
         # A row cancelled after this read can leave its bundle's partner paged alone without the
         # details: it still names the incident, its title and its links.
-        .where(Alert.incident_id.in_(sorted(paged_alone(rows)))).subquery()
+        .where(one_of(Alert.incident_id, sorted(paged_alone(rows)))).subquery()
     )
     for incident_id, summary, body in await session.execute(
             select(ranked.c.incident_id, ranked.c.summary, ranked.c.body).where(ranked.c.n == 1)):

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.base import table_of
 from tocsin.db.bulk import insert_many, update_many
+from tocsin.db.id_lists import one_of
 from tocsin.engine import facts
 from tocsin.engine.models import ESCALATE, IncidentEscalation, IncidentTimer
 from tocsin.engine.path import EMPTY_PATH
@@ -185,7 +186,7 @@ def _sync_timers(session: Session, plans: dict[str, Plan], known: list[str], out
     existing: dict[tuple[str, str], datetime] = {}
     if known:
         t = _TIMERS.c
-        rows = session.execute(select(t.incident_id, t.kind, t.due_at).where(t.incident_id.in_(known)))
+        rows = session.execute(select(t.incident_id, t.kind, t.due_at).where(one_of(t.incident_id, known)))
         existing = {(i, k): due for i, k, due in rows}
     desired = {(iid, kind): due for iid, p in plans.items() for kind, due in p.timers.items()}
     gone = sorted(key for key in existing if key not in desired)
@@ -218,13 +219,13 @@ def _sync_sends(
     n = _SENDS.c
     if known:
         rows = session.execute(select(n.key, n.id, n.incident_id, n.status)
-                               .where(n.incident_id.in_(known), n.kind == INCIDENT))
+                               .where(one_of(n.incident_id, known), n.kind == INCIDENT))
         existing = {key: (nid, str(iid), status) for key, nid, iid, status in rows}
     desired: dict[str, Send] = {s.key: s for p in plans.values() for s in p.sends}
     cancel = [(nid, iid) for key, (nid, iid, status) in existing.items() if status == PENDING and key not in desired]
     new = [s for key, s in desired.items() if key not in existing]
     if cancel:
-        session.execute(update(_SENDS).where(n.id.in_(sorted(i for i, _ in cancel)))
+        session.execute(update(_SENDS).where(one_of(n.id, sorted(i for i, _ in cancel)))
                         .values(status=CANCELLED, updated_at=now, last_error=CANCELLED_REASON))
     known_ids = set(known)
     # Sends of incidents this transaction opened cannot exist yet (their keys name the incident).

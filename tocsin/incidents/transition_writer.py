@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.base import table_of
 from tocsin.db.bulk import insert_many, update_many
+from tocsin.db.id_lists import one_of
 from tocsin.escalation.queries import policy_refs
 from tocsin.incidents.models import (
     Alert,
@@ -217,7 +218,7 @@ async def _write_decided(session: AsyncSession, decided: list[tuple[IncidentStat
     reassigned = [state for state, _, _ in decided if state.assigned_at is not None]
     if reassigned:
         await session.execute(delete(IncidentAssignment)
-                              .where(IncidentAssignment.incident_id.in_(sorted(s.id for s in reassigned))))
+                              .where(one_of(IncidentAssignment.incident_id, sorted(s.id for s in reassigned))))
         if rows := [row for state in reassigned for row in assignment_rows(state)]:
             await session.run_sync(insert_many, _ASSIGNMENTS, rows)
     resolved = {r.incident_id for r in records if isinstance(r, Resolved)}
@@ -226,7 +227,7 @@ async def _write_decided(session: AsyncSession, decided: list[tuple[IncidentStat
         if state.id in resolved:
             by_instant.setdefault(act.at, []).append(state.id)
     for at, ids in by_instant.items():  # resolving an incident resolves its alerts (as ``change``)
-        await session.execute(update(Alert).where(Alert.incident_id.in_(ids), Alert.status != "resolved")
+        await session.execute(update(Alert).where(one_of(Alert.incident_id, ids), Alert.status != "resolved")
                               .values(status="resolved", resolved_at=at))
     service_of = {state.id: service_id for state, service_id, _ in decided}
     await _write_log_rows(session, service_of, records)
