@@ -8,7 +8,6 @@ On PostgreSQL they are SQLAlchemy statements (asyncpg's executemany is cheap alr
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -69,14 +68,26 @@ def update_many(session: Session, table: Table, key: str, rows: list[dict[str, A
 
 def _converted(dialect: Dialect, table: Table, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """The rows' values in ``names`` order, each converted by its column type's bind processor."""
-    converting = [(i, _memo(process)) for i, n in enumerate(names)
+    converting = [(i, process) for i, n in enumerate(names)
                   if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect))]
     values = [list(row.values()) for row in rows]
-    for i, convert in converting:
+    for i, process in converting:
+        # Each distinct value converted once: times and strings by value, JSON objects by
+        # identity (kept alive in ``seen`` with their answer, so their ids stay theirs).
+        seen: dict[Any, tuple[Any, Any]] = {}
         for row_values in values:
-            if (value := row_values[i]) is not None:
-                row_values[i] = convert(value)
+            value = row_values[i]
+            if value is None:
+                continue
+            key = value if type(value) in _BY_VALUE else id(value)
+            found = seen.get(key)
+            if found is None:
+                found = seen[key] = (value, process(value))
+            row_values[i] = found[1]
     return [tuple(v) for v in values]
+
+
+_BY_VALUE = frozenset({datetime, str, int, bool, float})
 
 
 @functools.cache
@@ -89,19 +100,3 @@ def _insert_statement(dialect: str, table: Table, conflict: tuple[str, ...], set
         return statement.on_conflict_do_nothing(index_elements=list(conflict))
     return statement.on_conflict_do_update(index_elements=list(conflict),
                                            set_={n: statement.excluded[n] for n in set_columns})
-
-
-def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``process`` remembering its answers: times by value, JSON objects by identity."""
-    seen: dict[Any, Any] = {}
-    keep: list[Any] = []  # the objects remembered by identity stay alive, so their ids stay theirs
-
-    def convert(value: Any) -> Any:
-        key = value if isinstance(value, datetime | str | int) else id(value)
-        try:
-            return seen[key]
-        except KeyError:
-            keep.append(value)
-            seen[key] = found = process(value)
-            return found
-    return convert

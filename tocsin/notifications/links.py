@@ -12,11 +12,15 @@ Token: ``<base64url(payload)>.<base64url(mac)>``; the payload is compact JSON
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
 
 ACKNOWLEDGE = "acknowledge"
 RESOLVE = "resolve"
@@ -46,8 +50,17 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@functools.lru_cache(maxsize=8)
+def _keyed(secret: bytes) -> Any:
+    """HMAC-SHA256 with the key set up, copied for each token (a page signs two links per
+    incident: the key's two hash blocks once per secret, not per link)."""
+    return hmac.new(secret, digestmod=hashlib.sha256)
+
+
 def _mac(secret: bytes, payload: str) -> bytes:
-    return hmac.new(secret, payload.encode(), hashlib.sha256).digest()
+    mac = _keyed(secret).copy()
+    mac.update(payload.encode())
+    return bytes(mac.digest())
 
 
 def sign(secret: bytes, *, incident_id: str, user_id: str, action: str, expires_at: datetime,
@@ -57,7 +70,7 @@ def sign(secret: bytes, *, incident_id: str, user_id: str, action: str, expires_
     body: dict[str, str | int] = {"i": incident_id, "u": user_id, "a": action, "e": int(expires_at.timestamp())}
     if bundle is not None:
         body["b"] = bundle
-    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+    payload = _b64(orjson.dumps(body))  # compact JSON, as json.dumps with (",", ":") writes it
     return f"{payload}.{_b64(_mac(secret, payload))}"
 
 
