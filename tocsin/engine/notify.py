@@ -38,6 +38,7 @@ from tocsin.db.id_lists import one_of
 from tocsin.db.session import Database
 from tocsin.engine.notify_facts import (
     BatchFacts,
+    DueSend,
     PagedIncident,
     claim_due,
     current_statuses,
@@ -85,7 +86,6 @@ logger = logging.getLogger(__name__)
 NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHONE: "phone_notification",
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
-_WRITTEN = ["status", "updated_at", "last_error", "attempts", "provider_response", "sent_at", "due_at", "detail"]
 _NOTIFICATIONS = table_of(Notification)
 
 
@@ -107,7 +107,7 @@ class _Batch:
 @dataclass(frozen=True, slots=True)
 class _Send:
     """One message to one contact method: for one row, or for a bundle's rows (lead first)."""
-    rows: list[Notification]
+    rows: list[DueSend]
     message: Message
 
 
@@ -178,7 +178,6 @@ class NotifyStep:
     async def _run_locked(self, now: datetime, secret: bytes) -> _Batch:
         async with self.db.transaction() as session:
             claimed = await claim_due(session, now, self.batch_size, lock=True)
-            due_times = [(r.incident_id, r.due_at) for r in claimed]  # read before _record expires them
             facts = await load_facts(session, claimed, now, lock=True)
             # A change holding the incident is about to decide these rows' fate: leave them be.
             rows = [r for r in claimed if r.incident_id not in facts.busy]
@@ -190,16 +189,16 @@ class NotifyStep:
         more = len(claimed) == self.batch_size and len(rows) == len(claimed)
         handled = [(o, r.channel) for o, r in zip(outcomes, rows, strict=True)]
         # Left due: the rows of busy incidents, and (a full batch) any due after the last claimed.
-        left = [due for incident_id, due in due_times if incident_id in facts.busy]
+        left = [r.due_at for r in claimed if r.incident_id in facts.busy]
         if len(claimed) == self.batch_size:
-            left.append(due_times[-1][1])
+            left.append(claimed[-1].due_at)
         # Nothing left: caught up to the next pending page (rows another engine holds are its own).
         caught_up = min(left) if left else later or datetime.max.replace(tzinfo=UTC)
         return _Batch(handled, later, skipped_locked=len(rows) < len(claimed) or (due and not more), more=more,
                       caught_up_to=caught_up)
 
     async def _run_sqlite(self, now: datetime, secret: bytes) -> _Batch:
-        async def due(session: AsyncSession) -> tuple[list[Notification], BatchFacts, datetime | None]:
+        async def due(session: AsyncSession) -> tuple[list[DueSend], BatchFacts, datetime | None]:
             rows = await claim_due(session, now, self.batch_size, lock=False)
             later = None if rows else (await next_pending(session, now))[0]
             return rows, await load_facts(session, rows, now, lock=False), later
@@ -225,11 +224,11 @@ class NotifyStep:
 
     # --- deciding and rendering --------------------------------------------------------------
 
-    async def _deliver(self, rows: Sequence[Notification], facts: BatchFacts, secret: bytes,
+    async def _deliver(self, rows: Sequence[DueSend], facts: BatchFacts, secret: bytes,
                        now: datetime) -> list[Outcome]:
         """Decide, compose and send: each row's outcome, in the order of ``rows``."""
         decided: dict[str, Outcome] = {}
-        to_send: list[Notification] = []
+        to_send: list[DueSend] = []
         for row in rows:
             receipt = facts.receipts.get(row.id)
             if receipt is not None:  # sent by an engine that died before recording it: not again
@@ -249,7 +248,7 @@ class NotifyStep:
         return [decided[row.id] for row in rows]
 
     @staticmethod
-    def _decide(row: Notification, facts: BatchFacts) -> Outcome | None:
+    def _decide(row: DueSend, facts: BatchFacts) -> Outcome | None:
         """The outcome of a row that is not to be sent after all; None: send it."""
         if row.kind != INCIDENT:
             return None
@@ -264,12 +263,12 @@ class NotifyStep:
                                                      f"{facts.maintenance[incident.service_id]}")
         return None
 
-    def _compose(self, rows: Sequence[Notification], facts: BatchFacts, secret: bytes, now: datetime,
+    def _compose(self, rows: Sequence[DueSend], facts: BatchFacts, secret: bytes, now: datetime,
                  failed: dict[str, Outcome]) -> list[_Send]:
         """The messages for ``rows``: incident pages to one contact method bundled into one
         (``notifications.bundles``), every other row its own. A row whose message cannot be
         rendered fails alone (its outcome goes into ``failed``): it must not stop the batch."""
-        groups: dict[tuple[str, ...], list[Notification]] = {}
+        groups: dict[tuple[str, ...], list[DueSend]] = {}
         for row in rows:
             groups.setdefault(message_key(row), []).append(row)
         sends: list[_Send] = []
@@ -286,7 +285,7 @@ class NotifyStep:
             sends.append(_Send(group, message))
         return sends
 
-    def _render_bundle(self, rows: Sequence[Notification], facts: BatchFacts, secret: bytes,
+    def _render_bundle(self, rows: Sequence[DueSend], facts: BatchFacts, secret: bytes,
                        now: datetime) -> Message:
         lead, user = rows[0], rows[0].user_id
         incidents = [facts.incidents[i] for i in dict.fromkeys(row.incident_id or "" for row in rows)]
@@ -298,7 +297,7 @@ class NotifyStep:
             voice_callback_url=voice_url(self.base_url, secret, incident_id=incidents[0].id, user_id=user, now=now,
                                          bundle=lead.id) if lead.channel == PHONE else None)
 
-    def _render(self, row: Notification, facts: BatchFacts, secret: bytes, now: datetime) -> Message:
+    def _render(self, row: DueSend, facts: BatchFacts, secret: bytes, now: datetime) -> Message:
         if row.kind == INCIDENT:
             incident = facts.incidents[row.incident_id or ""]
 
@@ -354,7 +353,7 @@ class NotifyStep:
 
     # --- recording ----------------------------------------------------------------------------
 
-    async def _record(self, session: AsyncSession, rows: Sequence[Notification], statuses: Mapping[str, str],
+    async def _record(self, session: AsyncSession, rows: Sequence[DueSend], statuses: Mapping[str, str],
                       incidents: Mapping[str, PagedIncident], outcomes: Sequence[Outcome]) -> None:
         """Write every outcome set-based: one UPDATE (executemany) per shape of outcome, and one
         insert of the ``notify_log_entry`` rows of the final outcomes of incident pages.
@@ -386,11 +385,6 @@ class NotifyStep:
         for (attempted, *_), shaped in by_shape.items():
             await session.run_sync(update_many, _NOTIFICATIONS, "id", shaped,
                                    increment=("attempts",) if attempted else ())
-        # Rows claimed in this session (PostgreSQL) would still show what they were to anyone reading
-        # them through the ORM before commit (the before-commit hooks): let the UPDATEs show instead.
-        for row in rows:
-            if row in session:
-                session.expire(row, _WRITTEN)
         await record_without_change(session, lambda incident_id: incidents[incident_id].service_id, notified)
         # Recorded: the receipts of this batch's sends have done their part.
         accepted = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.status == SENT]
@@ -399,7 +393,7 @@ class NotifyStep:
                                    .where(one_of(table_of(NotificationReceipt).c.notification_id, accepted)))
 
     @staticmethod
-    def _notified(incident: PagedIncident, row: Notification, status: str, at: datetime) -> list[Record]:
+    def _notified(incident: PagedIncident, row: DueSend, status: str, at: datetime) -> list[Record]:
         """The ``Notified`` record of a send's final outcome, decided by the transition seam."""
         kind = NOTIFICATION_TYPES.get(row.channel, f"{row.channel}_notification")
         notification = {"type": kind, "status": status, "address": row.address}
