@@ -185,3 +185,9 @@ def test_the_subject_is_one_bounded_line(title: str) -> None:
     message = incident_message("PNOTE", "email", "a@example.com", incident, base_url=BASE, links={})
     assert not re.search(r"[\r\n]", message.subject)
     assert len(message.subject) <= messages.SUBJECT_TITLE_LIMIT + 40
+
+
+@given(st.text())
+def test_one_line_takes_its_shortcut_only_where_the_full_rule_changes_nothing(text: str) -> None:
+    full = messages._ONE_LINE.sub(" ", messages._CONTROL.sub("", text)).strip()
+    assert messages.one_line(text) == full

@@ -70,6 +70,10 @@ class HandoffFacts:
 
 def one_line(text: str) -> str:
     """Whitespace (newlines included) collapsed to single spaces; control characters dropped."""
+    # Most titles are one printable line already (no control character, no whitespace but single
+    # spaces): returned as they are, without the two regex passes (a bundle asks per incident).
+    if text.isprintable() and "  " not in text and text == text.strip():
+        return text
     return _ONE_LINE.sub(" ", _CONTROL.sub("", text)).strip()
 
 
