@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import os
 import re
@@ -157,6 +158,7 @@ async def bulk_steps(args: argparse.Namespace, backend: str, smtp_port: int) -> 
                         smtp_host=env["TOCSIN_SMTP_HOST"], smtp_port=smtp_port, email_from=env["TOCSIN_EMAIL_FROM"])
     seed = await initialise(settings)
     app = Tocsin(settings, start_worker=False, start_engine=False)
+    gc.freeze()  # as `tocsin serve`'s lifespan does once the app is built (no lifespan runs here)
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     app.runtime.clock = clock
     auth = {"Authorization": f"Token token={seed.api_key}", "Accept": "application/vnd.pagerduty+json;version=2",

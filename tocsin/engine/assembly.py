@@ -4,6 +4,7 @@ no HTTP)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -116,6 +117,9 @@ async def run_alone(settings: Settings, stopping: asyncio.Event, *, health_secon
     db.before_commit.append(lambda session: announce_changes(session, None, origin="engine"))
     try:
         engine.start()
+        # What was built so far lives as long as the process: out of the collector's generations,
+        # so its full collections stay short (as `tocsin serve`'s lifespan does).
+        gc.freeze()
         while not stopping.is_set():
             with suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), health_seconds)
