@@ -75,12 +75,19 @@ async def claim(session: AsyncSession, kinds: Sequence[str], now: datetime, limi
     return Claim(due, full=len(candidates) == limit, skipped_locked=len(incidents) < len(ids))
 
 
+async def due_after(session: AsyncSession, kinds: Sequence[str], after: datetime) -> datetime | None:
+    """The earliest timer of ``kinds`` due after ``after``. Read in a step's own transaction (one
+    round trip, not a transaction of its own), it misses the timers the planner stores at the
+    commit; those the planner announces itself (``agenda``)."""
+    found = await session.execute(
+        select(func.min(IncidentTimer.due_at)).where(IncidentTimer.kind.in_(kinds), IncidentTimer.due_at > after))
+    value: datetime | None = found.scalar_one_or_none()
+    return value
+
+
 async def next_due(db: Database, kinds: Sequence[str], after: datetime) -> datetime | None:
     """The earliest timer of ``kinds`` due after ``after`` (read after the step's commit, so
     the timers it replaced count)."""
     async def read(session: AsyncSession) -> datetime | None:
-        found = await session.execute(
-            select(func.min(IncidentTimer.due_at)).where(IncidentTimer.kind.in_(kinds), IncidentTimer.due_at > after))
-        value: datetime | None = found.scalar_one_or_none()
-        return value
+        return await due_after(session, kinds, after)
     return await db.read(read)

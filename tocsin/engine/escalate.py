@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.session import Database
 from tocsin.engine import facts
-from tocsin.engine.due_timers import Claim, Claimed, claim, next_due
+from tocsin.engine.due_timers import Claim, Claimed, claim, due_after
 from tocsin.engine.models import ESCALATE
 from tocsin.engine.path import EscalateTo, Exhaust, Path, PathRule, after_level, clamp_level, levels, rule_at
 from tocsin.engine.planner import touch
@@ -65,13 +65,14 @@ class EscalateStep:
         until = now if horizon is None else min(now, horizon)
         # SQLite: the whole transaction in one hop to the writer thread (Database.write), not a
         # thread round trip per statement while holding the write lock.
-        claimed = await self.db.write(lambda session: self._escalate(session, until, now))
+        claimed, later = await self.db.write(lambda session: self._escalate(session, until, now))
         # Timers held back for pages not yet out are due now: looked at again soon, as the pages go out.
         return StepResult(done=len(claimed.due), more=claimed.full, skipped_locked=claimed.skipped_locked,
-                          next_due=await next_due(self.db, (ESCALATE,), until))
+                          next_due=later)
 
-    async def _escalate(self, session: AsyncSession, until: datetime, now: datetime) -> Claim:
-        """Act at ``now`` on the timers due by ``until``."""
+    async def _escalate(self, session: AsyncSession, until: datetime, now: datetime) -> tuple[Claim, datetime | None]:
+        """Act at ``now`` on the timers due by ``until``; the claim, and the next timer due after
+        ``until`` (the next levels this run stores are announced by the planner at the commit)."""
         claimed = await claim(session, (ESCALATE,), until, self.batch)
         ids = claimed.incident_ids
         escalations = await session.run_sync(facts.escalations, ids)
@@ -82,7 +83,7 @@ class EscalateStep:
         act = Act(at=now, agent=None, channel=TIMEOUT)
         await change_rows(session, [(w.incident.state, w.incident.service_id, w.commands, act) for w in walks])
         touch(session, ids, now)  # the planner replaces each timer, whatever happened
-        return claimed
+        return claimed, await due_after(session, (ESCALATE,), until)
 
 
 @dataclass
