@@ -56,14 +56,19 @@ _LOCK = select(*(_INCIDENTS.c[name] for name in STATE_COLUMNS)).order_by(_INCIDE
 async def claim(session: AsyncSession, kinds: Sequence[str], now: datetime, limit: int) -> Claim:
     """Lock the incidents of up to ``limit`` timers of ``kinds`` due at ``now`` and return their
     timers that are still due, earliest first."""
-    candidates = list(await session.execute(
-        select(IncidentTimer.incident_id).where(IncidentTimer.kind.in_(kinds), IncidentTimer.due_at <= now)
-        .order_by(IncidentTimer.due_at, IncidentTimer.incident_id).limit(limit)))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    query = (select(IncidentTimer.incident_id).where(IncidentTimer.kind.in_(kinds), IncidentTimer.due_at <= now)
+             .order_by(IncidentTimer.due_at, IncidentTimer.incident_id).limit(limit))
+    # PostgreSQL: the due timers themselves are taken SKIP LOCKED too, so claims running at once
+    # (another engine, or this step's lanes) take disjoint batches instead of the same one. Never
+    # waiting for a lock here keeps this free of deadlocks with changes, which lock the incident
+    # first and its timers after.
+    candidates = list(await session.execute(query.with_for_update(skip_locked=True) if postgresql else query))
     ids = sorted({i for (i,) in candidates})
     if not ids:
         return Claim()
     lock = _LOCK.where(one_of(_INCIDENTS.c.id, ids))
-    if session.get_bind().dialect.name == "postgresql":
+    if postgresql:
         lock = lock.with_for_update(skip_locked=True)
     incidents = {row.id: Claimed(state_of_row(row), row.service_id) for row in await session.execute(lock)}
     rows = await session.execute(
