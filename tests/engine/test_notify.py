@@ -5,6 +5,7 @@ incident's log and in the send counter."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from tests.notifications.servers import (
 )
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
-from tocsin.engine.notify import NotifyStep
+from tocsin.engine.notify import HORIZON_STALE_SECONDS, NotifyStep
 from tocsin.engine.notify_facts import message_key, paged_alone
 from tocsin.engine.planner import CANCELLED_REASON
 from tocsin.ids import new_id
@@ -377,7 +378,8 @@ async def test_a_full_batch_asks_to_run_again(world: World, smtp: SmtpServer) ->
     assert len(smtp.inbox.received) == 2
 
 
-async def test_running_apart_the_step_tells_how_far_its_pages_have_gone_out(world: World, smtp: SmtpServer) -> None:
+async def test_running_apart_the_step_tells_how_far_its_pages_have_gone_out(
+        world: World, smtp: SmtpServer, caplog: pytest.LogCaptureFixture) -> None:
     """``horizon``: in line (SQLite) none (the tick sends first); apart (PostgreSQL) nothing before
     the first run, then the due time of the first page a run left, or the next page to fall due."""
     small = world.with_channels(world.h.tocsin.settings, batch_size=2)
@@ -395,6 +397,11 @@ async def test_running_apart_the_step_tells_how_far_its_pages_have_gone_out(worl
     await small.run(world.clock.now())
     assert small.horizon() == start + timedelta(minutes=10)  # caught up: the next page is not due yet
     assert (await world.row(later)).status == PENDING
+    # A step that has not finished a run for a while holds no escalation back (said once).
+    small._caught_up_checked -= HORIZON_STALE_SECONDS + 1
+    with caplog.at_level(logging.WARNING, logger="tocsin.engine.notify"):
+        assert small.horizon() is None and small.horizon() is None
+    assert sum("has not finished a run" in r.getMessage() for r in caplog.records) == 1
 
 
 @pytest.mark.postgres

@@ -135,6 +135,7 @@ class NotifyStep:
         # Until the first run, nothing is known to be sent: escalations wait for it.
         self._caught_up_to = datetime.min.replace(tzinfo=UTC)
         self._caught_up_checked = time.monotonic()
+        self._stale_logged = False
         if concurrency < batch_size:
             raise ValueError("concurrency must be at least batch_size: a run must stay one send long")
         self.batch_size, self.send_timeout, self.random = batch_size, send_timeout, random
@@ -162,9 +163,12 @@ class NotifyStep:
         if not self.runs_apart:
             return None
         if time.monotonic() - self._caught_up_checked > HORIZON_STALE_SECONDS:
-            logger.warning("the notify step has not finished a run for %.0f s: escalations no longer "
-                           "wait for its pages", HORIZON_STALE_SECONDS)
+            if not self._stale_logged:  # once per stall, not at every escalate run
+                self._stale_logged = True
+                logger.warning("the notify step has not finished a run for %.0f s: escalations no longer "
+                               "wait for its pages", HORIZON_STALE_SECONDS)
             return None
+        self._stale_logged = False
         return self._caught_up_to
 
     async def _link_secret(self, now: datetime) -> bytes:
