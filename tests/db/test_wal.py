@@ -51,7 +51,9 @@ async def test_the_writer_never_checkpoints_in_a_commit_and_the_others_keep_a_ba
         await db.dispose()
 
 
-async def test_the_writer_checkpoints_after_handing_back_the_turn(sqlite_url: str) -> None:
+async def test_the_writer_checkpoints_after_handing_back_the_turn(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     db = Database(sqlite_url)
     try:
         db.writer  # noqa: B018  # made on first use, with its checkpoints
@@ -64,7 +66,7 @@ async def test_the_writer_checkpoints_after_handing_back_the_turn(sqlite_url: st
             turn_held.append(db._write_turn.locked())
             run()
 
-        checkpoints.run = watched  # type: ignore[method-assign]  # a spy on this one instance
+        monkeypatch.setattr(checkpoints, "run", watched)  # a spy on this one instance
 
         async def insert_teams(start: int, count: int) -> None:
             await db.in_writer_thread(lambda session, _: session.execute(insert(Team), _teams(start, count)))
