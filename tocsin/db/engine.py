@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from tocsin.db.wal import BACKSTOP_PAGES
 from tocsin.jsondepth import MAX_STORED_DEPTH, bounded, nests_deeper_than
 
 
@@ -43,6 +44,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    # The background writer checkpoints after its write turn (tocsin.db.wal); a commit of another
+    # connection checkpoints only as a backstop.
+    cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
     cur.close()
 
 
@@ -115,6 +119,7 @@ def create_sqlite_writer(url: str) -> Engine:
     def _connect(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy issue BEGIN itself
         _sqlite_pragmas(dbapi_conn, record)
+        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # never inside a commit (tocsin.db.wal)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.bridge import SyncAsAsync, run_now
 from tocsin.db.engine import create_engine, create_sqlite_reader, create_sqlite_writer, is_sqlite
+from tocsin.db.wal import WriterCheckpoints
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,6 +31,7 @@ class Database:
         self.engine: AsyncEngine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer: Engine | None = None
+        self._checkpoints: WriterCheckpoints | None = None  # SQLite: made with the writer
         self._reader: Engine | None = None
         self._writer_lock = asyncio.Lock()
         # SQLite: whoever writes (the group commit, the processor's write phase) takes this
@@ -68,7 +70,11 @@ class Database:
         async with self._writer_lock:  # one background writer at a time
             found = await asyncio.to_thread(run_read)
             async with self.write_turn():
-                return await asyncio.to_thread(run_write, found)
+                result = await asyncio.to_thread(run_write, found)
+            # After the turn: the group commit writes meanwhile (tocsin.db.wal).
+            if self._checkpoints is not None and self._checkpoints.due():
+                await asyncio.to_thread(self._checkpoints.run)
+            return result
 
     async def write(self, work: Callable[[AsyncSession], Coroutine[Any, Any, T]]) -> T:
         """Run the query code ``work`` in one write transaction (before-commit hooks included)
@@ -100,6 +106,7 @@ class Database:
         """SQLite: the engine of the background writer's connection (made on first use)."""
         if self._writer is None:
             self._writer = create_sqlite_writer(self.url)
+            self._checkpoints = WriterCheckpoints(self._writer)
         return self._writer
 
     @property

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db import sequences
 from tocsin.db.base import table_of
+from tocsin.db.bulk import insert_many
 from tocsin.escalation.queries import LevelOnCall, store_round_robin_positions_sync
 from tocsin.incidents.dedup import Step
 from tocsin.incidents.models import INCIDENT_NUMBERS, Alert, Incident, IncidentAssignment, LogEntry
@@ -76,6 +77,8 @@ def _channel(event: AlertEventIn) -> dict[str, Any]:
 # it does not repeat the event's details.
 _AUTO = {"type": "auto"}
 _RESOLVE_ALERT = "resolve-alert"  # a pending command: resolve the incident if no alert stays open
+_INCIDENTS, _ALERTS = table_of(Incident), table_of(Alert)
+_ASSIGNMENTS, _LOG_ENTRIES = table_of(IncidentAssignment), table_of(LogEntry)
 
 
 def _decide(
@@ -213,18 +216,18 @@ class BatchWriter:
             select(Alert.incident_id).where(Alert.incident_id.in_(resolving), Alert.status != "resolved")
         ).scalars()) if resolving else set()
         records = _decide(self.commands, states, still_open)
+        # Many-row inserts without SQLAlchemy's per-row parameter handling (tocsin.db.bulk): on
+        # SQLite that handling cost more than the inserts themselves.
         if self.new_rows:
-            s.execute(insert(table_of(Incident)), self.new_rows)
-            s.execute(insert(table_of(Alert)), list(self.alerts.values()))
+            insert_many(s, _INCIDENTS, self.new_rows)
+            insert_many(s, _ALERTS, list(self.alerts.values()))
             self._announce_opened(session)
-        if self.new_assignments:
-            s.execute(insert(table_of(IncidentAssignment)), self.new_assignments)
+        insert_many(s, _ASSIGNMENTS, self.new_assignments)
         store_round_robin_positions_sync(s, self.turns)
         self._write_existing(s, existing, states, records)
         entries = log_entries(records, self.service_of.__getitem__, self.names)
         stamp_in_order(entries, session.info.setdefault("log_stamps", {}))
-        if entries or self.new_logs:
-            s.execute(insert(table_of(LogEntry)), self.new_logs + entries)
+        insert_many(s, _LOG_ENTRIES, self.new_logs + entries)
         records = self.new_records + records
         recorded(session).extend(records)
         return records
@@ -257,5 +260,5 @@ class BatchWriter:
         if reassigned:
             s.execute(delete(IncidentAssignment).where(IncidentAssignment.incident_id.in_(reassigned)))
             if flat := [r for i in reassigned for r in assignment_rows(states[i])]:
-                s.execute(insert(table_of(IncidentAssignment)), flat)
+                insert_many(s, _ASSIGNMENTS, flat)
         s.flush()

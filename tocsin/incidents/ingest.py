@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from tocsin.db.base import table_of
 from tocsin.db.bridge import SyncAsAsync, run_now
 from tocsin.escalation.queries import first_levels_sync
 from tocsin.ids import new_id
@@ -52,18 +53,54 @@ def _open_alerts(session: Session, keys: set[DedupKey]) -> dict[DedupKey, OpenAl
     return found
 
 
+# The open alerts of some integrations' dedup keys. Both lists are IN lists rather than one list
+# of (integration, key) pairs: SQLite answers a pair list by scanning every open alert, but these
+# by searching the open-dedup-key index once per (integration, key) combination.
+_A, _I = table_of(Alert).c, table_of(Incident).c
+_OPEN_ALERTS = (
+    select(_A.integration_id, _A.dedup_key, _A.id, _A.incident_id, _I.status)
+    .join_from(table_of(Alert), table_of(Incident), _I.id == _A.incident_id)
+    .where(_A.status != "resolved", _A.integration_id.in_(bindparam("integrations", expanding=True)),
+           _A.dedup_key.in_(bindparam("keys", expanding=True))))
+MAX_KEYS = 400  # bounded IN lists
+MAX_PROBES = 1000  # integrations x keys one statement may look up
+
+
+def lookup_chunks(keys: set[DedupKey]) -> list[tuple[list[str], list[str]]]:
+    """(integrations, dedup keys) to look up together, covering every pair of ``keys``: at most
+    MAX_KEYS keys and MAX_PROBES combinations a statement (a batch's events mostly come from one
+    integration, so mostly one statement; many integrations with a key or two each share a few)."""
+    by_integration: dict[str, set[str]] = {}
+    for integration, key in sorted(keys):
+        by_integration.setdefault(integration, set()).add(key)
+    chunks: list[tuple[list[str], list[str]]] = []
+    integrations: list[str] = []
+    dedup_keys: set[str] = set()
+    for integration, mine in by_integration.items():
+        for part in _parts(sorted(mine), MAX_KEYS):
+            union = dedup_keys | set(part)
+            if integrations and (len(union) > MAX_KEYS or (len(integrations) + 1) * len(union) > MAX_PROBES):
+                chunks.append((integrations, sorted(dedup_keys)))
+                integrations, union = [], set(part)
+            integrations.append(integration)
+            dedup_keys = union
+    if integrations:
+        chunks.append((integrations, sorted(dedup_keys)))
+    return chunks
+
+
+def _parts(items: list[str], size: int) -> list[list[str]]:
+    return [items[n : n + size] for n in range(0, len(items), size)]
+
+
 def _read_open_alerts(session: Session, keys: set[DedupKey]) -> dict[DedupKey, OpenAlert]:
     found: dict[DedupKey, OpenAlert] = {}
-    key_list = list(keys)
-    for start in range(0, len(key_list), 400):  # bounded IN lists
-        chunk = key_list[start : start + 400]
-        rows = session.execute(
-            select(Alert.integration_id, Alert.dedup_key, Alert.id, Alert.incident_id, Incident.status)
-            .join(Incident, Incident.id == Alert.incident_id)
-            .where(Alert.status != "resolved", tuple_(Alert.integration_id, Alert.dedup_key).in_(chunk))
-        )
+    connection = session.connection()
+    for integrations, dedup_keys in lookup_chunks(keys):
+        rows = connection.execute(_OPEN_ALERTS, {"integrations": integrations, "keys": dedup_keys})
         for integration_id, dedup_key, alert_id, incident_id, status in rows:
-            found[(integration_id, dedup_key)] = OpenAlert(alert_id, incident_id, status)
+            if (integration_id, dedup_key) in keys:  # a combination no event asked about is not one of its
+                found[(integration_id, dedup_key)] = OpenAlert(alert_id, incident_id, status)
     return found
 
 

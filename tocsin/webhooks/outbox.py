@@ -32,6 +32,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from tocsin.auth.models import User
+from tocsin.db.base import table_of
 from tocsin.escalation.models import EscalationPolicy, EscalationPolicyTeam
 from tocsin.http.refs import reference
 from tocsin.incidents.models import Alert, Incident, IncidentNote, Priority
@@ -79,22 +80,22 @@ class Target:
 
 @functools.cache
 def _targets_query() -> Any:
-    """Built once: building a statement costs more than running this one on a small table. One
-    statement for every kind: each destination has its settings in one of the two joined tables."""
-    return (select(Destination.id, WebhookSubscription.events, WebhookSubscription.filter_type,
-                   WebhookSubscription.filter_id, ServiceDestination.events, ServiceDestination.service_id,
-                   ServiceDestination.urgencies)
-            .outerjoin(WebhookSubscription, WebhookSubscription.id == Destination.id)
-            .outerjoin(ServiceDestination, ServiceDestination.id == Destination.id)
-            .where(Destination.kind.in_((WEBHOOK, FORWARDER, CHAT)), Destination.active.is_(True),
-                   Destination.temporarily_disabled.is_(False))
-            .order_by(Destination.id))
+    """Built once, on the tables (no ORM entities): building a statement, or the ORM's handling of
+    running one, costs more than running this one on a small table, and it runs in every
+    transaction that changed an incident (each events-processor batch). One statement for every
+    kind: each destination has its settings in one of the two joined tables."""
+    d, w, s = (table_of(t).c for t in (Destination, WebhookSubscription, ServiceDestination))
+    return (select(d.id, w.events, w.filter_type, w.filter_id, s.events, s.service_id, s.urgencies)
+            .select_from(table_of(Destination).outerjoin(table_of(WebhookSubscription), w.id == d.id)
+                         .outerjoin(table_of(ServiceDestination), s.id == d.id))
+            .where(d.kind.in_((WEBHOOK, FORWARDER, CHAT)), d.active.is_(True), d.temporarily_disabled.is_(False))
+            .order_by(d.id))
 
 
 def targets(session: Session) -> list[Target]:
     """The destinations that receive events now (active, not temporarily disabled). One SELECT."""
     found: list[Target] = []
-    for i, events, ftype, fid, service_events, service_id, urgencies in session.execute(_targets_query()):
+    for i, events, ftype, fid, service_events, service_id, urgencies in session.connection().execute(_targets_query()):
         if ftype is not None:
             found.append(Target(i, frozenset(events or ()), ftype, fid))
         elif service_id is not None:
