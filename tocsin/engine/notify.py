@@ -127,7 +127,7 @@ class NotifyStep:
 
     def __init__(
         self, db: Database, now: Callable[[], datetime], channels: ChannelSet, sent: SendObserver, base_url: str,
-        *, batch_size: int = 200, concurrency: int = 200, send_timeout: float = 40.0,
+        *, batch_size: int = 500, concurrency: int = 500, send_timeout: float = 40.0,
         random: Callable[[], float] = random_module.random,
     ) -> None:
         self.db, self.now, self.channels, self.sent, self.base_url = db, now, channels, sent, base_url

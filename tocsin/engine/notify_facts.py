@@ -23,7 +23,7 @@ from tocsin.services.queries import service_names
 
 @dataclass(frozen=True, slots=True)
 class PagedIncident:
-    """What a page needs of its incident (read as a row, not an ORM object: a batch reads 200)."""
+    """What a page needs of its incident (read as a row, not an ORM object: a batch reads up to 500)."""
 
     id: str
     number: int
@@ -89,7 +89,7 @@ class SendRow(Protocol):
 @dataclass(frozen=True, slots=True)
 class DueSend:
     """A pending notification as the notify step claims it: a plain row, not an ORM object (a
-    batch reads 200; loading them into the session cost more than sending them)."""
+    batch reads up to 500; loading them into the session cost more than sending them)."""
 
     id: str
     kind: str
