@@ -221,7 +221,10 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     result.update(seen)
-    result["consistent"] = result["sent_rows"] == result["notify_log_entries"] == seen["smtp_messages"] == args.count
+    # Every incident's page sent and logged once. The messages are fewer: each run bundles one
+    # person's pages to one address into one message (every incident here pages the admin).
+    result["consistent"] = (result["sent_rows"] == result["notify_log_entries"] == args.count
+                            and 0 < seen["smtp_messages"] <= args.count)
     return result
 
 
