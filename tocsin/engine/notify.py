@@ -36,6 +36,7 @@ from tocsin.db.base import table_of
 from tocsin.db.bulk import update_many
 from tocsin.db.id_lists import one_of
 from tocsin.db.session import Database
+from tocsin.engine.notify_compose import Send, compose, not_to_send
 from tocsin.engine.notify_facts import (
     BatchFacts,
     DueSend,
@@ -43,7 +44,6 @@ from tocsin.engine.notify_facts import (
     claim_due,
     current_statuses,
     load_facts,
-    message_key,
     next_pending,
 )
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
@@ -51,30 +51,16 @@ from tocsin.engine.step import NOTIFY_STEP, StepResult
 from tocsin.incidents.transition_records import Act, IncidentState, Notify, Record
 from tocsin.incidents.transition_writer import record_without_change, user_ref
 from tocsin.incidents.transitions import decide
-from tocsin.notifications.bundles import bundle_message
-from tocsin.notifications.channel import ChannelSet, Message
-from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url, voice_url
-from tocsin.notifications.messages import (
-    contact_test_message,
-    handoff_facts,
-    handoff_message,
-    incident_message,
-    notice_message,
-)
+from tocsin.notifications.channel import ChannelSet
 from tocsin.notifications.models import (
-    CANCELLED,
     EMAIL,
     FAILED,
-    HANDOFF,
     INCIDENT,
-    NOTICE,
     PENDING,
     PHONE,
     PUSH,
     SENT,
     SMS,
-    SUPPRESSED,
-    TEST,
     Notification,
     NotificationReceipt,
 )
@@ -102,13 +88,6 @@ class _Batch:
     more: bool
     # Every page due before this was handled by now (this run or an earlier one); None: ``now``.
     caught_up_to: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Send:
-    """One message to one contact method: for one row, or for a bundle's rows (lead first)."""
-    rows: list[DueSend]
-    message: Message
 
 
 class NotifyStep:
@@ -226,7 +205,7 @@ class NotifyStep:
         # Rows still due that this run left (no connection came free): look again soon.
         return _Batch(handled, later, skipped_locked=still_due and not more, more=more)
 
-    # --- deciding and rendering --------------------------------------------------------------
+    # --- deciding and sending (what to send: ``notify_compose``) --------------------------------
 
     async def _deliver(self, rows: Sequence[DueSend], facts: BatchFacts, secret: bytes,
                        now: datetime) -> list[Outcome]:
@@ -239,95 +218,19 @@ class NotifyStep:
                 decided[row.id] = Outcome(row.id, SENT, attempted=True, response=receipt.provider_response,
                                           bundle=receipt.bundle)
                 continue
-            outcome = self._decide(row, facts)
+            outcome = not_to_send(row, facts)
             if outcome is None:
                 to_send.append(row)
             else:
                 decided[row.id] = outcome
-        sends = self._compose(to_send, facts, secret, now, decided)
+        sends = compose(to_send, facts, secret, now, self.base_url, decided)
         for send, outcome in zip(sends, await asyncio.gather(*(self._send(send) for send in sends)), strict=True):
             bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
             for row in send.rows:  # a bundle's outcome is each of its rows' outcome
                 decided[row.id] = dataclasses.replace(outcome, notification_id=row.id, bundle=bundle)
         return [decided[row.id] for row in rows]
 
-    @staticmethod
-    def _decide(row: DueSend, facts: BatchFacts) -> Outcome | None:
-        """The outcome of a row that is not to be sent after all; None: send it."""
-        if row.kind != INCIDENT:
-            return None
-        incident = facts.incidents.get(row.incident_id or "")
-        if incident is None or incident.status != "triggered":
-            why = "the incident is gone" if incident is None else f"the incident is {incident.status}"
-            return Outcome(row.id, CANCELLED, error=f"not sent: {why}")
-        if row.user_id not in facts.assignees.get(incident.id, set()):
-            return Outcome(row.id, CANCELLED, error="not sent: the user is no longer assigned")
-        if incident.service_id in facts.maintenance:
-            return Outcome(row.id, SUPPRESSED, error=f"not sent: the service is in maintenance window "
-                                                     f"{facts.maintenance[incident.service_id]}")
-        return None
-
-    def _compose(self, rows: Sequence[DueSend], facts: BatchFacts, secret: bytes, now: datetime,
-                 failed: dict[str, Outcome]) -> list[_Send]:
-        """The messages for ``rows``: incident pages to one contact method bundled into one
-        (``notifications.bundles``), every other row its own. A row whose message cannot be
-        rendered fails alone (its outcome goes into ``failed``): it must not stop the batch."""
-        groups: dict[tuple[str, ...], list[DueSend]] = {}
-        for row in rows:
-            groups.setdefault(message_key(row), []).append(row)
-        sends: list[_Send] = []
-        for group in groups.values():
-            try:
-                distinct = {row.incident_id for row in group}  # two rules' sends of one incident: one page
-                message = (self._render(group[0], facts, secret, now) if len(distinct) == 1
-                           else self._render_bundle(group, facts, secret, now))
-            except Exception as exc:
-                logger.exception("notification %s could not be rendered", group[0].id)
-                failed.update((row.id, Outcome(row.id, FAILED, error=f"could not render the message: {exc}"))
-                              for row in group)
-                continue
-            sends.append(_Send(group, message))
-        return sends
-
-    def _render_bundle(self, rows: Sequence[DueSend], facts: BatchFacts, secret: bytes,
-                       now: datetime) -> Message:
-        lead, user = rows[0], rows[0].user_id
-        incidents = [facts.incidents[i] for i in dict.fromkeys(row.incident_id or "" for row in rows)]
-        links = {i.id: {a: action_url(self.base_url, secret, incident_id=i.id, user_id=user, action=a, now=now)
-                        for a in (ACKNOWLEDGE, RESOLVE)} for i in incidents}
-        return bundle_message(
-            lead.id, lead.channel, lead.address, [facts.incident_facts(i) for i in incidents],
-            base_url=self.base_url, links=links,
-            voice_callback_url=voice_url(self.base_url, secret, incident_id=incidents[0].id, user_id=user, now=now,
-                                         bundle=lead.id) if lead.channel == PHONE else None)
-
-    def _render(self, row: DueSend, facts: BatchFacts, secret: bytes, now: datetime) -> Message:
-        if row.kind == INCIDENT:
-            incident = facts.incidents[row.incident_id or ""]
-
-            def link(action: str) -> str:
-                return action_url(self.base_url, secret, incident_id=incident.id, user_id=row.user_id,
-                                  action=action, now=now)
-
-            return incident_message(
-                row.id, row.channel, row.address, facts.incident_facts(incident), base_url=self.base_url,
-                links={ACKNOWLEDGE: link(ACKNOWLEDGE), RESOLVE: link(RESOLVE)},
-                voice_callback_url=voice_url(self.base_url, secret, incident_id=incident.id, user_id=row.user_id,
-                                             now=now) if row.channel == PHONE else None,
-            )
-        if row.kind == HANDOFF:
-            return handoff_message(row.id, row.channel, row.address, handoff_facts(row.detail or {}),
-                                   base_url=self.base_url)
-        if row.kind == NOTICE:
-            return notice_message(row.id, row.channel, row.address, row.detail or {}, base_url=self.base_url)
-        if row.kind == TEST:
-            label = (row.detail or {}).get("label")
-            return contact_test_message(row.id, row.channel, row.address, label=str(label) if label else None)
-        raise ValueError(f"unknown notification kind {row.kind!r}")
-
-    # --- sending -----------------------------------------------------------------------------
-
-    async def _send(self, send: _Send) -> Outcome:
+    async def _send(self, send: Send) -> Outcome:
         async with self._concurrency:
             outcome = await attempt(self.channels.for_channel(send.rows[0].channel), send.message,
                                     attempts_before=max(row.attempts for row in send.rows),
@@ -336,7 +239,7 @@ class NotifyStep:
                 await self._receipt(send, outcome)
             return outcome
 
-    async def _receipt(self, send: _Send, outcome: Outcome) -> None:
+    async def _receipt(self, send: Send, outcome: Outcome) -> None:
         """Commit the acceptance at once, in a transaction of its own (``NotificationReceipt``):
         if this engine dies before the batch records it, the next claimer does not send again."""
         bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
