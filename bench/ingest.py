@@ -74,8 +74,8 @@ def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         if not wait_health(url, proc):
             tail = (tmp / "server.log").read_text()[-3000:]
             sys.exit(f"tocsin serve did not become healthy; log tail:\n{tail}")
-        return bench(args, url, creds["integration_key"], proc.pid, creds["api_key"],
-                     engine.pid if engine is not None else None) | {"backend": backend}
+        res = bench(args, url, creds["integration_key"], proc.pid, creds["api_key"],
+                    engine.pid if engine is not None else None) | {"backend": backend}
     finally:
         stop(proc)
         stop(engine)
@@ -83,6 +83,9 @@ def spawn_and_bench(args: argparse.Namespace, backend: str) -> dict[str, Any]:
             sink.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+    if sink is not None:  # how the pages went out: a bundle is one message for many incidents
+        res["smtp"] = {"messages": sink.seen.get("messages"), "sessions": sink.seen.get("sessions")}
+    return res
 
 
 def bench(args: argparse.Namespace, url: str, key: str, pid: int | None,
@@ -123,6 +126,8 @@ def print_table(res: dict[str, Any]) -> None:
     if "incidents" in res:
         got = f"{res['accepted_incl_warmup']} / {res['incidents']}"
         rows.append(("accepted incl. warmup / incidents", f"{got} (expected {res['expected_new_alerts']})"))
+    if "smtp" in res:
+        rows.append(("emails / SMTP sessions", f"{res['smtp']['messages']} / {res['smtp']['sessions']}"))
     print("\n".join(f"  {name:<34} {val}" for name, val in rows))
 
 
