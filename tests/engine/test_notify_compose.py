@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from tocsin.engine.notify_compose import compose, not_to_send
 from tocsin.engine.notify_facts import BatchFacts, DueSend, PagedIncident
 from tocsin.engine.notify_send import Outcome
+from tocsin.notifications.bundles import LISTED_INCIDENTS
 from tocsin.notifications.models import CANCELLED, INCIDENT, PENDING, SUPPRESSED
 
 NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
@@ -49,3 +50,13 @@ def test_one_persons_pages_to_one_address_go_as_one_message_and_a_broken_row_fai
     assert "2 triggered incidents" in sends[0].message.subject
     assert "/notification_actions/" in (sends[0].message.text or "")
     assert list(failed) == ["N4"] and "could not render" in (failed["N4"].error or "")
+
+
+def test_a_storm_bundle_signs_links_only_for_the_incidents_the_email_lists() -> None:
+    storm = [incident(f"P{n:03}") for n in range(LISTED_INCIDENTS + 10)]
+    sends = compose([row(f"N{n:03}", i.id) for n, i in enumerate(storm)], facts(*storm), b"s" * 32, NOW,
+                    "http://t.test", {})
+    assert len(sends) == 1 and len(sends[0].rows) == LISTED_INCIDENTS + 10  # every row rides on the one message
+    text = sends[0].message.text or ""
+    assert text.count("/notification_actions/") == 2 * LISTED_INCIDENTS  # acknowledge and resolve each
+    assert "And 10 more." in text

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tocsin.notifications.bundles import SPOKEN_TITLES, bundle_message, bundle_sms
+from tocsin.notifications.bundles import LISTED_INCIDENTS, SPOKEN_TITLES, bundle_message, bundle_sms
 from tocsin.notifications.messages import ACKNOWLEDGE, RESOLVE, SMS_LIMIT, IncidentFacts, sms_septets
 
 BASE = "https://tocsin.example"
@@ -68,3 +68,25 @@ def test_a_call_reads_a_few_titles_and_counts_the_rest() -> None:
 def test_a_bundle_needs_two_incidents() -> None:
     with pytest.raises(ValueError, match="at least two"):
         bundle_message("PLEAD", "email", "ada@example.com", [facts(1)], base_url=BASE, links={})
+
+
+def test_an_email_of_a_storm_lists_the_first_ones_and_links_to_the_rest() -> None:
+    many = [facts(n) for n in range(1, LISTED_INCIDENTS + 6)]
+    message = bundle_message("PLEAD", "email", "ada@example.com", many, base_url=BASE, links=links(*many))
+    assert message.subject.startswith(f"[Tocsin] You have {LISTED_INCIDENTS + 5} triggered incidents:")
+    everyone = f"{BASE}/incidents?mine=1&status=triggered"
+    for text in (message.text, message.html or ""):
+        for incident in many[:LISTED_INCIDENTS]:
+            assert f"ack-{incident.id}" in text and f"{BASE}/incidents/{incident.id}" in text
+        for incident in many[LISTED_INCIDENTS:]:
+            assert incident.id not in text
+        assert "5 more" in text
+    assert f"And 5 more. All your triggered incidents: {everyone}" in message.text
+    assert f'<a href="{everyone.replace("&", "&amp;")}">all your triggered incidents</a>' in (message.html or "")
+
+
+def test_an_email_listing_everyone_has_no_more_line() -> None:
+    exact = [facts(n) for n in range(1, LISTED_INCIDENTS + 1)]
+    message = bundle_message("PLEAD", "email", "ada@example.com", exact, base_url=BASE, links=links(*exact))
+    assert "more" not in message.text.split("You get this")[0].replace("and more", "")
+    assert "mine=1" not in message.text and "mine=1" not in (message.html or "")

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from tocsin.engine.notify_facts import BatchFacts, DueSend, message_key
 from tocsin.engine.notify_send import Outcome
-from tocsin.notifications.bundles import bundle_message
+from tocsin.notifications.bundles import bundle_message, listed
 from tocsin.notifications.channel import Message
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, action_url, voice_url
 from tocsin.notifications.messages import (
@@ -21,7 +21,7 @@ from tocsin.notifications.messages import (
     incident_message,
     notice_message,
 )
-from tocsin.notifications.models import CANCELLED, FAILED, HANDOFF, INCIDENT, NOTICE, PHONE, SUPPRESSED, TEST
+from tocsin.notifications.models import CANCELLED, FAILED, HANDOFF, INCIDENT, NOTICE, PHONE, SMS, SUPPRESSED, TEST
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,13 @@ def _render_bundle(rows: Sequence[DueSend], facts: BatchFacts, secret: bytes, no
                    base_url: str) -> Message:
     lead, user = rows[0], rows[0].user_id
     incidents = [facts.incidents[i] for i in dict.fromkeys(row.incident_id or "" for row in rows)]
+    shown = [facts.incident_facts(i) for i in incidents]
+    # Signed links for the incidents an email lists (SMS and calls carry none: one answer for all).
+    with_links = listed(shown) if lead.channel not in (SMS, PHONE) else []
     links = {i.id: {a: action_url(base_url, secret, incident_id=i.id, user_id=user, action=a, now=now)
-                    for a in (ACKNOWLEDGE, RESOLVE)} for i in incidents}
+                    for a in (ACKNOWLEDGE, RESOLVE)} for i in with_links}
     return bundle_message(
-        lead.id, lead.channel, lead.address, [facts.incident_facts(i) for i in incidents],
+        lead.id, lead.channel, lead.address, shown,
         base_url=base_url, links=links,
         voice_callback_url=voice_url(base_url, secret, incident_id=incidents[0].id, user_id=user, now=now,
                                      bundle=lead.id) if lead.channel == PHONE else None)

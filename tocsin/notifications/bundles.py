@@ -8,9 +8,12 @@ step bundles the sends of one person's contact method that fall due in the same 
 send stays an ordinary ``messages.incident_message``). Every incident still gets its own
 notification row and ``notify_log_entry`` with the bundle's outcome.
 
-Email lists each incident with its own acknowledge and resolve links; SMS and phone name the
-incidents and take one answer for all of them (4 acknowledges all, 6 resolves all: the
-inbound handlers act on every incident of the bundle).
+Email lists each incident with its own acknowledge and resolve links, the first
+``LISTED_INCIDENTS`` of them: in a storm of hundreds, a person reads the first screen and then
+goes to the incidents list, which the mail links to with the count of those not listed (and a
+mail of hundreds of entries, each with two signed links, costs the engine more than the page is
+worth). SMS and phone name the incidents and take one answer for all of them (4 acknowledges
+all, 6 resolves all: the inbound handlers act on every incident of the bundle).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from tocsin.notifications.messages import (
 )
 
 SPOKEN_TITLES = 3  # a call reads this many titles, then counts the rest
+LISTED_INCIDENTS = 20  # an email lists this many, then counts the rest and links to the list
 LISTED_TITLE_LIMIT = 120
 
 
@@ -45,8 +49,9 @@ def bundle_message(
     links: Mapping[str, Mapping[str, str]], voice_callback_url: str | None = None,
 ) -> Message:
     """A summary page for ``incidents`` (two or more, in the order listed); ``links`` maps an
-    incident id to its action URLs ("acknowledge"/"resolve"); ``voice_callback_url`` is where a
-    call's key press goes (phone only), acting on all of them."""
+    incident id to its action URLs ("acknowledge"/"resolve"; only the listed ones need any:
+    ``listed``); ``voice_callback_url`` is where a call's key press goes (phone only), acting on
+    all of them."""
     if len(incidents) < 2:
         raise ValueError("a bundle lists at least two incidents")
     count = len(incidents)
@@ -102,13 +107,29 @@ def _voice(incidents: Sequence[IncidentFacts], can_press: bool) -> str:
     return " ".join(said)
 
 
+def listed(incidents: Sequence[IncidentFacts]) -> Sequence[IncidentFacts]:
+    """The incidents an email lists one by one (with their links)."""
+    return incidents[:LISTED_INCIDENTS]
+
+
+def triggered_list_url(base_url: str) -> str:
+    """The web UI's list of the person's own triggered incidents."""
+    return f"{base_url.rstrip('/')}/incidents?mine=1&status=triggered"
+
+
+def _unlisted(incidents: Sequence[IncidentFacts]) -> int:
+    return len(incidents) - len(listed(incidents))
+
+
 def _text(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str, Mapping[str, str]]) -> str:
     lines = [f"You have {len(incidents)} triggered incidents assigned to you in Tocsin:", ""]
-    for n, incident in enumerate(incidents, start=1):
+    for n, incident in enumerate(listed(incidents), start=1):
         lines += [(f"{n}) Incident #{incident.number} on {one_line(incident.service_name)} "
                    f"({incident.urgency} urgency)"), f"   {_title(incident)}"]
         lines += [f"   {line}" for line in action_lines(_actions(links, incident))]
         lines += [f"   View: {incident_url(base_url, incident.id)}", ""]
+    if _unlisted(incidents):
+        lines += [f"And {_unlisted(incidents)} more. All your triggered incidents: {triggered_list_url(base_url)}", ""]
     lines.append("You get this because these incidents are assigned to you in Tocsin.")
     return "\n".join(lines) + "\n"
 
@@ -118,7 +139,7 @@ def _html(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str,
         return html.escape(text, quote=True)
 
     items = []
-    for incident in incidents:
+    for incident in listed(incidents):
         actions = _actions(links, incident)
         buttons = "".join(button(actions[k], label) for k, label in
                           ((ACKNOWLEDGE, "Acknowledge"), (RESOLVE, "Resolve")) if k in actions)
@@ -130,6 +151,8 @@ def _html(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str,
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">",
         f"<p>You have <strong>{len(incidents)}</strong> triggered incidents assigned to you:</p>",
         f"<ol>{''.join(items)}</ol>",
+        (f"<p>And {_unlisted(incidents)} more: <a href=\"{e(triggered_list_url(base_url))}\">all your triggered "
+         "incidents</a>.</p>") if _unlisted(incidents) else "",
         "<p style=\"color:#666\">You get this because these incidents are assigned to you in Tocsin.</p>",
         "</body></html>",
     ])
