@@ -20,11 +20,12 @@ class ScriptedStep:
     """A step that records each run (engine time and monotonic real time) and does ``behaviour``."""
 
     def __init__(self, name: str, behaviour: Behaviour = idle, budget_seconds: float = 2.0,
-                 background: bool = False, *, runs_apart: bool = False) -> None:
+                 background: bool = False, *, runs_apart: bool = False, gather_seconds: float = 0.0) -> None:
         self.name = name
         self.budget_seconds = budget_seconds
         self.background = background
         self.runs_apart = runs_apart
+        self.gather_seconds = gather_seconds
         self.behaviour = behaviour
         self.runs: list[datetime] = []
         self.real_times: list[float] = []

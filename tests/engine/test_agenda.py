@@ -141,3 +141,53 @@ def test_a_background_step_gives_way_to_a_step_that_runs_apart() -> None:
     agenda.ran("notify", StepResult(), NOW, 101.1)
     agenda.ran("reconcile", StepResult(more=True), NOW, 101.1)
     assert agenda.ready(NOW, 101.2, in_line) == ["reconcile"]  # the sends are done: the walk goes on
+
+
+def gathering(mono: float = 100.0, gather: float = 0.25) -> Agenda:
+    """Every step ran at ``mono``; notify gathers ``gather`` seconds."""
+    agenda = Agenda(STEPS, NOW, gather={"notify": gather, "unknown": 1.0})
+    agenda.ready(NOW, mono)
+    for name in STEPS:
+        agenda.ran(name, StepResult(), NOW, mono)
+    return agenda
+
+
+def test_work_announced_soon_after_a_gathering_steps_run_waits_for_the_rest_of_its_time() -> None:
+    agenda = gathering()
+    agenda.announce({"notify": NOW, "escalate": NOW}, NOW)
+    assert agenda.ready(NOW, 100.1) == ["escalate"]  # 0.1 s after notify's run: it gathers, escalate does not
+    assert agenda.sleep_seconds(NOW, 100.1) == pytest.approx(0.15)  # until 0.25 s after its run
+    agenda.announce({"notify": NOW}, NOW)  # more commits meanwhile: still one run
+    assert agenda.ready(NOW, 100.2) == []
+    assert agenda.ready(NOW, 100.25) == ["notify"]
+    agenda.ran("notify", StepResult(), NOW, 100.3)
+    assert agenda.ready(NOW, 100.3) == []  # taken: nothing announced since
+
+
+def test_the_first_work_after_a_quiet_spell_runs_at_once() -> None:
+    agenda = gathering()
+    agenda.announce({"notify": NOW + s(3)}, NOW)
+    assert agenda.sleep_seconds(NOW + s(3), 103.0) == 0.0
+    assert agenda.ready(NOW + s(3), 103.0) == ["notify"]  # its last run was 3 s ago
+
+
+def test_a_run_that_left_a_full_batch_runs_again_at_once_while_gathering() -> None:
+    agenda = gathering()
+    agenda.announce({"notify": NOW}, NOW)
+    assert agenda.ready(NOW, 100.3) == ["notify"]
+    agenda.ran("notify", StepResult(done=500, more=True), NOW, 100.31)
+    assert agenda.ready(NOW, 100.31) == ["notify"]  # a backlog: no gathering
+    assert agenda.sleep_seconds(NOW, 100.31) == 0.0
+    agenda.ran("notify", StepResult(done=3), NOW, 100.32)
+    agenda.announce({"notify": NOW}, NOW)
+    assert agenda.ready(NOW, 100.33) == []  # caught up: gathering again
+    assert agenda.sleep_seconds(NOW, 100.33) == pytest.approx(0.24)
+
+
+@given(st.floats(0.0, 2.0), st.floats(0.0, 3.0))
+def test_a_gathering_step_never_waits_past_its_gather_time(gather: float, since: float) -> None:
+    agenda = gathering(gather=gather)
+    agenda.announce({"notify": NOW}, NOW)
+    wait = agenda.sleep_seconds(NOW, 100.0 + since)
+    assert 0.0 <= wait <= max(0.0, gather - since) + 1e-9
+    assert ("notify" in agenda.ready(NOW, 100.0 + since + wait + 1e-9)) is True

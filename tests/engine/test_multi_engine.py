@@ -50,6 +50,10 @@ LEVELS = 3
 INCIDENTS = 200
 LATE_LIMIT_S = 2.0  # real seconds a page may follow its due time
 INCIDENT_LINK = re.compile(r"/incidents/(P[A-Z0-9]+)")
+BUNDLE_COUNT = re.compile(r"You have (\d+) triggered incidents")
+# A message as received: (Message-ID, recipient, arrival, incidents whose links it lists, how
+# many incidents it pages).
+Received = tuple[str, str, float, frozenset[str], int]
 
 
 def _plain_text(content: bytes) -> str:
@@ -66,28 +70,32 @@ class Mailbox:
     received: list[tuple[str, str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    pages: list[tuple[str, str, float]] = field(default_factory=list)  # (incident id, recipient, arrival)
+    messages: list[Received] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         arrived = time.time()
         head = envelope.content.split(b"\r\n\r\n", 1)[0].decode(errors="replace")
         message_id = next((line.split(":", 1)[1].strip() for line in head.splitlines()
                            if line.lower().startswith("message-id:")), "")
-        # A bundled page names several incidents: each one's link is in the plain-text part.
-        incidents = set(INCIDENT_LINK.findall(_plain_text(envelope.content)))
+        # A bundled page names several incidents: each listed one's link is in the plain-text
+        # part; a storm's bundle lists the first ones and counts the rest.
+        text = _plain_text(envelope.content)
+        incidents = frozenset(INCIDENT_LINK.findall(text))
+        counted = BUNDLE_COUNT.search(text)
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.received.append((message_id, rcpt, arrived))
-                self.pages.extend((incident, rcpt, arrived) for incident in sorted(incidents))
+                self.messages.append((message_id, rcpt, arrived, incidents,
+                                      int(counted.group(1)) if counted else len(incidents)))
         return "250 OK"
 
     def snapshot(self) -> list[tuple[str, str, float]]:
         with self.lock:
             return list(self.received)
 
-    def pages_snapshot(self) -> list[tuple[str, str, float]]:
+    def messages_snapshot(self) -> list[Received]:
         with self.lock:
-            return list(self.pages)
+            return list(self.messages)
 
 
 @dataclass
@@ -266,16 +274,37 @@ async def _log_types(db_url: str) -> dict[str, list[str]]:
 
 
 def _wait_for_mail(c: Cluster, expected: int, timeout: float) -> list[tuple[str, str, float]]:
-    """The pages received (incident, recipient, arrival) once ``expected`` distinct ones arrived
-    (several may come in one bundled message)."""
+    """The pages received (incident, recipient, arrival) once ``expected`` arrived (several may
+    come in one bundled message)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        got = c.mailbox.pages_snapshot()
-        if len({(i, r) for i, r, _ in got}) >= expected:
+        got = {(m[0], m[1]): m[4] for m in c.mailbox.messages_snapshot()}
+        if sum(got.values()) >= expected:
             time.sleep(1.0)  # let any duplicate arrive before judging
-            return c.mailbox.pages_snapshot()
+            break
         time.sleep(0.1)
-    return c.mailbox.pages_snapshot()
+    return asyncio.run(_pages(c.db_url, c.mailbox.messages_snapshot()))
+
+
+async def _pages(db_url: str, messages: list[Received]) -> list[tuple[str, str, float]]:
+    """Each message's pages (incident, recipient, arrival): the incidents it lists, and those of
+    the bundle it led (its Message-ID is ``<lead notification id@domain>``; every row of a
+    bundle records the lead), which a storm's bundle counts without listing them all."""
+    dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT id, incident_id, detail->>'bundle' AS bundle FROM notifications"
+                                " WHERE kind = 'incident'")
+    finally:
+        await conn.close()
+    led: dict[str, set[str]] = {}
+    for row in rows:
+        led.setdefault(row["bundle"] or row["id"], set()).add(row["incident_id"])
+    pages: list[tuple[str, str, float]] = []
+    for message_id, rcpt, arrived, listed, _count in messages:
+        lead = message_id.strip("<>").partition("@")[0]
+        pages.extend((incident, rcpt, arrived) for incident in sorted(listed | led.get(lead, set())))
+    return pages
 
 
 def _page(row: asyncpg.Record) -> tuple[str, str]:

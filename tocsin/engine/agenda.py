@@ -12,6 +12,13 @@ whatever it reported (work stored by an SQLite writer in another process, a NOTI
 listener reconnected, a schedule edit that moves a handoff). Times are engine times (the
 injectable clock); the real time of the safety net is ``monotonic`` seconds, passed in.
 
+A step may gather (``Step.gather_seconds``, the notify step's): work announced for it within that
+many real seconds of its last run waits for the rest of that time, so in an alert storm one run
+sends what a dozen commits stored (one bundled message to a person, not a dozen; one claim, one
+read of the facts and one write for all of them) instead of a run per commit. The first work
+after a quiet spell still runs at once, and a run that left a full batch behind runs again at
+once. Measured in ARCHITECTURE.md ("Measured ingest").
+
 Background steps (the reconciler's walk) give way: while a foreground step has work due now (an
 escalation storm: levels to move on, pages to send), a background step runs only once every
 ``BACKGROUND_YIELD_SECONDS`` of real time, so waking people comes first and the audit still
@@ -35,12 +42,15 @@ BACKGROUND_YIELD_SECONDS = 1.0  # a background step waits at most this long for 
 class Agenda:
     """When each step runs next. Not thread-safe: the loop's own event loop owns it."""
 
-    def __init__(self, steps: Iterable[str], now: datetime, background: Iterable[str] = ()) -> None:
+    def __init__(self, steps: Iterable[str], now: datetime, background: Iterable[str] = (),
+                 gather: Mapping[str, float] | None = None) -> None:
         names = list(steps)
         self._background = frozenset(background) & set(names)
         self._reported: dict[str, datetime | None] = dict.fromkeys(names, now)  # all run at start
         self._announced: dict[str, datetime] = {}
         self._ran: dict[str, float] = dict.fromkeys(names, float("-inf"))
+        self._gather = {name: seconds for name, seconds in (gather or {}).items() if name in self._ran and seconds > 0}
+        self._more: set[str] = set()  # steps whose last run left a full batch: no gathering
 
     def announce(self, due: Mapping[str, datetime] | None, now: datetime) -> None:
         """Work was stored: for these steps at these times, or (None) for any step now."""
@@ -55,7 +65,8 @@ class Agenda:
         runs = self.next_runs()
         names = [name for name, at in runs.items()
                  if (among is None or name in among)
-                 and ((at is not None and at <= now) or monotonic - self._ran[name] >= IDLE_SECONDS)]
+                 and ((at is not None and at <= now and self._gathered(name, monotonic) <= 0)
+                      or monotonic - self._ran[name] >= IDLE_SECONDS)]
         # Busy: a foreground step runs now, or has work due now in a loop of its own (runs apart).
         if any(name not in self._background for name in names) or any(
                 at is not None and at <= now for name, at in runs.items() if name not in self._background):
@@ -69,14 +80,25 @@ class Agenda:
         """Record a run's result (None: it failed) finished at ``now``."""
         self._ran[name] = monotonic
         self._reported[name] = next_run(result, now, rate)
+        if result is not None and result.more:
+            self._more.add(name)
+        else:
+            self._more.discard(name)
+
+    def _gathered(self, name: str, monotonic: float) -> float:
+        """Real seconds the step still gathers before its due work runs (0 or less: none)."""
+        gather = self._gather.get(name)
+        if gather is None or name in self._more:
+            return 0.0
+        return gather - (monotonic - self._ran[name])
 
     def sleep_seconds(self, now: datetime, monotonic: float, rate: float = 1.0,
                       among: Collection[str] | None = None) -> float:
         """Real seconds until some step (of ``among``, default all) must run (0: at once).
         ``rate``: engine seconds per real second (``tocsin.clock.ScaledClock``)."""
         waits = [IDLE_SECONDS - (monotonic - ran) for name, ran in self._ran.items() if among is None or name in among]
-        waits += [(at - now).total_seconds() / rate for name, at in self.next_runs().items()
-                  if at is not None and (among is None or name in among)]
+        waits += [max((at - now).total_seconds() / rate, self._gathered(name, monotonic))
+                  for name, at in self.next_runs().items() if at is not None and (among is None or name in among)]
         return max(0.0, min(waits, default=IDLE_SECONDS))
 
     def next_runs(self) -> dict[str, datetime | None]:

@@ -23,6 +23,7 @@ class WebhookStep:
     # Its own loop (``engine.loop``): a delivery announced by a commit is claimed at once, not
     # after the notify step ahead of it in the tick has sent its batch.
     runs_apart = True
+    gather_seconds = 0.0
 
     def __init__(self, db: Database, now: Callable[[], datetime], client: httpx.AsyncClient, *,
                  batch: int = 200, per_destination: int = 16, send_timeout: float = 5.0) -> None:

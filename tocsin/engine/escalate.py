@@ -50,6 +50,7 @@ class EscalateStep:
     budget_seconds = 10.0
     background = False
     runs_apart = False
+    gather_seconds = 0.0
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 500,
                  horizon: Callable[[], datetime | None] = lambda: None) -> None:

@@ -176,6 +176,7 @@ class HandoffStep:
     budget_seconds = 10.0
     background = False
     runs_apart = False
+    gather_seconds = 0.0
 
     def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self._db = db

@@ -88,7 +88,8 @@ class Engine:
         self._now = now
         self._clock_rate = clock_rate  # engine seconds per real second: sleeps are in real seconds
         self._wake = asyncio.Event()
-        self._agenda = Agenda([step.name for step in steps], now(), [step.name for step in steps if step.background])
+        self._agenda = Agenda([step.name for step in steps], now(), [step.name for step in steps if step.background],
+                              {step.name: step.gather_seconds for step in steps})
         # Steps that run apart (see the module doc): each its own wake and a lock for its runs.
         self._apart = {step.name: (asyncio.Event(), asyncio.Lock())
                        for step in steps if step.runs_apart}

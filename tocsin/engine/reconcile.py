@@ -56,6 +56,7 @@ class ReconcileStep:
     budget_seconds = 30.0
     background = True  # an audit: gives way to escalations and sends due now (agenda)
     runs_apart = False
+    gather_seconds = 0.0
 
     def __init__(self, db: Database, metrics: EngineMetrics, *, interval: timedelta = INTERVAL,
                  page_size: int = PAGE, sync: SyncIncidents | None = None) -> None:

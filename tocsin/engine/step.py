@@ -28,6 +28,9 @@ class Step(Protocol):
     # ``runs_apart``: the run only starts work and returns, and the running engine gives the step
     # a loop of its own (``engine.loop``) so it never waits behind others (the webhooks step).
     runs_apart: bool
+    # Work announced within this many real seconds of the step's last run waits for the rest of
+    # them, so one run handles a burst (``agenda``); 0: none.
+    gather_seconds: float
 
     async def run(self, now: datetime) -> StepResult: ...
 

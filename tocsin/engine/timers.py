@@ -40,6 +40,7 @@ class ClockStep:
     budget_seconds = 10.0
     background = False
     runs_apart = False
+    gather_seconds = 0.0
 
     def __init__(self, db: Database, now: Callable[[], datetime], batch: int = 20) -> None:
         self.db = db
