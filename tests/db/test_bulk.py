@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
 from tocsin.db.base import table_of
-from tocsin.db.bulk import insert_many
+from tocsin.db.bulk import insert_many, update_all
 from tocsin.notifications.models import Notification
 
 AT = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
@@ -48,3 +48,23 @@ async def test_bulk_rows_read_back_and_compare_like_core_rows(harness: Harness) 
             due = set(await session.scalars(select(Notification.key).where(Notification.due_at <= t)))
             assert {k for k in due if k[0] == "B"} == {f"B{k[1:]}" for k in due if k[0] == "C"}
             assert len(due) == 2 * sum(1 for u in times if u <= t)
+
+
+async def test_update_all_sets_the_same_values_on_exactly_the_given_rows(harness: Harness) -> None:
+    table = table_of(Notification)
+    later = AT + timedelta(minutes=3)
+
+    def write(session: Session) -> None:
+        insert_many(session, table, [row(f"U{n}", AT, None) for n in range(5)])
+        update_all(session, table, "id", ["U1", "U3", "U4", "NOSUCH"],
+                   {"status": "sent", "sent_at": later, "detail": {"bundle": "U1"}}, increment=("attempts",))
+        update_all(session, table, "id", [], {"status": "failed"})  # nothing to do: no statement, no change
+
+    async with harness.tocsin.db.transaction() as session:
+        await session.run_sync(write)
+    async with harness.tocsin.db.transaction() as session:
+        found = {k: (s, a, t, d) for k, s, a, t, d in await session.execute(
+            select(Notification.id, Notification.status, Notification.attempts, Notification.sent_at,
+                   Notification.detail))}
+    assert found == {"U0": ("pending", 0, None, None), "U2": ("pending", 0, None, None),
+                     **{k: ("sent", 1, later, {"bundle": "U1"}) for k in ("U1", "U3", "U4")}}

@@ -18,6 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from tocsin.db.id_lists import one_of
+
 
 def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
                 conflict: tuple[str, ...] = (), set_columns: tuple[str, ...] = ()) -> None:
@@ -67,6 +69,18 @@ def update_many(session: Session, table: Table, key: str, rows: list[dict[str, A
     statement = f"UPDATE {quote(table.name)} SET {', '.join(sets)} WHERE {quote(key)} = {mark(len(names) + 1)}"
     ordered = [{n: row[n] for n in [*names, key]} for row in rows]
     session.connection().exec_driver_sql(statement, _converted(dialect, table, [*names, key], ordered))
+
+
+def update_all(session: Session, table: Table, key: str, ids: list[Any], values: dict[str, Any], *,
+               increment: tuple[str, ...] = ()) -> None:
+    """``UPDATE table SET values WHERE key IN ids``: many rows given the same values (a bundle's
+    notifications, one outcome for all) in one statement with the ids bound as one parameter
+    (``id_lists.one_of``), not a row each. ``increment``: columns each row adds one to."""
+    if not ids:
+        return
+    sets: dict[str, Any] = dict(values)
+    sets.update({n: table.c[n] + 1 for n in increment})
+    session.execute(update(table).where(one_of(table.c[key], ids)).values(sets))
 
 
 # The drivers whose executemany takes the rows as they are, and how each writes parameter n:

@@ -33,7 +33,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
-from tocsin.db.bulk import update_many
+from tocsin.db.bulk import update_all, update_many
 from tocsin.db.id_lists import one_of
 from tocsin.db.session import Database
 from tocsin.engine.notify_compose import Send, compose, not_to_send
@@ -268,33 +268,41 @@ class NotifyStep:
 
     async def _record(self, session: AsyncSession, rows: Sequence[DueSend], statuses: Mapping[str, str],
                       incidents: Mapping[str, PagedIncident], outcomes: Sequence[Outcome]) -> None:
-        """Write every outcome set-based: one UPDATE (executemany) per shape of outcome, and one
-        insert of the ``notify_log_entry`` rows of the final outcomes of incident pages.
-        ``statuses``: each row's status now (a row gone from ``statuses`` is skipped)."""
+        """Write every outcome set-based: one UPDATE for a bundle's rows (they share its outcome),
+        one executemany per shape of outcome for the rest, and one insert of the
+        ``notify_log_entry`` rows of the final outcomes of incident pages. ``statuses``: each
+        row's status now (a row gone from ``statuses`` is skipped)."""
         at = self.now()
-        by_shape: dict[tuple[object, ...], list[dict[str, Any]]] = {}  # (attempted, columns): one UPDATE
+        alike: dict[tuple[object, ...], tuple[Outcome, list[str]]] = {}  # one outcome's values: its rows
         notified: list[Record] = []
+        acts: dict[tuple[str, str, str, str], tuple[Notify, Act]] = {}  # shared by a bundle's log entries
         for row, outcome in zip(rows, outcomes, strict=True):
             status = statuses.get(row.id)
             if status is None:
                 continue
             if status != PENDING and not (outcome.attempted and outcome.status in (SENT, FAILED)):
                 continue  # cancelled while we decided (SQLite); a send that happened is still recorded
-            bundled = outcome.attempted and outcome.bundle is not None
-            values: dict[str, Any] = {"id": row.id, "status": outcome.status, "updated_at": at,
-                                      "last_error": outcome.error}
-            if outcome.attempted:
-                values["provider_response"] = outcome.response
-            if outcome.status == SENT:
-                values["sent_at"] = at
-            if outcome.due_at is not None:
-                values["due_at"] = outcome.due_at
-            if bundled:  # which bundle a reply by SMS or phone acts on (tocsin.engine.actions)
-                values["detail"] = {"bundle": outcome.bundle}
-            by_shape.setdefault((outcome.attempted, *values), []).append(values)
+            # The rows of one send share its response object: identity tells them apart from another's.
+            key = (outcome.attempted, outcome.status, outcome.error, outcome.due_at,
+                   outcome.bundle if outcome.attempted else None, id(outcome.response))
+            alike.setdefault(key, (outcome, []))[1].append(row.id)
             incident = incidents.get(row.incident_id or "")
             if row.kind == INCIDENT and outcome.status in LOG_STATUS and incident is not None:
-                notified.extend(self._notified(incident, row, LOG_STATUS[outcome.status], at))
+                said = (row.user_id, row.channel, row.address, LOG_STATUS[outcome.status])
+                if said not in acts:
+                    acts[said] = self._notify_act(row, LOG_STATUS[outcome.status], at)
+                command, act = acts[said]
+                # Only the incident's id matters to a send's record: no snapshot of the whole row.
+                notified.extend(decide(IncidentState(id=incident.id, status=incident.status), command, act))
+        # A bundle's rows: one UPDATE by their ids. Rows alone: one executemany per shape of outcome.
+        by_shape: dict[tuple[object, ...], list[dict[str, Any]]] = {}
+        for outcome, ids in alike.values():
+            values = self._values(outcome, at)
+            if len(ids) > 1:
+                await session.run_sync(update_all, _NOTIFICATIONS, "id", ids, values,
+                                       increment=("attempts",) if outcome.attempted else ())
+            else:
+                by_shape.setdefault((outcome.attempted, *values), []).append({"id": ids[0], **values})
         for (attempted, *_), shaped in by_shape.items():
             await session.run_sync(update_many, _NOTIFICATIONS, "id", shaped,
                                    increment=("attempts",) if attempted else ())
@@ -306,12 +314,24 @@ class NotifyStep:
                                    .where(one_of(table_of(NotificationReceipt).c.notification_id, accepted)))
 
     @staticmethod
-    def _notified(incident: PagedIncident, row: DueSend, status: str, at: datetime) -> list[Record]:
-        """The ``Notified`` record of a send's final outcome, decided by the transition seam."""
+    def _values(outcome: Outcome, at: datetime) -> dict[str, Any]:
+        """The columns an outcome sets on its rows."""
+        values: dict[str, Any] = {"status": outcome.status, "updated_at": at, "last_error": outcome.error}
+        if outcome.attempted:
+            values["provider_response"] = outcome.response
+        if outcome.status == SENT:
+            values["sent_at"] = at
+        if outcome.due_at is not None:
+            values["due_at"] = outcome.due_at
+        if outcome.attempted and outcome.bundle is not None:  # which bundle a reply by SMS or phone acts on
+            values["detail"] = {"bundle": outcome.bundle}  # (tocsin.engine.actions)
+        return values
+
+    @staticmethod
+    def _notify_act(row: DueSend, status: str, at: datetime) -> tuple[Notify, Act]:
+        """The command and act of a send's final outcome, for the transition seam to decide."""
         kind = NOTIFICATION_TYPES.get(row.channel, f"{row.channel}_notification")
         notification = {"type": kind, "status": status, "address": row.address}
         act = Act(at=at, agent=user_ref(row.user_id),
                   channel={"type": "auto", "notification": notification, "user": user_ref(row.user_id)})
-        # Only the incident's id matters to a send's record: no snapshot of the whole row.
-        return decide(IncidentState(id=incident.id, status=incident.status),
-                      Notify(row.user_id, kind, row.address, status), act)
+        return Notify(row.user_id, kind, row.address, status), act
