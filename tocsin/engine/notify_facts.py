@@ -36,6 +36,30 @@ class PagedIncident:
 
 _I = table_of(Incident).c
 _PAGED = select(_I.id, _I.number, _I.title, _I.status, _I.urgency, _I.service_id, _I.details)
+# The batch's reads, built once (building a statement costs more than running it on a small
+# batch), each list of ids bound as one parameter (``db.id_lists``).
+_PAGED_OF = _PAGED.where(one_of(_I.id, name="ids"))
+_PAGED_LOCKED = _PAGED_OF.with_for_update(read=True, skip_locked=True)
+_EXISTING = select(_I.id).where(one_of(_I.id, name="ids"))
+_R = table_of(NotificationReceipt).c
+_RECEIPTS = select(_R.notification_id, _R.provider_response, _R.bundle).where(one_of(_R.notification_id, name="ids"))
+_A = table_of(IncidentAssignment).c
+_ASSIGNEES = select(_A.incident_id, _A.user_id).where(one_of(_A.incident_id, name="ids"))
+_AL = table_of(Alert).c
+_RANKED = (
+    select(_AL.incident_id, _AL.summary, _AL.body,
+           func.row_number().over(partition_by=_AL.incident_id, order_by=(_AL.created_at, _AL.id)).label("n"))
+    .where(one_of(_AL.incident_id, name="ids")).subquery()
+)
+_FIRST_ALERTS = select(_RANKED.c.incident_id, _RANKED.c.summary, _RANKED.c.body).where(_RANKED.c.n == 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A ``NotificationReceipt`` as the notify step reads it."""
+
+    provider_response: dict[str, Any] | None
+    bundle: str | None
 
 
 @dataclass
@@ -47,7 +71,7 @@ class BatchFacts:
     first_alerts: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # summary, payload
     busy: set[str] = field(default_factory=set)  # incidents a change holds locked: their rows wait
     # notification id -> the provider's acceptance an engine recorded before dying (sent already)
-    receipts: dict[str, NotificationReceipt] = field(default_factory=dict)
+    receipts: dict[str, Receipt] = field(default_factory=dict)
 
     def incident_facts(self, incident: PagedIncident) -> IncidentFacts:
         """The incident as a message shows it: the first alert's details (and its summary when it
@@ -110,6 +134,9 @@ _DUE = (select(_N.id, _N.kind, _N.incident_id, _N.user_id, _N.contact_method_id,
         .where(_N.status == PENDING, _N.due_at <= bindparam("now")).order_by(_N.due_at, _N.id)
         .limit(bindparam("limit")))
 _DUE_LOCKED = _DUE.with_for_update(skip_locked=True)
+_STATUSES = select(_N.id, _N.status).where(one_of(_N.id, name="ids"))
+_LATER = select(func.min(_N.due_at)).where(_N.status == PENDING, _N.due_at > bindparam("now"))
+_STILL_DUE = select(_N.id).where(_N.status == PENDING, _N.due_at <= bindparam("now")).limit(1)
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: bool) -> list[DueSend]:
@@ -121,7 +148,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: b
 
 async def current_statuses(session: AsyncSession, ids: Iterable[str]) -> dict[str, str]:
     """The status of each of the notifications ``ids`` (one query; a missing one is absent)."""
-    rows = await session.execute(select(Notification.id, Notification.status).where(one_of(Notification.id, ids)))
+    rows = await session.execute(_STATUSES, {"ids": list(ids)})
     return {str(nid): str(status) for nid, status in rows.all()}
 
 
@@ -132,7 +159,7 @@ def _paged(rows: Iterable[Any]) -> dict[str, PagedIncident]:
 async def load_incidents(session: AsyncSession, incident_ids: set[str]) -> dict[str, PagedIncident]:
     if not incident_ids:
         return {}
-    return _paged(await session.execute(_PAGED.where(one_of(_I.id, incident_ids))))
+    return _paged(await session.execute(_PAGED_OF, {"ids": list(incident_ids)}))
 
 
 def message_key(row: SendRow) -> tuple[str, ...]:
@@ -161,46 +188,35 @@ async def load_facts(session: AsyncSession, rows: Sequence[SendRow], now: dateti
     first and then cancels its pending notifications, the reverse of this step's order."""
     facts = BatchFacts()
     if rows:
-        found = await session.scalars(select(NotificationReceipt).where(
-            one_of(NotificationReceipt.notification_id, [r.id for r in rows])))
-        facts.receipts = {receipt.notification_id: receipt for receipt in found}
+        found = await session.execute(_RECEIPTS, {"ids": [r.id for r in rows]})
+        facts.receipts = {nid: Receipt(response, bundle) for nid, response, bundle in found}
     incident_ids = {r.incident_id for r in rows if r.kind == INCIDENT and r.incident_id}
     if not incident_ids:
         return facts
     if lock:
-        facts.incidents = _paged(await session.execute(
-            _PAGED.where(one_of(_I.id, sorted(incident_ids))).with_for_update(read=True, skip_locked=True)))
+        facts.incidents = _paged(await session.execute(_PAGED_LOCKED, {"ids": sorted(incident_ids)}))
         missing = incident_ids - facts.incidents.keys()
         if missing:  # gone, or held by a change right now
-            facts.busy = set(await session.scalars(select(Incident.id).where(one_of(Incident.id, missing))))
+            facts.busy = set(await session.scalars(_EXISTING, {"ids": list(missing)}))
     else:
         facts.incidents = await load_incidents(session, incident_ids)
-    for incident_id, user_id in await session.execute(
-            select(IncidentAssignment.incident_id, IncidentAssignment.user_id)
-            .where(one_of(IncidentAssignment.incident_id, incident_ids))):
+    for incident_id, user_id in await session.execute(_ASSIGNEES, {"ids": list(incident_ids)}):
         facts.assignees.setdefault(incident_id, set()).add(user_id)
     service_ids = {i.service_id for i in facts.incidents.values()}
     facts.services = await service_names(session, service_ids)
     facts.maintenance = await services_in_maintenance(session, service_ids, now)
-    ranked = (
-        select(Alert.incident_id, Alert.summary, Alert.body,
-               func.row_number().over(partition_by=Alert.incident_id, order_by=(Alert.created_at, Alert.id))
-               .label("n"))
-        # A row cancelled after this read can leave its bundle's partner paged alone without the
-        # details: it still names the incident, its title and its links.
-        .where(one_of(Alert.incident_id, sorted(paged_alone(rows)))).subquery()
-    )
-    for incident_id, summary, body in await session.execute(
-            select(ranked.c.incident_id, ranked.c.summary, ranked.c.body).where(ranked.c.n == 1)):
-        facts.first_alerts[incident_id] = (summary, body if isinstance(body, dict) else {})
+    # A row cancelled after this read can leave its bundle's partner paged alone without the
+    # details: it still names the incident, its title and its links.
+    alone = sorted(paged_alone(rows))
+    if alone:
+        for incident_id, summary, body in await session.execute(_FIRST_ALERTS, {"ids": alone}):
+            facts.first_alerts[incident_id] = (summary, body if isinstance(body, dict) else {})
     return facts
 
 
 async def next_pending(session: AsyncSession, now: datetime) -> tuple[datetime | None, bool]:
     """The earliest pending due time after ``now``, and whether any pending row is due at
     ``now`` still (on PostgreSQL after a claim: rows another engine holds). Two index seeks."""
-    later = await session.scalar(select(func.min(Notification.due_at))
-                                 .where(Notification.status == PENDING, Notification.due_at > now))
-    due = await session.scalar(select(Notification.id)
-                               .where(Notification.status == PENDING, Notification.due_at <= now).limit(1))
+    later = await session.scalar(_LATER, {"now": now})
+    due = await session.scalar(_STILL_DUE, {"now": now})
     return later, due is not None
