@@ -164,7 +164,7 @@ async def test_an_email_is_sent_when_due_and_logged(world: World, smtp: SmtpServ
     assert mail["Message-ID"] == f"<{nid}@tocsin.test>"
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]  # the message has both parts (asserted by the mail test)
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]  # the message has both parts (asserted by the mail test)
-    assert f"http://tocsin.test/incidents/{world.incident['id']}" in text and "Disk full on db-1" in html
+    assert f"http://tocsin.test/ui/incidents/{world.incident['id']}" in text and "Disk full on db-1" in html
 
     # The acknowledge and resolve links are genuine: signed for this incident, this user, that action.
     secret = await world.secret()

@@ -29,7 +29,7 @@ def test_an_email_lists_every_incident_with_its_own_links() -> None:
     assert message.subject == "[Tocsin] You have 3 triggered incidents: Disk full on db-1 and more"
     for incident in three:
         for text in (message.text, message.html or ""):
-            assert f"{BASE}/incidents/{incident.id}" in text
+            assert f"{BASE}/ui/incidents/{incident.id}" in text
             assert f"ack-{incident.id}" in text and f"res-{incident.id}" in text
     assert "#102 on Checkout" in message.text and "3) Incident #103 on Search" in message.text
     assert "<script>" not in (message.html or "") and "&lt;script&gt;" in (message.html or "")
@@ -74,10 +74,10 @@ def test_an_email_of_a_storm_lists_the_first_ones_and_links_to_the_rest() -> Non
     many = [facts(n) for n in range(1, LISTED_INCIDENTS + 6)]
     message = bundle_message("PLEAD", "email", "ada@example.com", many, base_url=BASE, links=links(*many))
     assert message.subject.startswith(f"[Tocsin] You have {LISTED_INCIDENTS + 5} triggered incidents:")
-    everyone = f"{BASE}/incidents?mine=1&status=triggered"
+    everyone = f"{BASE}/?mine=1&status=triggered"
     for text in (message.text, message.html or ""):
         for incident in many[:LISTED_INCIDENTS]:
-            assert f"ack-{incident.id}" in text and f"{BASE}/incidents/{incident.id}" in text
+            assert f"ack-{incident.id}" in text and f"{BASE}/ui/incidents/{incident.id}" in text
         for incident in many[LISTED_INCIDENTS:]:
             assert incident.id not in text
         assert "5 more" in text

@@ -40,7 +40,7 @@ def test_an_incident_email_has_everything_a_responder_needs() -> None:
     assert message.subject == "[Tocsin] Incident #12 (high urgency): Disk full on db-1"
     for part in (message.text, message.html or ""):
         assert "Disk full on db-1" in part and "Database" in part and "#12" in part
-        assert f"{BASE}/incidents/PINC123" in part
+        assert f"{BASE}/ui/incidents/PINC123" in part
         assert LINKS["acknowledge"] in part and LINKS["resolve"] in part
         assert "db-1" in part and "critical" in part
     assert message.actions == LINKS
@@ -66,7 +66,7 @@ def test_a_call_reads_the_incident_and_offers_the_keys_only_with_a_callback() ->
 def test_missing_links_are_left_out() -> None:
     message = incident_message("PNOTE", "email", "a@example.com", INCIDENT, base_url=BASE, links={})
     assert "Acknowledge:" not in message.text and "notification_actions" not in (message.html or "")
-    assert f"{BASE}/incidents/PINC123" in message.text
+    assert f"{BASE}/ui/incidents/PINC123" in message.text
 
 
 def test_alert_details_pick_the_readable_fields_and_clip_the_rest() -> None:
@@ -174,7 +174,7 @@ def test_html_escapes_every_value(title: str, service: str, detail: tuple[str, s
     parsed.feed(message.html)
     # Whatever the values hold, the markup is ours alone: no tag or attribute comes from them.
     assert set(parsed.tags) <= ALLOWED_TAGS
-    assert links["acknowledge"] in parsed.hrefs and f"{BASE}/incidents/PINC" in parsed.hrefs
+    assert links["acknowledge"] in parsed.hrefs and f"{BASE}/ui/incidents/PINC" in parsed.hrefs
     shown = "".join(parsed.text)
     assert messages.one_line(title) in shown or messages.one_line(title) == ""
 

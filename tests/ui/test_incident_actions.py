@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import Harness
 from tests.helpers import create_policy
 from tests.ui.helpers import browser, csrf_of, incident_ids, new_user, set_password, sign_in, trigger
+from tocsin.notifications.bundles import triggered_list_url
+from tocsin.notifications.messages import incident_url
 from tocsin.ui import views
 
 
@@ -308,3 +310,24 @@ async def test_the_list_pages_newest_first_and_the_live_refresh_keeps_the_page(
         filtered = await c.get("/?urgency=high&page=2")
         assert 'href="/?urgency=high" rel="prev"' in filtered.text and 'name="back" value="/?urgency=high&amp;page=2"' \
             in filtered.text
+
+
+async def test_a_notifications_view_links_open_the_incident_and_the_persons_triggered_list(harness: Harness) -> None:
+    h = harness
+    await set_password(h, h.seed.admin_email)
+    await trigger(h, "Disk full on db-7")
+    await trigger(h, "Acked one")
+    async with browser(h) as c:
+        await sign_in(c, h.seed.admin_email)
+        ids = incident_ids((await c.get("/")).text)
+        acked = ids[0]  # newest first: "Acked one"
+        r = await c.post(f"/ui/incidents/{acked}/acknowledge", data={"csrf": csrf_of((await c.get("/")).text)})
+        assert r.status_code == 303
+        base = h.tocsin.runtime.base_url
+        page = await c.get(incident_url(base, ids[1]).removeprefix(base))
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "Disk full on db-7" in page.text
+        listed = await c.get(triggered_list_url(base).removeprefix(base))
+        assert listed.status_code == 200 and incident_ids(listed.text) == [ids[1]]  # mine, triggered only
+    api = await h.client.get(f"/incidents/{ids[1]}", headers=h.auth)  # the same page the API names
+    assert api.json()["incident"]["html_url"] == incident_url(base, ids[1])

@@ -113,8 +113,8 @@ def listed(incidents: Sequence[IncidentFacts]) -> Sequence[IncidentFacts]:
 
 
 def triggered_list_url(base_url: str) -> str:
-    """The web UI's list of the person's own triggered incidents."""
-    return f"{base_url.rstrip('/')}/incidents?mine=1&status=triggered"
+    """The web UI's list (its home page) of the person's own triggered incidents."""
+    return f"{base_url.rstrip('/')}/?mine=1&status=triggered"
 
 
 def _unlisted(incidents: Sequence[IncidentFacts]) -> int:

@@ -123,7 +123,9 @@ def _head(notification_id: str, channel: str, address: str, subject: str) -> dic
 
 
 def incident_url(base_url: str, incident_id: str) -> str:
-    return f"{base_url.rstrip('/')}/incidents/{incident_id}"
+    """The incident's page in the web UI (the REST API's ``html_url``; ``/incidents/{id}`` is the
+    API's own answer, JSON behind a token, no use to a person following a link)."""
+    return f"{base_url.rstrip('/')}/ui/incidents/{incident_id}"
 
 
 # --- incidents -------------------------------------------------------------------------------
