@@ -23,6 +23,15 @@ def test_no_stored_hash_never_verifies_even_with_the_dummy_password() -> None:
     assert not passwords.verify("not a hash", "anything at all")
 
 
+def test_the_unknown_accounts_hash_costs_what_a_real_one_does() -> None:
+    # The written-out dummy is a genuine hash of its text with today's parameters: checking an
+    # unknown account spends one full Argon2 verification, as a known one does.
+    assert not passwords.needs_rehash(passwords.DUMMY)
+    assert passwords._HASHER.verify(passwords.DUMMY, "tocsin: no such account")
+    real = passwords.hash_password("correct horse battery")
+    assert passwords.DUMMY.split("$")[:4] == real.split("$")[:4]  # same algorithm, version and cost
+
+
 def test_overlong_passwords_are_refused_without_hashing() -> None:
     stored = passwords.hash_password("x" * passwords.MAX_LENGTH)
     assert passwords.verify(stored, "x" * passwords.MAX_LENGTH)
