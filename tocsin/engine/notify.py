@@ -44,6 +44,7 @@ from tocsin.engine.notify_facts import (
     claim_due,
     current_statuses,
     load_facts,
+    next_due_after,
     next_pending,
 )
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
@@ -189,7 +190,7 @@ class NotifyStep:
     async def _run_sqlite(self, now: datetime, secret: bytes) -> _Batch:
         async def due(session: AsyncSession) -> tuple[list[DueSend], BatchFacts, datetime | None]:
             rows = await claim_due(session, now, self.batch_size, lock=False)
-            later = None if rows else (await next_pending(session, now))[0]
+            later = await next_due_after(session, now)  # here, not in the write: the write lock is held less
             return rows, await load_facts(session, rows, now, lock=False), later
 
         # Read on a read connection (nothing is held while sending); the rows come back detached.
@@ -197,18 +198,23 @@ class NotifyStep:
         if not rows:  # the usual tick: no write transaction at all
             return _Batch([], later, skipped_locked=False, more=False)
         outcomes = await self._deliver(rows, facts, secret, now)
-        async def record(session: AsyncSession) -> tuple[datetime | None, bool]:
+
+        async def record(session: AsyncSession) -> None:
             # Statuses read again under the write lock: the planner may have cancelled a row meanwhile.
             statuses = await current_statuses(session, [r.id for r in rows])
             await self._record(session, rows, statuses, facts.incidents, outcomes)
-            return await next_pending(session, now)
 
         # One hop to SQLite's writer thread for the whole transaction (not one per statement):
         # the write lock is held for the statements' time only, so ingest's commits wait less.
-        later, still_due = await self.db.write(record)
+        await self.db.write(record)
         handled = [(o, r.channel) for o, r in zip(outcomes, rows, strict=True)]
         more = len(rows) == self.batch_size
+        # The next pending time: as read, or a retry this run set (one engine per SQLite database:
+        # what other transactions store since the read they announce themselves).
+        retries = [o.due_at for o in outcomes if o.status == PENDING and o.due_at is not None]
+        later = min([t for t in (later, *retries) if t is not None], default=None)
         # Rows still due that this run left (no connection came free): look again soon.
+        still_due = any(o.status == PENDING and o.due_at is None for o in outcomes)
         return _Batch(handled, later, skipped_locked=still_due and not more, more=more)
 
     # --- deciding and sending (what to send: ``notify_compose``) --------------------------------

@@ -214,9 +214,14 @@ async def load_facts(session: AsyncSession, rows: Sequence[SendRow], now: dateti
     return facts
 
 
+async def next_due_after(session: AsyncSession, now: datetime) -> datetime | None:
+    """The earliest pending due time after ``now`` (an index seek)."""
+    return await session.scalar(_LATER, {"now": now})
+
+
 async def next_pending(session: AsyncSession, now: datetime) -> tuple[datetime | None, bool]:
     """The earliest pending due time after ``now``, and whether any pending row is due at
     ``now`` still (on PostgreSQL after a claim: rows another engine holds). Two index seeks."""
-    later = await session.scalar(_LATER, {"now": now})
+    later = await next_due_after(session, now)
     due = await session.scalar(_STILL_DUE, {"now": now})
     return later, due is not None
