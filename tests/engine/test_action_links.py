@@ -16,7 +16,9 @@ from tests.engine.helpers import (
     new_user,
     secret_of,
 )
+from tocsin.ids import new_id
 from tocsin.notifications.links import ACKNOWLEDGE, ACTION_PATH, RESOLVE, VOICE, sign
+from tocsin.notifications.models import EMAIL, INCIDENT, SENT, Notification
 
 
 async def test_get_shows_the_incident_and_one_button_and_changes_nothing(harness: Harness) -> None:
@@ -118,3 +120,54 @@ async def test_a_deleted_user_or_an_observer_cannot_act(harness: Harness) -> Non
     observer = await h.client.post(await action_path(h, inc["id"], watcher, ACKNOWLEDGE))
     assert observer.status_code == 403 and "may not change incidents" in observer.text
     assert (await incident(h, inc["id"]))["status"] == "triggered"
+
+
+async def _bundled_email(h: Harness, incident_id: str, user_id: str, bundle: str, *, nid: str | None = None) -> str:
+    """A sent email row of a bundled page (its lead row ``bundle``), as the notify step records it."""
+    nid = nid or new_id()
+    async with h.tocsin.db.transaction() as session:
+        session.add(Notification(
+            id=nid, key=f"inc:{incident_id}:{user_id}:{nid}", kind=INCIDENT, incident_id=incident_id,
+            user_id=user_id, channel=EMAIL, address="someone@example.com", status=SENT, due_at=NOW, attempts=1,
+            sent_at=NOW, created_at=NOW, updated_at=NOW, detail={"bundle": bundle}))
+    return nid
+
+
+async def test_an_all_link_acts_on_each_open_incident_its_bundle_named_and_nothing_else(harness: Harness) -> None:
+    h = harness
+    freeze(h)
+    ada, bob = await new_user(h, "Ada"), await new_user(h, "Bob")
+    one, two, done_already, elsewhere = [await new_incident(h, t) for t in ("One", "Two", "Done", "Elsewhere")]
+    lead = new_id()
+    for inc in (one, two, done_already):
+        await _bundled_email(h, inc["id"], ada, lead, nid=lead if inc is one else None)
+    await _bundled_email(h, elsewhere["id"], bob, lead)  # not Ada's: never acted on through her link
+    assert (await h.client.put(f"/incidents/{done_already['id']}", headers=h.writer, json={
+        "incident": {"type": "incident_reference", "status": "resolved"}})).status_code == 200
+    path = await action_path(h, one["id"], ada, ACKNOWLEDGE, bundle=lead)
+    page = await h.client.get(path)
+    assert page.status_code == 200 and "Acknowledge 2 incidents?" in page.text
+    assert "One" in page.text and "Two" in page.text and "Done" not in page.text and "Elsewhere" not in page.text
+    assert page.text.count("<button") == 1
+    r = await h.client.post(path)
+    assert r.status_code == 200 and "2 incidents acknowledged" in r.text and "as Ada" in r.text
+    assert [(await incident(h, i["id"]))["status"] for i in (one, two, done_already, elsewhere)] == [
+        "acknowledged", "acknowledged", "resolved", "triggered"]
+    resolve = await action_path(h, one["id"], ada, RESOLVE, bundle=lead)
+    assert "2 incidents resolved" in (await h.client.post(resolve)).text
+    calm = await h.client.get(resolve)  # every one resolved now: nothing left, no button
+    assert calm.status_code == 200 and "Nothing left to do" in calm.text and "<button" not in calm.text
+    assert "Nothing left to do" in (await h.client.post(resolve)).text
+
+
+async def test_an_all_link_of_an_observer_changes_none_of_them(harness: Harness) -> None:
+    h = harness
+    freeze(h)
+    watcher = await new_user(h, "Watcher", role="observer")
+    one, two = await new_incident(h, "One"), await new_incident(h, "Two")
+    lead = new_id()
+    await _bundled_email(h, one["id"], watcher, lead, nid=lead)
+    await _bundled_email(h, two["id"], watcher, lead)
+    r = await h.client.post(await action_path(h, one["id"], watcher, RESOLVE, bundle=lead))
+    assert r.status_code == 403 and "may not change incidents" in r.text
+    assert [(await incident(h, i["id"]))["status"] for i in (one, two)] == ["triggered", "triggered"]

@@ -8,7 +8,15 @@ from html.parser import HTMLParser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tocsin.engine.action_pages import IncidentView, action_page, already_resolved_page, done_page, message_page
+from tocsin.engine.action_pages import (
+    IncidentView,
+    action_page,
+    already_resolved_page,
+    bundle_action_page,
+    bundle_done_page,
+    done_page,
+    message_page,
+)
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE
 
 VIEW = IncidentView(number=42, title="Disk full on db-1", service="Payments", status="triggered", urgency="high")
@@ -72,3 +80,19 @@ def test_every_value_is_escaped(title: str, service: str) -> None:
     assert not any(t == "script" for t, _ in parsed.tags)
     assert [t for t, _ in parsed.tags].count("form") == 1
     assert [t for t, _ in parsed.tags].count("button") == 1
+
+
+def test_a_bundles_pages_list_its_incidents_with_one_button_for_all() -> None:
+    views = [VIEW, IncidentView(43, "<b>Queue</b> stuck", "Search & Co", "acknowledged", "low")]
+    page = bundle_action_page(views, ACKNOWLEDGE, "https://tocsin.example/notification_actions/tok")
+    parsed = parse(page)
+    assert [a for t, a in parsed.tags if t == "form"] == [
+        {"method": "post", "action": "https://tocsin.example/notification_actions/tok"}]
+    assert [a for t, a in parsed.tags if t == "button"] == [{"type": "submit"}]
+    text = " ".join(parsed.text)
+    for fact in ("Acknowledge 2 incidents?", "#42", "Disk full on db-1", "#43", "<b>Queue</b> stuck", "Search & Co",
+                 "Acknowledge all 2"):
+        assert fact in text
+    assert "<b>" not in page and not re.search(r"(src|href)=", page)
+    done = bundle_done_page(views[:1], RESOLVE, "Ada")
+    assert "1 incident resolved" in done and "Resolved as Ada" in done and "<button" not in done

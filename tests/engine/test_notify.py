@@ -578,6 +578,22 @@ async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_
     assert f"/incidents/{first}" in text and f"/incidents/{third}" in text
     assert (await world.row(ids[1])).detail == (await world.row(ids[4])).detail == {"bundle": ids[1]}
 
+    # "Acknowledge all 2" in the mail acts, as Opsperson, on both of the bundle's incidents.
+    line = next(line for line in text.splitlines() if line.startswith("Acknowledge all 2: "))
+    path = urlsplit(line.split(": ", 1)[1]).path
+    shown = await h.client.get(path)  # a look changes nothing
+    assert shown.status_code == 200 and "Acknowledge 2 incidents?" in shown.text and "Two" not in shown.text
+    assert (await get(h, f"/incidents/{first}"))["incident"]["status"] == "triggered"
+    done = await h.client.post(path)
+    assert done.status_code == 200 and "2 incidents acknowledged" in done.text and "as Opsperson" in done.text
+    for incident_id in (first, third):
+        assert (await get(h, f"/incidents/{incident_id}"))["incident"]["status"] == "acknowledged"
+        entries = (await get(h, f"/incidents/{incident_id}/log_entries"))["log_entries"]
+        [ack] = [e for e in entries if e["type"] == "acknowledge_log_entry"]
+        assert ack["agent"]["id"] == ops and ack["channel"]["type"] == "website"
+    # Administrator's page alone was not in the bundle.
+    assert (await get(h, f"/incidents/{second}"))["incident"]["status"] == "triggered"
+
 
 async def test_a_send_that_finds_no_free_connection_stays_due_and_is_no_attempt(
         world: World, smtp: SmtpServer) -> None:

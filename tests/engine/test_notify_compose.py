@@ -8,6 +8,7 @@ from tocsin.engine.notify_compose import compose, not_to_send
 from tocsin.engine.notify_facts import BatchFacts, DueSend, PagedIncident
 from tocsin.engine.notify_send import Outcome
 from tocsin.notifications.bundles import LISTED_INCIDENTS
+from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE, verify
 from tocsin.notifications.models import CANCELLED, INCIDENT, PENDING, SUPPRESSED
 
 NOW = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
@@ -58,5 +59,19 @@ def test_a_storm_bundle_signs_links_only_for_the_incidents_the_email_lists() -> 
                     "http://t.test", {})
     assert len(sends) == 1 and len(sends[0].rows) == LISTED_INCIDENTS + 10  # every row rides on the one message
     text = sends[0].message.text or ""
-    assert text.count("/notification_actions/") == 2 * LISTED_INCIDENTS  # acknowledge and resolve each
+    # Acknowledge and resolve each listed one, and all of them at once.
+    assert text.count("/notification_actions/") == 2 * LISTED_INCIDENTS + 2
     assert "And 10 more." in text
+
+
+def test_a_bundle_email_carries_all_links_bound_to_its_lead_row_and_the_person() -> None:
+    secret = b"s" * 32
+    [send] = compose([row("N1", "PA"), row("N2", "PB")], facts(incident("PA"), incident("PB")), secret, NOW,
+                     "http://t.test", {})
+    lines = [line for line in (send.message.text or "").splitlines() if " all 2: " in line]
+    assert [line.split(" all 2: ")[0] for line in lines] == ["Acknowledge", "Resolve"]
+    claims = [verify(secret, line.rsplit("/", 1)[1], NOW) for line in lines]
+    assert [(c.action, c.bundle, c.user_id) for c in claims if c is not None] == [
+        (ACKNOWLEDGE, "N1", "PU"), (RESOLVE, "N1", "PU")]
+    [alone] = compose([row("N3", "PA")], facts(incident("PA")), secret, NOW, "http://t.test", {})
+    assert " all " not in (alone.message.text or "")  # one incident: its own links are all there is

@@ -90,3 +90,18 @@ def test_an_email_listing_everyone_has_no_more_line() -> None:
     message = bundle_message("PLEAD", "email", "ada@example.com", exact, base_url=BASE, links=links(*exact))
     assert "more" not in message.text.split("You get this")[0].replace("and more", "")
     assert "mine=1" not in message.text and "mine=1" not in (message.html or "")
+
+
+def test_an_email_offers_acknowledge_and_resolve_all_above_the_list() -> None:
+    many = [facts(n) for n in range(1, LISTED_INCIDENTS + 3)]
+    every = {ACKNOWLEDGE: f"{BASE}/notification_actions/ack-all", RESOLVE: f"{BASE}/notification_actions/res-all"}
+    message = bundle_message("PLEAD", "email", "ada@example.com", many, base_url=BASE, links=links(*many),
+                             all_links=every)
+    count = LISTED_INCIDENTS + 2
+    assert f"Acknowledge all {count}: {BASE}/notification_actions/ack-all" in message.text
+    assert f"Resolve all {count}: {BASE}/notification_actions/res-all" in message.text
+    assert message.text.index("ack-all") < message.text.index("1) Incident")  # above the list
+    html = message.html or ""
+    assert f'href="{BASE}/notification_actions/ack-all"' in html and f"Acknowledge all {count}</a>" in html
+    sms = bundle_message("PLEAD", "sms", "+15555550100", many, base_url=BASE, links={}, all_links=every)
+    assert "ack-all" not in sms.text  # a reply acts on all already

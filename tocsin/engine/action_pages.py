@@ -96,3 +96,28 @@ def already_resolved_page(view: IncidentView) -> str:
 def message_page(heading: str, text: str) -> str:
     """A page that only says something: a link that is broken or expired, a refusal."""
     return _page(heading, f"<h1>{escape(heading)}</h1><p>{escape(text)}</p>")
+
+
+# --- a bundled page's "all" links ---------------------------------------------------------------
+
+def _listing(views: list[IncidentView]) -> str:
+    items = "".join(f"<li>#{v.number} {escape(v.title)} <span class=\"note\">({escape(v.service)}, "
+                    f"{escape(v.status)})</span></li>" for v in views)
+    return f"<ol>{items}</ol>"
+
+
+def bundle_action_page(views: list[IncidentView], action: str, post_path: str) -> str:
+    """The page an "all" link of a bundled page opens: its open incidents and one button for all."""
+    verb, count = VERBS[action], len(views)
+    heading = f"{verb} {count} incident{'s' if count != 1 else ''}?"
+    form = (f'<form method="post" action="{escape(post_path, quote=True)}">'
+            f'<button type="submit">{escape(verb)} all {count}</button></form>')
+    return _page(heading, f"<h1>{escape(heading)}</h1>{_listing(views)}{form}")
+
+
+def bundle_done_page(views: list[IncidentView], action: str, by: str) -> str:
+    """After an "all" link's POST: which incidents it acted on."""
+    count = len(views)
+    heading = f"{count} incident{'s' if count != 1 else ''} {DONE[action]}"
+    text = f"{DONE[action].capitalize()} as {by}. Nothing more is needed here; you may close this page."
+    return _page(heading, f"<h1>{escape(heading)}</h1>{_listing(views)}<p>{escape(text)}</p>")

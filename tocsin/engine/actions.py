@@ -155,6 +155,16 @@ async def bundled_incidents(session: AsyncSession, bundle: str, user_id: str, ch
     return [str(i) for i in found.scalars()]
 
 
+async def bundle_views(session: AsyncSession, bundle: str, user_id: str, channel: str) -> list[IncidentView]:
+    """What an "all" link's page shows: the bundle's open incidents, oldest first."""
+    views = []
+    for incident_id in await bundled_incidents(session, bundle, user_id, channel):
+        view = await incident_view(session, incident_id)
+        if view is not None:
+            views.append(view)
+    return views
+
+
 # The instance's link secret never changes once made: read once per database per process.
 _LINK_SECRETS: WeakKeyDictionary[Database, bytes] = WeakKeyDictionary()
 

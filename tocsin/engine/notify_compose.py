@@ -81,9 +81,12 @@ def _render_bundle(rows: Sequence[DueSend], facts: BatchFacts, secret: bytes, no
     with_links = listed(shown) if lead.channel not in (SMS, PHONE) else []
     links = {i.id: {a: action_url(base_url, secret, incident_id=i.id, user_id=user, action=a, now=now)
                     for a in (ACKNOWLEDGE, RESOLVE)} for i in with_links}
+    # And for all of them at once (the lead row names the bundle: ``engine.actions.bundled_incidents``).
+    all_links = {a: action_url(base_url, secret, incident_id=incidents[0].id, user_id=user, action=a, now=now,
+                               bundle=lead.id) for a in (ACKNOWLEDGE, RESOLVE)} if with_links else {}
     return bundle_message(
         lead.id, lead.channel, lead.address, shown,
-        base_url=base_url, links=links,
+        base_url=base_url, links=links, all_links=all_links,
         voice_callback_url=voice_url(base_url, secret, incident_id=incidents[0].id, user_id=user, now=now,
                                      bundle=lead.id) if lead.channel == PHONE else None)
 

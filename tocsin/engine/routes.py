@@ -15,11 +15,28 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from tocsin.auth.access import Principal, audit_actor, require
-from tocsin.engine.action_pages import action_page, already_resolved_page, done_page, message_page
-from tocsin.engine.actions import LINK, ActionResult, Outcome, act, incident_view, link_secret_of
+from tocsin.engine.action_pages import (
+    action_page,
+    already_resolved_page,
+    bundle_action_page,
+    bundle_done_page,
+    done_page,
+    message_page,
+)
+from tocsin.engine.actions import (
+    LINK,
+    ActionResult,
+    Outcome,
+    act,
+    bundle_views,
+    bundled_incidents,
+    incident_view,
+    link_secret_of,
+)
 from tocsin.engine.trial_send import ChannelLookup, send_test
 from tocsin.http.runtime import Runtime, runtime
 from tocsin.notifications.links import ACKNOWLEDGE, ACTION_PATH, RESOLVE, LinkClaim, is_genuine, verify
+from tocsin.notifications.models import EMAIL
 from tocsin.notifications.wire import notification_json
 from tocsin.users.logic import Editor
 from tocsin.users.queries import user_refs
@@ -62,6 +79,12 @@ async def show_action(token: str, rt: Runtime = Depends(runtime)) -> HTMLRespons
     claim = await _claim(rt, token)
     if isinstance(claim, HTMLResponse):
         return claim
+    if claim.bundle is not None:  # a bundled email's "all" link
+        async with rt.db.transaction() as session:
+            views = await bundle_views(session, claim.bundle, claim.user_id, EMAIL)
+        if not views:
+            return _html(200, message_page("Nothing left to do", NOTHING_OPEN))
+        return _html(200, bundle_action_page(views, claim.action, f"{rt.base_url}{ACTION_PATH}/{token}"))
     async with rt.db.transaction() as session:
         view = await incident_view(session, claim.incident_id)
     if view is None:
@@ -88,9 +111,32 @@ async def do_action(token: str, rt: Runtime = Depends(runtime)) -> HTMLResponse:
     claim = await _claim(rt, token)
     if isinstance(claim, HTMLResponse):
         return claim
+    if claim.bundle is not None:
+        return await _act_on_bundle(rt, claim)
     async with rt.db.transaction() as session:
         result = await act(session, claim.incident_id, claim.user_id, claim.action, LINK, rt.clock.now())
     return _result_page(result, claim.action)
+
+
+NOTHING_OPEN = "Every incident of this notification is resolved already."
+
+
+async def _act_on_bundle(rt: Runtime, claim: LinkClaim) -> HTMLResponse:
+    """An "all" link's button: the action on each open incident the bundled page named, in one
+    transaction (all or none), as the token's user."""
+    assert claim.bundle is not None
+    results: list[ActionResult] = []
+    async with rt.db.transaction() as session:
+        for incident_id in await bundled_incidents(session, claim.bundle, claim.user_id, EMAIL):
+            result = await act(session, incident_id, claim.user_id, claim.action, LINK, rt.clock.now())
+            if result.outcome in (Outcome.NO_USER, Outcome.NOT_ALLOWED):
+                # Decided by who the user is, before any change: the first incident says it for all.
+                return _result_page(result, claim.action)
+            results.append(result)
+    done = [r.view for r in results if r.outcome is Outcome.DONE and r.view is not None]
+    if not done:
+        return _html(200, message_page("Nothing left to do", NOTHING_OPEN))
+    return _html(200, bundle_done_page(done, claim.action, next(r.user_name for r in results) or "you"))
 
 
 # --- test notifications --------------------------------------------------------------------------

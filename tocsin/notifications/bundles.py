@@ -12,8 +12,10 @@ Email lists each incident with its own acknowledge and resolve links, the first
 ``LISTED_INCIDENTS`` of them: in a storm of hundreds, a person reads the first screen and then
 goes to the incidents list, which the mail links to with the count of those not listed (and a
 mail of hundreds of entries, each with two signed links, costs the engine more than the page is
-worth). SMS and phone name the incidents and take one answer for all of them (4 acknowledges
-all, 6 resolves all: the inbound handlers act on every incident of the bundle).
+worth). Above the list, "Acknowledge all" and "Resolve all" links act on every open incident
+of the bundle, listed or not, as an SMS reply or a key press does. SMS and phone name the
+incidents and take one answer for all of them (4 acknowledges all, 6 resolves all: the inbound
+handlers act on every incident of the bundle).
 """
 
 from __future__ import annotations
@@ -42,16 +44,18 @@ from tocsin.notifications.messages import (
 SPOKEN_TITLES = 3  # a call reads this many titles, then counts the rest
 LISTED_INCIDENTS = 20  # an email lists this many, then counts the rest and links to the list
 LISTED_TITLE_LIMIT = 120
+ALL_LABELS = {ACKNOWLEDGE: "Acknowledge all", RESOLVE: "Resolve all"}
 
 
 def bundle_message(
     notification_id: str, channel: str, address: str, incidents: Sequence[IncidentFacts], *, base_url: str,
     links: Mapping[str, Mapping[str, str]], voice_callback_url: str | None = None,
+    all_links: Mapping[str, str] | None = None,
 ) -> Message:
     """A summary page for ``incidents`` (two or more, in the order listed); ``links`` maps an
     incident id to its action URLs ("acknowledge"/"resolve"; only the listed ones need any:
-    ``listed``); ``voice_callback_url`` is where a call's key press goes (phone only), acting on
-    all of them."""
+    ``listed``); ``all_links`` (email): the action URLs for all of them at once;
+    ``voice_callback_url`` is where a call's key press goes (phone only), acting on all of them."""
     if len(incidents) < 2:
         raise ValueError("a bundle lists at least two incidents")
     count = len(incidents)
@@ -62,8 +66,9 @@ def bundle_message(
     if channel == PHONE:
         return Message(notification_id, channel, address, subject,
                        text=_voice(incidents, voice_callback_url is not None), voice_callback_url=voice_callback_url)
-    return Message(notification_id, channel, address, subject, text=_text(incidents, base_url, links),
-                   html=_html(incidents, base_url, links))
+    every = {k: v for k, v in (all_links or {}).items() if k in (ACKNOWLEDGE, RESOLVE)}
+    return Message(notification_id, channel, address, subject, text=_text(incidents, base_url, links, every),
+                   html=_html(incidents, base_url, links, every))
 
 
 def bundle_sms(incidents: Sequence[IncidentFacts]) -> str:
@@ -121,8 +126,11 @@ def _unlisted(incidents: Sequence[IncidentFacts]) -> int:
     return len(incidents) - len(listed(incidents))
 
 
-def _text(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str, Mapping[str, str]]) -> str:
+def _text(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str, Mapping[str, str]],
+          every: Mapping[str, str]) -> str:
     lines = [f"You have {len(incidents)} triggered incidents assigned to you in Tocsin:", ""]
+    if every:
+        lines += [f"{ALL_LABELS[k]} {len(incidents)}: {url}" for k, url in every.items()] + [""]
     for n, incident in enumerate(listed(incidents), start=1):
         lines += [(f"{n}) Incident #{incident.number} on {one_line(incident.service_name)} "
                    f"({incident.urgency} urgency)"), f"   {_title(incident)}"]
@@ -134,7 +142,8 @@ def _text(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str,
     return "\n".join(lines) + "\n"
 
 
-def _html(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str, Mapping[str, str]]) -> str:
+def _html(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str, Mapping[str, str]],
+          every: Mapping[str, str]) -> str:
     def e(text: str) -> str:
         return html.escape(text, quote=True)
 
@@ -150,6 +159,8 @@ def _html(incidents: Sequence[IncidentFacts], base_url: str, links: Mapping[str,
     return "".join([
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">",
         f"<p>You have <strong>{len(incidents)}</strong> triggered incidents assigned to you:</p>",
+        f"<p>{''.join(button(url, f'{ALL_LABELS[k]} {len(incidents)}') for k, url in every.items())}</p>"
+        if every else "",
         f"<ol>{''.join(items)}</ol>",
         (f"<p>And {_unlisted(incidents)} more: <a href=\"{e(triggered_list_url(base_url))}\">all your triggered "
          "incidents</a>.</p>") if _unlisted(incidents) else "",

@@ -94,9 +94,11 @@ def verify(secret: bytes, token: str, now: datetime) -> LinkClaim | None:
 
 
 def action_url(base_url: str, secret: bytes, *, incident_id: str, user_id: str, action: str,
-               now: datetime) -> str:
-    """The URL of an action link made at ``now`` (valid for ``LINK_LIFETIME``)."""
-    token = sign(secret, incident_id=incident_id, user_id=user_id, action=action, expires_at=now + LINK_LIFETIME)
+               now: datetime, bundle: str | None = None) -> str:
+    """The URL of an action link made at ``now`` (valid for ``LINK_LIFETIME``); ``bundle`` (a
+    bundled page's lead notification): the action is for every open incident it named."""
+    token = sign(secret, incident_id=incident_id, user_id=user_id, action=action, expires_at=now + LINK_LIFETIME,
+                 bundle=bundle)
     return f"{base_url.rstrip('/')}{ACTION_PATH}/{token}"
 
 
