@@ -38,7 +38,15 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
     if dialect.name not in _PLAIN:
         session.execute(_insert_statement(dialect.name, table, conflict, set_columns), rows)
         return
-    names = list(rows[0])
+    names = tuple(rows[0])
+    statement = _plain_insert(dialect, table, names, conflict, set_columns)
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
+
+
+@functools.cache
+def _plain_insert(dialect: Dialect, table: Table, names: tuple[str, ...], conflict: tuple[str, ...],
+                  set_columns: tuple[str, ...]) -> str:
+    """The INSERT's text for the plain drivers (built once per table and columns)."""
     quote = dialect.identifier_preparer.quote
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                  f"VALUES ({', '.join(_PLAIN[dialect.name](i) for i in range(1, len(names) + 1))})")
@@ -46,7 +54,7 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
         statement += f" ON CONFLICT ({', '.join(quote(n) for n in conflict)}) "
         statement += ("DO UPDATE SET " + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in set_columns)
                       if set_columns else "DO NOTHING")
-    session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
+    return statement
 
 
 def update_many(session: Session, table: Table, key: str, rows: list[dict[str, Any]], *,
@@ -68,7 +76,7 @@ def update_many(session: Session, table: Table, key: str, rows: list[dict[str, A
     sets += [f"{quote(n)} = {quote(n)} + 1" for n in increment]
     statement = f"UPDATE {quote(table.name)} SET {', '.join(sets)} WHERE {quote(key)} = {mark(len(names) + 1)}"
     ordered = [{n: row[n] for n in [*names, key]} for row in rows]
-    session.connection().exec_driver_sql(statement, _converted(dialect, table, [*names, key], ordered))
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, (*names, key), ordered))
 
 
 def update_all(session: Session, table: Table, key: str, ids: list[Any], values: dict[str, Any], *,
@@ -89,25 +97,39 @@ def update_all(session: Session, table: Table, key: str, ids: list[Any], values:
 _PLAIN: dict[str, Callable[[int], str]] = {"sqlite": lambda _: "?", "postgresql": lambda n: f"${n}"}
 
 
-def _converted(dialect: Dialect, table: Table, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def _converted(dialect: Dialect, table: Table, names: tuple[str, ...],
+               rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """The rows' values in ``names`` order, each converted by its column type's bind processor."""
-    converting = [(i, process) for i, n in enumerate(names)
-                  if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect))]
-    values = [list(row.values()) for row in rows]
+    converting = _processors(dialect, table, names)
+    if not converting:
+        return [tuple(row.values()) for row in rows]
+    # Column by column (``zip`` transposes in C): only the converted columns are visited in Python.
+    columns: list[Any] = list(zip(*[row.values() for row in rows], strict=True))
     for i, process in converting:
         # Each distinct value converted once: times and strings by value, JSON objects by
         # identity (kept alive in ``seen`` with their answer, so their ids stay theirs).
         seen: dict[Any, tuple[Any, Any]] = {}
-        for row_values in values:
-            value = row_values[i]
+        out: list[Any] = []
+        append = out.append
+        for value in columns[i]:
             if value is None:
+                append(None)
                 continue
             key = value if type(value) in _BY_VALUE else id(value)
             found = seen.get(key)
             if found is None:
                 found = seen[key] = (value, process(value))
-            row_values[i] = found[1]
-    return [tuple(v) for v in values]
+            append(found[1])
+        columns[i] = out
+    return list(zip(*columns, strict=True))
+
+
+@functools.cache
+def _processors(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(position, bind processor) of the columns among ``names`` whose values are converted (made
+    once per table and columns: making a processor is not free, and a batch makes a dozen inserts)."""
+    return tuple((i, process) for i, n in enumerate(names)
+                 if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect)))
 
 
 _BY_VALUE = frozenset({datetime, str, int, bool, float})
