@@ -1,4 +1,4 @@
-"""Many-row writes (INSERT, upsert, UPDATE by key) for the hot paths: the events processor's
+"""Many-row writes (INSERT, upsert, UPDATE and DELETE by key) for the hot paths: the events processor's
 batches, the planner, the engine's escalation batches.
 
 Each is one ``executemany`` of plain SQL with the values converted here (see ``insert_many``),
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Dialect, Table, bindparam, insert, update
+from sqlalchemy import Dialect, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -89,6 +89,20 @@ def update_all(session: Session, table: Table, key: str, ids: list[Any], values:
     sets: dict[str, Any] = dict(values)
     sets.update({n: table.c[n] + 1 for n in increment})
     session.execute(update(table).where(one_of(table.c[key], ids)).values(sets))
+
+
+def delete_many(session: Session, table: Table, key: str, values: list[Any]) -> None:
+    """``DELETE FROM table WHERE key = ?`` for each of ``values``: one executemany, whose text
+    never changes (an IN list's text and parameters are rebuilt for every length)."""
+    if not values:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name not in _PLAIN:
+        session.execute(delete(table).where(table.c[key] == bindparam("b_key")), [{"b_key": v} for v in values])
+        return
+    quote = dialect.identifier_preparer.quote
+    statement = f"DELETE FROM {quote(table.name)} WHERE {quote(key)} = {_PLAIN[dialect.name](1)}"
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, (key,), [{key: v} for v in values]))
 
 
 # The drivers whose executemany takes the rows as they are, and how each writes parameter n:
