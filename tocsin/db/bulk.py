@@ -43,7 +43,9 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
     session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
 
 
-@functools.cache
+# Keyed by the dialect object (its JSON serializer is the engine's): bounded, since every test
+# builds engines of its own.
+@functools.lru_cache(maxsize=512)
 def _plain_insert(dialect: Dialect, table: Table, names: tuple[str, ...], conflict: tuple[str, ...],
                   set_columns: tuple[str, ...]) -> str:
     """The INSERT's text for the plain drivers (built once per table and columns)."""
@@ -138,7 +140,7 @@ def _converted(dialect: Dialect, table: Table, names: tuple[str, ...],
     return list(zip(*columns, strict=True))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)
 def _processors(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
     """(position, bind processor) of the columns among ``names`` whose values are converted (made
     once per table and columns: making a processor is not free, and a batch makes a dozen inserts)."""
