@@ -1,4 +1,4 @@
-"""Many-row writes (INSERT, upsert, UPDATE by key) for the hot paths: the events processor's
+"""Many-row writes (INSERT, upsert, UPDATE and DELETE by key) for the hot paths: the events processor's
 batches, the planner, the engine's escalation batches.
 
 Each is one ``executemany`` of plain SQL with the values converted here (see ``insert_many``),
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Dialect, Table, bindparam, insert, update
+from sqlalchemy import Dialect, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -38,7 +38,17 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
     if dialect.name not in _PLAIN:
         session.execute(_insert_statement(dialect.name, table, conflict, set_columns), rows)
         return
-    names = list(rows[0])
+    names = tuple(rows[0])
+    statement = _plain_insert(dialect, table, names, conflict, set_columns)
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
+
+
+# Keyed by the dialect object (its JSON serializer is the engine's): bounded, since every test
+# builds engines of its own.
+@functools.lru_cache(maxsize=512)
+def _plain_insert(dialect: Dialect, table: Table, names: tuple[str, ...], conflict: tuple[str, ...],
+                  set_columns: tuple[str, ...]) -> str:
+    """The INSERT's text for the plain drivers (built once per table and columns)."""
     quote = dialect.identifier_preparer.quote
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                  f"VALUES ({', '.join(_PLAIN[dialect.name](i) for i in range(1, len(names) + 1))})")
@@ -46,7 +56,7 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
         statement += f" ON CONFLICT ({', '.join(quote(n) for n in conflict)}) "
         statement += ("DO UPDATE SET " + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in set_columns)
                       if set_columns else "DO NOTHING")
-    session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
+    return statement
 
 
 def update_many(session: Session, table: Table, key: str, rows: list[dict[str, Any]], *,
@@ -68,7 +78,7 @@ def update_many(session: Session, table: Table, key: str, rows: list[dict[str, A
     sets += [f"{quote(n)} = {quote(n)} + 1" for n in increment]
     statement = f"UPDATE {quote(table.name)} SET {', '.join(sets)} WHERE {quote(key)} = {mark(len(names) + 1)}"
     ordered = [{n: row[n] for n in [*names, key]} for row in rows]
-    session.connection().exec_driver_sql(statement, _converted(dialect, table, [*names, key], ordered))
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, (*names, key), ordered))
 
 
 def update_all(session: Session, table: Table, key: str, ids: list[Any], values: dict[str, Any], *,
@@ -83,31 +93,59 @@ def update_all(session: Session, table: Table, key: str, ids: list[Any], values:
     session.execute(update(table).where(one_of(table.c[key], ids)).values(sets))
 
 
+def delete_many(session: Session, table: Table, key: str, values: list[Any]) -> None:
+    """``DELETE FROM table WHERE key = ?`` for each of ``values``: one executemany, whose text
+    never changes (an IN list's text and parameters are rebuilt for every length)."""
+    if not values:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name not in _PLAIN:
+        session.execute(delete(table).where(table.c[key] == bindparam("b_key")), [{"b_key": v} for v in values])
+        return
+    quote = dialect.identifier_preparer.quote
+    statement = f"DELETE FROM {quote(table.name)} WHERE {quote(key)} = {_PLAIN[dialect.name](1)}"
+    session.connection().exec_driver_sql(statement, _converted(dialect, table, (key,), [{key: v} for v in values]))
+
+
 # The drivers whose executemany takes the rows as they are, and how each writes parameter n:
 # SQLite's ``?`` and asyncpg's ``$n`` (it pipelines the rows in one round trip). Either way
 # SQLAlchemy's per-row parameter handling, most of such a write's CPU, is skipped.
 _PLAIN: dict[str, Callable[[int], str]] = {"sqlite": lambda _: "?", "postgresql": lambda n: f"${n}"}
 
 
-def _converted(dialect: Dialect, table: Table, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def _converted(dialect: Dialect, table: Table, names: tuple[str, ...],
+               rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """The rows' values in ``names`` order, each converted by its column type's bind processor."""
-    converting = [(i, process) for i, n in enumerate(names)
-                  if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect))]
-    values = [list(row.values()) for row in rows]
+    converting = _processors(dialect, table, names)
+    if not converting:
+        return [tuple(row.values()) for row in rows]
+    # Column by column (``zip`` transposes in C): only the converted columns are visited in Python.
+    columns: list[Any] = list(zip(*[row.values() for row in rows], strict=True))
     for i, process in converting:
         # Each distinct value converted once: times and strings by value, JSON objects by
         # identity (kept alive in ``seen`` with their answer, so their ids stay theirs).
         seen: dict[Any, tuple[Any, Any]] = {}
-        for row_values in values:
-            value = row_values[i]
+        out: list[Any] = []
+        append = out.append
+        for value in columns[i]:
             if value is None:
+                append(None)
                 continue
             key = value if type(value) in _BY_VALUE else id(value)
             found = seen.get(key)
             if found is None:
                 found = seen[key] = (value, process(value))
-            row_values[i] = found[1]
-    return [tuple(v) for v in values]
+            append(found[1])
+        columns[i] = out
+    return list(zip(*columns, strict=True))
+
+
+@functools.lru_cache(maxsize=512)
+def _processors(dialect: Dialect, table: Table, names: tuple[str, ...]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """(position, bind processor) of the columns among ``names`` whose values are converted (made
+    once per table and columns: making a processor is not free, and a batch makes a dozen inserts)."""
+    return tuple((i, process) for i, n in enumerate(names)
+                 if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect)))
 
 
 _BY_VALUE = frozenset({datetime, str, int, bool, float})

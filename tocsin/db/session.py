@@ -31,6 +31,7 @@ class Database:
         self.engine: AsyncEngine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer: Engine | None = None
+        self._writer_reads: Engine | None = None  # the writer's read-only view, made with it
         self._checkpoints: WriterCheckpoints | None = None  # SQLite: made with the writer
         self._reader: Engine | None = None
         self._writer_lock = asyncio.Lock()
@@ -54,9 +55,11 @@ class Database:
         ``read`` in a plain read transaction, then ``work(session, what_read_returned)`` in one
         write transaction (BEGIN IMMEDIATE). Reading first keeps the write lock short."""
         writer = self.writer
+        reads = self._writer_reads
+        assert reads is not None  # made with the writer
 
         def run_read() -> R:
-            with Session(writer.execution_options(read_only=True)) as session, session.begin():
+            with Session(reads) as session, session.begin():
                 found = read(session)
                 session.rollback()
             return found
@@ -106,6 +109,8 @@ class Database:
         """SQLite: the engine of the background writer's connection (made on first use)."""
         if self._writer is None:
             self._writer = create_sqlite_writer(self.url)
+            # Made once: building an option engine cost more than some of the processor's reads.
+            self._writer_reads = self._writer.execution_options(read_only=True)
             self._checkpoints = WriterCheckpoints(self._writer)
         return self._writer
 

@@ -104,6 +104,9 @@ class _Outcome:
             self.due[step] = min(earliest, self.due.get(step, earliest))
 
 
+_NO_SERVICE = ServiceFacts()  # the facts of a service not found (frozen: one shared, not one built per incident)
+
+
 def _sync(session: Session, ids: list[str], records: list[Record], now: datetime) -> _Outcome:
     outcome = _Outcome()
     if not ids:
@@ -131,7 +134,7 @@ def _sync(session: Session, ids: list[str], records: list[Record], now: datetime
         plans[iid] = plan(IncidentFacts(
             id=iid, status=row.status, urgency=row.urgency, created_at=row.created_at,
             last_status_change_at=row.last_status_change_at, snoozed_until=row.snoozed_until, level=row.level,
-            assignments=users, service=service_facts.get(row.service_id, ServiceFacts()),
+            assignments=users, service=service_facts.get(row.service_id, _NO_SERVICE),
             escalation=None if esc is None else EscalationFacts(
                 esc.path, esc.loop, esc.exhausted, esc.level_started_at, esc.opened_at, esc.renotify_at),
             rules={u: rules.get(u, []) for u, _ in users},

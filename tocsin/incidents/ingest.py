@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.db.base import table_of
 from tocsin.db.bridge import SyncAsAsync, run_now
+from tocsin.db.id_lists import one_of
 from tocsin.escalation.queries import first_levels_sync
 from tocsin.ids import new_id
 from tocsin.incidents.batch_writer import AlertEventIn as AlertEventIn  # the processor's input type
@@ -55,13 +56,13 @@ def _open_alerts(session: Session, keys: set[DedupKey]) -> dict[DedupKey, OpenAl
 
 # The open alerts of some integrations' dedup keys. Both lists are IN lists rather than one list
 # of (integration, key) pairs: SQLite answers a pair list by scanning every open alert, but these
-# by searching the open-dedup-key index once per (integration, key) combination.
+# by searching the open-dedup-key index once per (integration, key) combination. Each list is one
+# parameter (``one_of``: the statement's text stays the same, no IN list expanded per run).
 _A, _I = table_of(Alert).c, table_of(Incident).c
 _OPEN_ALERTS = (
     select(_A.integration_id, _A.dedup_key, _A.id, _A.incident_id, _I.status)
     .join_from(table_of(Alert), table_of(Incident), _I.id == _A.incident_id)
-    .where(_A.status != "resolved", _A.integration_id.in_(bindparam("integrations", expanding=True)),
-           _A.dedup_key.in_(bindparam("keys", expanding=True))))
+    .where(_A.status != "resolved", one_of(_A.integration_id, name="integrations"), one_of(_A.dedup_key, name="keys")))
 MAX_KEYS = 400  # bounded IN lists
 MAX_PROBES = 1000  # integrations x keys one statement may look up
 

@@ -137,6 +137,9 @@ def log_entries(
     return [row for row in rows if row is not None]
 
 
+_TICK = timedelta(microseconds=1)
+
+
 def stamp_in_order(rows: list[dict[str, Any]], last: dict[str, datetime]) -> None:
     """Entries of one incident sharing an instant (one request, one processor batch) are put a
     microsecond apart, so sorting the log by time keeps the order they happened in. ``last``
@@ -144,5 +147,5 @@ def stamp_in_order(rows: list[dict[str, Any]], last: dict[str, datetime]) -> Non
     for row in rows:
         at, previous = row["created_at"], last.get(row["incident_id"])
         if previous is not None and at <= previous:
-            at = row["created_at"] = previous + timedelta(microseconds=1)
+            at = row["created_at"] = previous + _TICK
         last[row["incident_id"]] = at

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from tocsin.db.base import table_of
+from tocsin.db.id_lists import one_of
 from tocsin.services.models import Integration, Service
 
 SERVICE_CHANGES = "service_changes"  # session.info key
@@ -34,6 +36,16 @@ def service_changes(session: AsyncSession | Session) -> list[ServiceChange]:
     return found
 
 
+# Built once, on the tables (no ORM entities): the events processor runs it every batch, where
+# building the statement and loading ORM rows cost more than running it.
+_IN, _SV = table_of(Integration).c, table_of(Service).c
+_INTEGRATION_TARGETS = (
+    select(_IN.id, _IN.type, _SV.id, _SV.status, _SV.incident_urgency_rule, _SV.support_hours,
+           _SV.escalation_policy_id)
+    .join_from(table_of(Integration), table_of(Service), _SV.id == _IN.service_id)
+    .where(one_of(_IN.id, name="ids"), _IN.deleted_at.is_(None), _SV.deleted_at.is_(None)))
+
+
 def integration_targets(
     session: Session, integration_ids: set[str]
 ) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -41,27 +53,19 @@ def integration_targets(
     event processor calls it inside its synchronous transaction."""
     if not integration_ids:
         return {}
-    rows = session.execute(
-        select(Integration.id, Integration.type, Service)
-        .join(Service, Service.id == Integration.service_id)
-        .where(
-            Integration.id.in_(list(integration_ids)),
-            Integration.deleted_at.is_(None),
-            Service.deleted_at.is_(None),
-        )
-    )
+    rows = session.connection().execute(_INTEGRATION_TARGETS, {"ids": list(integration_ids)})
     return {
         integration_id: (
             integration_type,
             {
-                "id": service.id,
-                "status": service.status,
-                "incident_urgency_rule": service.incident_urgency_rule,
-                "support_hours": service.support_hours,
-                "escalation_policy_id": service.escalation_policy_id,
+                "id": service_id,
+                "status": status,
+                "incident_urgency_rule": urgency_rule,
+                "support_hours": support_hours,
+                "escalation_policy_id": policy_id,
             },
         )
-        for integration_id, integration_type, service in rows
+        for integration_id, integration_type, service_id, status, urgency_rule, support_hours, policy_id in rows
     }
 
 
