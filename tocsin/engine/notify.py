@@ -33,7 +33,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
-from tocsin.db.bulk import update_all, update_many
+from tocsin.db.bulk import insert_many, update_all, update_many
 from tocsin.db.id_lists import one_of
 from tocsin.db.session import Database
 from tocsin.engine.notify_compose import Send, compose, not_to_send
@@ -238,8 +238,9 @@ class NotifyStep:
         sends = compose(to_send, facts, secret, now, self.base_url, decided)
         for send, outcome in zip(sends, await asyncio.gather(*(self._send(send) for send in sends)), strict=True):
             bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
-            for row in send.rows:  # a bundle's outcome is each of its rows' outcome
-                decided[row.id] = dataclasses.replace(outcome, notification_id=row.id, bundle=bundle)
+            shared = dataclasses.replace(outcome, bundle=bundle)
+            for row in send.rows:  # a bundle's outcome is each of its rows' outcome (its lead's id: unused)
+                decided[row.id] = shared
         return [decided[row.id] for row in rows]
 
     async def _send(self, send: Send) -> Outcome:
@@ -255,11 +256,12 @@ class NotifyStep:
         """Commit the acceptance at once, in a transaction of its own (``NotificationReceipt``):
         if this engine dies before the batch records it, the next claimer does not send again."""
         bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
-        receipts = [{"notification_id": row.id, "accepted_at": self.now(), "provider_response": outcome.response,
+        at = self.now()
+        receipts = [{"notification_id": row.id, "accepted_at": at, "provider_response": outcome.response,
                      "bundle": bundle} for row in send.rows]
 
-        async def write(session: AsyncSession) -> None:
-            await session.execute(insert(table_of(NotificationReceipt)), receipts)
+        async def write(session: AsyncSession) -> None:  # SQLite: a bundle's receipts in one plain executemany
+            await session.run_sync(insert_many, table_of(NotificationReceipt), receipts)
 
         try:
             if self.db.is_sqlite:
