@@ -8,8 +8,9 @@ the outcomes are written and it commits. Other engines pass over the locked rows
 engine dies mid-send its locks go with its connection and another engine sends again at once
 (at least once; the stable Message-ID and notification id let a receiver tell).
 
-SQLite (one engine per database): the due rows are read, sent outside any transaction, and the
-outcomes written in one short write transaction.
+SQLite (one engine per database): the due rows are read and sent outside any transaction; each
+message the provider accepts is recorded as final at once, in a short write transaction of its own
+(no receipt needed: nothing else claims the rows), and the other outcomes in one write at the end.
 
 Before an incident page is sent the incident must still want it: triggered, the user still
 assigned (else CANCELLED), its service not in maintenance (else SUPPRESSED). Each row stands
@@ -74,6 +75,7 @@ NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHON
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
 _NOTIFICATIONS = table_of(Notification)
+_RECEIPTS = table_of(NotificationReceipt)
 
 
 # Running apart, the step tells the escalate step how far it has caught up (``horizon``) only
@@ -198,15 +200,10 @@ class NotifyStep:
         if not rows:  # the usual tick: no write transaction at all
             return _Batch([], later, skipped_locked=False, more=False)
         outcomes = await self._deliver(rows, facts, secret, now)
-
-        async def record(session: AsyncSession) -> None:
-            # Statuses read again under the write lock: the planner may have cancelled a row meanwhile.
-            statuses = await current_statuses(session, [r.id for r in rows])
-            await self._record(session, rows, statuses, facts.incidents, outcomes)
-
-        # One hop to SQLite's writer thread for the whole transaction (not one per statement):
-        # the write lock is held for the statements' time only, so ingest's commits wait less.
-        await self.db.write(record)
+        # Sends the provider accepted were recorded as they came back (``_accepted``): the rest now.
+        left = [(r, o) for r, o in zip(rows, outcomes, strict=True) if r.id not in facts.recorded]
+        if left:
+            await self.db.write(lambda session: self._record_checked(session, left, facts))
         handled = [(o, r.channel) for o, r in zip(outcomes, rows, strict=True)]
         more = len(rows) == self.batch_size
         # The next pending time: as read, or a retry this run set (one engine per SQLite database:
@@ -236,46 +233,70 @@ class NotifyStep:
             else:
                 decided[row.id] = outcome
         sends = compose(to_send, facts, secret, now, self.base_url, decided)
-        for send, outcome in zip(sends, await asyncio.gather(*(self._send(send) for send in sends)), strict=True):
+        sent = await asyncio.gather(*(self._send(send, facts) for send in sends))
+        for send, outcome in zip(sends, sent, strict=True):
             bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
             shared = dataclasses.replace(outcome, bundle=bundle)
             for row in send.rows:  # a bundle's outcome is each of its rows' outcome (its lead's id: unused)
                 decided[row.id] = shared
         return [decided[row.id] for row in rows]
 
-    async def _send(self, send: Send) -> Outcome:
+    async def _send(self, send: Send, facts: BatchFacts) -> Outcome:
         async with self._concurrency:
             outcome = await attempt(self.channels.for_channel(send.rows[0].channel), send.message,
                                     attempts_before=max(row.attempts for row in send.rows),
                                     within=self.send_timeout, now=self.now, random=self.random)
             if outcome.status == SENT:
-                await self._receipt(send, outcome)
+                await self._accepted(send, outcome, facts)
             return outcome
 
-    async def _receipt(self, send: Send, outcome: Outcome) -> None:
-        """Commit the acceptance at once, in a transaction of its own (``NotificationReceipt``):
-        if this engine dies before the batch records it, the next claimer does not send again."""
+    async def _accepted(self, send: Send, outcome: Outcome, facts: BatchFacts) -> None:
+        """Commit the provider's acceptance at once, in a transaction of its own, so an engine that
+        dies before the batch is recorded does not send it again.
+
+        SQLite (one engine, no row locks): the acceptance is the final outcome, recorded now (the
+        rows' status, their ``notify_log_entry``); the batch's own write then covers only the
+        rest. PostgreSQL: the claim's transaction holds the rows until it records the batch, so
+        the acceptance goes in as a ``NotificationReceipt`` on a connection of its own, which the
+        next claimer finds should this engine die first."""
         bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
+        if self.db.is_sqlite:
+            shared = dataclasses.replace(outcome, bundle=bundle)
+            try:
+                await self.db.write(lambda session: self._record_checked(
+                    session, [(row, shared) for row in send.rows], facts))
+            except Exception:  # a receipt, as PostgreSQL writes, so a failing record never sends it again
+                logger.warning("notification %s: could not record the provider's acceptance; storing a receipt",
+                               send.rows[0].id, exc_info=True)
+            else:
+                facts.recorded.update(row.id for row in send.rows)
+                return
         at = self.now()
         receipts = [{"notification_id": row.id, "accepted_at": at, "provider_response": outcome.response,
                      "bundle": bundle} for row in send.rows]
-
-        async def write(session: AsyncSession) -> None:  # SQLite: a bundle's receipts in one plain executemany
-            await session.run_sync(insert_many, table_of(NotificationReceipt), receipts)
-
         try:
             if self.db.is_sqlite:
-                await self.db.write(write)
-            else:  # its own connection: the batch's transaction holds the rows until it records them
+                await self.db.write(lambda session: session.run_sync(insert_many, _RECEIPTS, receipts))
+            else:
                 async with self.db.engine.begin() as connection:
-                    await connection.execute(insert(table_of(NotificationReceipt)), receipts)
+                    await connection.execute(insert(_RECEIPTS), receipts)
         except Exception:  # the send happened: record it with the batch; only a crash now could double it
             logger.warning("notification %s: could not store the provider's receipt", send.rows[0].id, exc_info=True)
 
     # --- recording ----------------------------------------------------------------------------
 
+    async def _record_checked(self, session: AsyncSession, done: Sequence[tuple[DueSend, Outcome]],
+                              facts: BatchFacts) -> None:
+        """SQLite: record ``done`` after reading the rows' statuses again under the write lock
+        (the planner may have cancelled a row since the read)."""
+        rows = [row for row, _ in done]
+        statuses = await current_statuses(session, [row.id for row in rows])
+        await self._record(session, rows, statuses, facts.incidents, [outcome for _, outcome in done],
+                           receipts=[row.id for row in rows if row.id in facts.receipts])
+
     async def _record(self, session: AsyncSession, rows: Sequence[DueSend], statuses: Mapping[str, str],
-                      incidents: Mapping[str, PagedIncident], outcomes: Sequence[Outcome]) -> None:
+                      incidents: Mapping[str, PagedIncident], outcomes: Sequence[Outcome],
+                      receipts: Sequence[str] | None = None) -> None:
         """Write every outcome set-based: one UPDATE for a bundle's rows (they share its outcome),
         one executemany per shape of outcome for the rest, and one insert of the
         ``notify_log_entry`` rows of the final outcomes of incident pages. ``statuses``: each
@@ -315,8 +336,10 @@ class NotifyStep:
             await session.run_sync(update_many, _NOTIFICATIONS, "id", shaped,
                                    increment=("attempts",) if attempted else ())
         await record_without_change(session, lambda incident_id: incidents[incident_id].service_id, notified)
-        # Recorded: the receipts of this batch's sends have done their part.
-        accepted = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.status == SENT]
+        # Recorded: the receipts of this batch's sends have done their part (``receipts``: the rows
+        # that have one; by default every accepted row).
+        accepted = list(receipts) if receipts is not None else [
+            row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.status == SENT]
         if accepted:
             await session.execute(delete(table_of(NotificationReceipt))
                                    .where(one_of(table_of(NotificationReceipt).c.notification_id, accepted)))

@@ -72,6 +72,7 @@ class BatchFacts:
     busy: set[str] = field(default_factory=set)  # incidents a change holds locked: their rows wait
     # notification id -> the provider's acceptance an engine recorded before dying (sent already)
     receipts: dict[str, Receipt] = field(default_factory=dict)
+    recorded: set[str] = field(default_factory=set)  # rows whose outcome this run recorded already (SQLite)
 
     def incident_facts(self, incident: PagedIncident) -> IncidentFacts:
         """The incident as a message shows it: the first alert's details (and its summary when it
