@@ -191,3 +191,35 @@ def test_a_gathering_step_never_waits_past_its_gather_time(gather: float, since:
     wait = agenda.sleep_seconds(NOW, 100.0 + since)
     assert 0.0 <= wait <= max(0.0, gather - since) + 1e-9
     assert ("notify" in agenda.ready(NOW, 100.0 + since + wait + 1e-9)) is True
+
+
+def test_a_background_step_held_back_by_a_gathering_step_is_slept_on_not_spun_on() -> None:
+    agenda = Agenda(STEPS, NOW, background=["reconcile"], gather={"notify": 0.1})
+    agenda.ready(NOW, 10.0)
+    for name in STEPS:
+        agenda.ran(name, StepResult(more=name == "reconcile"), NOW, 10.0)  # reconcile mid-walk
+    agenda.announce({"notify": NOW}, NOW)
+    for mono in (10.01, 10.05, 10.09):
+        assert agenda.ready(NOW, mono) == []
+        assert agenda.sleep_seconds(NOW, mono) == pytest.approx(10.1 - mono)  # notify's gathering ends first
+    assert agenda.ready(NOW, 10.11) == ["notify"]
+    agenda.ran("notify", StepResult(), NOW, 10.12)
+    assert agenda.ready(NOW, 10.12) == ["reconcile"]  # nothing busy any more: the walk goes on
+
+
+@given(st.floats(0.0, 2.0), st.floats(0.0, 1.5), st.booleans())
+def test_whenever_nothing_is_ready_the_loop_sleeps(
+        since_notify: float, since_reconcile: float, announced: bool) -> None:
+    agenda = Agenda(STEPS, NOW, background=["reconcile"], gather={"notify": 0.25})
+    agenda.ready(NOW, 0.0)
+    base = 10.0
+    for name in STEPS:
+        agenda.ran(name, StepResult(more=name == "reconcile"), NOW, base)
+    agenda.ran("notify", StepResult(), NOW, base + 1.0)
+    agenda.ran("reconcile", StepResult(more=True), NOW, base + 1.0 + 1.0 - since_reconcile)
+    if announced:
+        agenda.announce({"notify": NOW}, NOW)
+    mono = base + 1.0 + since_notify
+    wait = agenda.sleep_seconds(NOW, mono)
+    if not agenda.ready(NOW, mono):
+        assert wait > 0

@@ -671,3 +671,30 @@ async def test_a_send_whose_engine_died_before_recording_it_is_recorded_not_sent
         "Notified Administrator by EMAIL (admin@tocsin.test): success."]
     async with world.h.tocsin.db.transaction() as session:
         assert await session.get(NotificationReceipt, nid) is None  # its part is done
+
+
+async def test_an_acceptance_whose_record_fails_is_kept_as_a_receipt_and_recorded_once(
+        world: World, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not world.h.tocsin.db.is_sqlite:
+        pytest.skip("on PostgreSQL an acceptance is always a receipt first")
+    nid = await world.add()
+    world.clock.advance(minutes=1)
+    original, calls = world.step._record_checked, []
+
+    async def fails_once(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:  # the write right after the provider's answer
+            raise RuntimeError("database is locked")
+        await original(*args, **kwargs)
+
+    monkeypatch.setattr(world.step, "_record_checked", fails_once)
+    result = await world.step.run(world.clock.now())
+    assert result.done == 1 and len(calls) == 2 and len(smtp.inbox.received) == 1
+    row = await world.row(nid)
+    assert (row.status, row.attempts) == (SENT, 1)
+    assert [e["summary"] for e in await world.notify_log()] == [
+        "Notified Administrator by EMAIL (admin@tocsin.test): success."]
+    async with world.h.tocsin.db.transaction() as session:
+        assert await session.get(NotificationReceipt, nid) is None  # the run's last write deleted it
+    again = await world.step.run(world.clock.now())
+    assert again.done == 0 and len(smtp.inbox.received) == 1

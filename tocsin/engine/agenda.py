@@ -67,11 +67,10 @@ class Agenda:
                  if (among is None or name in among)
                  and ((at is not None and at <= now and self._gathered(name, monotonic) <= 0)
                       or monotonic - self._ran[name] >= IDLE_SECONDS)]
-        # Busy: a foreground step runs now, or has work due now in a loop of its own (runs apart).
-        if any(name not in self._background for name in names) or any(
-                at is not None and at <= now for name, at in runs.items() if name not in self._background):
-            names = [name for name in names if name not in self._background
-                     or monotonic - self._ran[name] >= BACKGROUND_YIELD_SECONDS]
+        # Busy: a foreground step runs now, or has work due now (gathering it, or in a loop of its
+        # own when it runs apart).
+        if any(name not in self._background for name in names) or self._busy(runs, now):
+            names = [name for name in names if name not in self._background or self._yielding(name, monotonic) <= 0]
         for name in names:
             self._announced.pop(name, None)
         return names
@@ -97,9 +96,24 @@ class Agenda:
         """Real seconds until some step (of ``among``, default all) must run (0: at once).
         ``rate``: engine seconds per real second (``tocsin.clock.ScaledClock``)."""
         waits = [IDLE_SECONDS - (monotonic - ran) for name, ran in self._ran.items() if among is None or name in among]
-        waits += [max((at - now).total_seconds() / rate, self._gathered(name, monotonic))
-                  for name, at in self.next_runs().items() if at is not None and (among is None or name in among)]
+        runs = self.next_runs()
+        busy = self._busy(runs, now)
+        for name, at in runs.items():
+            if at is None or (among is not None and name not in among):
+                continue
+            wait = max((at - now).total_seconds() / rate, self._gathered(name, monotonic))
+            if busy and name in self._background:  # held back as ``ready`` holds it: no busy loop meanwhile
+                wait = max(wait, self._yielding(name, monotonic))
+            waits.append(wait)
         return max(0.0, min(waits, default=IDLE_SECONDS))
+
+    def _busy(self, runs: Mapping[str, datetime | None], now: datetime) -> bool:
+        """Some foreground step has work due now."""
+        return any(at is not None and at <= now for name, at in runs.items() if name not in self._background)
+
+    def _yielding(self, name: str, monotonic: float) -> float:
+        """Real seconds a background step still gives way to busy foreground steps (0 or less: none)."""
+        return BACKGROUND_YIELD_SECONDS - (monotonic - self._ran[name])
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Each step's next run by what it reported or was announced (None: only the safety net)."""

@@ -42,6 +42,7 @@ from tocsin.engine.notify_facts import (
     BatchFacts,
     DueSend,
     PagedIncident,
+    Receipt,
     claim_due,
     current_statuses,
     load_facts,
@@ -277,6 +278,8 @@ class NotifyStep:
         try:
             if self.db.is_sqlite:
                 await self.db.write(lambda session: session.run_sync(insert_many, _RECEIPTS, receipts))
+                # The run's last write records these rows: it deletes their receipts with them.
+                facts.receipts.update((row.id, Receipt(outcome.response, bundle)) for row in send.rows)
             else:
                 async with self.db.engine.begin() as connection:
                     await connection.execute(insert(_RECEIPTS), receipts)
@@ -307,7 +310,7 @@ class NotifyStep:
         acts: dict[tuple[str, str, str, str], tuple[Notify, Act]] = {}  # shared by a bundle's log entries
         for row, outcome in zip(rows, outcomes, strict=True):
             status = statuses.get(row.id)
-            if status is None:
+            if status is None or status in (SENT, FAILED):  # gone, or final already: never recorded twice
                 continue
             if status != PENDING and not (outcome.attempted and outcome.status in (SENT, FAILED)):
                 continue  # cancelled while we decided (SQLite); a send that happened is still recorded

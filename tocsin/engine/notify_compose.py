@@ -21,7 +21,18 @@ from tocsin.notifications.messages import (
     incident_message,
     notice_message,
 )
-from tocsin.notifications.models import CANCELLED, FAILED, HANDOFF, INCIDENT, NOTICE, PHONE, SMS, SUPPRESSED, TEST
+from tocsin.notifications.models import (
+    CANCELLED,
+    EMAIL,
+    FAILED,
+    HANDOFF,
+    INCIDENT,
+    NOTICE,
+    PHONE,
+    SMS,
+    SUPPRESSED,
+    TEST,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +94,7 @@ def _render_bundle(rows: Sequence[DueSend], facts: BatchFacts, secret: bytes, no
                     for a in (ACKNOWLEDGE, RESOLVE)} for i in with_links}
     # And for all of them at once (the lead row names the bundle: ``engine.actions.bundled_incidents``).
     all_links = {a: action_url(base_url, secret, incident_id=incidents[0].id, user_id=user, action=a, now=now,
-                               bundle=lead.id) for a in (ACKNOWLEDGE, RESOLVE)} if with_links else {}
+                               bundle=lead.id) for a in (ACKNOWLEDGE, RESOLVE)} if lead.channel == EMAIL else {}
     return bundle_message(
         lead.id, lead.channel, lead.address, shown,
         base_url=base_url, links=links, all_links=all_links,
