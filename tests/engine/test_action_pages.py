@@ -8,15 +8,8 @@ from html.parser import HTMLParser
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tocsin.engine.action_pages import (
-    IncidentView,
-    action_page,
-    already_resolved_page,
-    bundle_action_page,
-    bundle_done_page,
-    done_page,
-    message_page,
-)
+from tocsin.engine import action_pages as pages
+from tocsin.engine.action_pages import IncidentView, action_page, already_resolved_page, done_page, message_page
 from tocsin.notifications.links import ACKNOWLEDGE, RESOLVE
 
 VIEW = IncidentView(number=42, title="Disk full on db-1", service="Payments", status="triggered", urgency="high")
@@ -84,7 +77,7 @@ def test_every_value_is_escaped(title: str, service: str) -> None:
 
 def test_a_bundles_pages_list_its_incidents_with_one_button_for_all() -> None:
     views = [VIEW, IncidentView(43, "<b>Queue</b> stuck", "Search & Co", "acknowledged", "low")]
-    page = bundle_action_page(views, ACKNOWLEDGE, "https://tocsin.example/notification_actions/tok")
+    page = pages.bundle_action_page(views, ACKNOWLEDGE, "https://tocsin.example/notification_actions/tok")
     parsed = parse(page)
     assert [a for t, a in parsed.tags if t == "form"] == [
         {"method": "post", "action": "https://tocsin.example/notification_actions/tok"}]
@@ -94,5 +87,5 @@ def test_a_bundles_pages_list_its_incidents_with_one_button_for_all() -> None:
                  "Acknowledge all 2"):
         assert fact in text
     assert "<b>" not in page and not re.search(r"(src|href)=", page)
-    done = bundle_done_page(views[:1], RESOLVE, "Ada")
+    done = pages.bundle_done_page(views[:1], RESOLVE, "Ada")
     assert "1 incident resolved" in done and "Resolved as Ada" in done and "<button" not in done
