@@ -98,7 +98,9 @@ def test_route_test_sees_an_open_alert_with_the_dedup_key(server: Server, config
 def test_schedule_show_draws_the_days_and_an_override(server: Server, config: Path) -> None:
     rota = make_rota(server, config)
     name = rota.schedule["name"]
-    since = rota.day(2).date().isoformat()  # Alice's day, then Bob's
+    # Alice's day, then Bob's; two days ahead, so the override below is never in the past (a past
+    # override cannot be removed: on today's date the test failed every afternoon, UTC).
+    since = rota.day(4).date().isoformat()
     args = ("schedule", "show", name, "--since", since, "--days", "2", "--cell", "60", "--tz", "UTC")
     drawn = invoke(server, config, *args)
     assert drawn.exit_code == 0, drawn.output
@@ -122,7 +124,7 @@ def test_schedule_show_draws_the_days_and_an_override(server: Server, config: Pa
     assert row.split("|")[1] == "A" * 9 + "B" * 9 + "a" * 3 + "B" * 3
     assert "  A = Bob" in tokyo.stdout and "Asia/Tokyo" in tokyo.stdout
     overrides = as_json(invoke(server, config, "schedule", "overrides", name, "--since", since, "--until",
-                               rota.day(4).isoformat(), "--json"))
+                               rota.day(6).isoformat(), "--json"))
     assert [o["user"]["id"] for o in overrides] == [rota.bob["id"]]
     deleted = invoke(server, config, "schedule", "override-delete", name, overrides[0]["id"])
     assert deleted.exit_code == 0, deleted.output
