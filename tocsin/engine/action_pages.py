@@ -26,6 +26,7 @@ p{margin:0 0 1rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1.5rem;padding:1rem;
 border:1px solid var(--line);border-radius:.5rem}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+ol{margin:0 0 1.5rem;padding-left:1.5rem}li{margin:0 0 .5rem;overflow-wrap:anywhere}
 button{width:100%;min-height:3rem;font:inherit;font-weight:600;border:0;border-radius:.5rem;
 padding:.75rem 1rem;color:var(--on-act);background:var(--act);cursor:pointer}
 button:focus-visible{outline:3px solid var(--fg);outline-offset:3px}
