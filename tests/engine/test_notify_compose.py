@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tocsin.engine.notify_compose import compose, not_to_send
+from tocsin.engine.notify_compose import bundle_of, compose, not_to_send
 from tocsin.engine.notify_facts import BatchFacts, DueSend, PagedIncident
 from tocsin.engine.notify_send import Outcome
 from tocsin.notifications.bundles import LISTED_INCIDENTS
@@ -75,3 +75,11 @@ def test_a_bundle_email_carries_all_links_bound_to_its_lead_row_and_the_person()
         (ACKNOWLEDGE, "N1", "PU"), (RESOLVE, "N1", "PU")]
     [alone] = compose([row("N3", "PA")], facts(incident("PA")), secret, NOW, "http://t.test", {})
     assert " all " not in (alone.message.text or "")  # one incident: its own links are all there is
+
+
+def test_two_rules_pages_of_one_incident_are_one_ordinary_page_not_a_bundle() -> None:
+    twice = [row("N1", "PA"), row("N2", "PA")]
+    [send] = compose(twice, facts(incident("PA")), b"s" * 32, NOW, "http://t.test", {})
+    assert [r.id for r in send.rows] == ["N1", "N2"] and send.bundle is None
+    assert "triggered incidents" not in send.message.subject and " all " not in (send.message.text or "")
+    assert bundle_of([row("N1", "PA"), row("N2", "PB")]) == "N1"  # two incidents: the lead row names the bundle

@@ -236,17 +236,17 @@ class NotifyStep:
         sends = compose(to_send, facts, secret, now, self.base_url, decided)
         sent = await asyncio.gather(*(self._send(send, facts) for send in sends))
         for send, outcome in zip(sends, sent, strict=True):
-            bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
-            shared = dataclasses.replace(outcome, bundle=bundle)
             for row in send.rows:  # a bundle's outcome is each of its rows' outcome (its lead's id: unused)
-                decided[row.id] = shared
+                decided[row.id] = outcome
         return [decided[row.id] for row in rows]
 
     async def _send(self, send: Send, facts: BatchFacts) -> Outcome:
+        """The message's outcome, shared by its rows (naming the bundle, if it is one)."""
         async with self._concurrency:
             outcome = await attempt(self.channels.for_channel(send.rows[0].channel), send.message,
                                     attempts_before=max(row.attempts for row in send.rows),
                                     within=self.send_timeout, now=self.now, random=self.random)
+            outcome = dataclasses.replace(outcome, bundle=send.bundle)
             if outcome.status == SENT:
                 await self._accepted(send, outcome, facts)
             return outcome
@@ -260,12 +260,10 @@ class NotifyStep:
         rest. PostgreSQL: the claim's transaction holds the rows until it records the batch, so
         the acceptance goes in as a ``NotificationReceipt`` on a connection of its own, which the
         next claimer finds should this engine die first."""
-        bundle = send.rows[0].id if len({r.incident_id for r in send.rows}) > 1 else None
         if self.db.is_sqlite:
-            shared = dataclasses.replace(outcome, bundle=bundle)
             try:
                 await self.db.write(lambda session: self._record_checked(
-                    session, [(row, shared) for row in send.rows], facts))
+                    session, [(row, outcome) for row in send.rows], facts))
             except Exception:  # a receipt, as PostgreSQL writes, so a failing record never sends it again
                 logger.warning("notification %s: could not record the provider's acceptance; storing a receipt",
                                send.rows[0].id, exc_info=True)
@@ -274,12 +272,12 @@ class NotifyStep:
                 return
         at = self.now()
         receipts = [{"notification_id": row.id, "accepted_at": at, "provider_response": outcome.response,
-                     "bundle": bundle} for row in send.rows]
+                     "bundle": outcome.bundle} for row in send.rows]
         try:
             if self.db.is_sqlite:
                 await self.db.write(lambda session: session.run_sync(insert_many, _RECEIPTS, receipts))
                 # The run's last write records these rows: it deletes their receipts with them.
-                facts.receipts.update((row.id, Receipt(outcome.response, bundle)) for row in send.rows)
+                facts.receipts.update((row.id, Receipt(outcome.response, outcome.bundle)) for row in send.rows)
             else:
                 async with self.db.engine.begin() as connection:
                     await connection.execute(insert(_RECEIPTS), receipts)

@@ -43,6 +43,16 @@ class Send:
     rows: list[DueSend]
     message: Message
 
+    @property
+    def bundle(self) -> str | None:
+        return bundle_of(self.rows)
+
+
+def bundle_of(rows: Sequence[DueSend]) -> str | None:
+    """The lead row's id when one message's rows name several incidents (a bundle); None for one
+    incident's page (two rules' sends of one incident to one address are one page)."""
+    return rows[0].id if len({row.incident_id for row in rows}) > 1 else None
+
 
 def not_to_send(row: DueSend, facts: BatchFacts) -> Outcome | None:
     """The outcome of a row that is not to be sent after all; None: send it."""
@@ -71,9 +81,8 @@ def compose(rows: Sequence[DueSend], facts: BatchFacts, secret: bytes, now: date
     sends: list[Send] = []
     for group in groups.values():
         try:
-            distinct = {row.incident_id for row in group}  # two rules' sends of one incident: one page
-            message = (_render(group[0], facts, secret, now, base_url) if len(distinct) == 1
-                       else _render_bundle(group, facts, secret, now, base_url))
+            message = (_render_bundle(group, facts, secret, now, base_url) if bundle_of(group)
+                       else _render(group[0], facts, secret, now, base_url))
         except Exception as exc:
             logger.exception("notification %s could not be rendered", group[0].id)
             failed.update((row.id, Outcome(row.id, FAILED, error=f"could not render the message: {exc}"))
