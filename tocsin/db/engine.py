@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
+from tocsin.db.liveness import ping_after_idle
 from tocsin.db.wal import BACKSTOP_PAGES
 from tocsin.jsondepth import MAX_STORED_DEPTH, bounded, nests_deeper_than
 
@@ -85,14 +86,15 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         json_serializer=_json_dumps,
         json_deserializer=_json_loads,
     )
+    ping_after_idle(engine)  # not pool_pre_ping: see tocsin.db.liveness
+    return engine
 
 
 # Connections of the SQLite read pool: reads on two cores gain nothing from more.
