@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tests.conftest import Harness
 from tests.db.test_bulk import row
 from tocsin.db.base import table_of
-from tocsin.db.id_lists import one_of
-from tocsin.notifications.models import Notification
+from tocsin.db.id_lists import holds_one_of, one_of
+from tocsin.notifications.models import MessageReceipt, Notification
 
 AT = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 KEYS = ["N0", "N1", "N'2", 'N"3', "Nä4", "N,5]"]  # quotes, non-ASCII and JSON/array punctuation
@@ -32,6 +32,19 @@ async def test_one_of_selects_what_in_selects(harness: Harness) -> None:
         named = select(table.c.key).where(one_of(table.c.id, name="ids")).order_by(table.c.key)
         assert list(await session.scalars(named, {"ids": ["N1", "N0"]})) == ["N0", "N1"]
         assert list(await session.scalars(named, {"ids": ("Nä4",)})) == ["Nä4"]
+
+
+async def test_holds_one_of_finds_the_json_arrays_holding_any_of_the_values(harness: Harness) -> None:
+    table = table_of(MessageReceipt)
+    held = {"R1": ["N0", "N1"], "R2": ["N'2", 'N"3'], "R3": ["Nä4"], "R4": []}
+    async with harness.tocsin.db.transaction() as session:
+        await session.execute(insert(table), [{"id": k, "notification_ids": v, "accepted_at": AT}
+                                              for k, v in held.items()])
+    holding = select(table.c.id).where(holds_one_of(table.c.notification_ids, name="ids")).order_by(table.c.id)
+    async with harness.tocsin.db.transaction() as session:
+        for wanted in ([], ["N1"], ["N1", "N0"], ['N"3', "Nä4", "missing"], ["N", "N,5]"], KEYS + ["x"] * 300):
+            found = list(await session.scalars(holding, {"ids": wanted}))
+            assert found == sorted(k for k, v in held.items() if set(v) & set(wanted)), wanted
 
 
 def test_one_parameter_whatever_the_length() -> None:

@@ -334,7 +334,7 @@ def test_three_engines_share_the_pages_and_survive_one_killed(cluster: Cluster) 
     assert set(by_page) == {_page(r) for r in rows}  # every page of every level arrived, nothing else did
     doubled = {m: n for m, n in by_page.items() if n > 1}
     # Exactly once, but for the instant between a provider's answer and the commit of its receipt
-    # (NotificationReceipt): a send the killed engine made and received an answer for is recorded
+    # (MessageReceipt): a send the killed engine made and received an answer for is recorded
     # by the next claimer, not sent again; one whose answer was in flight at the kill is sent again
     # (nobody can know whether it arrived). A kill lands in such an instant rarely.
     print(f"pages sent twice after the kill: {len(doubled)}")

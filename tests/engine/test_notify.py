@@ -9,7 +9,8 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -30,8 +31,9 @@ from tests.notifications.servers import (
 )
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
-from tocsin.engine.notify import HORIZON_STALE_SECONDS, NotifyStep
-from tocsin.engine.notify_facts import message_key, paged_alone
+from tocsin.engine.notify import HORIZON_STALE_SECONDS, NotifyStep, settled_receipts
+from tocsin.engine.notify_facts import DueSend, Receipt, message_key, paged_alone
+from tocsin.engine.notify_send import Outcome
 from tocsin.engine.planner import CANCELLED_REASON
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, LogEntry
@@ -49,8 +51,8 @@ from tocsin.notifications.models import (
     SENT,
     SUPPRESSED,
     TEST,
+    MessageReceipt,
     Notification,
-    NotificationReceipt,
 )
 from tocsin.notifications.queries import link_secret
 
@@ -89,14 +91,16 @@ class World:
         return datetime.fromisoformat(self.incident["created_at"])
 
     async def add(self, channel: str = "email", address: str = "admin@tocsin.test", *, delay: timedelta = timedelta(0),
-                  kind: str = INCIDENT, user_id: str | None = None, detail: dict[str, Any] | None = None) -> str:
-        """A pending notification as the planner writes it, due ``delay`` after the clock's start."""
+                  kind: str = INCIDENT, user_id: str | None = None, detail: dict[str, Any] | None = None,
+                  incident_id: str | None = None) -> str:
+        """A pending notification as the planner writes it, due ``delay`` after the clock's start
+        (for the world's incident, or ``incident_id``)."""
         nid, due = new_id(), self.start + delay
-        user = user_id or self.user_id
+        user, incident = user_id or self.user_id, incident_id or self.incident["id"]
         async with self.h.tocsin.db.transaction() as session:
             session.add(Notification(
-                id=nid, key=f"inc:{self.incident['id']}:{user}:{nid}:{due.isoformat()}", kind=kind,
-                incident_id=self.incident["id"] if kind == INCIDENT else None, user_id=user, channel=channel,
+                id=nid, key=f"inc:{incident}:{user}:{nid}:{due.isoformat()}", kind=kind,
+                incident_id=incident if kind == INCIDENT else None, user_id=user, channel=channel,
                 address=address, urgency="high", detail=detail, status=PENDING, due_at=due, created_at=self.start,
                 updated_at=self.start))
         return nid
@@ -550,8 +554,8 @@ async def test_a_batch_of_several_incidents_logs_every_outcome_with_its_user_in_
         # Each accepted message recorded as it came back (three: one a bundle, one UPDATE for all
         # its rows), then the failed one: an UPDATE and an INSERT of log entries each.
         assert (updates, inserts) == (4, 4)
-        assert not [s for s in statements if s.startswith(("INSERT INTO notification_receipts",
-                                                            "DELETE FROM notification_receipts"))]  # none needed
+        assert not [s for s in statements if s.startswith(("INSERT INTO message_receipts",
+                                                            "DELETE FROM message_receipts"))]  # none needed
     else:
         # One UPDATE per kind of outcome (sent, sent in a bundle, failed), one INSERT of every log entry.
         assert (updates, inserts) == (3, 1)
@@ -660,7 +664,7 @@ async def test_a_send_whose_engine_died_before_recording_it_is_recorded_not_sent
             await world.step.run(world.clock.now())
     assert len(smtp.inbox.received) == 1 and (await world.row(nid)).status == PENDING
     async with world.h.tocsin.db.transaction() as session:
-        receipt = await session.get(NotificationReceipt, nid)
+        receipt = await session.get(MessageReceipt, nid)
         assert receipt is not None and receipt.provider_response is not None
     result = await world.step.run(world.clock.now())  # the next claimer (another engine, a restart)
     assert result.done == 1
@@ -670,7 +674,57 @@ async def test_a_send_whose_engine_died_before_recording_it_is_recorded_not_sent
     assert [e["summary"] for e in await world.notify_log()] == [
         "Notified Administrator by EMAIL (admin@tocsin.test): success."]
     async with world.h.tocsin.db.transaction() as session:
-        assert await session.get(NotificationReceipt, nid) is None  # its part is done
+        assert await session.get(MessageReceipt, nid) is None  # its part is done
+
+
+async def test_a_bundle_whose_engine_died_is_recorded_from_one_receipt_even_when_claimed_in_parts(
+        world: World, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    others = [(await create(world.h, title=f"Disk full on db-{n}"))["id"] for n in (2, 3)]
+    ids = [await world.add(delay=timedelta(seconds=n), incident_id=incident)
+           for n, incident in enumerate([world.incident["id"], *others])]
+    world.clock.advance(minutes=1)
+
+    async def die(*_: Any, **__: Any) -> None:
+        raise RuntimeError("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.step, "_record", die)
+        with pytest.raises(RuntimeError, match="killed"):
+            await world.step.run(world.clock.now())
+    assert len(smtp.inbox.received) == 1  # one bundled email for the three pages
+    async with world.h.tocsin.db.transaction() as session:
+        [receipt] = await session.scalars(select(MessageReceipt))
+        assert (receipt.id, receipt.notification_ids, receipt.bundle) == (ids[0], ids, ids[0])
+
+    # The next claimer takes two rows at a time: it records those two and keeps the receipt for the third.
+    small = world.with_channels(world.h.tocsin.settings, batch_size=2)
+    first = await small.run(world.clock.now())
+    assert first.done == 2 and [(await world.row(n)).status for n in ids] == [SENT, SENT, PENDING]
+    async with world.h.tocsin.db.transaction() as session:
+        [receipt] = await session.scalars(select(MessageReceipt))
+        assert receipt.notification_ids == [ids[2]]
+    second = await small.run(world.clock.now())
+    assert second.done == 1 and [(await world.row(n)).status for n in ids] == [SENT, SENT, SENT]
+    assert len(smtp.inbox.received) == 1  # none sent again
+    assert {(await world.row(n)).detail["bundle"] for n in ids} == {ids[0]}  # replies act on the bundle
+    async with world.h.tocsin.db.transaction() as session:
+        assert list(await session.scalars(select(MessageReceipt))) == []
+
+
+def test_settled_receipts_delete_what_is_recorded_and_narrow_what_is_not() -> None:
+    def due(nid: str) -> DueSend:
+        return cast(DueSend, SimpleNamespace(id=nid))
+
+    sent, failed = Outcome("x", SENT, attempted=True), Outcome("x", FAILED, attempted=True)
+    old = Receipt("A", frozenset({"A", "B", "C"}), None, "A")
+    rows = [due("A"), due("B"), due("N1"), due("N2")]
+    # A dead engine's receipt for A, B and C; this batch has A and B, and two fresh sends (one failed).
+    assert settled_receipts(rows, [sent, sent, sent, failed], {"A": old, "B": old}, fresh=True) == (
+        ["N1"], {"A": ["C"]})
+    assert settled_receipts(rows[:2], [sent, sent], {"A": old, "B": old}, fresh=False) == ([], {"A": ["C"]})
+    whole = Receipt("A", frozenset({"A", "B"}), None, "A")
+    assert settled_receipts(rows[:2], [sent, sent], {"A": whole, "B": whole}, fresh=False) == (["A"], {})
+    assert settled_receipts(rows[2:], [sent, sent], {}, fresh=False) == ([], {})  # SQLite: recorded as final
 
 
 async def test_an_acceptance_whose_record_fails_is_kept_as_a_receipt_and_recorded_once(
@@ -695,6 +749,6 @@ async def test_an_acceptance_whose_record_fails_is_kept_as_a_receipt_and_recorde
     assert [e["summary"] for e in await world.notify_log()] == [
         "Notified Administrator by EMAIL (admin@tocsin.test): success."]
     async with world.h.tocsin.db.transaction() as session:
-        assert await session.get(NotificationReceipt, nid) is None  # the run's last write deleted it
+        assert await session.get(MessageReceipt, nid) is None  # the run's last write deleted it
     again = await world.step.run(world.clock.now())
     assert again.done == 0 and len(smtp.inbox.received) == 1

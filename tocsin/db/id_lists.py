@@ -74,3 +74,37 @@ def _postgresql(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
 def _default(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:  # SQLite
     values = compiler.process(element.values, **kw)
     return f"{compiler.process(element.column, **kw)} IN (SELECT value FROM json_each({values}))"
+
+
+class HoldsOneOf(ColumnElement[bool]):
+    """The JSON array in ``column`` holds one of the values bound to ``values`` (strings)."""
+
+    __visit_name__ = "holds_one_of"
+    inherit_cache = True
+    _traverse_internals = [  # noqa: RUF012  # SQLAlchemy's own declaration: an instance variable
+        ("column", InternalTraversal.dp_clauseelement), ("values", InternalTraversal.dp_clauseelement)]
+    type = Boolean()
+    _is_implicitly_boolean = True
+
+    def __init__(self, column: ColumnElement[Any], values: BindParameter[Any]) -> None:
+        self.column = column
+        self.values = values
+
+
+def holds_one_of(column: Any, *, name: str) -> HoldsOneOf:
+    """The JSON array of strings in ``column`` holds one of the list passed as parameter ``name``.
+    No index serves it: for small tables (the message receipts waiting to be recorded)."""
+    return HoldsOneOf(column, bindparam(name, type_=ValueList()))
+
+
+@compiles(HoldsOneOf, "postgresql")
+def _postgresql_holds(element: HoldsOneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    # jsonb ?| text[]: does the array hold any of these strings
+    return f"({compiler.process(element.column, **kw)} ?| {compiler.process(element.values, **kw)})"
+
+
+@compiles(HoldsOneOf)
+def _default_holds(element: HoldsOneOf, compiler: SQLCompiler, **kw: Any) -> str:  # SQLite
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return (f"EXISTS (SELECT 1 FROM json_each({column}) AS held "
+            f"WHERE held.value IN (SELECT value FROM json_each({values})))")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
@@ -64,8 +64,8 @@ from tocsin.notifications.models import (
     PUSH,
     SENT,
     SMS,
+    MessageReceipt,
     Notification,
-    NotificationReceipt,
 )
 from tocsin.notifications.queries import link_secret
 
@@ -76,7 +76,10 @@ NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHON
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
 _NOTIFICATIONS = table_of(Notification)
-_RECEIPTS = table_of(NotificationReceipt)
+_RECEIPTS = table_of(MessageReceipt)
+_SETTLED = delete(_RECEIPTS).where(one_of(_RECEIPTS.c.id, name="ids"))
+_NARROWED = update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("rid")).values(
+    notification_ids=bindparam("rest", type_=_RECEIPTS.c.notification_ids.type))
 
 
 # Running apart, the step tells the escalate step how far it has caught up (``horizon``) only
@@ -176,7 +179,8 @@ class NotifyStep:
             rows = [r for r in claimed if r.incident_id not in facts.busy]
             outcomes = await self._deliver(rows, facts, secret, now)
             # The rows are locked since the claim: still pending.
-            await self._record(session, rows, {r.id: r.status for r in rows}, facts.incidents, outcomes)
+            await self._record(session, rows, {r.id: r.status for r in rows}, facts.incidents, outcomes,
+                               facts.receipts, fresh_receipts=True)
             later, due = await next_pending(session, now)
         # Rows left for a busy incident are first in line again: look again soon, not at once.
         more = len(claimed) == self.batch_size and len(rows) == len(claimed)
@@ -258,7 +262,7 @@ class NotifyStep:
         SQLite (one engine, no row locks): the acceptance is the final outcome, recorded now (the
         rows' status, their ``notify_log_entry``); the batch's own write then covers only the
         rest. PostgreSQL: the claim's transaction holds the rows until it records the batch, so
-        the acceptance goes in as a ``NotificationReceipt`` on a connection of its own, which the
+        the acceptance goes in as a ``MessageReceipt`` on a connection of its own, which the
         next claimer finds should this engine die first."""
         if self.db.is_sqlite:
             try:
@@ -270,17 +274,18 @@ class NotifyStep:
             else:
                 facts.recorded.update(row.id for row in send.rows)
                 return
-        at = self.now()
-        receipts = [{"notification_id": row.id, "accepted_at": at, "provider_response": outcome.response,
-                     "bundle": outcome.bundle} for row in send.rows]
+        ids = [row.id for row in send.rows]
+        receipt = {"id": ids[0], "notification_ids": ids, "accepted_at": self.now(),
+                   "provider_response": outcome.response, "bundle": outcome.bundle}
         try:
             if self.db.is_sqlite:
-                await self.db.write(lambda session: session.run_sync(insert_many, _RECEIPTS, receipts))
-                # The run's last write records these rows: it deletes their receipts with them.
-                facts.receipts.update((row.id, Receipt(outcome.response, outcome.bundle)) for row in send.rows)
+                await self.db.write(lambda session: session.run_sync(insert_many, _RECEIPTS, [receipt]))
+                # The run's last write records these rows: it deletes their receipt with them.
+                facts.receipts.update(dict.fromkeys(ids, Receipt(ids[0], frozenset(ids), outcome.response,
+                                                                 outcome.bundle)))
             else:
                 async with self.db.engine.begin() as connection:
-                    await connection.execute(insert(_RECEIPTS), receipts)
+                    await connection.execute(insert(_RECEIPTS), receipt)
         except Exception:  # the send happened: record it with the batch; only a crash now could double it
             logger.warning("notification %s: could not store the provider's receipt", send.rows[0].id, exc_info=True)
 
@@ -293,15 +298,16 @@ class NotifyStep:
         rows = [row for row, _ in done]
         statuses = await current_statuses(session, [row.id for row in rows])
         await self._record(session, rows, statuses, facts.incidents, [outcome for _, outcome in done],
-                           receipts=[row.id for row in rows if row.id in facts.receipts])
+                           facts.receipts, fresh_receipts=False)
 
     async def _record(self, session: AsyncSession, rows: Sequence[DueSend], statuses: Mapping[str, str],
                       incidents: Mapping[str, PagedIncident], outcomes: Sequence[Outcome],
-                      receipts: Sequence[str] | None = None) -> None:
+                      receipts: Mapping[str, Receipt], *, fresh_receipts: bool) -> None:
         """Write every outcome set-based: one UPDATE for a bundle's rows (they share its outcome),
         one executemany per shape of outcome for the rest, and one insert of the
         ``notify_log_entry`` rows of the final outcomes of incident pages. ``statuses``: each
-        row's status now (a row gone from ``statuses`` is skipped)."""
+        row's status now (a row gone from ``statuses`` is skipped). ``receipts``: the receipts
+        known for the rows; ``fresh_receipts``: this run's accepted sends wrote one each."""
         at = self.now()
         alike: dict[tuple[object, ...], tuple[Outcome, list[str]]] = {}  # one outcome's values: its rows
         notified: list[Record] = []
@@ -337,13 +343,12 @@ class NotifyStep:
             await session.run_sync(update_many, _NOTIFICATIONS, "id", shaped,
                                    increment=("attempts",) if attempted else ())
         await record_without_change(session, lambda incident_id: incidents[incident_id].service_id, notified)
-        # Recorded: the receipts of this batch's sends have done their part (``receipts``: the rows
-        # that have one; by default every accepted row).
-        accepted = list(receipts) if receipts is not None else [
-            row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.status == SENT]
-        if accepted:
-            await session.execute(delete(table_of(NotificationReceipt))
-                                   .where(one_of(table_of(NotificationReceipt).c.notification_id, accepted)))
+        # Recorded: the receipts of this batch's sends have done their part.
+        settled, narrowed = settled_receipts(rows, outcomes, receipts, fresh=fresh_receipts)
+        if settled:
+            await session.execute(_SETTLED, {"ids": settled})
+        for receipt_id, rest in narrowed.items():
+            await session.execute(_NARROWED, {"rid": receipt_id, "rest": rest})
 
     @staticmethod
     def _values(outcome: Outcome, at: datetime) -> dict[str, Any]:
@@ -367,3 +372,29 @@ class NotifyStep:
         act = Act(at=at, agent=user_ref(row.user_id),
                   channel={"type": "auto", "notification": notification, "user": user_ref(row.user_id)})
         return Notify(row.user_id, kind, row.address, status), act
+
+
+def settled_receipts(rows: Sequence[DueSend], outcomes: Sequence[Outcome], known: Mapping[str, Receipt], *,
+                     fresh: bool) -> tuple[list[str], dict[str, list[str]]]:
+    """The receipts that recording ``rows`` settles: the ids to delete, and the receipts of a
+    dead engine's message that this batch claimed only part of (id -> the rows it must still
+    cover: they are pending elsewhere in the queue and must not be sent again).
+
+    ``known``: the receipts found for the rows; ``fresh``: each message accepted in this run wrote
+    one, named by its lead row."""
+    recorded = {row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.status == SENT}
+    settled: set[str] = set()
+    narrowed: dict[str, list[str]] = {}
+    for row, outcome in zip(rows, outcomes, strict=True):
+        if outcome.status != SENT:
+            continue
+        receipt = known.get(row.id)
+        if receipt is not None:
+            rest = receipt.covers - recorded
+            if rest:
+                narrowed[receipt.id] = sorted(rest)
+            else:
+                settled.add(receipt.id)
+        elif fresh:  # named by its message's lead row, one of these (a few ids more cost nothing)
+            settled.add(row.id)
+    return sorted(settled), narrowed

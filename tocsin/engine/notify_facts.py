@@ -13,11 +13,11 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
-from tocsin.db.id_lists import one_of
+from tocsin.db.id_lists import holds_one_of, one_of
 from tocsin.incidents.models import Alert, Incident, IncidentAssignment
 from tocsin.maintenance.queries import services_in_maintenance
 from tocsin.notifications.messages import IncidentFacts, alert_details, one_line
-from tocsin.notifications.models import INCIDENT, PENDING, Notification, NotificationReceipt
+from tocsin.notifications.models import INCIDENT, PENDING, MessageReceipt, Notification
 from tocsin.services.queries import service_names
 
 
@@ -41,8 +41,9 @@ _PAGED = select(_I.id, _I.number, _I.title, _I.status, _I.urgency, _I.service_id
 _PAGED_OF = _PAGED.where(one_of(_I.id, name="ids"))
 _PAGED_LOCKED = _PAGED_OF.with_for_update(read=True, skip_locked=True)
 _EXISTING = select(_I.id).where(one_of(_I.id, name="ids"))
-_R = table_of(NotificationReceipt).c
-_RECEIPTS = select(_R.notification_id, _R.provider_response, _R.bundle).where(one_of(_R.notification_id, name="ids"))
+_R = table_of(MessageReceipt).c
+_RECEIPTS = (select(_R.id, _R.notification_ids, _R.provider_response, _R.bundle)
+             .where(holds_one_of(_R.notification_ids, name="ids")))
 _A = table_of(IncidentAssignment).c
 _ASSIGNEES = select(_A.incident_id, _A.user_id).where(one_of(_A.incident_id, name="ids"))
 _AL = table_of(Alert).c
@@ -56,8 +57,10 @@ _FIRST_ALERTS = select(_RANKED.c.incident_id, _RANKED.c.summary, _RANKED.c.body)
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """A ``NotificationReceipt`` as the notify step reads it."""
+    """A ``MessageReceipt`` as the notify step reads it."""
 
+    id: str
+    covers: frozenset[str]  # the notification rows the message carried
     provider_response: dict[str, Any] | None
     bundle: str | None
 
@@ -190,7 +193,9 @@ async def load_facts(session: AsyncSession, rows: Sequence[SendRow], now: dateti
     facts = BatchFacts()
     if rows:
         found = await session.execute(_RECEIPTS, {"ids": [r.id for r in rows]})
-        facts.receipts = {nid: Receipt(response, bundle) for nid, response, bundle in found}
+        for rid, covers, response, bundle in found:
+            receipt = Receipt(rid, frozenset(covers), response, bundle)
+            facts.receipts.update(dict.fromkeys(covers, receipt))
     incident_ids = {r.incident_id for r in rows if r.kind == INCIDENT and r.incident_id}
     if not incident_ids:
         return facts

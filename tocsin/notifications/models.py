@@ -70,20 +70,25 @@ class Notification(Base):
     updated_at: Mapped[datetime]
 
 
-class NotificationReceipt(Base):
-    """A provider's acceptance of a send, written the moment it arrives, in a transaction of its
-    own, before the outcome is recorded on the ``Notification`` with the rest of its batch.
+class MessageReceipt(Base):
+    """A provider's acceptance of one message, written the moment it arrives, in a transaction of
+    its own, before the outcome is recorded on its ``Notification`` rows with the rest of the batch.
 
-    An engine that dies between the two leaves the row pending; whoever claims it next finds the
-    receipt and records the send instead of sending it again. The recording transaction deletes
-    the receipt. So a page is sent twice only if an engine dies in the instant between the
-    provider's answer and this row's commit (a millisecond), not anywhere in a batch's sends."""
+    An engine that dies between the two leaves the rows pending; whoever claims one of them next
+    finds the receipt and records the send instead of sending it again. The recording transaction
+    deletes the receipt. So a page is sent twice only if an engine dies in the instant between the
+    provider's answer and this row's commit (a millisecond), not anywhere in a batch's sends.
 
-    __tablename__ = "notification_receipts"
-    notification_id: Mapped[str] = mapped_column(IdColumn, primary_key=True)
+    One row per message, not per notification: a storm's bundled email carries hundreds of rows,
+    and a receipt each (written, then deleted) was a twentieth of PostgreSQL ingest with the
+    engine inside."""
+
+    __tablename__ = "message_receipts"
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True)  # the message's lead row
+    notification_ids: Mapped[list[Any]]  # ids of every row the message carried, the lead first
     accepted_at: Mapped[datetime]
     provider_response: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    bundle: Mapped[str | None] = mapped_column(IdColumn, default=None)  # the message's lead row
+    bundle: Mapped[str | None] = mapped_column(IdColumn, default=None)  # the lead, for a bundle
 
 
 class InstanceSecret(Base):
