@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import asyncpg
+import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
 from tocsin.db.base import table_of
-from tocsin.db.bulk import insert_many, update_all
+from tocsin.db.bulk import copy_in, insert_many, update_all
+from tocsin.events.models import InboxEvent
 from tocsin.notifications.models import Notification
 
 AT = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
@@ -68,3 +71,28 @@ async def test_update_all_sets_the_same_values_on_exactly_the_given_rows(harness
                    Notification.detail))}
     assert found == {"U0": ("pending", 0, None, None), "U2": ("pending", 0, None, None),
                      **{k: ("sent", 1, later, {"bundle": "U1"}) for k in ("U1", "U3", "U4")}}
+
+
+async def test_copy_in_stores_what_an_insert_stores_and_all_or_nothing(harness: Harness) -> None:
+    table = table_of(InboxEvent)
+    db = harness.tocsin.db
+    if db.is_sqlite:
+        pytest.skip("COPY is PostgreSQL's")
+    event = {"summary": "Disk ä full", "custom_details": {"nested": [1, None, "x"]}, "timestamp": None}
+    other_zone = (AT + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=-5)))
+    rows = [{"integration_id": "PCOPY", "received_at": at, "event": event} for at in (AT, other_zone)]
+    await copy_in(db.engine, table, rows)
+    async with db.engine.begin() as conn:
+        await conn.execute(insert(table), rows)  # the same rows through SQLAlchemy, to compare
+    async with db.transaction() as session:
+        stored = list(await session.execute(select(table.c.received_at, table.c.event, table.c.attempts,
+                                                   table.c.last_error).order_by(table.c.seq)))
+    assert stored[:2] == stored[2:] == [(AT, event, 0, None), (other_zone, event, 0, None)]
+    with pytest.raises(ValueError, match="naive"):  # checked as an INSERT checks it
+        await copy_in(db.engine, table, [{"integration_id": "P", "received_at": AT.replace(tzinfo=None),
+                                          "event": {}}])
+    with pytest.raises(asyncpg.NotNullViolationError):  # one bad row: none of the rows stored
+        await copy_in(db.engine, table, [{"integration_id": "PGOOD", "received_at": AT, "event": {}},
+                                         {"integration_id": None, "received_at": AT, "event": {}}])
+    async with db.transaction() as session:  # and the pool's connection is fine afterwards
+        assert set(await session.scalars(select(table.c.integration_id))) == {"PCOPY"}

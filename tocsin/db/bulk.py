@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Dialect, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from tocsin.db.id_lists import one_of
@@ -57,6 +58,40 @@ def _plain_insert(dialect: Dialect, table: Table, names: tuple[str, ...], confli
         statement += ("DO UPDATE SET " + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in set_columns)
                       if set_columns else "DO NOTHING")
     return statement
+
+
+async def copy_in(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: INSERT ``rows`` (every row with the same keys) by binary ``COPY``, in a
+    transaction of their own, on the driver's (asyncpg's) connection. Each value is converted by
+    its column type's bind processor, as an INSERT would (JSON to text, times checked as UTC);
+    a column the rows leave out gets its scalar default, as an INSERT would give it.
+
+    For the inbox's group commit, the hottest write: COPY streams the rows, encoded in asyncpg's
+    C code, where an executemany through SQLAlchemy paid its per-row parameter handling and a
+    round trip for BEGIN (ingest without the engine: 3,300 -> 4,250 events/s, ARCHITECTURE.md)."""
+    names = tuple(rows[0])
+    defaulted, defaults = _scalar_defaults(table, names)
+    records = _converted(engine.dialect, table, names, rows)
+    if defaults:
+        records = [record + defaults for record in records]
+    async with engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        try:
+            async with driver.transaction():
+                await driver.copy_records_to_table(table.name, columns=[*names, *defaulted], records=records)
+        except BaseException:
+            # SQLAlchemy did not see this error: a connection it broke must not go back to the pool.
+            if driver.is_closed():
+                await connection.invalidate()
+            raise
+
+
+@functools.lru_cache(maxsize=64)
+def _scalar_defaults(table: Table, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The columns not among ``names`` that have a scalar default, and those defaults."""
+    found = [(c.name, c.default.arg) for c in table.columns  # type: ignore[attr-defined]  # a ScalarElementColumnDefault
+             if c.name not in names and c.default is not None and c.default.is_scalar]
+    return tuple(n for n, _ in found), tuple(v for _, v in found)
 
 
 def update_many(session: Session, table: Table, key: str, rows: list[dict[str, Any]], *,

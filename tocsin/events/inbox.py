@@ -18,11 +18,13 @@ from typing import Any
 from sqlalchemy import insert
 
 from tocsin.db.base import table_of
+from tocsin.db.bulk import copy_in
 from tocsin.db.session import Database
 from tocsin.events.models import InboxEvent
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
+_INBOX = table_of(InboxEvent)
 
 
 class GroupCommitter:
@@ -61,8 +63,11 @@ class GroupCommitter:
                 self._on_commit()
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
+        if not self._db.is_sqlite:  # binary COPY: a fraction of an INSERT's CPU (db.bulk.copy_in)
+            await copy_in(self._db.engine, _INBOX, rows)
+            return
         async with self._db.write_turn(), self._db.engine.begin() as conn:
-            await conn.execute(insert(table_of(InboxEvent)), rows)
+            await conn.execute(insert(_INBOX), rows)
 
     async def _write_singly(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         for row, future in batch:
