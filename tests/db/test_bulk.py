@@ -8,12 +8,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import Text, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
 from tocsin.db.base import table_of
-from tocsin.db.bulk import copy_in, insert_many, update_all
+from tocsin.db.bulk import copy_in, insert_many, insert_plain, update_all
 from tocsin.events.models import InboxEvent
 from tocsin.notifications.models import Notification
 
@@ -96,3 +96,20 @@ async def test_copy_in_stores_what_an_insert_stores_and_all_or_nothing(harness: 
                                          {"integration_id": None, "received_at": AT, "event": {}}])
     async with db.transaction() as session:  # and the pool's connection is fine afterwards
         assert set(await session.scalars(select(table.c.integration_id))) == {"PCOPY"}
+
+
+async def test_insert_plain_stores_what_an_insert_stores(harness: Harness) -> None:
+    table = table_of(InboxEvent)
+    db = harness.tocsin.db
+    event = {"summary": "Disk ä full", "custom_details": {"nested": [1, None, "x"]}}
+    other_zone = (AT + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=-5)))
+    rows = [{"integration_id": "PPLAIN", "received_at": at, "event": event} for at in (AT, other_zone)]
+    async with db.engine.begin() as conn:
+        await insert_plain(conn, table, rows)
+        await conn.execute(insert(table), rows)  # the same rows through SQLAlchemy, to compare
+    async with db.transaction() as session:
+        stored = list(await session.execute(select(table.c.received_at, table.c.event, table.c.attempts,
+                                                   table.c.last_error).order_by(table.c.seq)))
+        as_text = list(await session.scalars(select(func.cast(table.c.received_at, Text)).order_by(table.c.seq)))
+    assert stored[:2] == stored[2:] == [(AT, event, 0, None), (other_zone, event, 0, None)]
+    assert as_text[:2] == as_text[2:]  # the same stored form, so comparisons in SQL agree

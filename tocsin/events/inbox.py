@@ -15,10 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
-
 from tocsin.db.base import table_of
-from tocsin.db.bulk import copy_in
+from tocsin.db.bulk import copy_in, insert_plain
 from tocsin.db.session import Database
 from tocsin.events.models import InboxEvent
 
@@ -67,7 +65,7 @@ class GroupCommitter:
             await copy_in(self._db.engine, _INBOX, rows)
             return
         async with self._db.write_turn(), self._db.engine.begin() as conn:
-            await conn.execute(insert(_INBOX), rows)
+            await insert_plain(conn, _INBOX, rows)
 
     async def _write_singly(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         for row, future in batch:
