@@ -179,8 +179,8 @@ async def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
 
         outcomes: dict[str, int] = {}
 
-        def sent(channel: str, outcome: str) -> None:
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        def sent(channel: str, outcome: str, rows: int) -> None:
+            outcomes[outcome] = outcomes.get(outcome, 0) + rows
 
         channels = Channels.from_settings(settings, clock.now)
         if args.pool:

@@ -58,11 +58,11 @@ class EngineMetrics:
     def oldest_due_lag(self, seconds: float) -> None:
         self._oldest_due_lag.set(max(0.0, seconds))
 
-    def sent(self, channel: str, outcome: str) -> None:
-        """One send attempt: ``channel`` a Notification channel (email, sms, phone, push),
-        ``outcome`` what became of it (e.g. sent, retry, failed, not_configured, suppressed)."""
-        self._sends.labels(channel, outcome).inc()
-        self._sent[channel, outcome] = self._sent.get((channel, outcome), 0) + 1
+    def sent(self, channel: str, outcome: str, rows: int = 1) -> None:
+        """``rows`` send attempts: ``channel`` a Notification channel (email, sms, phone, push),
+        ``outcome`` what became of them (e.g. sent, retry, failed, not_configured, suppressed)."""
+        self._sends.labels(channel, outcome).inc(rows)
+        self._sent[channel, outcome] = self._sent.get((channel, outcome), 0) + rows
 
     def repaired(self, n: int) -> None:
         if n > 0:

@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import random as random_module
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,8 +140,8 @@ class NotifyStep:
         batch = await (self._run_sqlite(now, secret) if self.db.is_sqlite else self._run_locked(now, secret))
         self._caught_up_to = batch.caught_up_to or now
         self._caught_up_checked = time.monotonic()
-        for outcome, channel in batch.handled:
-            self.sent(channel, outcome.metric)
+        for (channel, metric), rows in Counter((channel, o.metric) for o, channel in batch.handled).items():
+            self.sent(channel, metric, rows)
         return StepResult(done=len(batch.handled), more=batch.more, next_due=batch.later,
                           skipped_locked=batch.skipped_locked)
 

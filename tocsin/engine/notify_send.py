@@ -20,9 +20,10 @@ from tocsin.notifications.models import FAILED, PENDING, SENT
 
 logger = logging.getLogger(__name__)
 
-# (channel, outcome) -> None, called once per row handled: the engine metrics' sends counter.
+# (channel, outcome, rows) -> None, called once per channel and outcome of a run with the number of
+# rows handled so: the engine metrics' sends counter (once per row was a label lookup per page).
 # Outcomes: "sent", "failed", "retry", "cancelled", "suppressed".
-SendObserver = Callable[[str, str], None]
+SendObserver = Callable[[str, str, int], None]
 RETRY = "retry"  # the outcome of a transient failure with attempts left (the row stays pending)
 
 
