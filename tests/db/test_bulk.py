@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
 from tocsin.db.base import table_of
-from tocsin.db.bulk import copy_in, insert_many, insert_plain, update_all
+from tocsin.db.bulk import copy_in, insert_many, update_all
 from tocsin.events.models import InboxEvent
 from tocsin.notifications.models import Notification
 
@@ -98,14 +98,15 @@ async def test_copy_in_stores_what_an_insert_stores_and_all_or_nothing(harness: 
         assert set(await session.scalars(select(table.c.integration_id))) == {"PCOPY"}
 
 
-async def test_insert_plain_stores_what_an_insert_stores(harness: Harness) -> None:
+async def test_append_stores_what_an_insert_stores(harness: Harness) -> None:
+    """``Database.append`` (the group commit's write: SQLite its own connection, PostgreSQL COPY)."""
     table = table_of(InboxEvent)
     db = harness.tocsin.db
     event = {"summary": "Disk ä full", "custom_details": {"nested": [1, None, "x"]}}
     other_zone = (AT + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=-5)))
     rows = [{"integration_id": "PPLAIN", "received_at": at, "event": event} for at in (AT, other_zone)]
+    await db.append(table, rows)
     async with db.engine.begin() as conn:
-        await insert_plain(conn, table, rows)
         await conn.execute(insert(table), rows)  # the same rows through SQLAlchemy, to compare
     async with db.transaction() as session:
         stored = list(await session.execute(select(table.c.received_at, table.c.event, table.c.attempts,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Dialect, Table, bindparam, delete, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
 from tocsin.db.id_lists import one_of
@@ -29,7 +29,7 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
     once, by the column type's own bind processor, not once per row (a batch's rows share its
     instant, its due times and each policy's frozen path), and the rows go to the driver's
     executemany as they are: SQLAlchemy's per-row parameter handling was most of the planner's
-    time in a batch.
+    time in a batch. A column the rows leave out gets its scalar default, as an INSERT gives it.
 
     ``conflict``: the unique columns of an upsert, ``ON CONFLICT (conflict) DO NOTHING``, or
     with ``set_columns`` ``DO UPDATE SET`` those columns to the new row's values."""
@@ -40,8 +40,10 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
         session.execute(_insert_statement(dialect.name, table, conflict, set_columns), rows)
         return
     names = tuple(rows[0])
-    statement = _plain_insert(dialect, table, names, conflict, set_columns)
-    session.connection().exec_driver_sql(statement, _converted(dialect, table, names, rows))
+    defaulted, defaults = _scalar_defaults(table, names)  # as SQLAlchemy's INSERT fills them in
+    statement = _plain_insert(dialect, table, (*names, *defaulted), conflict, set_columns)
+    records = _converted(dialect, table, names, rows)
+    session.connection().exec_driver_sql(statement, [r + defaults for r in records] if defaults else records)
 
 
 # Keyed by the dialect object (its JSON serializer is the engine's): bounded, since every test
@@ -58,20 +60,6 @@ def _plain_insert(dialect: Dialect, table: Table, names: tuple[str, ...], confli
         statement += ("DO UPDATE SET " + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in set_columns)
                       if set_columns else "DO NOTHING")
     return statement
-
-
-async def insert_plain(connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``insert_many`` on an async connection (the inbox's group commit on SQLite): one
-    executemany of plain SQL with the values converted here, none of SQLAlchemy's per-row
-    parameter handling, which ran on the event loop beside every 202 (server CPU with the engine
-    inside: 0.46 -> 0.43 ms/event). A column the rows leave out gets its scalar default."""
-    names = tuple(rows[0])
-    defaulted, defaults = _scalar_defaults(table, names)
-    records = _converted(connection.dialect, table, names, rows)
-    if defaults:
-        records = [record + defaults for record in records]
-    statement = _plain_insert(connection.dialect, table, (*names, *defaulted), (), ())
-    await connection.exec_driver_sql(statement, records)
 
 
 async def copy_in(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -101,12 +101,15 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 READERS = 4
 
 
-def create_sqlite_writer(url: str) -> Engine:
-    """A synchronous engine for SQLite's background writer (the event processor).
+def create_sqlite_writer(url: str, *, checkpoints: bool = False) -> Engine:
+    """A synchronous engine for SQLite's background writer (the event processor), and for the
+    inbox's group commit.
 
     Its transactions start with BEGIN IMMEDIATE, taking the write lock up front, so a
     read-then-write transaction can never fail on a stale snapshot; it runs in a worker thread,
     so while it holds the lock other writers wait in their own thread, never on the event loop.
+    ``checkpoints``: its commits checkpoint as a backstop, as other connections' do; the
+    background writer's never do (it checkpoints after its turn, ``tocsin.db.wal``).
     """
     engine = create_sync_engine(
         make_url(url).set(drivername="sqlite").render_as_string(hide_password=False),
@@ -121,7 +124,8 @@ def create_sqlite_writer(url: str) -> Engine:
     def _connect(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy issue BEGIN itself
         _sqlite_pragmas(dbapi_conn, record)
-        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # never inside a commit (tocsin.db.wal)
+        if not checkpoints:
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")  # never inside a commit (tocsin.db.wal)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from tocsin.db.bridge import SyncAsAsync, run_now
+from tocsin.db.bulk import copy_in, insert_many
 from tocsin.db.engine import create_engine, create_sqlite_reader, create_sqlite_writer, is_sqlite
 from tocsin.db.wal import WriterCheckpoints
 
@@ -31,6 +32,7 @@ class Database:
         self.engine: AsyncEngine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer: Engine | None = None
+        self._appender: Engine | None = None  # SQLite: the group commit's connection (``append``)
         self._writer_reads: Engine | None = None  # the writer's read-only view, made with it
         self._checkpoints: WriterCheckpoints | None = None  # SQLite: made with the writer
         self._reader: Engine | None = None
@@ -123,7 +125,35 @@ class Database:
 
     def sync_engines(self) -> list[Engine]:
         """Every engine this process queries through (for instrumentation: counting statements)."""
-        return [self.engine.sync_engine, *([self.reader, self.writer] if self.is_sqlite else [])]
+        return [self.engine.sync_engine, *([self.reader, self.writer, self.appender] if self.is_sqlite else [])]
+
+    @property
+    def appender(self) -> Engine:
+        """SQLite: the engine of ``append``'s connection (made on first use)."""
+        if self._appender is None:
+            self._appender = create_sqlite_writer(self.url, checkpoints=True)
+        return self._appender
+
+    async def append(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` (every row with the same keys) in a transaction of their own, committed
+        when this returns, with no before-commit hooks: the inbox's group commit.
+
+        SQLite: the whole transaction (BEGIN IMMEDIATE, one plain executemany, COMMIT) in one hop
+        to a worker thread on a connection of its own, in this process's write turn. Through
+        aiosqlite each of its steps was a round trip through the event loop, so the write turn
+        stayed held while the loop served requests: 3.6 ms a commit, with the processor and the
+        engine waiting behind it. PostgreSQL: binary COPY (``bulk.copy_in``)."""
+        if not self.is_sqlite:
+            await copy_in(self.engine, table, rows)
+            return
+        appender = self.appender
+
+        def run() -> None:
+            with Session(appender) as session, session.begin():
+                insert_many(session, table, rows)
+
+        async with self.write_turn():
+            await asyncio.to_thread(run)
 
     async def read(self, work: Callable[[AsyncSession], Coroutine[Any, Any, T]]) -> T:
         """Run the read-only query code ``work`` in one transaction and return its result.
@@ -147,6 +177,6 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        for engine in (self._writer, self._reader):
+        for engine in (self._writer, self._reader, self._appender):
             if engine is not None:
                 engine.dispose()

@@ -1,11 +1,11 @@
 """Group commit of accepted events into the durable inbox.
 
 Requests hand their row to ``GroupCommitter.submit`` and await it. One writer task drains
-everything queued so far into a single transaction (one multi-row INSERT, one commit, one
-fsync), then resolves every waiting request. While it commits, new arrivals queue up and form
-the next batch, so batches grow with load and the per-event cost of durability falls. The
-writer runs on the event loop (no thread hop per event) and is the only inbox writer of this
-process, which keeps SQLite at one writer.
+everything queued so far into a single transaction (``Database.append``: on SQLite one
+executemany and one commit in a single hop to a thread of its own, on PostgreSQL one COPY; one
+fsync either way), then resolves every waiting request. While it commits, new arrivals queue up
+and form the next batch, so batches grow with load and the per-event cost of durability falls.
+The writer task is the only inbox writer of this process, which keeps SQLite at one writer.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from tocsin.db.base import table_of
-from tocsin.db.bulk import copy_in, insert_plain
 from tocsin.db.session import Database
 from tocsin.events.models import InboxEvent
 
@@ -61,11 +60,7 @@ class GroupCommitter:
                 self._on_commit()
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
-        if not self._db.is_sqlite:  # binary COPY: a fraction of an INSERT's CPU (db.bulk.copy_in)
-            await copy_in(self._db.engine, _INBOX, rows)
-            return
-        async with self._db.write_turn(), self._db.engine.begin() as conn:
-            await insert_plain(conn, _INBOX, rows)
+        await self._db.append(_INBOX, rows)
 
     async def _write_singly(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
         for row, future in batch:
