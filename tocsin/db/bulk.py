@@ -40,7 +40,7 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
         session.execute(_insert_statement(dialect.name, table, conflict, set_columns), rows)
         return
     names = tuple(rows[0])
-    defaulted, defaults = _scalar_defaults(table, names)  # as SQLAlchemy's INSERT fills them in
+    defaulted, defaults = _scalar_defaults(dialect, table, names)  # as SQLAlchemy's INSERT fills them in
     statement = _plain_insert(dialect, table, (*names, *defaulted), conflict, set_columns)
     records = _converted(dialect, table, names, rows)
     session.connection().exec_driver_sql(statement, [r + defaults for r in records] if defaults else records)
@@ -72,7 +72,7 @@ async def copy_in(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]])
     C code, where an executemany through SQLAlchemy paid its per-row parameter handling and a
     round trip for BEGIN (ingest with the engine inside: 3,120 -> 3,450 events/s, ARCHITECTURE.md)."""
     names = tuple(rows[0])
-    defaulted, defaults = _scalar_defaults(table, names)
+    defaulted, defaults = _scalar_defaults(engine.dialect, table, names)
     records = _converted(engine.dialect, table, names, rows)
     if defaults:
         records = [record + defaults for record in records]
@@ -82,18 +82,25 @@ async def copy_in(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]])
             async with driver.transaction():
                 await driver.copy_records_to_table(table.name, columns=[*names, *defaulted], records=records)
         except BaseException:
-            # SQLAlchemy did not see this error: a connection it broke must not go back to the pool.
+            # SQLAlchemy did not see this error, so do what it does on a disconnect: this connection
+            # must not go back to the pool, nor the others it holds (used within the last second,
+            # they are not pinged, ``db.liveness``), which a server restart cut just the same.
             if driver.is_closed():
                 await connection.invalidate()
+                await engine.dispose()
             raise
 
 
-@functools.lru_cache(maxsize=64)
-def _scalar_defaults(table: Table, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """The columns not among ``names`` that have a scalar default, and those defaults."""
-    found = [(c.name, c.default.arg) for c in table.columns  # type: ignore[attr-defined]  # a ScalarElementColumnDefault
-             if c.name not in names and c.default is not None and c.default.is_scalar]
-    return tuple(n for n, _ in found), tuple(v for _, v in found)
+@functools.lru_cache(maxsize=512)
+def _scalar_defaults(dialect: Dialect, table: Table,
+                     names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The columns not among ``names`` that have a scalar default, and those defaults converted
+    by their columns' bind processors."""
+    found = {c.name: c.default.arg for c in table.columns  # type: ignore[attr-defined]  # a ScalarElementColumnDefault
+             if c.name not in names and c.default is not None and c.default.is_scalar}
+    if not found:
+        return (), ()
+    return tuple(found), _converted(dialect, table, tuple(found), [found])[0]
 
 
 def update_many(session: Session, table: Table, key: str, rows: list[dict[str, Any]], *,

@@ -1,9 +1,10 @@
 """Engines for the two supported databases.
 
 SQLite is the embedded default: WAL mode with ``synchronous=FULL`` (a 202 means the event is
-on disk) and a single connection, so there is exactly one writer per database file and no
-SQLITE_BUSY upgrades between our own connections. PostgreSQL gets a normal pool and may be
-shared by several Tocsin processes.
+on disk). One process writes the file, through three connections that take turns
+(``Database.write_turn``): the async one (REST), the background writer's and the group
+commit's, the last two synchronous in worker threads; reads have a small pool of their own.
+PostgreSQL gets a normal pool and may be shared by several Tocsin processes.
 """
 
 from __future__ import annotations

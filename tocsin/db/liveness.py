@@ -10,8 +10,9 @@ So a connection is pinged at checkout when it has been back in the pool for long
 ``idle_seconds``; a dead one is then replaced before anyone uses it. A connection that dies
 while in use, or within ``idle_seconds`` of its last use, fails the statement that finds it out:
 SQLAlchemy sees the disconnect, drops every pooled connection older than that moment, and the
-next checkout connects afresh. The callers that must not lose work already retry: the group
-commit retries its rows one by one, the processor and the engine run their batch again.
+next checkout connects afresh (the group commit's COPY, which SQLAlchemy does not see, does the
+same itself: ``bulk.copy_in``). The callers that must not lose work retry: the group commit
+retries its rows one by one, the processor and the engine run their batch again.
 """
 
 from __future__ import annotations

@@ -177,7 +177,10 @@ class EventsEndpoint:
             return _invalid(errors)
         if not self.limiter.allow(event.routing_key, time.monotonic()):
             return (403 if is_v1 else 429), _THROTTLED
-        route = await self.directory.resolve(event.routing_key)
+        try:
+            route = await self.directory.resolve(event.routing_key)
+        except Exception:  # noqa: BLE001 - the database did not answer: retryable, as below
+            return 503, _UNAVAILABLE
         if route is None:
             return _invalid(["Invalid routing key"])
         if event.kind == "alert" and event.dedup_key is None:
@@ -186,14 +189,16 @@ class EventsEndpoint:
             await self.committer.submit(inbox_row(event, route.integration_id, self._now()))
         except Exception:  # noqa: BLE001 - any failure to store is answered with a 503
             # Not stored: say so with a retryable status; clients and monitoring tools retry 5xx.
-            return 503, {"status": "error", "message": "Event could not be stored; retry later",
-                         "errors": ["Storage unavailable"]}
+            return 503, _UNAVAILABLE
         if event.kind == "change":
             return 202, {"status": "success", "message": "Change event processed"}
         if is_v1:
             return 200, {"status": "success", "message": "Event processed", "incident_key": event.dedup_key}
         return 202, {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key}
 
+
+_UNAVAILABLE = {"status": "error", "message": "Event could not be stored; retry later",
+                "errors": ["Storage unavailable"]}
 
 _VALIDATORS: dict[str, tuple[Validator, bool]] = {
     V2_PATH: (validate_alert_event, False),
