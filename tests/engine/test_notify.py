@@ -14,7 +14,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import Harness
@@ -31,10 +31,11 @@ from tests.notifications.servers import (
 )
 from tocsin.clock import FrozenClock
 from tocsin.config import Settings
-from tocsin.engine.notify import HORIZON_STALE_SECONDS, NotifyStep, settled_receipts
+from tocsin.engine.notify import HORIZON_STALE_SECONDS, NotifyStep
 from tocsin.engine.notify_facts import DueSend, Receipt, message_key, paged_alone
 from tocsin.engine.notify_send import Outcome
 from tocsin.engine.planner import CANCELLED_REASON
+from tocsin.engine.receipts import RECEIPTS, receipt_row, settle, settled_receipts
 from tocsin.ids import new_id
 from tocsin.incidents.models import Incident, LogEntry
 from tocsin.incidents.transition_records import Notified
@@ -711,20 +712,41 @@ async def test_a_bundle_whose_engine_died_is_recorded_from_one_receipt_even_when
         assert list(await session.scalars(select(MessageReceipt))) == []
 
 
-def test_settled_receipts_delete_what_is_recorded_and_narrow_what_is_not() -> None:
-    def due(nid: str) -> DueSend:
-        return cast(DueSend, SimpleNamespace(id=nid))
+def due(nid: str) -> DueSend:
+    return cast(DueSend, SimpleNamespace(id=nid))
 
-    sent, failed = Outcome("x", SENT, attempted=True), Outcome("x", FAILED, attempted=True)
+
+SENT_OUTCOME, FAILED_OUTCOME = Outcome("x", SENT, attempted=True), Outcome("x", FAILED, attempted=True)
+
+
+def test_settled_receipts_delete_this_runs_own_and_narrow_a_dead_engines() -> None:
+    sent, failed = SENT_OUTCOME, FAILED_OUTCOME
     old = Receipt("A", frozenset({"A", "B", "C"}), None, "A")
     rows = [due("A"), due("B"), due("N1"), due("N2")]
     # A dead engine's receipt for A, B and C; this batch has A and B, and two fresh sends (one failed).
     assert settled_receipts(rows, [sent, sent, sent, failed], {"A": old, "B": old}, fresh=True) == (
-        ["N1"], {"A": ["C"]})
-    assert settled_receipts(rows[:2], [sent, sent], {"A": old, "B": old}, fresh=False) == ([], {"A": ["C"]})
-    whole = Receipt("A", frozenset({"A", "B"}), None, "A")
-    assert settled_receipts(rows[:2], [sent, sent], {"A": whole, "B": whole}, fresh=False) == (["A"], {})
-    assert settled_receipts(rows[2:], [sent, sent], {}, fresh=False) == ([], {})  # SQLite: recorded as final
+        ["N1"], ["A"], ["A", "B", "N1"])
+    assert settled_receipts(rows[:2], [sent, sent], {"A": old, "B": old}, fresh=False) == ([], ["A"], ["A", "B"])
+    assert settled_receipts(rows[2:], [sent, sent], {}, fresh=False) == ([], [], ["N1", "N2"])  # SQLite: final
+
+
+async def test_engines_recording_parts_of_one_receipt_narrow_the_stored_list_not_what_they_read(
+        world: World) -> None:
+    db = world.h.tocsin.db
+    ids = [new_id() for _ in range(3)]
+    async with db.transaction() as session:
+        await session.execute(insert(RECEIPTS), receipt_row(ids, world.start, {"ok": 1}, ids[0]))
+    read = Receipt(ids[0], frozenset(ids), {"ok": 1}, ids[0])  # what each engine read at its claim
+    for part in ([ids[1]], [ids[2]]):  # two engines, each recording its part from that same read
+        async with db.transaction() as session:
+            await settle(session, [due(n) for n in part], [SENT_OUTCOME] * len(part), dict.fromkeys(ids, read),
+                         fresh=False, sqlite=db.is_sqlite)
+    async with db.transaction() as session:
+        assert list(await session.scalars(select(MessageReceipt.notification_ids))) == [[ids[0]]]
+        await settle(session, [due(ids[0])], [SENT_OUTCOME], dict.fromkeys(ids, read), fresh=False,
+                     sqlite=db.is_sqlite)
+    async with db.transaction() as session:
+        assert list(await session.scalars(select(MessageReceipt))) == []  # the last part recorded: gone
 
 
 async def test_an_acceptance_whose_record_fails_is_kept_as_a_receipt_and_recorded_once(

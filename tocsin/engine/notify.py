@@ -31,12 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tocsin.db.base import table_of
 from tocsin.db.bulk import insert_many, update_all, update_many
-from tocsin.db.id_lists import one_of
 from tocsin.db.session import Database
 from tocsin.engine.notify_compose import Send, compose, not_to_send
 from tocsin.engine.notify_facts import (
@@ -51,6 +50,7 @@ from tocsin.engine.notify_facts import (
     next_pending,
 )
 from tocsin.engine.notify_send import Outcome, SendObserver, attempt
+from tocsin.engine.receipts import RECEIPTS, receipt_row, settle
 from tocsin.engine.step import NOTIFY_STEP, StepResult
 from tocsin.incidents.transition_records import Act, IncidentState, Notify, Record
 from tocsin.incidents.transition_writer import record_without_change, user_ref
@@ -65,7 +65,6 @@ from tocsin.notifications.models import (
     PUSH,
     SENT,
     SMS,
-    MessageReceipt,
     Notification,
 )
 from tocsin.notifications.queries import link_secret
@@ -77,10 +76,6 @@ NOTIFICATION_TYPES = {EMAIL: "email_notification", SMS: "sms_notification", PHON
                       PUSH: "push_notification"}
 LOG_STATUS = {SENT: "success", FAILED: "failed"}
 _NOTIFICATIONS = table_of(Notification)
-_RECEIPTS = table_of(MessageReceipt)
-_SETTLED = delete(_RECEIPTS).where(one_of(_RECEIPTS.c.id, name="ids"))
-_NARROWED = update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("rid")).values(
-    notification_ids=bindparam("rest", type_=_RECEIPTS.c.notification_ids.type))
 
 
 # Running apart, the step tells the escalate step how far it has caught up (``horizon``) only
@@ -276,17 +271,16 @@ class NotifyStep:
                 facts.recorded.update(row.id for row in send.rows)
                 return
         ids = [row.id for row in send.rows]
-        receipt = {"id": ids[0], "notification_ids": ids, "accepted_at": self.now(),
-                   "provider_response": outcome.response, "bundle": outcome.bundle}
+        receipt = receipt_row(ids, self.now(), outcome.response, outcome.bundle)
         try:
             if self.db.is_sqlite:
-                await self.db.write(lambda session: session.run_sync(insert_many, _RECEIPTS, [receipt]))
+                await self.db.write(lambda session: session.run_sync(insert_many, RECEIPTS, [receipt]))
                 # The run's last write records these rows: it deletes their receipt with them.
                 facts.receipts.update(dict.fromkeys(ids, Receipt(ids[0], frozenset(ids), outcome.response,
                                                                  outcome.bundle)))
             else:
                 async with self.db.engine.begin() as connection:
-                    await connection.execute(insert(_RECEIPTS), receipt)
+                    await connection.execute(insert(RECEIPTS), receipt)
         except Exception:  # the send happened: record it with the batch; only a crash now could double it
             logger.warning("notification %s: could not store the provider's receipt", send.rows[0].id, exc_info=True)
 
@@ -345,11 +339,7 @@ class NotifyStep:
                                    increment=("attempts",) if attempted else ())
         await record_without_change(session, lambda incident_id: incidents[incident_id].service_id, notified)
         # Recorded: the receipts of this batch's sends have done their part.
-        settled, narrowed = settled_receipts(rows, outcomes, receipts, fresh=fresh_receipts)
-        if settled:
-            await session.execute(_SETTLED, {"ids": settled})
-        for receipt_id, rest in narrowed.items():
-            await session.execute(_NARROWED, {"rid": receipt_id, "rest": rest})
+        await settle(session, rows, outcomes, receipts, fresh=fresh_receipts, sqlite=self.db.is_sqlite)
 
     @staticmethod
     def _values(outcome: Outcome, at: datetime) -> dict[str, Any]:
@@ -374,28 +364,3 @@ class NotifyStep:
                   channel={"type": "auto", "notification": notification, "user": user_ref(row.user_id)})
         return Notify(row.user_id, kind, row.address, status), act
 
-
-def settled_receipts(rows: Sequence[DueSend], outcomes: Sequence[Outcome], known: Mapping[str, Receipt], *,
-                     fresh: bool) -> tuple[list[str], dict[str, list[str]]]:
-    """The receipts that recording ``rows`` settles: the ids to delete, and the receipts of a
-    dead engine's message that this batch claimed only part of (id -> the rows it must still
-    cover: they are pending elsewhere in the queue and must not be sent again).
-
-    ``known``: the receipts found for the rows; ``fresh``: each message accepted in this run wrote
-    one, named by its lead row."""
-    recorded = {row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.status == SENT}
-    settled: set[str] = set()
-    narrowed: dict[str, list[str]] = {}
-    for row, outcome in zip(rows, outcomes, strict=True):
-        if outcome.status != SENT:
-            continue
-        receipt = known.get(row.id)
-        if receipt is not None:
-            rest = receipt.covers - recorded
-            if rest:
-                narrowed[receipt.id] = sorted(rest)
-            else:
-                settled.add(receipt.id)
-        elif fresh:  # named by its message's lead row, one of these (a few ids more cost nothing)
-            settled.add(row.id)
-    return sorted(settled), narrowed
