@@ -42,10 +42,9 @@ class ValueList(TypeDecorator[list[Any]]):
         return values if dialect.name == "postgresql" else orjson.dumps(values).decode()
 
 
-class OneOf(ColumnElement[bool]):
-    """``column`` equals one of the values bound to ``values`` (see the module doc)."""
+class _ColumnAndList(ColumnElement[bool]):
+    """A test of ``column`` against the list bound to ``values``; each subclass renders its own."""
 
-    __visit_name__ = "one_of"
     inherit_cache = True
     _traverse_internals = [  # noqa: RUF012  # SQLAlchemy's own declaration: an instance variable
         ("column", InternalTraversal.dp_clauseelement), ("values", InternalTraversal.dp_clauseelement)]
@@ -55,6 +54,13 @@ class OneOf(ColumnElement[bool]):
     def __init__(self, column: ColumnElement[Any], values: BindParameter[Any]) -> None:
         self.column = column
         self.values = values
+
+
+class OneOf(_ColumnAndList):
+    """``column`` equals one of the values bound to ``values`` (see the module doc)."""
+
+    __visit_name__ = "one_of"
+    inherit_cache = True  # each class must say so itself, or SQLAlchemy compiles it every time
 
 
 def one_of(column: Any, values: Iterable[Any] | None = None, *, name: str | None = None) -> OneOf:
@@ -76,19 +82,11 @@ def _default(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:  # SQLite
     return f"{compiler.process(element.column, **kw)} IN (SELECT value FROM json_each({values}))"
 
 
-class HoldsOneOf(ColumnElement[bool]):
+class HoldsOneOf(_ColumnAndList):
     """The JSON array in ``column`` holds one of the values bound to ``values`` (strings)."""
 
     __visit_name__ = "holds_one_of"
     inherit_cache = True
-    _traverse_internals = [  # noqa: RUF012  # SQLAlchemy's own declaration: an instance variable
-        ("column", InternalTraversal.dp_clauseelement), ("values", InternalTraversal.dp_clauseelement)]
-    type = Boolean()
-    _is_implicitly_boolean = True
-
-    def __init__(self, column: ColumnElement[Any], values: BindParameter[Any]) -> None:
-        self.column = column
-        self.values = values
 
 
 def holds_one_of(column: Any, *, name: str) -> HoldsOneOf:
