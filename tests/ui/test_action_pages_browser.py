@@ -5,6 +5,7 @@ are pure strings (``engine.action_pages``), so no server is needed; screenshots 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,7 +24,9 @@ POST = "https://tocsin.example/notification_actions/token"
 PAGES = {
     "action-link": pages.action_page(VIEWS[1], ACKNOWLEDGE, POST),
     "action-link-all": pages.bundle_action_page(VIEWS, ACKNOWLEDGE, POST),
-    "action-link-all-done": pages.bundle_done_page(VIEWS, RESOLVE, "Ada Lovelace"),
+    # After the button, as the page is then: both incidents resolved.
+    "action-link-all-done": pages.bundle_done_page([replace(v, status="resolved") for v in VIEWS], RESOLVE,
+                                                   "Ada Lovelace"),
 }
 
 

@@ -39,11 +39,8 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], *,
     if dialect.name not in _PLAIN:
         session.execute(_insert_statement(dialect.name, table, conflict, set_columns), rows)
         return
-    names = tuple(rows[0])
-    defaulted, defaults = _scalar_defaults(dialect, table, names)  # as SQLAlchemy's INSERT fills them in
-    statement = _plain_insert(dialect, table, (*names, *defaulted), conflict, set_columns)
-    records = _converted(dialect, table, names, rows)
-    session.connection().exec_driver_sql(statement, [r + defaults for r in records] if defaults else records)
+    names, records = _insert_records(dialect, table, rows)
+    session.connection().exec_driver_sql(_plain_insert(dialect, table, names, conflict, set_columns), records)
 
 
 # Keyed by the dialect object (its JSON serializer is the engine's): bounded, since every test
@@ -71,16 +68,12 @@ async def copy_in(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]])
     For the inbox's group commit, the hottest write: COPY streams the rows, encoded in asyncpg's
     C code, where an executemany through SQLAlchemy paid its per-row parameter handling and a
     round trip for BEGIN (ingest with the engine inside: 3,120 -> 3,450 events/s, ARCHITECTURE.md)."""
-    names = tuple(rows[0])
-    defaulted, defaults = _scalar_defaults(engine.dialect, table, names)
-    records = _converted(engine.dialect, table, names, rows)
-    if defaults:
-        records = [record + defaults for record in records]
+    names, records = _insert_records(engine.dialect, table, rows)
     async with engine.connect() as connection:
         driver: Any = (await connection.get_raw_connection()).driver_connection
         try:
             async with driver.transaction():
-                await driver.copy_records_to_table(table.name, columns=[*names, *defaulted], records=records)
+                await driver.copy_records_to_table(table.name, columns=names, records=records)
         except BaseException:
             # SQLAlchemy did not see this error, so do what it does on a disconnect: this connection
             # must not go back to the pool, nor the others it holds (used within the last second,
@@ -89,6 +82,16 @@ async def copy_in(engine: AsyncEngine, table: Table, rows: list[dict[str, Any]])
                 await connection.invalidate()
                 await engine.dispose()
             raise
+
+
+def _insert_records(dialect: Dialect, table: Table,
+                    rows: list[dict[str, Any]]) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The columns an INSERT of ``rows`` writes (theirs, then those left out that have a scalar
+    default, as SQLAlchemy's INSERT fills them in) and each row's converted values in that order."""
+    given = tuple(rows[0])
+    defaulted, defaults = _scalar_defaults(dialect, table, given)
+    records = _converted(dialect, table, given, rows)
+    return (*given, *defaulted), [record + defaults for record in records] if defaults else records
 
 
 @functools.lru_cache(maxsize=512)

@@ -58,7 +58,7 @@ class EngineMetrics:
     def oldest_due_lag(self, seconds: float) -> None:
         self._oldest_due_lag.set(max(0.0, seconds))
 
-    def sent(self, channel: str, outcome: str, rows: int = 1) -> None:
+    def sent(self, channel: str, outcome: str, rows: int) -> None:
         """``rows`` send attempts: ``channel`` a Notification channel (email, sms, phone, push),
         ``outcome`` what became of them (e.g. sent, retry, failed, not_configured, suppressed)."""
         self._sends.labels(channel, outcome).inc(rows)

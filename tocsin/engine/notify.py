@@ -363,4 +363,3 @@ class NotifyStep:
         act = Act(at=at, agent=user_ref(row.user_id),
                   channel={"type": "auto", "notification": notification, "user": user_ref(row.user_id)})
         return Notify(row.user_id, kind, row.address, status), act
-
